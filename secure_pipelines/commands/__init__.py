@@ -1,0 +1,1 @@
+"""CLI commands: each module defines ``register(app)``; ``cli.py`` finds them all."""

@@ -1,0 +1,65 @@
+"""What every command shares: the declaration option and turning user mistakes into exit status 2."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from ..declaration import Declaration
+from ..errors import DeclarationNotFound, InvalidDeclaration, SecurePipelinesError
+from ..loader import DEFAULT_DECLARATION, load_declaration
+from ..plan import Plan, build_plan
+
+EXIT_USER_ERROR = 2
+T = TypeVar("T")
+
+DeclarationOption = Annotated[
+    Path,
+    typer.Option("--declaration", "-d", help="The declaration YAML file.", show_default=True),
+]
+
+console = Console(highlight=False, soft_wrap=True)
+error_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Report a user's mistake as text and exit 2; never a traceback."""
+    try:
+        yield
+    except InvalidDeclaration as error:
+        error_console.print(f"[bold red]InvalidDeclaration[/]: {len(error.problems)} problem(s)")
+        for problem in error.problems:
+            error_console.print(f"  - {problem}", markup=False)
+        raise typer.Exit(EXIT_USER_ERROR) from None
+    except (DeclarationNotFound, SecurePipelinesError) as error:
+        error_console.print(f"[bold red]error[/]: {error}", markup=True)
+        raise typer.Exit(EXIT_USER_ERROR) from None
+
+
+def load(declaration: Path | None) -> Declaration:
+    return load_declaration(declaration or DEFAULT_DECLARATION)
+
+
+def load_plan(declaration: Path | None) -> Plan:
+    return build_plan(load(declaration))
+
+
+def guarded(action: Callable[[], T]) -> T:
+    with user_errors():
+        return action()
+
+
+def default_declaration() -> Path:
+    return DEFAULT_DECLARATION
+
+
+def fail(message: str) -> None:
+    error_console.print(f"[bold red]error[/]: {message}")
+    sys.exit(EXIT_USER_ERROR)

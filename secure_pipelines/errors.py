@@ -1,0 +1,44 @@
+"""Errors for people: every problem names the field, the value and the fix."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or risky) in a declaration."""
+
+    field: str
+    """Dotted path of the offending field, e.g. ``environments[production].ip_allowlist``."""
+    value: object
+    """The value found there (``None`` when the field is missing)."""
+    message: str
+    """What is wrong and how to fix it."""
+
+    def __str__(self) -> str:
+        shown = "" if self.value is None else f"{_short(self.value)}: "
+        return f"{self.field}: {shown}{self.message}"
+
+
+def _short(value: object, limit: int = 80) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class SecurePipelinesError(Exception):
+    """Base class of every error this toolkit raises on purpose."""
+
+
+class InvalidDeclaration(SecurePipelinesError):
+    """The declaration cannot be used; ``problems`` lists every mistake found."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"InvalidDeclaration: {len(self.problems)} problem(s)\n{lines}")
+
+
+class DeclarationNotFound(SecurePipelinesError):
+    """The declaration file does not exist or cannot be read."""
