@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from . import checks
 from .declaration import Declaration
 from .errors import InvalidDeclaration, Problem
+from .plan import build_plan
 from .sources import PulumiConfigSource, YamlFileSource
 from .sources.yaml_file import read_yaml_mapping
 
@@ -54,7 +55,7 @@ def load_declaration(
             )
 
     try:
-        merged = _Sources()
+        merged = _Sources()  # pyright: ignore[reportCallIssue]  (values come from the sources)
     except ValidationError as error:
         raw = read_yaml_mapping(file_path)
         raise InvalidDeclaration(problems_from_validation(error, raw)) from None
@@ -72,9 +73,11 @@ def parse_declaration(values: Mapping[str, Any]) -> Declaration:
 
 
 def validate(declaration: Declaration) -> Declaration:
+    """Cross-field checks, then the plan's own (name collisions): a valid declaration always plans."""
     found = checks.problems(declaration)
     if found:
         raise InvalidDeclaration(found)
+    build_plan(declaration)
     return declaration
 
 

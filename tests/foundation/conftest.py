@@ -1,0 +1,19 @@
+"""Fixtures for the declaration, model and plan tests: the worked example as a fresh dict."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from secure_pipelines.loader import DEFAULT_DECLARATION
+from secure_pipelines.sources.yaml_file import read_yaml_mapping
+
+_EXAMPLE = read_yaml_mapping(DEFAULT_DECLARATION)
+
+
+@pytest.fixture
+def example() -> dict[str, Any]:
+    """A fresh deep copy of stacks/declaration.yaml, safe to change."""
+    return copy.deepcopy(_EXAMPLE)

@@ -1,0 +1,272 @@
+"""A corpus of bad declarations: each is the example with one mistake, refused with its own message.
+
+Every case names the field the message must point at and words the message must contain, so a
+vague or misplaced error fails the test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from secure_pipelines import InvalidDeclaration, parse_declaration
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def repo(d: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(r for r in d["repositories"] if r["name"] == name)
+
+
+def env(d: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(e for e in d["environments"] if e["name"] == name)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    mutate: Mutation
+    field: str
+    message: str
+
+
+def _set(path: Callable[[dict[str, Any]], dict[str, Any]], key: str, value: Any) -> Mutation:
+    def mutate(d: dict[str, Any]) -> None:
+        path(d)[key] = value
+
+    return mutate
+
+
+def _del(path: Callable[[dict[str, Any]], dict[str, Any]], key: str) -> Mutation:
+    def mutate(d: dict[str, Any]) -> None:
+        del path(d)[key]
+
+    return mutate
+
+
+def _append(key: str, item_from: Callable[[dict[str, Any]], dict[str, Any]]) -> Mutation:
+    def mutate(d: dict[str, Any]) -> None:
+        d[key].append(dict(item_from(d)))
+
+    return mutate
+
+
+PROD = lambda d: env(d, "production")  # noqa: E731
+STAGING = lambda d: env(d, "staging")  # noqa: E731
+DEV = lambda d: env(d, "dev")  # noqa: E731
+WEBAPP = lambda d: repo(d, "webapp")  # noqa: E731
+API = lambda d: repo(d, "api")  # noqa: E731
+
+
+def _two_mistakes(d: dict[str, Any]) -> None:
+    env(d, "production")["ip_allowlist"] = ["0.0.0.0/0"]
+    repo(d, "webapp")["name"] = "Web App"
+
+
+def _rename_dev(d: dict[str, Any]) -> None:
+    d["developers"][1]["name"] = d["developers"][0]["name"]
+
+
+def _no_circleci(d: dict[str, Any]) -> None:
+    del d["ci"]["circleci"]
+
+
+def _no_github_actions(d: dict[str, Any]) -> None:
+    del d["ci"]["github_actions"]
+
+
+def _no_prod_context(d: dict[str, Any]) -> None:
+    del d["ci"]["circleci"]["contexts"]["production"]
+
+
+def _bad_context_id(d: dict[str, Any]) -> None:
+    d["ci"]["circleci"]["contexts"]["production"]["id"] = "not-a-uuid"
+
+
+def _unknown_env_in_contexts(d: dict[str, Any]) -> None:
+    d["ci"]["circleci"]["contexts"]["qa"] = {"name": "acme-qa", "id": "7d03a245-c081-4f92-9e3d-415263748596"}
+
+
+def _shared_mount(d: dict[str, Any]) -> None:
+    env(d, "staging")["secrets"] = {"mount": "kv-shared"}
+    env(d, "production")["secrets"] = {"mount": "kv-shared"}
+
+
+def _colliding_names(d: dict[str, Any]) -> None:
+    # env "dev" per developer "lin" + repo "webapp" vs env "dev-lin" + repo "webapp": same policy name
+    d["environments"].append({
+        "name": "dev-lin", "tier": "development", "repositories": ["webapp"],
+        "ip_allowlist": ["10.0.0.0/8"], "secrets": {"mount": "kv-dev-lin"},
+    })
+    d["ci"]["circleci"]["contexts"]["dev-lin"] = {"name": "acme-dev-lin", "id": "8e14b356-d192-4a03-8f4e-5263748596a7"}
+
+
+def _developer_missing_ci_id(d: dict[str, Any]) -> None:
+    del d["developers"][0]["circleci_user_id"]
+
+
+def _frozen_unknown(d: dict[str, Any]) -> None:
+    d["pipeline_policy"]["code_freeze"] = ["billing"]
+
+
+def _no_runner_class(d: dict[str, Any]) -> None:
+    d["pipeline_policy"]["production_resource_class"] = None
+
+
+def _ruleset_on_pro(d: dict[str, Any]) -> None:
+    d["organization"]["github"]["plan"] = "pro"
+    d["organization"]["github"]["protection"] = "organization-ruleset"
+
+
+def _reviewers_private_api(d: dict[str, Any]) -> None:
+    repo(d, "api")["visibility"] = "private"
+
+
+def _private_on_free(d: dict[str, Any]) -> None:
+    d["organization"]["github"]["plan"] = "free"
+
+
+CASES = [
+    Case("unknown top-level key", _set(lambda d: d, "enviroments", []), "enviroments", "not a known key"),
+    Case("unknown repository key", _set(WEBAPP, "required_aprovals", 2),
+         "repositories[webapp].required_aprovals", "required_approvals"),
+    Case("unknown environment key", _set(PROD, "ttl", 300), "environments[production].ttl", "not a known key"),
+    Case("duplicate repository", _append("repositories", WEBAPP), "repositories[webapp].name", "declared twice"),
+    Case("duplicate environment", _append("environments", STAGING), "environments[staging].name", "declared twice"),
+    Case("duplicate developer", _rename_dev, "developers[lin].name", "declared twice"),
+    Case("malformed CIDR", _set(PROD, "ip_allowlist", ["203.0.113.300/28"]),
+         "environments[production].ip_allowlist[0]", "not an IPv4 or IPv6 CIDR"),
+    Case("host bits set", _set(PROD, "ip_allowlist", ["203.0.113.17/28"]),
+         "environments[production].ip_allowlist[0]", "203.0.113.16/28"),
+    Case("IPv6 host bits set", _set(STAGING, "ip_allowlist", ["2001:db8::1/48"]),
+         "environments[staging].ip_allowlist[0]", "2001:db8::/48"),
+    Case("open IPv4 production allowlist", _set(PROD, "ip_allowlist", ["0.0.0.0/0"]),
+         "environments[production].ip_allowlist", "admits every address"),
+    Case("open IPv6 staging allowlist", _set(STAGING, "ip_allowlist", ["198.51.100.0/24", "::/0"]),
+         "environments[staging].ip_allowlist", "egress ranges"),
+    Case("empty allowlist", _set(PROD, "ip_allowlist", []), "environments[production].ip_allowlist", "at least 1"),
+    Case("production from a feature branch", _set(PROD, "branches", ["release"]),
+         "environments[production].branches", "only from the default branch"),
+    Case("production from a glob", _set(PROD, "branches", ["release/*"]),
+         "environments[production].branches[0]", "is a glob"),
+    Case("production from any branch", _set(PROD, "branches", ["*"]),
+         "environments[production].branches", "remove '*'"),
+    Case("staging from two branches", _set(STAGING, "branches", ["main", "develop"]),
+         "environments[staging].branches", "default branch"),
+    Case("production TTL over 15 minutes", _set(PROD, "token_max_ttl", 1800),
+         "environments[production].token_max_ttl", "overrides.long_token_ttl"),
+    Case("staging TTL over an hour", _set(STAGING, "token_max_ttl", 7200),
+         "environments[staging].token_max_ttl", "exceeds 3600"),
+    Case("ttl above max ttl", _set(STAGING, "token_ttl", 1200),
+         "environments[staging].token_ttl", "longer than token_max_ttl"),
+    Case("override without a reason", _set(PROD, "overrides", {"long_token_ttl": "ok"}),
+         "environments[production].overrides.long_token_ttl", "at least 10"),
+    Case("deploys to an unknown repository", _set(STAGING, "repositories", ["webapp", "billing"]),
+         "environments[staging].repositories", "not a declared repository"),
+    Case("CircleCI without org", _no_circleci, "ci.circleci", "org_id"),
+    Case("GitHub Actions not declared", _no_github_actions, "ci.github_actions", "GitHub Actions"),
+    Case("CircleCI repository without project id", _del(WEBAPP, "circleci_project_id"),
+         "repositories[webapp].circleci_project_id", "immutable project id"),
+    Case("CircleCI environment without context", _no_prod_context,
+         "ci.circleci.contexts.production", "context name and id"),
+    Case("context id not a UUID", _bad_context_id, "ci.circleci.contexts.production.id", "UUID"),
+    Case("context for an unknown environment", _unknown_env_in_contexts,
+         "ci.circleci.contexts.qa", "no declared environment"),
+    Case("repository without GitHub id", _del(API, "github_id"), "repositories[api].github_id", "required"),
+    Case("owner id missing", _del(lambda d: d["organization"]["github"], "owner_id"),
+         "organization.github.owner_id", "required"),
+    Case("developer without CircleCI user id", _developer_missing_ci_id,
+         "developers[lin].circleci_user_id", "CircleCI user id"),
+    Case("repository name with a slash", _set(WEBAPP, "name", "web/app"), "repositories[web/app].name", "safe name"),
+    Case("repository name with a glob", _set(WEBAPP, "name", "web*"), "repositories[web*].name", "safe name"),
+    Case("repository name with dot-dot", _set(WEBAPP, "name", "a..b"), "repositories[a..b].name", "safe name"),
+    Case("environment name with upper case", _set(PROD, "name", "Production"),
+         "environments[Production].name", "lowercase"),
+    Case("unknown tier", _set(PROD, "tier", "prod"), "environments[production].tier", "production"),
+    Case("per-developer production", _set(PROD, "per_developer", True),
+         "environments[production].per_developer", "development"),
+    Case("per-developer unknown developer", _set(DEV, "developers", ["lin", "kim"]),
+         "environments[dev].developers", "not in developers"),
+    Case("two environments share a mount", _shared_mount, "environments.secrets.mount", "its own"),
+    Case("names collide in Vault", _colliding_names, "policy names", "same Vault name"),
+    Case("code freeze of an unknown repository", _frozen_unknown, "pipeline_policy.code_freeze", "not a declared"),
+    Case("production on CircleCI without runner class", _no_runner_class,
+         "pipeline_policy.production_resource_class", "self-hosted runner"),
+    Case("orb with a version in the allowlist", _set(lambda d: d["pipeline_policy"], "approved_orbs",
+                                                     ["circleci/node@5.1"]),
+         "pipeline_policy.approved_orbs", "without a version"),
+    Case("organisation ruleset on Pro", _ruleset_on_pro, "organization.github.protection", "Team or Enterprise"),
+    Case("reviewers on a private repo without Enterprise", _reviewers_private_api,
+         "environments[production].reviewers", "Enterprise"),
+    Case("branch protection on a private repo on Free", _private_on_free,
+         "repositories[webapp].visibility", "cannot enforce branch protection"),
+    Case("vcs-origin format without repository", _set(lambda d: d["ci"]["circleci"], "vcs_origin_format",
+                                                      "github.com/{owner}/*"),
+         "ci.circleci.vcs_origin_format", "{repository}"),
+    Case("required approvals zero", _set(WEBAPP, "required_approvals", 0),
+         "repositories[webapp].required_approvals", "greater than or equal to 1"),
+]
+
+
+def test_the_corpus_is_large_enough() -> None:
+    assert len(CASES) >= 30
+
+
+def test_the_example_itself_is_valid(example: dict[str, Any]) -> None:
+    parse_declaration(example)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_declaration_is_refused_with_its_message(case: Case, example: dict[str, Any]) -> None:
+    case.mutate(example)
+    with pytest.raises(InvalidDeclaration) as refused:
+        parse_declaration(example)
+    shown = [str(p) for p in refused.value.problems]
+    matching = [p for p in refused.value.problems if p.field == case.field and case.message in str(p)]
+    assert matching, f"expected {case.field}: ...{case.message}... in {shown}"
+
+
+def test_several_mistakes_are_reported_together(example: dict[str, Any]) -> None:
+    _two_mistakes(example)
+    with pytest.raises(InvalidDeclaration) as refused:
+        parse_declaration(example)
+    fields = {p.field for p in refused.value.problems}
+    assert "repositories[Web App].name" in fields
+    example_two = refused.value.problems
+    assert len(example_two) >= 1
+
+
+def test_structural_and_cross_field_mistakes_each_list_every_instance(example: dict[str, Any]) -> None:
+    env(example, "production")["ip_allowlist"] = ["0.0.0.0/0"]
+    env(example, "staging")["token_max_ttl"] = 7200
+    env(example, "staging")["repositories"] = ["webapp", "billing"]
+    with pytest.raises(InvalidDeclaration) as refused:
+        parse_declaration(example)
+    fields = {p.field for p in refused.value.problems}
+    assert {
+        "environments[production].ip_allowlist",
+        "environments[staging].token_max_ttl",
+        "environments[staging].repositories",
+    } <= fields
+
+
+def test_long_ttl_is_accepted_with_a_named_override(example: dict[str, Any]) -> None:
+    env(example, "production")["token_max_ttl"] = 1800
+    env(example, "production")["overrides"] = {"long_token_ttl": "deploys of the data warehouse take 25 minutes"}
+    parse_declaration(example)
+
+
+def test_unenforceable_protection_is_accepted_with_a_named_override(example: dict[str, Any]) -> None:
+    repo(example, "api")["visibility"] = "private"
+    repo(example, "api")["overrides"] = {"unenforced_github_protection": "Enterprise is budgeted for next year"}
+    parse_declaration(example)
+
+
+def test_an_open_development_allowlist_is_a_warning_not_an_error(example: dict[str, Any]) -> None:
+    from secure_pipelines import build_plan
+
+    plan = build_plan(parse_declaration(example))
+    assert any(w.field == "environments[dev].ip_allowlist" and "any address" in w.message for w in plan.warnings)

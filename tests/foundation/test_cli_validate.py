@@ -1,0 +1,48 @@
+"""``securepipe validate`` as an admin runs it: ok and a summary, or every problem and exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+SECUREPIPE = [sys.executable, "-m", "secure_pipelines"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SECUREPIPE, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_validate_accepts_the_example() -> None:
+    result = run("validate")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ok: 2 repositories, 3 environments")
+
+
+def test_validate_shows_warnings_on_stderr() -> None:
+    result = run("validate")
+    assert "warning: environments[dev].ip_allowlist" in result.stderr
+
+
+def test_validate_refuses_with_every_problem_and_no_traceback(example: dict[str, Any], tmp_path: Path) -> None:
+    next(e for e in example["environments"] if e["name"] == "production")["ip_allowlist"] = ["0.0.0.0/0"]
+    example["repositories"][0]["required_aprovals"] = 1
+    path = tmp_path / "bad.yaml"
+    with path.open("w") as handle:
+        YAML(typ="safe", pure=True).dump(example, handle)
+    result = run("validate", "--declaration", str(path))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "repositories[webapp].required_aprovals: is not a known key" in result.stderr
+    # Structure is checked first (all structural mistakes together); cross-field rules need a sound model.
+    assert "InvalidDeclaration: 1 problem(s)" in result.stderr
+
+
+def test_validate_names_a_missing_file(tmp_path: Path) -> None:
+    result = run("validate", "-d", str(tmp_path / "missing.yaml"))
+    assert result.returncode == 2
+    assert "no such declaration file" in result.stderr
+    assert "Traceback" not in result.stderr

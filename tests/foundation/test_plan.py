@@ -1,0 +1,225 @@
+"""The plan as a specification: what each role binds, what each path admits, and stable names."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from secure_pipelines import build_plan, parse_declaration
+from secure_pipelines.ci.circleci import CONTEXT_IDS, PROJECT_ID, SSH_RERUN, VCS_ORIGIN, VCS_REF
+from secure_pipelines.declaration import CISystemName, Tier
+from secure_pipelines.plan import CIRole, Plan
+
+
+@pytest.fixture
+def plan(example: dict[str, Any]) -> Plan:
+    return build_plan(parse_declaration(example))
+
+
+def role(plan: Plan, ci: str, repository: str, environment: str, developer: str | None = None) -> CIRole:
+    return next(
+        r for r in plan.roles
+        if r.ci == ci and r.repository == repository and r.environment == environment and r.developer == developer
+    )
+
+
+def test_production_circleci_role_binds_project_ref_context_origin_and_no_ssh_rerun(
+    plan: Plan, example: dict[str, Any]
+) -> None:
+    webapp = next(r for r in example["repositories"] if r["name"] == "webapp")
+    production = role(plan, "circleci", "webapp", "production")
+    assert production.claims[PROJECT_ID] == (webapp["circleci_project_id"],)
+    assert production.claims[VCS_REF] == ("refs/heads/main",)
+    assert production.claims[CONTEXT_IDS] == (example["ci"]["circleci"]["contexts"]["production"]["id"],)
+    assert production.claims[VCS_ORIGIN] == ("github.com/acme/webapp",)
+    assert production.claims[SSH_RERUN] == (False,)
+    assert production.claims_match == "string"
+    assert production.has_typed_claims
+
+
+def test_production_role_is_bound_to_the_allowlist_with_short_ttls(plan: Plan, example: dict[str, Any]) -> None:
+    declared = next(e for e in example["environments"] if e["name"] == "production")
+    for ci in ("circleci", "github-actions"):
+        repository = "webapp" if ci == "circleci" else "api"
+        production = role(plan, ci, repository, "production")
+        assert production.token_bound_cidrs == tuple(declared["ip_allowlist"])
+        assert production.token_max_ttl == declared["token_max_ttl"] <= 900
+        assert production.role_type == "jwt"
+
+
+def test_production_github_role_binds_immutable_ids_environment_and_ref(plan: Plan, example: dict[str, Any]) -> None:
+    api = next(r for r in example["repositories"] if r["name"] == "api")
+    production = role(plan, "github-actions", "api", "production")
+    assert production.claims["repository_id"] == (str(api["github_id"]),)
+    assert production.claims["repository_owner_id"] == (str(example["organization"]["github"]["owner_id"]),)
+    assert production.claims["environment"] == ("production",)
+    assert production.claims["ref"] == ("refs/heads/main",)
+    assert production.bound_audiences == ("https://github.com/acme",)
+
+
+def test_no_role_binds_a_name_without_an_immutable_id(plan: Plan) -> None:
+    for ci_role in plan.roles:
+        claims = ci_role.claims
+        if ci_role.ci is CISystemName.CIRCLECI:
+            assert PROJECT_ID in claims and CONTEXT_IDS in claims
+        else:
+            assert "repository_id" in claims and "repository_owner_id" in claims
+
+
+def test_only_the_per_developer_subject_uses_a_glob_and_it_ends_after_the_user_id(plan: Plan) -> None:
+    for ci_role in plan.roles:
+        for claim in ci_role.bound_claims:
+            for value in claim.values:
+                if isinstance(value, str) and "*" in value:
+                    assert ci_role.claims_match == "glob"
+                    assert claim.claim == "sub" and ci_role.developer is not None
+                    prefix = value.removesuffix("*")
+                    assert "*" not in prefix and prefix.endswith("/")
+                    assert prefix.split("/")[-3] == "user"
+
+
+def test_dev_roles_accept_any_branch_but_reach_only_dev_paths(plan: Plan) -> None:
+    dev_roles = [r for r in plan.roles if r.environment == "dev"]
+    assert dev_roles
+    for dev_role in dev_roles:
+        assert VCS_REF not in dev_role.claims and "ref" not in dev_role.claims
+        assert dev_role.ref_binding == "any branch"
+        for path in dev_role.secret_paths:
+            assert path.mount == "kv-dev"
+        policies = {p.name: p for p in plan.environment("dev").policies}
+        for name in dev_role.token_policies:
+            assert "kv-dev/" in policies[name].hcl
+            assert "kv-production" not in policies[name].hcl and "kv-staging" not in policies[name].hcl
+
+
+def test_a_per_developer_role_is_bound_to_that_developer_only(plan: Plan, example: dict[str, Any]) -> None:
+    developers = {d["name"]: d for d in example["developers"]}
+    for name, developer in developers.items():
+        circleci = role(plan, "circleci", "webapp", "dev", name)
+        (subject,) = circleci.claims["sub"]
+        assert isinstance(subject, str) and f"/user/{developer['circleci_user_id']}/" in subject
+        for other in developers.values():
+            if other is not developer:
+                assert str(other["circleci_user_id"]) not in subject
+        github = role(plan, "github-actions", "api", "dev", name)
+        assert github.claims["actor_id"] == (str(developer["github_user_id"]),)
+        assert github.secret_paths[0].path == f"apps/{name}/api"
+
+
+def test_staging_and_production_roles_pin_the_default_branch(plan: Plan) -> None:
+    for ci_role in plan.roles:
+        if ci_role.tier in (Tier.STAGING, Tier.PRODUCTION):
+            ref_claim = VCS_REF if ci_role.ci is CISystemName.CIRCLECI else "ref"
+            assert ci_role.claims[ref_claim] == ("refs/heads/main",)
+
+
+def test_each_ci_policy_reads_only_its_own_repository_in_its_own_environment(plan: Plan) -> None:
+    for env in plan.environments:
+        for policy in env.policies:
+            paths = [line.split('"')[1] for line in policy.hcl.splitlines() if line.startswith("path ")]
+            assert all(p.startswith(f"{env.secret_store.mount}/") for p in paths)
+            if policy.purpose == "ci-read":
+                assert 'capabilities = ["read"]' in policy.hcl
+                repository = policy.name.split("-")[-1]
+                assert all(p.removesuffix("/*").endswith(f"/{repository}") for p in paths)
+
+
+def test_the_admin_policy_writes_and_rotates_but_never_reads(plan: Plan) -> None:
+    for env in plan.environments:
+        admin = next(p for p in env.policies if p.purpose == "admin-write")
+        assert '"read"' not in admin.hcl
+        assert '"create", "update", "delete"' in admin.hcl
+        assert env.admin_role.token_policies == (admin.name,)
+
+
+def test_the_plan_is_deterministic(example: dict[str, Any]) -> None:
+    first = build_plan(parse_declaration(copy.deepcopy(example)))
+    second = build_plan(parse_declaration(copy.deepcopy(example)))
+    assert first == second
+    assert repr(first) == repr(second)
+
+
+def _names(plan: Plan) -> dict[str, set[str]]:
+    return {
+        "roles": {f"{r.mount_path}/{r.role_name}" for r in plan.roles},
+        "role resources": {r.resource_name for r in plan.roles},
+        "policies": {p.name for e in plan.environments for p in e.policies},
+        "paths": {p.data_path for e in plan.environments for p in e.secret_store.paths},
+        "mounts": {m.path for m in plan.jwt_mounts} | {e.secret_store.mount for e in plan.environments},
+    }
+
+
+def test_adding_a_repository_renames_nothing(example: dict[str, Any], plan: Plan) -> None:
+    example["repositories"].insert(0, {
+        "name": "billing", "github_id": 700000003, "ci": ["github-actions"], "visibility": "public",
+        "required_status_checks": ["test"],
+    })
+    for env in example["environments"]:
+        env["repositories"].insert(0, "billing")
+    bigger = build_plan(parse_declaration(example))
+    for kind, names in _names(plan).items():
+        assert names <= _names(bigger)[kind], kind
+
+
+def test_adding_an_environment_renames_nothing(example: dict[str, Any], plan: Plan) -> None:
+    example["environments"].insert(0, {
+        "name": "qa", "tier": "staging", "repositories": ["api"], "ip_allowlist": ["192.0.2.0/24"],
+    })
+    bigger = build_plan(parse_declaration(example))
+    for kind, names in _names(plan).items():
+        assert names <= _names(bigger)[kind], kind
+
+
+def test_one_jwt_mount_per_issuer(plan: Plan, example: dict[str, Any]) -> None:
+    issuers = {m.ci: m.issuer for m in plan.jwt_mounts}
+    assert issuers == {
+        CISystemName.CIRCLECI: f"https://oidc.circleci.com/org/{example['ci']['circleci']['org_id']}",
+        CISystemName.GITHUB_ACTIONS: "https://token.actions.githubusercontent.com",
+    }
+
+
+def test_branch_protection_applies_to_admins_and_forbids_force_push(plan: Plan) -> None:
+    assert {p.repository for p in plan.branch_protections} == {"webapp", "api"}
+    for protection in plan.branch_protections:
+        assert protection.enforce_admins and protection.dismiss_stale_reviews and protection.require_last_push_approval
+        assert not protection.allows_force_pushes and not protection.allows_deletions
+        assert protection.required_approvals == 2 and protection.enforceable
+
+
+def test_an_organization_ruleset_replaces_per_repository_protection(example: dict[str, Any]) -> None:
+    example["organization"]["github"]["protection"] = "organization-ruleset"
+    plan = build_plan(parse_declaration(example))
+    assert plan.branch_protections == ()
+    assert plan.organization_ruleset is not None
+    assert set(plan.organization_ruleset.repository_ids) == {700000001, 700000002}
+    assert plan.organization_ruleset.bypass_team_ids == ()
+
+
+def test_production_github_environment_cannot_be_bypassed_by_admins(plan: Plan) -> None:
+    production = plan.environment("production").github_environments
+    assert [(g.repository, g.can_admins_bypass, g.prevent_self_review) for g in production] == [("api", False, True)]
+    assert production[0].deployment_branches == ("main",)
+    assert plan.environment("dev").github_environments[0].deployment_branches is None
+
+
+def test_production_context_is_restricted_to_the_default_branch_without_ssh(plan: Plan) -> None:
+    context = plan.environment("production").circleci_context
+    assert context is not None
+    assert context.restriction_expression == 'pipeline.git.branch == "main" and not job.ssh.enabled'
+    assert plan.environment("dev").circleci_context is not None
+    assert plan.environment("dev").circleci_context.restriction_expression is None
+
+
+def test_pipeline_policy_data_names_contexts_by_tier(plan: Plan) -> None:
+    policy = plan.pipeline_policy
+    assert policy.production_contexts == ("acme-production",)
+    assert policy.staging_contexts == ("acme-staging",)
+    assert [p.repository for p in policy.projects] == ["webapp"]
+    assert set(policy.hard_fail_rules) == set(policy.enabled_rules)
+
+
+def test_unknown_environment_lookup_names_the_known_ones(plan: Plan) -> None:
+    with pytest.raises(KeyError, match="known: dev, staging, production"):
+        plan.environment("prod")
