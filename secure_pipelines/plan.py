@@ -235,7 +235,7 @@ class CircleCIContext:
     name: str
     id: str
     project_ids: tuple[str, ...]
-    restriction_expression: str | None
+    restriction_expression: str
     """Context expression restriction, e.g. ``pipeline.git.branch == "main" and not job.ssh.enabled``."""
 
 
@@ -543,13 +543,15 @@ def _circleci_context(
     if circleci is None or not users or env.name not in circleci.contexts:
         return None
     context = circleci.contexts[env.name]
-    expression: str | None = None
-    if env.tier is not Tier.DEVELOPMENT:
-        branches = sorted({b for r in users for b in declaration.deploy_branches(env, r)})
+    # No context is ever available to an SSH rerun: a per-developer role cannot bind the boolean
+    # ssh-rerun claim in Vault (glob mode compares strings only), so the context refuses it instead.
+    expression = "not job.ssh.enabled"
+    branches = sorted({b for r in users for b in declaration.deploy_branches(env, r)})
+    if "*" not in branches:
         branch_test = " or ".join(f'pipeline.git.branch == "{b}"' for b in branches)
         if len(branches) > 1:
             branch_test = f"({branch_test})"
-        expression = f"{branch_test} and not job.ssh.enabled"
+        expression = f"{branch_test} and {expression}"
     return CircleCIContext(
         environment=env.name,
         tier=env.tier,

@@ -204,12 +204,13 @@ def test_production_github_environment_cannot_be_bypassed_by_admins(plan: Plan) 
     assert plan.environment("dev").github_environments[0].deployment_branches is None
 
 
-def test_production_context_is_restricted_to_the_default_branch_without_ssh(plan: Plan) -> None:
+def test_contexts_refuse_ssh_reruns_and_protected_ones_pin_the_default_branch(plan: Plan) -> None:
     context = plan.environment("production").circleci_context
     assert context is not None
     assert context.restriction_expression == 'pipeline.git.branch == "main" and not job.ssh.enabled'
-    assert plan.environment("dev").circleci_context is not None
-    assert plan.environment("dev").circleci_context.restriction_expression is None
+    dev = plan.environment("dev").circleci_context
+    assert dev is not None
+    assert dev.restriction_expression == "not job.ssh.enabled", "no context is available to an SSH rerun"
 
 
 def test_pipeline_policy_data_names_contexts_by_tier(plan: Plan) -> None:
