@@ -1,0 +1,47 @@
+"""Pulumi components that turn the plan into Vault and GitHub resources, and a way to see them.
+
+Each component reads plan objects and never re-derives a name or a claim; each can be used alone
+from another stack. ``Environment`` and ``Organization`` compose them for the stack program.
+"""
+
+from .admin_auth import AdminAuth, AdminAuthArgs
+from .admin_role import AdminRole, AdminRoleArgs
+from .branch_protection import DefaultBranchProtection, DefaultBranchProtectionArgs
+from .capture import CapturedResource, StackCapture, capture_stack, capture_stack_run
+from .ci_roles import CIRoles, CIRolesArgs
+from .environment import Environment, EnvironmentArgs
+from .github_environments import GitHubEnvironments, GitHubEnvironmentsArgs
+from .jwt_mounts import JwtAuthMounts, JwtAuthMountsArgs
+from .organization import Organization, OrganizationArgs
+from .policies import AccessPolicies, AccessPoliciesArgs
+from .program import UnknownStack, run_stack_program
+from .secret_store import SecretStore, SecretStoreArgs
+
+__all__ = [
+    "AccessPolicies",
+    "AccessPoliciesArgs",
+    "AdminAuth",
+    "AdminAuthArgs",
+    "AdminRole",
+    "AdminRoleArgs",
+    "CIRoles",
+    "CIRolesArgs",
+    "CapturedResource",
+    "DefaultBranchProtection",
+    "DefaultBranchProtectionArgs",
+    "Environment",
+    "EnvironmentArgs",
+    "GitHubEnvironments",
+    "GitHubEnvironmentsArgs",
+    "JwtAuthMounts",
+    "JwtAuthMountsArgs",
+    "Organization",
+    "OrganizationArgs",
+    "SecretStore",
+    "SecretStoreArgs",
+    "StackCapture",
+    "UnknownStack",
+    "capture_stack",
+    "capture_stack_run",
+    "run_stack_program",
+]

@@ -1,0 +1,123 @@
+"""``CIRoles``: one Vault JWT role per (repository, environment, CI system[, developer]).
+
+Two ways to write a role, chosen per role from the plan:
+
+* ``vault.jwt.AuthBackendRole`` when every bound value is a string. Its ``bound_claims`` is a
+  ``Mapping[str, str]`` and the provider splits each value on commas into a list, so a claim's
+  values are joined with ``,`` (the plan guarantees no value contains one; it is checked here).
+* ``vault.generic.Endpoint`` with the role's full Vault API body when a bound value is typed
+  (``CIRole.has_typed_claims``): CircleCI's ``oidc.circleci.com/ssh-rerun`` is the JSON boolean
+  ``false``. Vault's string matching compares JSON values, so the provider's string ``"false"``
+  would refuse every token; only a JSON ``false`` in the role body admits normal runs and refuses
+  SSH reruns.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_vault as vault
+
+from ..plan import CIRole
+from ._component import child_options, no_comma, type_token
+
+
+def _vault_role_body(role: CIRole) -> dict[str, Any]:
+    """The role exactly as Vault's ``auth/<mount>/role/<name>`` API takes it.
+
+    Every security setting is written; ``bound_claims`` keeps each claim's values as a JSON list
+    (any-of), with booleans left as booleans.
+    """
+    return {
+        "role_type": role.role_type,
+        "bound_audiences": list(role.bound_audiences),
+        "bound_claims": {claim.claim: list(claim.values) for claim in role.bound_claims},
+        "bound_claims_type": role.claims_match,
+        "user_claim": role.user_claim,
+        "token_policies": list(role.token_policies),
+        "token_no_default_policy": True,
+        "token_bound_cidrs": list(role.token_bound_cidrs),
+        "token_ttl": role.token_ttl,
+        "token_max_ttl": role.token_max_ttl,
+        "token_type": role.token_type,
+    }
+
+
+def _role_api_path(role: CIRole) -> str:
+    return f"auth/{role.mount_path}/role/{role.role_name}"
+
+
+def _provider_bound_claims(role: CIRole) -> dict[str, str]:
+    """``bound_claims`` for ``vault.jwt.AuthBackendRole``: each claim's values joined with ``,``."""
+    if role.has_typed_claims:
+        raise ValueError(
+            f"role {role.role_name}: a bound value is not a string; the provider's Mapping[str, str] "
+            "cannot express it (write this role with its API body instead)"
+        )
+    joined: dict[str, str] = {}
+    for claim in role.bound_claims:
+        values = [no_comma(f"role {role.role_name}: bound_claims.{claim.claim}", str(v)) for v in claim.values]
+        joined[claim.claim] = ",".join(values)
+    return joined
+
+
+@dataclass(frozen=True)
+class CIRolesArgs:
+    """Arguments of :class:`CIRoles`."""
+
+    roles: Sequence[CIRole]
+    """The plan's CI roles of one environment (``EnvironmentPlan.roles``)."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """The JWT mounts, when the same stack creates them (roles are written into a mount)."""
+
+
+class CIRoles(pulumi.ComponentResource):
+    """The JWT roles CI jobs log in with: issuer, audience, claims, CIDRs, TTLs and policies."""
+
+    roles: dict[str, pulumi.CustomResource]
+    """Each role's resource (``AuthBackendRole`` or ``generic.Endpoint``), keyed by ``<mount>/<role>``."""
+    role_paths: list[str]
+    """The API path of every role, e.g. ``auth/circleci/role/webapp-production``."""
+
+    def __init__(self, name: str, args: CIRolesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(type_token("CIRoles"), name, None, opts)
+        self.roles = {
+            f"{role.mount_path}/{role.role_name}": self._new_role(role, args.depends_on) for role in args.roles
+        }
+        self.role_paths = [_role_api_path(role) for role in args.roles]
+        self.register_outputs({"rolePaths": self.role_paths})
+
+    def _new_role(self, role: CIRole, depends_on: Sequence[pulumi.Resource]) -> pulumi.CustomResource:
+        opts = child_options(self, depends_on=depends_on)
+        if role.has_typed_claims:
+            # Read back after every refresh (drift detection on exactly the fields written);
+            # Vault returns many more fields than we write, so absent ones are ignored.
+            return vault.generic.Endpoint(
+                role.resource_name,
+                path=_role_api_path(role),
+                data_json=json.dumps(_vault_role_body(role), sort_keys=True),
+                disable_read=False,
+                ignore_absent_fields=True,
+                opts=opts,
+            )
+        return vault.jwt.AuthBackendRole(
+            role.resource_name,
+            backend=role.mount_path,
+            role_name=role.role_name,
+            role_type=role.role_type,
+            bound_audiences=list(role.bound_audiences),
+            bound_claims=_provider_bound_claims(role),
+            bound_claims_type=role.claims_match,
+            user_claim=role.user_claim,
+            token_policies=list(role.token_policies),
+            token_no_default_policy=True,
+            token_bound_cidrs=list(role.token_bound_cidrs),
+            token_ttl=role.token_ttl,
+            token_max_ttl=role.token_max_ttl,
+            token_type=role.token_type,
+            opts=opts,
+        )

@@ -1,0 +1,68 @@
+"""``Organization``: the organisation-wide resources, created only in ``Plan.resources_stack``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+from ..plan import AdminAuthMount, BranchProtection, JwtMount, OrganizationRuleset
+from ._component import type_token
+from .admin_auth import AdminAuth, AdminAuthArgs
+from .branch_protection import DefaultBranchProtection, DefaultBranchProtectionArgs
+from .jwt_mounts import JwtAuthMounts, JwtAuthMountsArgs
+
+
+@dataclass(frozen=True)
+class OrganizationArgs:
+    """Arguments of :class:`Organization`."""
+
+    jwt_mounts: Sequence[JwtMount]
+    """The plan's JWT mounts, one per CI issuer (``Plan.jwt_mounts``)."""
+    admin_auth: AdminAuthMount
+    """The plan's admin auth mount (``Plan.admin_auth``)."""
+    admin_oidc_client_id: pulumi.Input[str]
+    """Vault's client id at the admins' identity provider."""
+    admin_oidc_client_secret: pulumi.Input[str]
+    """Vault's client secret at the admins' identity provider (a Pulumi secret)."""
+    branch_protections: Sequence[BranchProtection]
+    """The plan's per-repository branch protections (``Plan.branch_protections``)."""
+    organization_ruleset: OrganizationRuleset | None = None
+    """The plan's organisation ruleset (``Plan.organization_ruleset``), if it uses one."""
+
+
+class Organization(pulumi.ComponentResource):
+    """CI auth mounts, the admin auth mount and default-branch protection: owned by one stack."""
+
+    jwt_mounts: JwtAuthMounts
+    """One JWT auth mount per CI issuer."""
+    admin_auth: AdminAuth
+    """The admins' OIDC auth mount."""
+    branch_protection: DefaultBranchProtection
+    """Default-branch protection (per repository, or one organisation ruleset)."""
+    auth_mounts: list[pulumi.Resource]
+    """The auth backends environments write roles into (depend on these in the same stack)."""
+
+    def __init__(self, name: str, args: OrganizationArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(type_token("Organization"), name, None, opts)
+        here = pulumi.ResourceOptions(parent=self)
+        self.jwt_mounts = JwtAuthMounts(f"{name}-jwt-mounts", JwtAuthMountsArgs(mounts=args.jwt_mounts), here)
+        self.admin_auth = AdminAuth(
+            f"{name}-admin-auth",
+            AdminAuthArgs(
+                mount=args.admin_auth,
+                oidc_client_id=args.admin_oidc_client_id,
+                oidc_client_secret=args.admin_oidc_client_secret,
+            ),
+            here,
+        )
+        self.branch_protection = DefaultBranchProtection(
+            f"{name}-branch-protection",
+            DefaultBranchProtectionArgs(
+                protections=args.branch_protections, ruleset=args.organization_ruleset
+            ),
+            here,
+        )
+        self.auth_mounts = [*self.jwt_mounts.backends.values(), self.admin_auth.backend]
+        self.register_outputs({"jwtMounts": self.jwt_mounts.paths, "adminAuthPath": self.admin_auth.path})

@@ -1,0 +1,43 @@
+"""``AccessPolicies``: an environment's Vault ACL policies, with the plan's HCL verbatim."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_vault as vault
+
+from ..plan import VaultPolicy
+from ._component import child_options, type_token
+
+
+@dataclass(frozen=True)
+class AccessPoliciesArgs:
+    """Arguments of :class:`AccessPolicies`."""
+
+    policies: Sequence[VaultPolicy]
+    """The plan's policies of one environment (``EnvironmentPlan.policies``): CI read, admin write."""
+
+
+class AccessPolicies(pulumi.ComponentResource):
+    """Least privilege: each CI role reads its own paths; admins write and rotate but never read."""
+
+    policies: dict[str, vault.Policy]
+    """Each policy, keyed by its Vault name."""
+    names: list[str]
+    """The Vault names of the policies."""
+
+    def __init__(self, name: str, args: AccessPoliciesArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(type_token("AccessPolicies"), name, None, opts)
+        self.policies = {
+            policy.name: vault.Policy(
+                policy.resource_name,
+                name=policy.name,
+                policy=policy.hcl,
+                opts=child_options(self),
+            )
+            for policy in args.policies
+        }
+        self.names = list(self.policies)
+        self.register_outputs({"names": self.names})

@@ -1,0 +1,62 @@
+"""``capture_stack``: the real stack program under Pulumi's mocks, any number of times in one process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from secure_pipelines.errors import DeclarationNotFound, InvalidDeclaration
+from secure_pipelines.infra import CapturedResource, UnknownStack, capture_stack, capture_stack_run
+from secure_pipelines.infra.capture import PLACEHOLDER_SECRET
+
+
+def test_capturing_twice_in_one_process_gives_equal_results():
+    first = capture_stack("staging")
+    second = capture_stack("staging")
+    assert first == second
+    assert all(isinstance(r, CapturedResource) for r in first)
+
+
+def test_captures_of_different_stacks_do_not_leak_into_each_other():
+    production = capture_stack("production")
+    dev = capture_stack("dev")
+    again = capture_stack("production")
+    assert {r.name for r in dev}.isdisjoint({r.name for r in production if r.type_token.startswith("vault:")})
+    assert production == again
+
+
+def test_every_resource_names_a_captured_parent_or_the_stack():
+    resources = capture_stack("production")
+    components = {r.name for r in resources if r.type_token.startswith("secure-pipelines:index:")}
+    for resource in resources:
+        assert resource.parent is None or resource.parent in components, resource
+
+
+def test_secret_config_is_a_placeholder_marked_secret():
+    admin_mount = next(r for r in capture_stack("production") if r.name == "oidc-admins")
+    assert admin_mount.inputs["oidcClientSecret"] == PLACEHOLDER_SECRET
+    assert "oidcClientSecret" in admin_mount.secret_keys
+    assert "oidcClientId" not in admin_mount.secret_keys
+
+
+def test_an_unknown_stack_is_refused_with_the_known_environments():
+    with pytest.raises(UnknownStack, match=r"'qa'.*dev, staging, production"):
+        capture_stack("qa")
+
+
+def test_a_missing_declaration_file_is_reported(tmp_path: Path):
+    with pytest.raises(DeclarationNotFound, match="no such declaration file"):
+        capture_stack("dev", tmp_path / "absent.yaml")
+
+
+def test_an_invalid_declaration_is_reported(tmp_path: Path):
+    broken = tmp_path / "declaration.yaml"
+    broken.write_text("version: 1\norganization: {name: acme}\n", encoding="utf-8")
+    with pytest.raises(InvalidDeclaration):
+        capture_stack("dev", broken)
+
+
+def test_the_program_warnings_are_returned():
+    warnings = capture_stack_run("dev").warnings
+    assert any("0.0.0.0/0" in w for w in warnings)
