@@ -1,0 +1,51 @@
+"""Fixtures for the Pulumi component tests: the example plan, captured stacks, edited declarations."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from secure_pipelines.infra import CapturedResource, capture_stack
+from secure_pipelines.loader import DEFAULT_DECLARATION, parse_declaration
+from secure_pipelines.plan import Plan, build_plan
+from secure_pipelines.sources.yaml_file import read_yaml_mapping
+
+EXAMPLE_STACKS = ("dev", "staging", "production")
+_EXAMPLE = read_yaml_mapping(DEFAULT_DECLARATION)
+
+
+@pytest.fixture
+def example() -> dict[str, Any]:
+    """A fresh deep copy of stacks/declaration.yaml, safe to change."""
+    return copy.deepcopy(_EXAMPLE)
+
+
+@pytest.fixture(scope="session")
+def example_plan() -> Plan:
+    return build_plan(parse_declaration(_EXAMPLE))
+
+
+@pytest.fixture(scope="session")
+def captured() -> dict[str, list[CapturedResource]]:
+    """Every example stack, captured once for the session."""
+    return {stack: capture_stack(stack) for stack in EXAMPLE_STACKS}
+
+
+@pytest.fixture
+def declaration_file(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
+    """Write a declaration dict to a YAML file and return its path."""
+
+    def write(values: dict[str, Any]) -> Path:
+        path = tmp_path / "declaration.yaml"
+        yaml = YAML(typ="safe", pure=True)
+        yaml.default_flow_style = False
+        with path.open("w", encoding="utf-8") as handle:
+            yaml.dump(values, handle)
+        return path
+
+    return write
