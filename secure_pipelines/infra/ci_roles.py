@@ -14,6 +14,7 @@ Two ways to write a role, chosen per role from the plan:
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,11 +27,24 @@ from ..plan import CIRole
 from ._component import child_options, no_comma, type_token
 
 
+def _vault_cidr(cidr: str) -> str:
+    """A CIDR as Vault reads it back: a one-address network is shown as the bare address.
+
+    Writing ``203.0.113.7/32`` would read back as ``203.0.113.7`` and show as drift on every
+    refresh; the bare address binds exactly the same caller.
+    """
+    network = ipaddress.ip_network(cidr)
+    return str(network.network_address) if network.num_addresses == 1 else str(network)
+
+
 def _vault_role_body(role: CIRole) -> dict[str, Any]:
     """The role exactly as Vault's ``auth/<mount>/role/<name>`` API takes it.
 
     Every security setting is written; ``bound_claims`` keeps each claim's values as a JSON list
-    (any-of), with booleans left as booleans.
+    (any-of), with booleans left as booleans. A write to an existing role keeps every field it
+    does not name, and drift detection reads back only the fields written, so the two settings
+    that could widen access if set by hand are pinned too: ``token_period`` (a periodic token is
+    renewable for ever) and ``groups_claim`` (identity groups can carry more policies).
     """
     return {
         "role_type": role.role_type,
@@ -40,10 +54,12 @@ def _vault_role_body(role: CIRole) -> dict[str, Any]:
         "user_claim": role.user_claim,
         "token_policies": list(role.token_policies),
         "token_no_default_policy": True,
-        "token_bound_cidrs": list(role.token_bound_cidrs),
+        "token_bound_cidrs": [_vault_cidr(cidr) for cidr in role.token_bound_cidrs],
         "token_ttl": role.token_ttl,
         "token_max_ttl": role.token_max_ttl,
+        "token_period": 0,
         "token_type": role.token_type,
+        "groups_claim": "",
     }
 
 
@@ -115,7 +131,7 @@ class CIRoles(pulumi.ComponentResource):
             user_claim=role.user_claim,
             token_policies=list(role.token_policies),
             token_no_default_policy=True,
-            token_bound_cidrs=list(role.token_bound_cidrs),
+            token_bound_cidrs=[_vault_cidr(cidr) for cidr in role.token_bound_cidrs],
             token_ttl=role.token_ttl,
             token_max_ttl=role.token_max_ttl,
             token_type=role.token_type,

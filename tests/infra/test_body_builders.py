@@ -9,7 +9,12 @@ import pytest
 from secure_pipelines.ci import BoundClaim
 from secure_pipelines.infra._component import no_comma
 from secure_pipelines.infra.admin_role import _admin_bound_claims
-from secure_pipelines.infra.ci_roles import _provider_bound_claims, _role_api_path, _vault_role_body
+from secure_pipelines.infra.ci_roles import (
+    _provider_bound_claims,
+    _role_api_path,
+    _vault_cidr,
+    _vault_role_body,
+)
 from secure_pipelines.infra.program import UnknownStack, select_environment
 from secure_pipelines.plan import CIRole, Plan
 
@@ -37,8 +42,20 @@ def test_the_api_body_carries_every_security_setting_of_the_role(example_plan: P
         "token_bound_cidrs": ["203.0.113.16/28", "2001:db8:200::/48"],
         "token_ttl": 300,
         "token_max_ttl": 600,
+        "token_period": 0,
         "token_type": "service",
+        "groups_claim": "",
     }
+
+
+@pytest.mark.parametrize(("cidr", "written"), [
+    ("203.0.113.7/32", "203.0.113.7"),
+    ("2001:db8::7/128", "2001:db8::7"),
+    ("203.0.113.16/28", "203.0.113.16/28"),
+    ("2001:db8:200::/48", "2001:db8:200::/48"),
+])
+def test_one_address_networks_are_written_as_vault_reads_them_back(cidr, written):
+    assert _vault_cidr(cidr) == written
 
 
 def test_the_api_path_is_the_roles_mount_and_name(example_plan: Plan):

@@ -70,6 +70,7 @@ def _role_settings(resource: CapturedResource) -> dict[str, object]:
     """A role's settings in Vault API terms, whichever resource wrote it."""
     if resource.type_token == ENDPOINT:
         body = json.loads(resource.inputs["dataJson"])
+        assert (body.pop("token_period"), body.pop("groups_claim")) == (0, "")
         return {**body, "bound_claims": {k: list(v) for k, v in body["bound_claims"].items()}}
     i = resource.inputs
     return {
