@@ -1,0 +1,65 @@
+"""``securepipe explain``: the access matrix: who can read or write each secret path, and from where."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ..explain import PathAccess, access_matrix, as_json, as_mermaid
+from ..rehearse.runner import select_environments
+from ._common import DeclarationOption, console, fail, load_plan, user_errors
+
+
+class ExplainFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+    MERMAID = "mermaid"
+
+
+def _table(matrix: list[PathAccess]) -> Table:
+    grid = Table(title="Who can reach each secret path")
+    for column in ("path", "access", "who", "repository", "CI", "branch / ref", "context / environment",
+                   "developer", "from (CIDRs)", "policy"):
+        grid.add_column(column, overflow="fold")
+    for access in matrix:
+        for reader in access.readers:
+            via = reader.deploys_via + (f" ({reader.context_restriction})" if reader.context_restriction else "")
+            grid.add_row(access.path, "read", reader.role, reader.repository, reader.ci, reader.refs, via,
+                         reader.developer or "-", ", ".join(reader.cidrs), reader.policy)
+        for writer in access.writers:
+            grid.add_row(access.path, "write (no read)", writer.role, "-", "-", "-", f"group {writer.group}",
+                         "-", "any", writer.policy)
+        if not access.readers:
+            grid.add_row(access.path, "read", "[yellow]nobody[/]", "-", "-", "-", "-", "-", "-", "-")
+    return grid
+
+
+def explain(
+    stack: Annotated[str | None, typer.Option("--stack", "-s", help="Explain one environment.")] = None,
+    all_stacks: Annotated[bool, typer.Option("--all", help="Explain every environment.")] = False,
+    declaration: DeclarationOption | None = None,
+    output: Annotated[ExplainFormat, typer.Option("--format", "-f", help="table, json or mermaid.")]
+    = ExplainFormat.TABLE,
+) -> None:
+    """Print, per secret path, which repository, CI system, branch, context or environment, developer and
+    CIDRs can read it, and who can write it."""
+    if all_stacks == (stack is not None):
+        fail("choose one: --stack <environment> or --all")
+    if declaration is not None and not declaration.is_file():
+        fail(f"--declaration {declaration}: no such file")
+    with user_errors():
+        plan = load_plan(declaration)
+        matrix = access_matrix(plan, select_environments(plan, stack))
+    if output is ExplainFormat.JSON:
+        console.print_json(as_json(matrix))
+    elif output is ExplainFormat.MERMAID:
+        console.print(as_mermaid(matrix), markup=False, highlight=False, end="")
+    else:
+        console.print(_table(matrix))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(explain)

@@ -1,0 +1,158 @@
+"""Who can reach which secret path, from where, on which branch: the access matrix of the plan.
+
+Pure functions of the plan. ``securepipe explain`` prints them; the rehearsal's differential test
+checks that Vault, configured by the stacks, grants exactly this and nothing more.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from .plan import CIRole, Deployment, EnvironmentPlan, Plan, SecretPath
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A CI role that may read a path, and everything a job must be to log in with it."""
+
+    role: str
+    """``<mount>/<role>``, e.g. ``circleci/webapp-production``."""
+    repository: str
+    ci: str
+    refs: str
+    """Refs that may log in, e.g. ``refs/heads/main`` or ``any branch``."""
+    deploys_via: str
+    """The CircleCI context or GitHub environment the job must run in."""
+    context_restriction: str | None
+    """The CircleCI context's restriction expression, where a context is used."""
+    developer: str | None
+    cidrs: tuple[str, ...]
+    policy: str
+
+
+@dataclass(frozen=True)
+class Writer:
+    """An admin role that may create, update and delete (never read) a path."""
+
+    role: str
+    """``admin:<role>``, e.g. ``admin:admins-production``."""
+    group: str
+    """The identity provider group the role is bound to."""
+    policy: str
+
+
+@dataclass(frozen=True)
+class PathAccess:
+    environment: str
+    path: str
+    """The KV v2 API path, e.g. ``kv-production/data/apps/webapp``."""
+    readers: tuple[Reader, ...]
+    writers: tuple[Writer, ...]
+
+
+def _reader(env: EnvironmentPlan, deployment: Deployment, role: CIRole) -> Reader:
+    context = env.circleci_context if deployment.context else None
+    return Reader(
+        role=f"{role.mount_path}/{role.role_name}",
+        repository=role.repository,
+        ci=str(role.ci),
+        refs=role.ref_binding,
+        deploys_via=role.deploy_via,
+        context_restriction=context.restriction_expression if context else None,
+        developer=role.developer,
+        cidrs=role.token_bound_cidrs,
+        policy=", ".join(role.token_policies),
+    )
+
+
+def _writers(env: EnvironmentPlan) -> tuple[Writer, ...]:
+    admin = env.admin_role
+    write_policies = {p.name for p in env.policies if p.purpose == "admin-write"}
+    policies = [p for p in admin.token_policies if p in write_policies]
+    if not policies:
+        return ()
+    return (Writer(role=f"admin:{admin.role_name}", group=admin.admin_group, policy=", ".join(policies)),)
+
+
+def _reads(role: CIRole, path: SecretPath) -> bool:
+    return any(own.data_path == path.data_path for own in role.secret_paths)
+
+
+def access_matrix(plan: Plan, environments: Sequence[str] | None = None) -> list[PathAccess]:
+    """For every secret path of the chosen environments: who may read it and who may write it."""
+    chosen = [e for e in plan.environments if environments is None or e.name in environments]
+    matrix: list[PathAccess] = []
+    for env in chosen:
+        writers = _writers(env)
+        for path in env.secret_store.paths:
+            readers = tuple(
+                _reader(env, deployment, role)
+                for deployment in env.deployments for role in deployment.roles if _reads(role, path)
+            )
+            matrix.append(PathAccess(env.name, path.data_path, readers, writers))
+    return matrix
+
+
+def granted(matrix: Sequence[PathAccess]) -> set[tuple[str, str, str]]:
+    """``(who, path, capability)`` for every grant in the matrix (``read`` or ``write``)."""
+    grants = {(r.role, a.path, "read") for a in matrix for r in a.readers}
+    grants |= {(w.role, a.path, "write") for a in matrix for w in a.writers}
+    return grants
+
+
+def as_json(matrix: Sequence[PathAccess]) -> str:
+    return json.dumps([asdict(a) for a in matrix], indent=2)
+
+
+def _node(kind: str, *parts: str) -> str:
+    return kind + "_" + re.sub(r"[^A-Za-z0-9]", "_", "_".join(parts))
+
+
+def _label(text: str) -> str:
+    return '"' + text.replace('"', "#quot;") + '"'
+
+
+def as_mermaid(matrix: Sequence[PathAccess]) -> str:
+    """``flowchart LR``: branch -> pipeline -> context/environment -> role -> policy -> path."""
+    lines = ["flowchart LR"]
+    nodes: dict[str, str] = {}
+    edges: list[str] = []
+
+    def node(node_id: str, label: str, shape: tuple[str, str] = ("[", "]")) -> str:
+        nodes.setdefault(node_id, f"  {node_id}{shape[0]}{_label(label)}{shape[1]}")
+        return node_id
+
+    def edge(a: str, b: str, arrow: str = "-->", label: str | None = None) -> None:
+        text = f"  {a} {arrow}" + (f"|{_label(label)}|" if label else "") + f" {b}"
+        if text not in edges:
+            edges.append(text)
+
+    for access in matrix:
+        path = node(_node("path", access.path), access.path, ("[(", ")]"))
+        for reader in access.readers:
+            refs = reader.refs
+            branch = node(_node("ref", reader.repository, refs), f"{reader.repository}: {refs}", ("([", "])"))
+            pipeline = node(_node("pipeline", reader.repository, reader.ci),
+                            f"{reader.repository} {reader.ci} pipeline")
+            restriction = f"<br/>{reader.context_restriction}" if reader.context_restriction else ""
+            via_label = reader.deploys_via + restriction
+            via = node(_node("via", reader.ci, reader.deploys_via), via_label, ("{{", "}}"))
+            who = f"<br/>developer {reader.developer}" if reader.developer else ""
+            role = node(_node("role", reader.role), f"role {reader.role}{who}<br/>from {', '.join(reader.cidrs)}")
+            policy = node(_node("policy", reader.policy), f"policy {reader.policy}", ("[/", "/]"))
+            edge(branch, pipeline)
+            edge(pipeline, via)
+            edge(via, role)
+            edge(role, policy)
+            edge(policy, path, label="read")
+        for writer in access.writers:
+            group = node(_node("group", writer.group), f"group {writer.group}", ("([", "])"))
+            role = node(_node("role", writer.role), f"{writer.role} (OIDC)")
+            policy = node(_node("policy", writer.policy), f"policy {writer.policy}", ("[/", "/]"))
+            edge(group, role)
+            edge(role, policy)
+            edge(policy, path, arrow="-.->", label="write, never read")
+    return "\n".join([*lines, *nodes.values(), *edges]) + "\n"

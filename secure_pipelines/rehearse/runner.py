@@ -1,0 +1,345 @@
+"""Run a rehearsal: apply the stacks' Vault side, seed every secret, fire every flow and attack."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..declaration import Declaration
+from ..errors import SecurePipelinesError
+from ..explain import access_matrix
+from ..plan import CIRole, Deployment, Plan, SecretPath
+from .addresses import outside_addresses
+from .apply import VaultResource, apply
+from .attacks import LoginAttack, login_attacks, violated_binding
+from .differential import differential_outcome
+from .flows import deployments_of, legitimate_logins, role_key
+from .keys import IssuerKey, generate_issuer_keys, write_private_keys
+from .layers import other_layers
+from .outcomes import Access, Expectation, Kind, Outcome, Rehearsal, Verdict, verdict_for
+from .probe import Firing, claims_for, client_token, login, refusing_layer, token_for
+from .server import OpenBaoServer, dev_server
+from .vault_client import Answer, VaultSession, VaultUnreachable
+
+XFF_PROBE_ROLE = "securepipe-rehearsal-xff-probe"
+XFF_PROBE_CIDR = "192.0.2.55/32"
+MARKER_KEY = "rehearsal_marker"
+NEIGHBOURS_READ_FOR_REAL = 3
+
+
+class UnknownEnvironment(SecurePipelinesError):
+    """The requested stack is not an environment of the declaration."""
+
+
+@dataclass(frozen=True)
+class VaultTarget:
+    """An existing Vault to rehearse against (the configuration stays there)."""
+
+    addr: str
+    token: str
+    forwarded_addr: str | None = None
+    """Where logins go; defaults to ``addr``, whose listener must trust X-Forwarded-For from us."""
+
+
+ResourceSource = Callable[[Plan, Sequence[str]], list[VaultResource]]
+
+
+def select_environments(plan: Plan, stack: str | None) -> tuple[str, ...]:
+    """All environments, or the one named (a clear error for an unknown name)."""
+    names = tuple(e.name for e in plan.environments)
+    if stack is None:
+        return names
+    if stack not in names:
+        raise UnknownEnvironment(f"--stack {stack!r} is not an environment of the declaration; known: "
+                                 f"{', '.join(names)}")
+    return (stack,)
+
+
+@contextmanager
+def _vault(target: VaultTarget | None) -> Iterator[OpenBaoServer]:
+    if target is not None:
+        yield OpenBaoServer(target.addr, target.forwarded_addr or target.addr, target.token)
+        return
+    with dev_server() as server:
+        yield server
+
+
+def rehearse(
+    declaration: Declaration,
+    plan: Plan,
+    environments: tuple[str, ...],
+    resources: ResourceSource,
+    target: VaultTarget | None = None,
+    keys_dir: Path | None = None,
+) -> Rehearsal:
+    """Apply, seed, fire; return every outcome. Embedded OpenBao unless ``target`` is given."""
+    started = time.monotonic()
+    vault_resources = resources(plan, environments)
+    keys = generate_issuer_keys(m.issuer for m in plan.jwt_mounts)
+    with _vault(target) as server:
+        rehearsal = Rehearsal(environments, server.api_addr, embedded=target is None)
+        if keys_dir is not None:
+            rehearsal.keys_written = {i: str(p) for i, p in write_private_keys(keys, keys_dir).items()}
+        root = VaultSession(server.api_addr, server.root_token)
+        _check_reachable(root)
+        applied = apply(root, vault_resources, keys)
+        rehearsal.notes.extend(applied.skipped)
+        rehearsal.outcomes.extend(verify_forwarded_address(server))
+        paths = [p for env in plan.environments if env.name in environments for p in env.secret_store.paths]
+        markers = seed(root, paths)
+        for deployment, role in deployments_of(plan, environments):
+            _rehearse_role(rehearsal, server, declaration, plan, deployment, role, keys, paths, markers)
+        for env_name in environments:
+            _rehearse_admin(rehearsal, server, plan, env_name, paths)
+        rehearsal.outcomes.append(differential_outcome(access_matrix(plan, environments), rehearsal.observed))
+    rehearsal.seconds = time.monotonic() - started
+    return rehearsal
+
+
+def _check_reachable(root: VaultSession) -> None:
+    answer = root.read("auth/token/lookup-self")
+    if not answer.ok:
+        raise VaultUnreachable(f"Vault at {root.addr} refused the token: {answer.reason}")
+
+
+def seed(root: VaultSession, paths: Sequence[SecretPath]) -> dict[str, str]:
+    """Write a distinct marker to every secret path, so a read proves whose secret it got."""
+    markers: dict[str, str] = {}
+    for path in paths:
+        marker = f"{path.mount}/{path.path}#{secrets.token_hex(8)}"
+        answer = root.write(path.data_path, {"data": {MARKER_KEY: marker}})
+        if not answer.ok:
+            raise SecurePipelinesError(f"cannot seed {path.data_path}: {answer.reason} (does the stack create "
+                                       f"the {path.mount} mount?)")
+        markers[path.data_path] = marker
+    return markers
+
+
+def verify_forwarded_address(server: OpenBaoServer) -> list[Outcome]:
+    """Prove that the address Vault checks is the one sent in X-Forwarded-For.
+
+    A token role bound to one documentation address issues a token; the token works from that address
+    only when the address is sent, and not from its neighbour nor without the header.
+    """
+    root = VaultSession(server.api_addr, server.root_token)
+    role_path = f"auth/token/roles/{XFF_PROBE_ROLE}"
+    # Not the root policy: Vault never binds a root token to addresses.
+    root.write(role_path, {"token_bound_cidrs": [XFF_PROBE_CIDR], "orphan": True, "token_ttl": 120,
+                           "allowed_policies": ["default"]})
+    created = root.write(f"auth/token/create/{XFF_PROBE_ROLE}", {"policies": ["default"]})
+    token = client_token(created)
+    if token is None:
+        raise SecurePipelinesError(f"cannot create the address probe token: {created.reason}")
+    inside = XFF_PROBE_CIDR.split("/")[0]
+    neighbour = inside[: inside.rfind(".") + 1] + str(int(inside.rsplit(".", 1)[1]) + 1)
+    cases: list[tuple[str | None, Expectation]] = [(inside, "admitted"), (neighbour, "refused"), (None, "refused")]
+    outcomes: list[Outcome] = []
+    for address, expected in cases:
+        answer = VaultSession(server.forwarded_addr, token, address).read("auth/token/lookup-self")
+        shown = f"X-Forwarded-For {address}" if address else "no X-Forwarded-For (127.0.0.1)"
+        outcomes.append(Outcome(
+            kind="verification",
+            flow=f"token bound to {XFF_PROBE_CIDR} used with {shown}",
+            environment="-", repository=None, ci=None, developer=None,
+            expected=expected,
+            got=_got(answer),
+            layer="" if answer.ok else "Vault: token_bound_cidrs",
+            verdict=verdict_for("verification", expected, answer.ok),
+            proof="the address Vault checks is the X-Forwarded-For address the rehearsal sends",
+        ))
+    root.call("delete", role_path)
+    return outcomes
+
+
+def _got(answer: Answer) -> str:
+    return "admitted" if answer.ok else f"refused: {answer.reason.removeprefix('error validating claims: ')}"
+
+
+def _row(kind: Kind, flow: str, role: CIRole, expected: Expectation, answer: Answer, layer: str = "",
+         proof: str = "") -> Outcome:
+    return Outcome(
+        kind=kind, flow=flow, environment=role.environment, repository=role.repository, ci=str(role.ci),
+        developer=role.developer, expected=expected, got=_got(answer),
+        layer="" if answer.ok else layer, verdict=verdict_for(kind, expected, answer.ok), proof=proof,
+    )
+
+
+def _label(role: CIRole) -> str:
+    return f"{role.repository} -> {role.environment}" + (f" as {role.developer}" if role.developer else "")
+
+
+def _rehearse_role(
+    rehearsal: Rehearsal, server: OpenBaoServer, declaration: Declaration, plan: Plan,
+    deployment: Deployment, role: CIRole, keys: dict[str, IssuerKey], paths: Sequence[SecretPath],
+    markers: dict[str, str],
+) -> None:
+    key = keys[role.issuer]
+    now = int(time.time())
+    session: VaultSession | None = None
+    logins = legitimate_logins(declaration, deployment, role)
+    for legit in logins:
+        answer = login(server.forwarded_addr, legit.firing, token_for(declaration, legit.firing, key, now))
+        rehearsal.outcomes.append(_row("legitimate", f"{legit.description}: log in", role, "admitted", answer))
+        token = client_token(answer)
+        if token and session is None:
+            session = VaultSession(server.forwarded_addr, token, legit.firing.client_address)
+    if session is not None:
+        _authorization(rehearsal, VaultSession(server.api_addr, server.root_token), session, role, paths,
+                       markers)
+    for attack in login_attacks(plan, declaration, deployment, role, logins[0].firing.job):
+        rehearsal.outcomes.append(_fire_attack(server, declaration, plan, attack, key, now))
+
+
+def _fire_attack(server: OpenBaoServer, declaration: Declaration, plan: Plan, attack: LoginAttack,
+                 key: IssuerKey, now: int) -> Outcome:
+    """Fire one attack; when Vault admits it, ask the later layers, and fail it if the plan says
+    Vault itself binds what the attack changed (a Vault regression is never excused by a later layer)."""
+    firing: Firing = attack.firing
+    answer = login(server.forwarded_addr, firing, token_for(declaration, firing, key, now))
+    role = attack.role
+    flow = f"{_label(role)}: {attack.name}"
+    decisions = other_layers(plan, firing.job)
+    stopping = [d for d in decisions if d.stops]
+    also = tuple(f"{d.layer} ({d.proof})" for d in stopping)
+
+    def outcome(got: str, layer: str, verdict: Verdict, proof: str = "", extra: tuple[str, ...] = ()) -> Outcome:
+        return Outcome("attack", flow, role.environment, role.repository, str(role.ci), role.developer,
+                       "refused", got, layer, verdict, proof=proof, also=extra)
+
+    if not answer.ok:
+        return outcome(_got(answer), refusing_layer(answer, attack.expected_layer), "ok", extra=also)
+    bound = violated_binding(role, claims_for(declaration, firing, now)) if attack.claims_only else None
+    if attack.expected_layer.startswith("Vault") and (bound or not attack.claims_only):
+        reason = f"the plan binds {bound}" if bound else "Vault checks this for every token"
+        return outcome("admitted", "", "escape",
+                       proof=f"Vault should have refused ({reason}); " + ("; ".join(also) or "no later layer"))
+    if stopping:
+        first = stopping[0]
+        return outcome("admitted by Vault (by design)", first.layer, "stopped-elsewhere", proof=first.proof,
+                       extra=also[1:])
+    proof = "; ".join(f"{d.layer}: {d.proof}" for d in decisions) or "no later layer applies to this job"
+    return outcome("admitted", "", "escape", proof=proof)
+
+
+def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSession, role: CIRole,
+                   paths: Sequence[SecretPath], markers: dict[str, str]) -> None:
+    """Read exactly its own paths; write none; read no other (real reads of neighbours, and Vault's
+    capability check of every path)."""
+    label = _label(role)
+    own = {p.data_path for p in role.secret_paths}
+    for path in role.secret_paths:
+        answer = session.read(path.data_path)
+        data = (answer.body.get("data") or {}).get("data") or {}
+        if answer.ok and data.get(MARKER_KEY) != markers.get(path.data_path):
+            answer = Answer(409, {}, ("Vault answered with a value that is not this path's seeded secret",))
+        rehearsal.outcomes.append(_row("legitimate", f"{label}: read own {path.data_path}", role, "admitted",
+                                       answer))
+        write = session.write(path.data_path, {"data": {MARKER_KEY: "overwritten by a CI token"}})
+        rehearsal.outcomes.append(_row("attack", f"{label}: CI token writes its own {path.data_path}", role,
+                                       "refused", write, layer="Vault: ACL policy (read-only)"))
+    others = [p for p in paths if p.data_path not in own]
+    for path in _neighbours(role, others):
+        answer = session.read(path.data_path)
+        rehearsal.outcomes.append(_row("attack", f"{label}: CI token reads {path.data_path}", role, "refused",
+                                       answer, layer="Vault: ACL policy"))
+    capabilities = capabilities_of(root, session.token, [p.data_path for p in paths])
+    for data_path, caps in capabilities.items():
+        if {"read", "root"} & caps:
+            rehearsal.observed.add(Access(role_key(role), data_path, "read"))
+        if {"create", "update", "root"} & caps:
+            rehearsal.observed.add(Access(role_key(role), data_path, "write"))
+    readable_others = sorted(p.data_path for p in others if {"read", "root"} & capabilities[p.data_path])
+    rehearsal.outcomes.append(Outcome(
+        "attack", f"{label}: any of the {len(others)} other secret paths readable (Vault capability check)",
+        role.environment, role.repository, str(role.ci), role.developer, "refused",
+        "admitted: " + ", ".join(readable_others) if readable_others else f"refused: 0 of {len(others)} readable",
+        "" if readable_others else "Vault: ACL policy", "escape" if readable_others else "ok",
+    ))
+    for address in outside_addresses(role.token_bound_cidrs)[:1]:
+        stolen = VaultSession(session.addr, session.token, address)
+        answer = stolen.read(role.secret_paths[0].data_path)
+        rehearsal.outcomes.append(_row("attack", f"{label}: its token replayed from {address} (outside the "
+                                       "allowlist)", role, "refused", answer,
+                                       layer="Vault: token_bound_cidrs (token tied to allowed addresses)"))
+
+
+def _neighbours(role: CIRole, others: Sequence[SecretPath]) -> list[SecretPath]:
+    """Paths an attacker would try first: same repository elsewhere, same place for others."""
+    same_repo = [p for p in others if p.repository == role.repository]
+    same_env = [p for p in others if p.environment == role.environment and p.repository != role.repository]
+    return same_repo[:NEIGHBOURS_READ_FOR_REAL] + same_env[:NEIGHBOURS_READ_FOR_REAL]
+
+
+def capabilities_of(root: VaultSession, token: str, data_paths: Sequence[str]) -> dict[str, set[str]]:
+    """Vault's own ACL answer, for ``token``, of what it may do on each path.
+
+    Asked with the root token (``sys/capabilities``): CI tokens carry no default policy, so they may
+    not ask about themselves.
+    """
+    answer = root.write("sys/capabilities", {"token": token, "paths": list(data_paths)})
+    if not answer.ok:
+        raise SecurePipelinesError(f"capability check refused: {answer.reason}")
+    body = answer.body.get("data") or answer.body
+    return {p: set(body.get(p) or ()) for p in data_paths}
+
+
+def _rehearse_admin(rehearsal: Rehearsal, server: OpenBaoServer, plan: Plan, env_name: str,
+                    paths: Sequence[SecretPath]) -> None:
+    """Admins: a token with exactly the admin role's policies as Vault holds them."""
+    env = plan.environment(env_name)
+    admin = env.admin_role
+    root = VaultSession(server.api_addr, server.root_token)
+    role_answer = root.read(f"auth/{admin.mount_path}/role/{admin.role_name}")
+    who = f"admin:{admin.role_name}"
+    if not role_answer.ok:
+        rehearsal.outcomes.append(Outcome(
+            "legitimate", f"admin role {admin.mount_path}/{admin.role_name} exists in Vault", env_name, None, None,
+            None, "admitted", _got(role_answer), "", "refused-legitimate"))
+        return
+    role = role_answer.body.get("data") or {}
+    bound = role.get("bound_claims") or {}
+    group_bound = admin.admin_group in (bound.get(admin.groups_claim) or [])
+    rehearsal.outcomes.append(Outcome(
+        "verification", f"admin role {admin.role_name} binds {admin.groups_claim} to {admin.admin_group} "
+        f"(read back from Vault)", env_name, None, None, None, "admitted",
+        f"bound_claims={bound}", "", "ok" if group_bound else "escape",
+        proof="OIDC browser login is not rehearsed; the role's group binding is read back instead"))
+    created = root.write("auth/token/create-orphan", {
+        "policies": list(role.get("token_policies") or []),
+        "no_default_policy": bool(role.get("token_no_default_policy")),
+        "ttl": f"{int(role.get('token_ttl') or 300)}s",
+        "display_name": f"rehearsal-{admin.role_name}",
+    })
+    token = client_token(created)
+    if token is None:
+        raise SecurePipelinesError(f"cannot create the admin token for {admin.role_name}: {created.reason}")
+    session = VaultSession(server.api_addr, token)
+    own = [p for p in paths if p.environment == env_name]
+    elsewhere = [p for p in paths if p.environment != env_name]
+    for path in own:
+        answer = session.write(path.data_path, {"data": {MARKER_KEY: "rotated by an admin"}})
+        rehearsal.outcomes.append(_admin_row("legitimate", f"admin {env_name} rotates {path.data_path}",
+                                             env_name, "admitted", answer, ""))
+        answer = session.read(path.data_path)
+        rehearsal.outcomes.append(_admin_row("attack", f"admin {env_name} reads {path.data_path}", env_name,
+                                             "refused", answer, "Vault: ACL policy (write-only admin)"))
+    for path in elsewhere[:NEIGHBOURS_READ_FOR_REAL]:
+        answer = session.write(path.data_path, {"data": {MARKER_KEY: "written by another environment's admin"}})
+        rehearsal.outcomes.append(_admin_row("attack", f"admin {env_name} writes {path.data_path}", env_name,
+                                             "refused", answer, "Vault: ACL policy"))
+    capabilities = capabilities_of(root, token, [p.data_path for p in paths])
+    for data_path, caps in capabilities.items():
+        if {"read", "root"} & caps:
+            rehearsal.observed.add(Access(who, data_path, "read"))
+        if {"create", "update", "root"} & caps:
+            rehearsal.observed.add(Access(who, data_path, "write"))
+
+
+def _admin_row(kind: Kind, flow: str, env: str, expected: Expectation, answer: Answer, layer: str
+               ) -> Outcome:
+    return Outcome(kind, flow, env, None, None, None, expected, _got(answer),
+                   "" if answer.ok else layer, verdict_for(kind, expected, answer.ok))

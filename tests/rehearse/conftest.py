@@ -1,0 +1,54 @@
+"""Fixtures for the rehearsal tests: the example's plan and captured Vault resources, fresh mounts."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+import pytest
+
+from secure_pipelines.declaration import Declaration
+from secure_pipelines.loader import load_declaration
+from secure_pipelines.plan import Plan, build_plan
+from secure_pipelines.rehearse.apply import VaultResource
+from secure_pipelines.rehearse.keys import IssuerKey, generate_issuer_keys
+from secure_pipelines.rehearse.runner import select_environments
+from secure_pipelines.rehearse.stack_resources import captured_vault_resources
+from secure_pipelines.rehearse.vault_client import VaultSession
+
+
+@pytest.fixture(scope="session")
+def example_declaration() -> Declaration:
+    return load_declaration()
+
+
+@pytest.fixture(scope="session")
+def example_plan(example_declaration: Declaration) -> Plan:
+    return build_plan(example_declaration)
+
+
+@pytest.fixture(scope="session")
+def example_resources(example_plan: Plan) -> list[VaultResource]:
+    """The Vault resources every example stack registers (captured under Pulumi's mocks)."""
+    return captured_vault_resources(example_plan, select_environments(example_plan, None), None)
+
+
+@pytest.fixture(scope="session")
+def issuer_keys(example_plan: Plan) -> dict[str, IssuerKey]:
+    return generate_issuer_keys(m.issuer for m in example_plan.jwt_mounts)
+
+
+@pytest.fixture
+def fresh_jwt_mount(openbao_root: VaultSession, issuer_keys: dict[str, IssuerKey]) -> Callable[[str], str]:
+    """Enable a JWT mount at a unique path trusting ``issuer``'s local key; returns the path."""
+
+    def make(issuer: str) -> str:
+        path = f"jwt-test-{secrets.token_hex(4)}"
+        assert openbao_root.write(f"sys/auth/{path}", {"type": "jwt"}).ok
+        answer = openbao_root.write(f"auth/{path}/config", {
+            "bound_issuer": issuer, "jwt_validation_pubkeys": [issuer_keys[issuer].public_pem],
+        })
+        assert answer.ok, answer.reason
+        return path
+
+    return make

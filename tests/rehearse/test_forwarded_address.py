@@ -1,0 +1,87 @@
+"""The address Vault checks against ``token_bound_cidrs`` is the one the rehearsal sends.
+
+The dev server's second listener trusts X-Forwarded-For from 127.0.0.1 only; these tests show a
+login with a declared role admitted from inside the declared CIDRs and refused from outside them,
+and refused without the header (Vault then sees 127.0.0.1, outside a non-loopback allowlist).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from secure_pipelines.declaration import Declaration
+from secure_pipelines.plan import CIRole, Plan
+from secure_pipelines.rehearse.addresses import inside_address, is_inside, outside_addresses
+from secure_pipelines.rehearse.apply import calls_for, vault_resources
+from secure_pipelines.rehearse.flows import legitimate_job
+from secure_pipelines.rehearse.keys import IssuerKey
+from secure_pipelines.rehearse.probe import Firing, login, token_for
+from secure_pipelines.rehearse.runner import verify_forwarded_address
+from secure_pipelines.rehearse.server import OpenBaoServer
+from secure_pipelines.rehearse.vault_client import VaultSession
+
+
+def _role_with_narrow_allowlist(plan: Plan) -> CIRole:
+    """A role whose allowlist leaves addresses outside it (the production roles in the example)."""
+    return next(r for r in plan.roles if outside_addresses(r.token_bound_cidrs)
+                and not is_inside("127.0.0.1", r.token_bound_cidrs))
+
+
+def _write_role_as_captured(root: VaultSession, resources: list, role: CIRole, mount: str,
+                            keys: dict[str, IssuerKey]) -> None:
+    resource = next(r for r in vault_resources(resources) if r.name == role.resource_name)
+    for call in calls_for(resource, keys):
+        path = call.path.replace(f"auth/{role.mount_path}/", f"auth/{mount}/", 1)
+        answer = root.call(call.method, path, dict(call.body))
+        assert answer.ok, answer.reason
+
+
+def _attempt(openbao: OpenBaoServer, declaration: Declaration, plan: Plan, keys: dict[str, IssuerKey],
+             mount: str, role: CIRole, address: str | None) -> bool:
+    deployment = next(d for e in plan.environments for d in e.deployments if role in d.roles)
+    job = legitimate_job(declaration, deployment, role, f"refs/heads/{deployment.branches[0]}")
+    firing = Firing(mount, role.role_name, job, client_address=address)
+    return login(openbao.forwarded_addr, firing, token_for(declaration, firing, keys[role.issuer],
+                                                            int(time.time()))).ok
+
+
+def test_a_login_from_inside_each_declared_cidr_is_admitted(
+    openbao: OpenBaoServer, openbao_root: VaultSession, example_declaration: Declaration, example_plan: Plan,
+    example_resources: list, issuer_keys: dict[str, IssuerKey], fresh_jwt_mount: Callable[[str], str],
+) -> None:
+    role = _role_with_narrow_allowlist(example_plan)
+    mount = fresh_jwt_mount(role.issuer)
+    _write_role_as_captured(openbao_root, example_resources, role, mount, issuer_keys)
+    for cidr in role.token_bound_cidrs:
+        address = inside_address(cidr)
+        assert _attempt(openbao, example_declaration, example_plan, issuer_keys, mount, role, address), cidr
+
+
+def test_a_login_from_outside_the_allowlist_is_refused(
+    openbao: OpenBaoServer, openbao_root: VaultSession, example_declaration: Declaration, example_plan: Plan,
+    example_resources: list, issuer_keys: dict[str, IssuerKey], fresh_jwt_mount: Callable[[str], str],
+) -> None:
+    role = _role_with_narrow_allowlist(example_plan)
+    mount = fresh_jwt_mount(role.issuer)
+    _write_role_as_captured(openbao_root, example_resources, role, mount, issuer_keys)
+    outside = outside_addresses(role.token_bound_cidrs)
+    assert outside
+    for address in outside:
+        assert not _attempt(openbao, example_declaration, example_plan, issuer_keys, mount, role, address), address
+
+
+def test_without_the_header_vault_judges_the_loopback_address(
+    openbao: OpenBaoServer, openbao_root: VaultSession, example_declaration: Declaration, example_plan: Plan,
+    example_resources: list, issuer_keys: dict[str, IssuerKey], fresh_jwt_mount: Callable[[str], str],
+) -> None:
+    role = _role_with_narrow_allowlist(example_plan)
+    mount = fresh_jwt_mount(role.issuer)
+    _write_role_as_captured(openbao_root, example_resources, role, mount, issuer_keys)
+    assert not _attempt(openbao, example_declaration, example_plan, issuer_keys, mount, role, None)
+
+
+def test_a_token_bound_to_one_address_works_from_that_address_only(openbao: OpenBaoServer) -> None:
+    outcomes = verify_forwarded_address(openbao)
+    assert [o.expected for o in outcomes] == ["admitted", "refused", "refused"]
+    assert all(o.verdict == "ok" for o in outcomes), [(o.flow, o.got) for o in outcomes]
