@@ -7,14 +7,14 @@ from another stack. ``Environment`` and ``Organization`` compose them for the st
 from .admin_auth import AdminAuth, AdminAuthArgs
 from .admin_role import AdminRole, AdminRoleArgs
 from .branch_protection import DefaultBranchProtection, DefaultBranchProtectionArgs
-from .capture import CapturedResource, StackCapture, capture_stack, capture_stack_run
+from .capture import CapturedResource, StackCapture, capture_program, capture_stack, capture_stack_run
 from .ci_roles import CIRoles, CIRolesArgs
 from .environment import Environment, EnvironmentArgs
 from .github_environments import GitHubEnvironments, GitHubEnvironmentsArgs
 from .jwt_mounts import JwtAuthMounts, JwtAuthMountsArgs
 from .organization import Organization, OrganizationArgs
 from .policies import AccessPolicies, AccessPoliciesArgs
-from .program import UnknownStack, run_stack_program
+from .program import UnknownStack, register_stack, run_stack_program
 from .secret_store import SecretStore, SecretStoreArgs
 
 __all__ = [
@@ -41,7 +41,9 @@ __all__ = [
     "SecretStoreArgs",
     "StackCapture",
     "UnknownStack",
+    "capture_program",
     "capture_stack",
     "capture_stack_run",
+    "register_stack",
     "run_stack_program",
 ]

@@ -17,7 +17,7 @@ import json
 import logging
 import runpy
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,10 +88,23 @@ def capture_stack(stack: str, declaration: Path | None = None) -> list[CapturedR
 def capture_stack_run(stack: str, declaration: Path | None = None) -> StackCapture:
     """Like :func:`capture_stack`, also returning the warnings the program logged."""
     config, secret_keys = stack_config(stack, declaration)
+    return capture_program(_run_program, stack, config, secret_keys)
+
+
+def capture_program(
+    program: Callable[[], None],
+    stack: str,
+    config: Mapping[str, str] | None = None,
+    secret_keys: Sequence[str] = (),
+) -> StackCapture:
+    """Run any Pulumi program function under the mocks runtime as stack ``stack`` and capture it.
+
+    ``capture_stack`` runs ``__main__.py`` this way; benchmarks and tests run smaller programs.
+    """
     outcome: dict[str, Any] = {}
     runner = threading.Thread(
         target=_run_in_fresh_runtime,
-        args=(stack, config, secret_keys, outcome),
+        args=(program, stack, dict(config or {}), list(secret_keys), outcome),
         name=f"capture-{stack}",
         daemon=True,
     )
@@ -208,7 +221,13 @@ class _WarningLog(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _run_in_fresh_runtime(stack: str, config: dict[str, str], secret_keys: list[str], outcome: dict[str, Any]) -> None:
+def _run_in_fresh_runtime(
+    program: Callable[[], None],
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    outcome: dict[str, Any],
+) -> None:
     warnings = _WarningLog()
     logger = logging.getLogger(f"secure_pipelines.capture.{stack}.{threading.get_ident()}")
     logger.propagate = False
@@ -222,7 +241,7 @@ def _run_in_fresh_runtime(stack: str, config: dict[str, str], secret_keys: list[
         pulumi.runtime.set_all_config(config, secret_keys)
         options = _OptionsRecorder()
         pulumi.runtime.register_stack_transformation(options)
-        pulumi.runtime.test(_run_program)()
+        pulumi.runtime.test(program)()
         outcome["resources"] = _join(options.seen, recorder.registered)
         outcome["warnings"] = list(warnings.messages)
     except BaseException as error:  # handed to the calling thread and re-raised there

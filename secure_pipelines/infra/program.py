@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +64,25 @@ def run_stack_program(project_dir: Path) -> None:
     stack = pulumi.get_stack()
     config = pulumi.Config(CONFIG_NAMESPACE)
     plan = load_plan(config, project_dir)
-    environment = select_environment(plan, stack)
     for warning in plan.warnings:
         pulumi.log.warn(str(warning))
+    register_stack(
+        plan,
+        stack,
+        # Read only where used: the other stacks need no identity-provider credentials.
+        admin_oidc_client_id=lambda: config.require(ADMIN_OIDC_CLIENT_ID_KEY),
+        admin_oidc_client_secret=lambda: config.require_secret(ADMIN_OIDC_CLIENT_SECRET_KEY),
+    )
 
+
+def register_stack(
+    plan: Plan,
+    stack: str,
+    admin_oidc_client_id: Callable[[], pulumi.Input[str]],
+    admin_oidc_client_secret: Callable[[], pulumi.Input[str]],
+) -> None:
+    """The components (and exports) of one stack: its environment, and the organisation if it owns it."""
+    environment = select_environment(plan, stack)
     auth_mounts: list[pulumi.Resource] = []
     if stack == plan.resources_stack:
         organization = Organization(
@@ -74,8 +90,8 @@ def run_stack_program(project_dir: Path) -> None:
             OrganizationArgs(
                 jwt_mounts=plan.jwt_mounts,
                 admin_auth=plan.admin_auth,
-                admin_oidc_client_id=config.require(ADMIN_OIDC_CLIENT_ID_KEY),
-                admin_oidc_client_secret=config.require_secret(ADMIN_OIDC_CLIENT_SECRET_KEY),
+                admin_oidc_client_id=admin_oidc_client_id(),
+                admin_oidc_client_secret=admin_oidc_client_secret(),
                 branch_protections=plan.branch_protections,
                 organization_ruleset=plan.organization_ruleset,
             ),
