@@ -1,0 +1,287 @@
+"""The rendered pipeline configs: valid for their CI, clean under its linters, and saying what the plan says."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from secure_pipelines.declaration import CISystemName, Tier
+from secure_pipelines.plan import Plan
+from secure_pipelines.render import circleci_config, parse_config, pipeline
+from secure_pipelines.render.pipelines import shell_case_pattern
+
+from .conftest import EXAMPLE_SOURCE, tool
+
+CIRCLECI_CONFIGS = ["repositories/webapp/.circleci/config.yml"]
+WORKFLOWS = ["repositories/api/.github/workflows/deploy.yml"]
+PlanVariant = Callable[[Callable[[dict[str, Any]], None]], Plan]
+FULL_SHA = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
+
+
+def run(*command: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def config(files: dict[str, str], path: str) -> dict[str, Any]:
+    return parse_config(files[path])
+
+
+def invocations(circleci: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for item in circleci["workflows"]["deliver"]["jobs"]:
+        name, params = (item, {}) if isinstance(item, str) else next(iter(item.items()))
+        found[name] = params
+    return found
+
+
+def test_the_example_renders_the_expected_pipeline_files(example_files: dict[str, str]) -> None:
+    assert sorted(p for p in example_files if p.endswith("config.yml")) == CIRCLECI_CONFIGS
+    assert sorted(p for p in example_files if "/workflows/" in p) == WORKFLOWS
+
+
+# --- real validators ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", CIRCLECI_CONFIGS)
+def test_circleci_config_passes_the_circleci_schema(rendered_dir: Path, path: str) -> None:
+    result = run(tool("check-jsonschema"), "--builtin-schema", "vendor.circle-ci", str(rendered_dir / path))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS)
+def test_workflow_passes_the_github_workflow_schema(rendered_dir: Path, path: str) -> None:
+    result = run(tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(rendered_dir / path))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS)
+def test_workflow_passes_actionlint(rendered_dir: Path, path: str) -> None:
+    repository = rendered_dir / path.split("/.github/")[0]
+    result = run(tool("actionlint"), "-config-file", ".github/actionlint.yaml", path.split("/", 2)[2],
+                 cwd=repository)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", WORKFLOWS)
+def test_workflow_has_no_zizmor_finding_of_medium_severity_or_above(rendered_dir: Path, path: str) -> None:
+    result = run(tool("zizmor"), "--offline", "--min-severity", "medium", "--format", "json",
+                 str(rendered_dir / path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout) == []
+
+
+def test_zizmor_would_catch_a_template_injection(rendered_dir: Path, tmp_path: Path) -> None:
+    """The zizmor check can fail: an untrusted expression in a run line is a finding."""
+    text = (rendered_dir / WORKFLOWS[0]).read_text().replace(
+        "run: make test", "run: echo ${{ github.event.head_commit.message }}", 1)
+    bad = tmp_path / "deploy.yml"
+    bad.write_text(text)
+    result = run(tool("zizmor"), "--offline", "--min-severity", "medium", "--format", "json", str(bad))
+    assert result.returncode != 0
+    assert any(f["ident"] == "template-injection" for f in json.loads(result.stdout))
+
+
+# --- CircleCI: what the config says ------------------------------------------------------------
+
+
+def test_circleci_has_test_security_build_and_one_deploy_per_environment(
+    example_plan: Plan, example_files: dict[str, str]
+) -> None:
+    jobs = invocations(config(example_files, CIRCLECI_CONFIGS[0]))
+    expected = ["test", *example_plan.pipeline_policy.required_security_jobs, "build-image",
+                "deploy-dev", "deploy-staging", "approve-production", "deploy-production"]
+    assert list(jobs) == expected
+    assert set(jobs["build-image"]["requires"]) == {"test", *example_plan.pipeline_policy.required_security_jobs}
+
+
+def test_each_deploy_job_uses_its_environments_context(example_plan: Plan, example_files: dict[str, str]) -> None:
+    jobs = invocations(config(example_files, CIRCLECI_CONFIGS[0]))
+    for deployment in (d for e in example_plan.environments for d in e.deployments if d.ci is CISystemName.CIRCLECI):
+        assert jobs[f"deploy-{deployment.environment}"]["context"] == deployment.context
+
+
+def test_staging_and_production_run_on_the_default_branch_only(example_files: dict[str, str]) -> None:
+    jobs = invocations(config(example_files, CIRCLECI_CONFIGS[0]))
+    for name in ("deploy-staging", "approve-production", "deploy-production"):
+        assert jobs[name]["filters"] == {"branches": {"only": ["main"]}}
+    assert "filters" not in jobs["deploy-dev"]
+
+
+def test_production_waits_for_a_manual_approval_after_staging(example_files: dict[str, str]) -> None:
+    jobs = invocations(config(example_files, CIRCLECI_CONFIGS[0]))
+    assert jobs["approve-production"]["type"] == "approval"
+    assert jobs["approve-production"]["requires"] == ["build-image", "deploy-staging"]
+    assert jobs["deploy-production"]["requires"] == ["approve-production"]
+
+
+def test_no_approval_job_when_the_declaration_asks_for_none(plan_variant: PlanVariant) -> None:
+    def no_hold(values: dict[str, Any]) -> None:
+        values["environments"][2]["approval_hold"] = False
+
+    plan = plan_variant(no_hold)
+    jobs = invocations(parse_config(circleci_config(plan, "webapp", EXAMPLE_SOURCE)))
+    assert "approve-production" not in jobs
+    assert jobs["deploy-production"]["requires"] == ["build-image", "deploy-staging"]
+
+
+def test_circleci_ip_ranges_follow_the_environment(plan_variant: PlanVariant) -> None:
+    def staging_on_circleci_ranges(values: dict[str, Any]) -> None:
+        values["environments"][1]["circleci_ip_ranges"] = True
+
+    rendered = parse_config(circleci_config(plan_variant(staging_on_circleci_ranges), "webapp", EXAMPLE_SOURCE))
+    assert rendered["jobs"]["deploy-staging"]["circleci_ip_ranges"] is True
+    assert "circleci_ip_ranges" not in rendered["jobs"]["deploy-production"]
+
+
+def test_production_runs_on_the_declared_runner_class(example_plan: Plan, example_files: dict[str, str]) -> None:
+    job = config(example_files, CIRCLECI_CONFIGS[0])["jobs"]["deploy-production"]
+    assert job["resource_class"] == example_plan.pipeline_policy.production_resource_class
+    assert job["machine"] is True
+
+
+def test_deploy_jobs_ship_the_image_built_once_by_digest(example_files: dict[str, str]) -> None:
+    circleci = config(example_files, CIRCLECI_CONFIGS[0])
+    build = json.dumps(circleci["jobs"]["build-image"])
+    assert "docker build" in build and "persist_to_workspace" in build
+    for name in ("deploy-dev", "deploy-staging", "deploy-production"):
+        job = json.dumps(circleci["jobs"][name])
+        assert "docker build" not in job and "setup_remote_docker" not in job
+        assert "attach_workspace" in job and "@sha256:[0-9a-f]{64}$" in job
+
+
+def test_deploy_jobs_log_in_with_the_oidc_token_against_the_planned_mount_and_role(
+    example_plan: Plan, example_files: dict[str, str]
+) -> None:
+    jobs = config(example_files, CIRCLECI_CONFIGS[0])["jobs"]
+    for env in example_plan.environments:
+        for deployment in (d for d in env.deployments if d.ci is CISystemName.CIRCLECI):
+            command = jobs[f"deploy-{env.name}"]["steps"][-1]["run"]["command"]
+            assert "$CIRCLE_OIDC_TOKEN_V2" in command
+            assert f"$VAULT_ADDR/v1/auth/{deployment.roles[0].mount_path}/login" in command
+            for role in deployment.roles:
+                assert f"role={role.role_name}" in command
+                assert role.secret_paths[0].data_path in command
+
+
+def test_per_developer_dev_picks_the_role_bound_to_the_tokens_subject(example_plan: Plan) -> None:
+    deploy = next(j for j in pipeline(example_plan, "webapp", CISystemName.CIRCLECI).deploy_jobs
+                  if j.environment == "dev")
+    assert [c.developer for c in deploy.roles] == ["lin", "sam"]
+    roles = {r.developer: r for r in example_plan.environment("dev").roles if r.ci is CISystemName.CIRCLECI}
+    for choice in deploy.roles:
+        assert choice.subject_pattern == shell_case_pattern(str(roles[choice.developer].claims["sub"][0]))
+
+
+@pytest.mark.parametrize(("subject", "expected"), [
+    ("org/o/project/p/user/u1/vcs-origin/github.com/acme/webapp/vcs-ref/refs/heads/x", "one"),
+    ("org/o/project/p/user/u2/vcs-origin/github.com/acme/webapp/vcs-ref/refs/heads/x", "two"),
+    ("org/o/project/p/user/u1", "none"),
+    ("org/o/project/q/user/u1/vcs-origin/x", "none"),
+])
+def test_the_shell_pattern_matches_what_the_vault_glob_matches(subject: str, expected: str) -> None:
+    one, two = shell_case_pattern("org/o/project/p/user/u1/*"), shell_case_pattern("org/o/project/p/user/u2/*")
+    script = f'case "$1" in {one}) echo one ;; {two}) echo two ;; *) echo none ;; esac'
+    result = run("bash", "-c", script, "-", subject)
+    assert result.stdout.strip() == expected
+
+
+def test_a_frozen_repository_gets_no_production_deploy(plan_variant: PlanVariant) -> None:
+    def freeze(values: dict[str, Any]) -> None:
+        values["pipeline_policy"]["code_freeze"] = ["webapp"]
+
+    text = circleci_config(plan_variant(freeze), "webapp", EXAMPLE_SOURCE)
+    assert "deploy-production" not in parse_config(text)["jobs"]
+    assert "code freeze" in text
+
+
+# --- GitHub Actions: what the workflow says ----------------------------------------------------
+
+
+def workflow(files: dict[str, str]) -> dict[str, Any]:
+    return parse_config(files[WORKFLOWS[0]])
+
+
+def test_workflow_is_read_only_by_default(example_files: dict[str, str]) -> None:
+    assert workflow(example_files)["permissions"] == {"contents": "read"}
+
+
+def test_only_the_jobs_that_log_in_to_vault_may_request_an_oidc_token(example_files: dict[str, str]) -> None:
+    for name, job in workflow(example_files)["jobs"].items():
+        logs_in = any("vault-action" in str(step.get("uses", "")) for step in job["steps"])
+        assert (job.get("permissions", {}).get("id-token") == "write") == logs_in, name
+        assert logs_in == name.startswith("deploy-"), name
+
+
+def test_deploy_jobs_are_bound_to_their_github_environment(example_plan: Plan, example_files: dict[str, str]) -> None:
+    jobs = workflow(example_files)["jobs"]
+    for env in example_plan.environments:
+        for github_env in env.github_environments:
+            assert jobs[f"deploy-{env.name}"]["environment"] == github_env.environment
+
+
+def test_deploy_jobs_log_in_with_the_planned_role(example_plan: Plan, example_files: dict[str, str]) -> None:
+    jobs = workflow(example_files)["jobs"]
+    for env in example_plan.environments:
+        for deployment in (d for d in env.deployments if d.ci is CISystemName.GITHUB_ACTIONS):
+            job = jobs[f"deploy-{env.name}"]
+            login = next(s for s in job["steps"] if "vault-action" in str(s.get("uses", "")))["with"]
+            assert login["method"] == "jwt"
+            assert login["path"] == deployment.roles[0].mount_path
+            assert login["jwtGithubAudience"] == deployment.roles[0].bound_audiences[0]
+            text = json.dumps(job)
+            for role in deployment.roles:
+                assert role.role_name in text
+                actor = role.claims.get("actor_id")
+                if actor:
+                    assert f"'{actor[0]}')" in text
+
+
+def test_protected_deploys_run_on_the_default_branch_only(example_files: dict[str, str]) -> None:
+    jobs = workflow(example_files)["jobs"]
+    for name in ("deploy-staging", "deploy-production"):
+        assert jobs[name]["if"] == "github.event_name == 'push' && (github.ref == 'refs/heads/main')"
+    assert jobs["deploy-dev"]["if"] == "github.event_name == 'push'"
+
+
+def test_every_action_is_pinned_by_full_commit_sha_with_its_version(example_files: dict[str, str]) -> None:
+    text = example_files[WORKFLOWS[0]]
+    uses = re.findall(r"uses: (\S+)( # v[\d.]+)?$", text, flags=re.MULTILINE)
+    assert uses
+    for reference, version in uses:
+        assert FULL_SHA.match(reference), reference
+        assert version, f"{reference} has no version comment"
+
+
+def test_no_pull_request_target_and_no_expression_inside_run(example_files: dict[str, str]) -> None:
+    data = workflow(example_files)
+    assert "pull_request_target" not in data["on"]
+    for job in data["jobs"].values():
+        for step in job["steps"]:
+            assert "${{" not in step.get("run", "")
+
+
+def test_every_checkout_drops_its_credentials(example_files: dict[str, str]) -> None:
+    for job in workflow(example_files)["jobs"].values():
+        for step in job["steps"]:
+            if "actions/checkout" in str(step.get("uses", "")):
+                assert step["with"]["persist-credentials"] is False
+
+
+def test_production_ships_the_image_built_in_this_run(example_files: dict[str, str]) -> None:
+    jobs = workflow(example_files)["jobs"]
+    production = jobs["deploy-production"]
+    assert "build-image" in production["needs"] and "deploy-staging" in production["needs"]
+    assert "docker build" not in json.dumps(production)
+    assert production["steps"][-1]["env"]["IMAGE_REF"] == "${{ needs.build-image.outputs.image-ref }}"
+
+
+def test_production_runs_on_a_self_hosted_runner_with_known_egress(example_plan: Plan) -> None:
+    jobs = pipeline(example_plan, "api", CISystemName.GITHUB_ACTIONS).deploy_jobs
+    assert {j.environment: j.runs_on for j in jobs if j.tier is not Tier.DEVELOPMENT} == {
+        "staging": ("self-hosted", "staging"), "production": ("self-hosted", "production")}

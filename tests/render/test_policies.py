@@ -1,0 +1,296 @@
+"""The CircleCI config policies under CircleCI's decision semantics (regopy in-process)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from secure_pipelines import build_plan, load_declaration
+from secure_pipelines.plan import Plan
+from secure_pipelines.policy_eval import (
+    DecisionStatus,
+    PolicyError,
+    Violation,
+    decide,
+    evaluate_policies,
+    run_policy_tests,
+)
+from secure_pipelines.render import (
+    PolicyCase,
+    circleci_policies,
+    circleci_policy_tests,
+    honest_cases,
+    parse_config,
+    policy_cases,
+    tampered_cases,
+)
+from secure_pipelines.render.policy_cases import FEATURE_BRANCH
+
+from .conftest import EXAMPLE_SOURCE
+
+PlanVariant = Callable[[Callable[[dict[str, Any]], None]], Plan]
+EXAMPLE = build_plan(load_declaration())
+
+
+def frozen(values: dict[str, Any]) -> None:
+    values["pipeline_policy"]["code_freeze"] = ["webapp"]
+
+
+def orbs_soft(values: dict[str, Any]) -> None:
+    values["pipeline_policy"]["rules"]["orbs_from_allowlist"] = "soft"
+
+
+def all_soft(values: dict[str, Any]) -> None:
+    values["pipeline_policy"]["rules"] = {rule: "soft" for rule, _ in EXAMPLE.pipeline_policy.rule_modes}
+
+
+@pytest.fixture(scope="module")
+def policies(example_plan: Plan) -> dict[str, str]:
+    return circleci_policies(example_plan, EXAMPLE_SOURCE)
+
+
+def case(plan: Plan, name: str) -> PolicyCase:
+    return next(c for c in policy_cases(plan) if c.name == f"webapp_{name}")
+
+
+# --- the bundle itself -------------------------------------------------------------------------
+
+
+def test_every_rule_is_enabled_and_hard_by_default(example_plan: Plan, policies: dict[str, str]) -> None:
+    decision = evaluate_policies(policies, {}, {})
+    assert set(decision.enabled_rules) == set(example_plan.pipeline_policy.enabled_rules)
+    assert len(decision.enabled_rules) == 9
+    plan_file = policies["secure_pipelines_plan.rego"]
+    for rule in example_plan.pipeline_policy.hard_fail_rules:
+        assert f'hard_fail contains "{rule}"' in plan_file
+
+
+def test_each_policy_file_is_package_org_with_policy_name_first(policies: dict[str, str]) -> None:
+    names = set()
+    for file_name, text in policies.items():
+        code = [line for line in text.splitlines() if line and not line.startswith("#")]
+        assert code[0] == "package org", file_name
+        assert code[1] == "import future.keywords", file_name
+        assert code[2].startswith('policy_name["'), file_name
+        names.add(code[2])
+    assert len(names) == len(policies)
+
+
+def test_each_rule_has_its_own_file_named_after_it(example_plan: Plan, policies: dict[str, str]) -> None:
+    for rule in example_plan.pipeline_policy.enabled_rules:
+        assert f'policy_name["{rule}"]' in policies[f"{rule}.rego"]
+        assert f"\n{rule} contains reason if {{" in policies[f"{rule}.rego"]
+
+
+def test_the_sets_come_from_the_plan(example_plan: Plan, policies: dict[str, str]) -> None:
+    plan_file = policies["secure_pipelines_plan.rego"]
+    assert 'production_contexts := {"acme-production"}' in plan_file
+    assert 'approved_orbs := {"circleci/docker", "circleci/node"}' in plan_file
+    assert 'production_resource_classes := {"acme/prod-deployers"}' in plan_file
+    for project in example_plan.pipeline_policy.projects:
+        assert f'"{project.project_id}": {{' in plan_file
+    logic = "".join(text for name, text in policies.items() if name != "secure_pipelines_plan.rego")
+    for value in ("acme-production", "circleci/node", "acme/prod-deployers", "webapp", "main"):
+        assert f'"{value}"' not in logic
+
+
+def test_a_policy_that_does_not_compile_is_an_error_not_a_pass(policies: dict[str, str]) -> None:
+    broken = {**policies, "broken.rego": "package org\n\npolicy_name[\"broken\"]\n\nx := \n"}
+    with pytest.raises(PolicyError):
+        evaluate_policies(broken, {}, {})
+
+
+# --- CircleCI's decision semantics ---------------------------------------------------------------
+
+
+def test_a_rule_may_answer_with_a_string_a_list_or_a_map() -> None:
+    decision = decide(["a", "b", "c"], ["a"], {"a": "one", "b": ["two", 3], "c": {"k": "four", "n": 5}})
+    assert decision.status is DecisionStatus.HARD_FAIL
+    assert decision.hard_failures == (Violation("a", "one"),)
+    assert decision.soft_failures == (Violation("b", "two"), Violation("c", "four"))
+
+
+def test_rules_not_enabled_are_ignored_and_soft_only_is_soft_fail() -> None:
+    assert decide(["b"], ["a"], {"a": ["x"], "b": ["y"]}).status is DecisionStatus.SOFT_FAIL
+    assert decide(["b"], [], {"a": ["x"]}).status is DecisionStatus.PASS
+
+
+# --- honest configs pass, tampered ones fail with their sentence ----------------------------------
+
+
+@pytest.mark.parametrize("honest", honest_cases(EXAMPLE), ids=lambda c: c.name)
+def test_every_rendered_honest_config_passes(honest: PolicyCase, policies: dict[str, str]) -> None:
+    decision = evaluate_policies(policies, honest.config, honest.meta)
+    assert decision.status is DecisionStatus.PASS, decision.violations
+
+
+def test_the_honest_configs_are_the_rendered_files(example_files: dict[str, str]) -> None:
+    rendered = parse_config(example_files["repositories/webapp/.circleci/config.yml"])
+    assert case(EXAMPLE, "honest_on_default_branch").config == rendered
+
+
+@pytest.mark.parametrize("tampered", tampered_cases(EXAMPLE), ids=lambda c: c.name)
+def test_every_tampered_config_hard_fails_with_its_sentence(tampered: PolicyCase, policies: dict[str, str]) -> None:
+    decision = evaluate_policies(policies, tampered.config, tampered.meta)
+    assert decision.status is DecisionStatus.HARD_FAIL
+    assert decision.hard_failures == tampered.expected_decision(EXAMPLE).hard_failures
+    assert set(decision.violations) == set(tampered.violations)
+
+
+@pytest.mark.parametrize(("name", "rule", "sentence"), [
+    ("production_context_on_feature_branch", "prod_context_only_on_default_branch",
+     'workflow "deliver", job "deploy-production": uses production context acme-production but is not '
+     "filtered to branch main alone; set filters.branches.only to main"),
+    ("production_branch_filter_removed", "prod_context_only_on_default_branch", 'job "deploy-production"'),
+    ("production_branch_added", "prod_context_only_on_default_branch", 'job "deploy-production"'),
+    ("orb_swapped_for_lookalike", "orbs_from_allowlist",
+     "orbs.node: circleci-lookalike/node@1.0.0 is not an approved orb; use one of circleci/docker, circleci/node"),
+    ("banned_orb_version", "banned_orb_versions", "orbs.pinned: circleci/node@5.0.0 is a banned orb version"),
+    ("security_job_removed", "security_jobs_before_deploy",
+     'workflow "deliver", job "deploy-production": deploys with context acme-production without requiring '
+     "security job security-scan to succeed first"),
+    ("security_job_not_required", "security_jobs_before_deploy", 'job "deploy-staging"'),
+    ("contexts_used_by_another_project", "contexts_reserved_to_projects",
+     'job "deploy-production": context acme-production is reserved to other projects'),
+    ("ssh_rerun_on_default_branch", "no_ssh_rerun_with_protected_context",
+     'job "deploy-production": would run with protected context acme-production in an SSH rerun on branch main'),
+    ("production_on_cloud_resource_class", "production_runner_class",
+     "on resource class large; define job deploy-production in this config with resource_class acme/prod-deployers"),
+    ("executor_image_from_unapproved_registry", "images_from_approved_registries",
+     'executor "cloud": image unapproved.example/tools:latest is not from an approved registry'),
+])
+def test_the_attacks_named_in_the_issue_are_refused_with_a_sentence_naming_job_and_fix(
+    policies: dict[str, str], name: str, rule: str, sentence: str
+) -> None:
+    tampered = case(EXAMPLE, name)
+    decision = evaluate_policies(policies, tampered.config, tampered.meta)
+    assert decision.status is DecisionStatus.HARD_FAIL
+    assert any(sentence in reason for reason in decision.reasons(rule)), decision.reasons(rule)
+
+
+def test_a_feature_branch_pipeline_with_production_filtered_to_main_passes(policies: dict[str, str]) -> None:
+    honest = case(EXAMPLE, "honest_on_default_branch")
+    meta = {**honest.meta, "vcs": {"branch": FEATURE_BRANCH}}
+    assert evaluate_policies(policies, honest.config, meta).status is DecisionStatus.PASS
+
+
+def test_every_rule_has_a_passing_and_a_failing_case(example_plan: Plan, plan_variant: PlanVariant) -> None:
+    covered = {c.rule for c in tampered_cases(plan_variant(frozen)) for c in c.violations}
+    assert covered == set(example_plan.pipeline_policy.enabled_rules)
+    assert honest_cases(example_plan)
+
+
+# --- rollout: soft mode, and the code freeze ------------------------------------------------------
+
+
+def test_a_rule_set_to_soft_gives_soft_fail(plan_variant: PlanVariant) -> None:
+    plan = plan_variant(orbs_soft)
+    tampered = case(plan, "orb_swapped_for_lookalike")
+    decision = evaluate_policies(circleci_policies(plan, EXAMPLE_SOURCE), tampered.config, tampered.meta)
+    assert decision.status is DecisionStatus.SOFT_FAIL
+    assert [v.rule for v in decision.soft_failures] == ["orbs_from_allowlist"]
+    assert not decision.hard_failures
+
+
+def test_a_soft_rule_does_not_soften_a_hard_one(plan_variant: PlanVariant) -> None:
+    plan = plan_variant(orbs_soft)
+    tampered = case(plan, "banned_orb_version")
+    config = {**tampered.config, "orbs": {**tampered.config["orbs"], "node": "circleci-lookalike/node@1.0.0"}}
+    decision = evaluate_policies(circleci_policies(plan, EXAMPLE_SOURCE), config, tampered.meta)
+    assert decision.status is DecisionStatus.HARD_FAIL
+    assert {v.rule for v in decision.soft_failures} == {"orbs_from_allowlist"}
+
+
+@pytest.mark.parametrize("tampered", tampered_cases(EXAMPLE), ids=lambda c: c.name)
+def test_with_every_rule_soft_every_tampered_config_soft_fails(
+    tampered: PolicyCase, plan_variant: PlanVariant
+) -> None:
+    plan = plan_variant(all_soft)
+    decision = evaluate_policies(circleci_policies(plan, EXAMPLE_SOURCE), tampered.config, tampered.meta)
+    assert decision.status is DecisionStatus.SOFT_FAIL
+    assert set(decision.soft_failures) == set(tampered.violations)
+
+
+def test_code_freeze_stops_production_even_from_the_default_branch(plan_variant: PlanVariant) -> None:
+    plan = plan_variant(frozen)
+    tampered = case(plan, "production_deploy_during_code_freeze")
+    decision = evaluate_policies(circleci_policies(plan, EXAMPLE_SOURCE), tampered.config, tampered.meta)
+    assert tampered.meta["vcs"]["branch"] == "main"
+    assert decision.status is DecisionStatus.HARD_FAIL
+    (reason,) = decision.reasons("code_freeze")
+    assert "webapp is under a code freeze" in reason and 'job "deploy-production"' in reason
+
+
+def test_the_frozen_repositorys_rendered_config_passes(plan_variant: PlanVariant) -> None:
+    plan = plan_variant(frozen)
+    honest = case(plan, "honest_on_default_branch")
+    decision = evaluate_policies(circleci_policies(plan, EXAMPLE_SOURCE), honest.config, honest.meta)
+    assert decision.status is DecisionStatus.PASS
+
+
+# --- the rendered *_test.yaml files ---------------------------------------------------------------
+
+
+def test_the_rendered_policy_tests_run_and_pass(example_plan: Plan, policies: dict[str, str]) -> None:
+    results = run_policy_tests(policies, circleci_policy_tests(example_plan, EXAMPLE_SOURCE))
+    assert len(results) > 40
+    assert all(r.passed for r in results), "\n".join(str(r) for r in results if not r.passed)
+
+
+@pytest.mark.parametrize("variant", [frozen, orbs_soft], ids=["frozen", "orbs_soft"])
+def test_the_rendered_policy_tests_of_variants_pass(variant: Callable[[dict[str, Any]], None],
+                                                    plan_variant: PlanVariant) -> None:
+    plan = plan_variant(variant)
+    results = run_policy_tests(circleci_policies(plan, EXAMPLE_SOURCE), circleci_policy_tests(plan, EXAMPLE_SOURCE))
+    assert all(r.passed for r in results), "\n".join(str(r) for r in results if not r.passed)
+
+
+def test_each_rule_test_file_has_a_pass_and_a_fail_case(plan_variant: PlanVariant) -> None:
+    from ruamel.yaml import YAML
+
+    plan = plan_variant(frozen)
+    for file_name, text in circleci_policy_tests(plan, EXAMPLE_SOURCE).items():
+        rule = file_name.removesuffix("_test.yaml")
+        tests = YAML(typ="safe", pure=True).load(text)
+        statuses = {t["decision"]["status"] for t in tests.values()}
+        assert "PASS" in statuses, file_name
+        failing = [t for t in tests.values() if t["decision"]["status"] != "PASS"]
+        assert any(f["rule"] == rule for t in failing for f in t["decision"].get("hard_failures", [])), file_name
+
+
+def test_the_example_says_why_its_code_freeze_tests_have_no_failing_case(example_files: dict[str, str]) -> None:
+    assert "No repository is under a code freeze" in example_files["circleci/policies/code_freeze_test.yaml"]
+
+
+def test_a_wrong_expectation_in_a_policy_test_fails(example_plan: Plan, policies: dict[str, str]) -> None:
+    tests = circleci_policy_tests(example_plan, EXAMPLE_SOURCE)
+    name = "orbs_from_allowlist_test.yaml"
+    broken = tests[name].replace("status: HARD_FAIL", "status: PASS", 1)
+    results = run_policy_tests(policies, {name: broken})
+    assert sum(not r.passed for r in results) == 1
+
+
+def test_nested_cases_inherit_and_merge_like_circleci(policies: dict[str, str]) -> None:
+    honest = case(EXAMPLE, "honest_on_default_branch")
+    from secure_pipelines.render.templating import to_yaml
+
+    test_file = "\n".join([
+        "test_parent:",
+        "  input:",
+        "    " + to_yaml(honest.config, 4),
+        "  meta:",
+        "    " + to_yaml(honest.meta, 4),
+        "  decision:",
+        "    status: PASS",
+        "    enabled_rules: [" + ", ".join(sorted(EXAMPLE.pipeline_policy.enabled_rules)) + "]",
+        "  cases:",
+        "    ssh_rerun:",
+        "      meta: {ssh_rerun: true}",
+        "      decision: {status: HARD_FAIL}",
+    ])
+    results = {r.name: r for r in run_policy_tests(policies, {"nested_test.yaml": test_file})}
+    assert results["test_parent"].passed
+    child = results["test_parent/ssh_rerun"]
+    assert child.actual["status"] == "HARD_FAIL" and not child.passed  # its expected decision lacks the failures

@@ -1,0 +1,61 @@
+"""The rendered Vault policy files are accepted by a real OpenBao, and are what the components apply."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import hvac
+import pytest
+
+from secure_pipelines.plan import Plan
+
+from .conftest import DevVault, tool
+
+
+def bao(vault: DevVault, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([tool("bao"), *args], capture_output=True, text=True, env=vault.env(home), timeout=60)
+
+
+def vault_files(rendered_dir: Path) -> list[Path]:
+    return sorted((rendered_dir / "vault").rglob("*.hcl"))
+
+
+def test_every_environment_has_its_policy_files(example_plan: Plan, rendered_dir: Path) -> None:
+    expected = {f"{env.name}/{p.name}.hcl" for env in example_plan.environments for p in env.policies}
+    assert {p.relative_to(rendered_dir / "vault").as_posix() for p in vault_files(rendered_dir)} == expected
+
+
+def test_openbao_accepts_every_rendered_policy(render_openbao: DevVault, rendered_dir: Path, tmp_path: Path) -> None:
+    client = hvac.Client(url=render_openbao.addr, token=render_openbao.token)
+    for path in vault_files(rendered_dir):
+        name = f"rendered-{path.parent.name}-{path.stem}"
+        result = bao(render_openbao, tmp_path, "policy", "write", name, str(path))
+        assert result.returncode == 0, f"{path}: {result.stderr}"
+        stored = client.sys.read_policy(name)["data"]["rules"]
+        assert stored == path.read_text()
+
+
+def test_openbao_refuses_a_broken_policy(render_openbao: DevVault, tmp_path: Path) -> None:
+    """The acceptance check can fail: OpenBao parses the HCL it is given."""
+    broken = tmp_path / "broken.hcl"
+    broken.write_text('path "kv-dev/data/x" {\n  capabilities = ["read"\n')
+    result = bao(render_openbao, tmp_path, "policy", "write", "broken", str(broken))
+    assert result.returncode != 0
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_a_ci_policy_reads_its_own_path_and_nothing_else(
+    render_openbao: DevVault, rendered_dir: Path, tmp_path: Path, environment: str
+) -> None:
+    """Written from the rendered file, the policy grants what the plan says: read on its own path."""
+    client = hvac.Client(url=render_openbao.addr, token=render_openbao.token)
+    name = f"check-ci-{environment}-webapp"
+    rendered = rendered_dir / f"vault/{environment}/ci-{environment}-webapp.hcl"
+    client.sys.create_or_update_policy(name, rendered.read_text())
+    token = client.auth.token.create(policies=[name], ttl="5m")["auth"]["client_token"]
+    capabilities = client.sys.get_capabilities(
+        paths=[f"kv-{environment}/data/apps/webapp", f"kv-{environment}/data/apps/api"], token=token
+    )
+    assert capabilities[f"kv-{environment}/data/apps/webapp"] == ["read"]
+    assert capabilities[f"kv-{environment}/data/apps/api"] == ["deny"]
