@@ -88,9 +88,13 @@ def _ref_attacks(deployment: Deployment) -> list[tuple[str, dict[str, object]]]:
 
 
 def login_attacks(
-    plan: Plan, declaration: Declaration, deployment: Deployment, role: CIRole, legitimate: Job
+    plan: Plan, declaration: Declaration, deployment: Deployment, role: CIRole, legitimate: Job,
+    other_refs: tuple[str, ...] = (),
 ) -> list[LoginAttack]:
-    """Every attack on ``role``'s login, each one change away from ``legitimate``."""
+    """Every attack on ``role``'s login, each one change away from ``legitimate``.
+
+    ``other_refs``: further refs a legitimate job may use (an SSH rerun is tried on each).
+    """
     inside = inside_address(role.token_bound_cidrs[0])
     identity = IDENTITIES[role.ci]
 
@@ -127,7 +131,8 @@ def login_attacks(
             change_job(f"another environment's context / environment ({env.name})",
                        legitimate.but(deploys_via=env.name))
     if identity.has_ssh_rerun:
-        change_job("SSH rerun", legitimate.but(ssh_rerun=True))
+        for ref in (legitimate.ref, *other_refs):
+            change_job(f"SSH rerun on {ref}", legitimate.but(ref=ref, ssh_rerun=True))
     if role.developer is not None:
         env_plan = plan.environment(role.environment)
         for other in env_plan.roles:

@@ -190,7 +190,9 @@ def _rehearse_role(
     if session is not None:
         _authorization(rehearsal, VaultSession(server.api_addr, server.root_token), session, role, paths,
                        markers)
-    for attack in login_attacks(plan, declaration, deployment, role, logins[0].firing.job):
+    first = logins[0].firing.job
+    refs = tuple(dict.fromkeys(legit.firing.job.ref for legit in logins if legit.firing.job.ref != first.ref))
+    for attack in login_attacks(plan, declaration, deployment, role, first, refs):
         rehearsal.outcomes.append(_fire_attack(server, declaration, plan, attack, key, now))
 
 
@@ -212,6 +214,9 @@ def _fire_attack(server: OpenBaoServer, declaration: Declaration, plan: Plan, at
 
     if not answer.ok:
         return outcome(_got(answer), refusing_layer(answer, attack.expected_layer), "ok", extra=also)
+    decisions = other_layers(plan, firing.job, thorough=True)
+    stopping = [d for d in decisions if d.stops]
+    also = tuple(f"{d.layer} ({d.proof})" for d in stopping)
     bound = violated_binding(role, claims_for(declaration, firing, now)) if attack.claims_only else None
     if attack.expected_layer.startswith("Vault") and (bound or not attack.claims_only):
         reason = f"the plan binds {bound}" if bound else "Vault checks this for every token"
@@ -219,8 +224,9 @@ def _fire_attack(server: OpenBaoServer, declaration: Declaration, plan: Plan, at
                        proof=f"Vault should have refused ({reason}); " + ("; ".join(also) or "no later layer"))
     if stopping:
         first = stopping[0]
-        return outcome("admitted by Vault (by design)", first.layer, "stopped-elsewhere", proof=first.proof,
-                       extra=also[1:])
+        others = "; ".join(f"{d.layer}: {d.proof}" for d in decisions if d is not first)
+        return outcome("admitted by Vault (by design)", first.layer, "stopped-elsewhere",
+                       proof=first.proof + (f"; also asked: {others}" if others else ""), extra=also[1:])
     proof = "; ".join(f"{d.layer}: {d.proof}" for d in decisions) or "no later layer applies to this job"
     return outcome("admitted", "", "escape", proof=proof)
 

@@ -22,6 +22,16 @@ TOKEN_LIFETIME_SECONDS = 3600
 _SYSTEM = CircleCISystem()
 
 
+def fork_origin(origin: str) -> str:
+    """The same repository name under an attacker's account: ``github.com/acme/webapp`` ->
+    ``github.com/attacker-fork/webapp`` (always different from ``origin``)."""
+    parts = origin.rstrip("/").split("/")
+    if len(parts) >= 3:
+        parts[-2] = "attacker-fork" if parts[-2] != "attacker-fork" else "attacker-fork-2"
+        return "/".join(parts)
+    return f"github.com/attacker-fork/{parts[-1]}"
+
+
 class CircleCIIdentity:
     ci = CISystemName.CIRCLECI
     has_ssh_rerun = True
@@ -40,7 +50,7 @@ class CircleCIIdentity:
         project_id = str(repo.circleci_project_id)
         origin = _SYSTEM.vcs_origin(declaration, repo)
         if job.from_fork:
-            origin = origin.replace(f"/{declaration.organization.github.owner}/", "/attacker-fork/", 1)
+            origin = fork_origin(origin)
         user_id = (
             str(job.developer.circleci_user_id)
             if job.developer and job.developer.circleci_user_id
