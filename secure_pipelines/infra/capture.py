@@ -29,7 +29,7 @@ from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from ..errors import InvalidDeclaration, Problem
+from ..errors import InvalidDeclaration, Problem, SecurePipelinesError
 from .program import (
     ADMIN_OIDC_CLIENT_ID_KEY,
     CONFIG_NAMESPACE,
@@ -244,6 +244,9 @@ def _run_in_fresh_runtime(
         pulumi.runtime.test(program)()
         outcome["resources"] = _join(options.seen, recorder.registered)
         outcome["warnings"] = list(warnings.messages)
+    except pulumi.RunError as error:
+        # __main__.py turns a user's mistake into a RunError for the Pulumi CLI; callers get the mistake.
+        outcome["error"] = error.__cause__ if isinstance(error.__cause__, SecurePipelinesError) else error
     except BaseException as error:  # handed to the calling thread and re-raised there
         outcome["error"] = error
     finally:
