@@ -16,12 +16,15 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from regopy import Interpreter, RegoError
 from ruamel.yaml import YAML
 
 from .errors import SecurePipelinesError
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 
 class DecisionStatus(StrEnum):
@@ -99,6 +102,26 @@ def evaluate_policies(
     and the pipeline metadata ``meta`` (``project_id``, ``vcs.branch``, ``ssh_rerun``)."""
     org = evaluate_org(policy_texts, config, meta)
     return decide(org.get("enable_rule"), org.get("hard_fail"), org)
+
+
+def plan_policies(plan: Plan) -> dict[str, str]:
+    """The Rego bundle rendered from ``plan`` (file name -> text), as ``securepipe render`` writes it."""
+    from .render import RenderSource, circleci_policies  # render builds on this module
+
+    return circleci_policies(plan, RenderSource(declaration="(in memory)", command="plan_policies"))
+
+
+def evaluate_plan_policies(plan: Plan, config: Mapping[str, Any], meta: Mapping[str, Any]) -> Decision:
+    """CircleCI's decision for ``config`` under the policies rendered from ``plan``."""
+    return evaluate_policies(plan_policies(plan), config, meta)
+
+
+def run_plan_policy_tests(plan: Plan) -> tuple[PolicyTestResult, ...]:
+    """Run the ``*_test.yaml`` cases rendered from ``plan`` against its own policies."""
+    from .render import RenderSource, circleci_policy_tests
+
+    source = RenderSource(declaration="(in memory)", command="run_plan_policy_tests")
+    return run_policy_tests(plan_policies(plan), circleci_policy_tests(plan, source))
 
 
 def evaluate_org(

@@ -294,3 +294,11 @@ def test_nested_cases_inherit_and_merge_like_circleci(policies: dict[str, str]) 
     assert results["test_parent"].passed
     child = results["test_parent/ssh_rerun"]
     assert child.actual["status"] == "HARD_FAIL" and not child.passed  # its expected decision lacks the failures
+
+
+def test_the_plan_level_api_renders_and_decides_in_one_call(example_plan: Plan) -> None:
+    from secure_pipelines.policy_eval import evaluate_plan_policies, run_plan_policy_tests
+
+    tampered = case(example_plan, "ssh_rerun_on_default_branch")
+    assert evaluate_plan_policies(example_plan, tampered.config, tampered.meta).status is DecisionStatus.HARD_FAIL
+    assert all(result.passed for result in run_plan_policy_tests(example_plan))
