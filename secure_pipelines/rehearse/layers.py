@@ -6,6 +6,7 @@ the rehearsal asks these layers, and reports the one that stops it with the chec
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,8 @@ def context_restriction(plan: Plan, job: Job) -> LayerDecision | None:
 
 # Rendering is pure but not free; a rehearsal asks once per repository. Keyed by the plan object.
 _RENDERED: dict[tuple[int, str], tuple[Plan, dict[str, str], dict[str, Any]]] = {}
+_POLICY_LOCK = threading.Lock()
+"""One Rego evaluation at a time: the rehearsal fires roles from several threads."""
 
 
 def _policy_inputs(plan: Plan, repository: str) -> tuple[dict[str, str], dict[str, Any]]:
@@ -77,10 +80,11 @@ def config_policy(plan: Plan, job: Job) -> LayerDecision | None:
         return None
     from ..policy_eval import DecisionStatus, evaluate_policies
 
-    policies, config = _policy_inputs(plan, job.repository.name)
     meta = {"project_id": str(job.repository.circleci_project_id), "vcs": {"branch": job.branch or ""},
             "ssh_rerun": job.ssh_rerun}
-    decision = evaluate_policies(policies, config, meta)
+    with _POLICY_LOCK:
+        policies, config = _policy_inputs(plan, job.repository.name)
+        decision = evaluate_policies(policies, config, meta)
     rules = sorted({v.rule for v in decision.hard_failures})
     shown = f"{decision.status}" + (f" ({', '.join(rules)})" if rules else "")
     return LayerDecision(

