@@ -8,15 +8,23 @@ tests and the rehearsal agree on them.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 from ..declaration import CISystemName, Tier
+from ..errors import SecurePipelinesError
 from ..plan import CIRole, Deployment, Plan, RepositoryPlan
 
 WORKFLOW = "deliver"
 TEST_JOB = "test"
 BUILD_JOB = "build-image"
 ANY_BRANCH = "*"
+JOB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
+"""A job name both CircleCI and GitHub Actions accept, and safe as a ``make`` target."""
+
+
+class UnrenderableDeclaration(SecurePipelinesError):
+    """The declaration is valid, but a value cannot be written into a pipeline file."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,12 @@ def approval_job_name(environment: str) -> str:
 def pipeline(plan: Plan, repository: str, ci: CISystemName, *, include_frozen: bool = False) -> Pipeline:
     """The pipeline of ``repository`` on ``ci``; frozen production deploys are left out unless asked."""
     repo = plan.repository(repository)
+    for job in plan.pipeline_policy.required_security_jobs:
+        if not JOB_NAME.match(job):
+            raise UnrenderableDeclaration(
+                f"pipeline_policy.required_security_jobs: {job!r} cannot name a CI job; use letters, "
+                "digits, '-' or '_', starting with a letter (it is the job name and its make target)"
+            )
     deployments = [
         d for env in plan.environments for d in env.deployments
         if d.repository == repository and d.ci is ci

@@ -45,6 +45,7 @@ class Harness:
     vault: DevVault
     key: RSAKey
     config: dict[str, Any]
+    workflow: dict[str, Any]
     workspace: Path
     bin_dir: Path
 
@@ -76,10 +77,10 @@ def harness(
 ) -> Iterator[Harness]:
     client = hvac.Client(url=render_openbao.addr, token=render_openbao.token)
     key = RSAKey.generate_key(2048)
-    mount = example_plan.mount(CISystemName.CIRCLECI)
-    client.sys.enable_auth_method("jwt", path=mount.path)
-    client.write(f"auth/{mount.path}/config", jwt_validation_pubkeys=[key.as_pem(private=False).decode()],
-                 bound_issuer=mount.issuer)
+    for mount in example_plan.jwt_mounts:
+        client.sys.enable_auth_method("jwt", path=mount.path)
+        client.write(f"auth/{mount.path}/config", jwt_validation_pubkeys=[key.as_pem(private=False).decode()],
+                     bound_issuer=mount.issuer)
     for env in example_plan.environments:
         client.sys.enable_secrets_engine("kv", path=env.secret_store.mount, options={"version": "2"})
         for path in env.secret_store.paths:
@@ -88,9 +89,7 @@ def harness(
         for policy in env.policies:
             client.sys.create_or_update_policy(policy.name, policy.hcl)
         for role in env.roles:
-            if role.ci is CISystemName.CIRCLECI:
-                client.adapter.post(f"/v1/auth/{role.mount_path}/role/{role.role_name}",
-                                    json=_role_body(role))
+            client.adapter.post(f"/v1/auth/{role.mount_path}/role/{role.role_name}", json=_role_body(role))
     workspace = tmp_path_factory.mktemp("workspace")
     (workspace / "image").mkdir()
     (workspace / "image" / "ref").write_text(DIGEST_REF + "\n")
@@ -98,7 +97,7 @@ def harness(
     (bin_dir / "make").write_text(FAKE_MAKE)
     (bin_dir / "make").chmod(0o755)
     yield Harness(render_openbao, key, parse_config(example_files["repositories/webapp/.circleci/config.yml"]),
-                  workspace, bin_dir)
+                  parse_config(example_files["repositories/api/.github/workflows/deploy.yml"]), workspace, bin_dir)
 
 
 def circleci_token(harness: Harness, plan: Plan, role: CIRole, *, user: str, ssh_rerun: bool = False,
@@ -206,3 +205,61 @@ def test_a_deploy_refuses_an_image_that_is_not_pinned_by_digest(
         ref.write_text(DIGEST_REF + "\n")
     assert result.returncode != 0
     assert not recorded
+
+
+# --- GitHub Actions: the role choice and the deploy step around hashicorp/vault-action ------------
+
+
+def github_token(harness: Harness, plan: Plan, role: CIRole, actor_id: str) -> str:
+    claims: dict[str, Any] = {c.claim: c.values[0] for c in role.bound_claims}
+    now = int(time.time())
+    claims.update({
+        "iss": plan.mount(CISystemName.GITHUB_ACTIONS).issuer, "aud": role.bound_audiences[0],
+        "sub": f"repo:acme/api:environment:{role.environment}", "actor_id": actor_id,
+        "iat": now, "nbf": now - 5, "exp": now + 600,
+    })
+    return jwt.encode({"alg": "RS256"}, claims, harness.key)
+
+
+def run_step(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "-eo", "pipefail", "-c", script], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("developer", ["lin", "sam"])
+def test_github_dev_deploy_picks_the_pushers_role_and_reads_only_their_secrets(
+    harness: Harness, example_plan: Plan, example_values: dict[str, Any], developer: str, tmp_path: Path
+) -> None:
+    steps = harness.workflow["jobs"]["deploy-dev"]["steps"]
+    actor = str(next(d["github_user_id"] for d in example_values["developers"] if d["name"] == developer))
+    outputs = tmp_path / "outputs"
+    chosen = run_step(next(s for s in steps if s.get("id") == "role")["run"],
+                      {"ACTOR_ID": actor, "GITHUB_OUTPUT": str(outputs)})
+    assert chosen.returncode == 0, chosen.stderr
+    picked = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    role = next(r for r in example_plan.environment("dev").roles
+                if r.ci is CISystemName.GITHUB_ACTIONS and r.role_name == picked["role"])
+    assert role.developer == developer
+
+    # What hashicorp/vault-action does with method jwt: log in with the job's token, export VAULT_TOKEN.
+    client = hvac.Client(url=harness.vault.addr)
+    login = client.auth.jwt.jwt_login(role=picked["role"], jwt=github_token(harness, example_plan, role, actor),
+                                      path=role.mount_path)
+    record = tmp_path / "make-record"
+    deployed = run_step(steps[-1]["run"], {
+        "PATH": f"{harness.bin_dir}:{os.environ['PATH']}", "MAKE_RECORD": str(record),
+        "VAULT_ADDR": harness.vault.addr, "VAULT_TOKEN": login["auth"]["client_token"],
+        "IMAGE_REF": DIGEST_REF, "SECRET_PATHS": picked["secret-paths"],
+    })
+    assert deployed.returncode == 0, deployed.stderr
+    recorded = dict(line.split("=", 1) for line in record.read_text().splitlines())
+    assert recorded["secret api.json"] == f'{{"owner":"kv-dev/apps/{developer}/api"}}'
+    assert recorded["environment"] == "dev" and recorded["image"] == DIGEST_REF
+
+
+def test_github_dev_deploy_refuses_an_undeclared_pusher(harness: Harness, tmp_path: Path) -> None:
+    steps = harness.workflow["jobs"]["deploy-dev"]["steps"]
+    chosen = run_step(next(s for s in steps if s.get("id") == "role")["run"],
+                      {"ACTOR_ID": "42", "GITHUB_OUTPUT": str(tmp_path / "outputs")})
+    assert chosen.returncode != 0
+    assert "No dev role for GitHub user 42" in chosen.stderr

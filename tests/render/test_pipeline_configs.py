@@ -285,3 +285,13 @@ def test_production_runs_on_a_self_hosted_runner_with_known_egress(example_plan:
     jobs = pipeline(example_plan, "api", CISystemName.GITHUB_ACTIONS).deploy_jobs
     assert {j.environment: j.runs_on for j in jobs if j.tier is not Tier.DEVELOPMENT} == {
         "staging": ("self-hosted", "staging"), "production": ("self-hosted", "production")}
+
+
+def test_a_security_job_name_no_ci_accepts_is_a_user_error(plan_variant: PlanVariant, tmp_path: Path) -> None:
+    from secure_pipelines.render.pipelines import UnrenderableDeclaration
+
+    def odd_name(values: dict[str, Any]) -> None:
+        values["pipeline_policy"]["required_security_jobs"] = ["scan; rm -rf /"]
+
+    with pytest.raises(UnrenderableDeclaration, match="required_security_jobs"):
+        circleci_config(plan_variant(odd_name), "webapp", EXAMPLE_SOURCE)
