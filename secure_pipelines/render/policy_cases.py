@@ -266,6 +266,10 @@ def _production_context(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
         yield p.case("production_branch_pattern", f"{job.name} is filtered by a pattern that admits look-alikes.",
                      tampered(lambda i, b=branch: i.update(filters={"branches": {"only": f"/{b}.*/"}})),
                      p.meta(), (sentence, *p.freeze_violations()), rule)
+        yield p.case("production_tag_filter_added", f"{job.name} also runs for tags, which have no branch.",
+                     tampered(lambda i, b=branch: i.update(
+                         filters={"branches": {"only": [b]}, "tags": {"only": "/^v.*/"}})),
+                     p.meta(), (sentence, *p.freeze_violations()), rule)
         yield p.case("production_context_parameterised", f"{job.name} names its context through a parameter.",
                      tampered(lambda i: i.update(context=PARAMETERISED_CONTEXT)), p.meta(),
                      (Violation(rule, parameterised_context_reason(p.workflow, job.name, PARAMETERISED_CONTEXT)),),
@@ -366,6 +370,16 @@ def _ssh_rerun(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
     if violations:
         yield p.case("ssh_rerun_on_default_branch", "A deploy job is rerun with SSH on the default branch.",
                      p.copy(), p.meta(ssh_rerun=True), violations, rule)
+    for job in p.jobs(Tier.STAGING)[:1]:
+        if job.context not in protected:
+            continue
+        config = p.copy()
+        p.invocation(config, job.name)["filters"] = {"branches": {"only": "/.*/"}}
+        yield p.case("ssh_rerun_of_staging_opened_to_every_branch",
+                     f"{job.name} is opened to every branch by a pattern and rerun with SSH on a feature branch.",
+                     config, p.meta(FEATURE_BRANCH, ssh_rerun=True),
+                     (Violation(rule, ssh_rerun_reason(p.workflow, job.name, str(job.context), FEATURE_BRANCH)),),
+                     rule)
 
 
 def _runner_class(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
