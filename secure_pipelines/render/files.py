@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from ..ci import CI_SYSTEMS
 from ..declaration import CISystemName
 from ..plan import Plan
 from .actions import PINNED_ACTIONS
@@ -48,7 +49,7 @@ def github_actionlint_config_path(repository: str) -> str:
 def circleci_config(plan: Plan, repository: str, source: RenderSource, *, include_frozen: bool = False) -> str:
     """``.circleci/config.yml`` of ``repository`` (production deploys under a code freeze left out)."""
     return render_template(
-        "circleci/config.yml.j2",
+        CI_SYSTEMS[CISystemName.CIRCLECI].pipeline_template,
         header=source.header(),
         pipeline=pipeline(plan, repository, CISystemName.CIRCLECI, include_frozen=include_frozen),
         image=CLOUD_IMAGE,
@@ -58,7 +59,7 @@ def circleci_config(plan: Plan, repository: str, source: RenderSource, *, includ
 def github_workflow(plan: Plan, repository: str, source: RenderSource) -> str:
     """``.github/workflows/deploy.yml`` of ``repository``."""
     return render_template(
-        "github/deploy.yml.j2",
+        CI_SYSTEMS[CISystemName.GITHUB_ACTIONS].pipeline_template,
         header=source.header(),
         pipeline=pipeline(plan, repository, CISystemName.GITHUB_ACTIONS),
         actions=PINNED_ACTIONS,
