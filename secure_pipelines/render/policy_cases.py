@@ -431,28 +431,36 @@ def _code_freeze(p: _Project, full: _Project) -> Iterator[PolicyCase]:
 
 
 def circleci_policy_tests(plan: Plan, source: RenderSource) -> dict[str, str]:
-    """One ``<rule>_test.yaml`` per rule: the honest configs pass, each tampered one fails as expected."""
+    """``honest_configs_test.yaml`` (every honest config passes), and one ``<rule>_test.yaml`` per rule:
+    the rendered config passes it, and each config tampered against it fails as expected."""
     cases = policy_cases(plan)
-    files: dict[str, str] = {}
+    files = {
+        "honest_configs_test.yaml": _test_file(
+            plan, source, "the rendered configs pass every rule, on any branch", "honest",
+            [c for c in cases if not c.rules], []),
+    }
     for rule in plan.pipeline_policy.enabled_rules:
-        chosen = [c for c in cases if not c.rules or rule in c.rules]
-        notes = []
-        if not any(rule in c.rules and c.violations for c in chosen):
-            notes.append(_no_fail_case_note(rule))
-        tests = [
-            {
-                "name": f"test_{rule}__{case.name}",
-                "summary": case.summary,
-                "meta": case.meta,
-                "decision": case.expected_decision(plan).as_circleci(),
-                "input": case.config,
-            }
-            for case in chosen
-        ]
-        files[f"{rule}_test.yaml"] = render_template(
-            "circleci/policies/policy_test.yaml.j2", header=source.header(), rule=rule, tests=tests, notes=notes
-        )
+        chosen = [c for c in cases if rule in c.rules or c.name.endswith("_honest_on_default_branch")]
+        notes = [] if any(rule in c.rules and c.violations for c in chosen) else [_no_fail_case_note(rule)]
+        files[f"{rule}_test.yaml"] = _test_file(plan, source, f"rule {rule}", rule, chosen, notes)
     return files
+
+
+def _test_file(plan: Plan, source: RenderSource, subject: str, prefix: str, cases: list[PolicyCase],
+               notes: list[str]) -> str:
+    tests = [
+        {
+            "name": f"test_{prefix}__{case.name}",
+            "summary": case.summary,
+            "meta": case.meta,
+            "decision": case.expected_decision(plan).as_circleci(),
+            "input": case.config,
+        }
+        for case in cases
+    ]
+    return render_template(
+        "circleci/policies/policy_test.yaml.j2", header=source.header(), subject=subject, tests=tests, notes=notes
+    )
 
 
 def _no_fail_case_note(rule: str) -> str:

@@ -235,7 +235,7 @@ def test_the_frozen_repositorys_rendered_config_passes(plan_variant: PlanVariant
 
 def test_the_rendered_policy_tests_run_and_pass(example_plan: Plan, policies: dict[str, str]) -> None:
     results = run_policy_tests(policies, circleci_policy_tests(example_plan, EXAMPLE_SOURCE))
-    assert len(results) > 40
+    assert len(results) >= len(policy_cases(example_plan)) + len(example_plan.pipeline_policy.enabled_rules)
     assert all(r.passed for r in results), "\n".join(str(r) for r in results if not r.passed)
 
 
@@ -252,6 +252,8 @@ def test_each_rule_test_file_has_a_pass_and_a_fail_case(plan_variant: PlanVarian
 
     plan = plan_variant(frozen)
     for file_name, text in circleci_policy_tests(plan, EXAMPLE_SOURCE).items():
+        if file_name == "honest_configs_test.yaml":
+            continue
         rule = file_name.removesuffix("_test.yaml")
         tests = YAML(typ="safe", pure=True).load(text)
         statuses = {t["decision"]["status"] for t in tests.values()}
