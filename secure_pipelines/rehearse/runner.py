@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -15,20 +14,21 @@ from ..errors import SecurePipelinesError
 from ..explain import access_matrix
 from ..plan import CIRole, Deployment, Plan, SecretPath
 from .addresses import outside_addresses
+from .admin import rehearse_admin
 from .apply import VaultResource, apply
 from .attacks import LoginAttack, login_attacks, violated_binding
 from .differential import differential_outcome
 from .flows import deployments_of, legitimate_logins, role_key
+from .forwarded import verify_forwarded_address
+from .grants import READ, capabilities_of, grants_of
 from .keys import IssuerKey, generate_issuer_keys, write_private_keys
 from .layers import other_layers
-from .outcomes import Access, Expectation, Kind, Outcome, Rehearsal, Verdict, verdict_for
+from .outcomes import Expectation, Kind, Outcome, Rehearsal, Verdict, verdict_for
 from .probe import Firing, claims_for, client_token, login, refusing_layer, token_for
+from .seeding import MARKER_KEY, seed
 from .server import OpenBaoServer, dev_server
-from .vault_client import Answer, VaultSession, VaultUnreachable
+from .vault_client import Answer, VaultSession, VaultUnreachable, close_sessions
 
-XFF_PROBE_ROLE = "securepipe-rehearsal-xff-probe"
-XFF_PROBE_CIDR = "192.0.2.55/32"
-MARKER_KEY = "rehearsal_marker"
 NEIGHBOURS_READ_FOR_REAL = 3
 ROLE_WORKERS = 4
 
@@ -83,29 +83,33 @@ def rehearse(
     vault_resources = resources(plan, environments)
     keys = generate_issuer_keys(m.issuer for m in plan.jwt_mounts)
     with _vault(target) as server:
-        rehearsal = Rehearsal(environments, server.api_addr, embedded=target is None)
-        if keys_dir is not None:
-            rehearsal.keys_written = {i: str(p) for i, p in write_private_keys(keys, keys_dir).items()}
-        root = VaultSession(server.api_addr, server.root_token)
-        _check_reachable(root)
-        applied = apply(root, vault_resources, keys)
-        rehearsal.notes.extend(applied.skipped)
-        rehearsal.outcomes.extend(verify_forwarded_address(server))
-        paths = [p for env in plan.environments if env.name in environments for p in env.secret_store.paths]
-        markers = seed(root, paths)
-        def one_role(pair: tuple[Deployment, CIRole]) -> Rehearsal:
-            scratch = Rehearsal(environments, server.api_addr, rehearsal.embedded)
-            _rehearse_role(scratch, server, declaration, plan, pair[0], pair[1], keys, paths, markers)
-            return scratch
+        try:
+            rehearsal = Rehearsal(environments, server.api_addr, embedded=target is None)
+            if keys_dir is not None:
+                rehearsal.keys_written = {i: str(p) for i, p in write_private_keys(keys, keys_dir).items()}
+            root = VaultSession(server.api_addr, server.root_token)
+            _check_reachable(root)
+            applied = apply(root, vault_resources, keys)
+            rehearsal.notes.extend(applied.skipped)
+            rehearsal.outcomes.extend(verify_forwarded_address(server))
+            paths = [p for env in plan.environments if env.name in environments for p in env.secret_store.paths]
+            markers = seed(root, paths)
 
-        # Roles are independent; a few threads keep the server busy while Python mints tokens.
-        with ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
-            for done in pool.map(one_role, deployments_of(plan, environments)):
-                rehearsal.outcomes.extend(done.outcomes)
-                rehearsal.observed |= done.observed
-        for env_name in environments:
-            _rehearse_admin(rehearsal, server, plan, env_name, paths)
-        rehearsal.outcomes.append(differential_outcome(access_matrix(plan, environments), rehearsal.observed))
+            def one_role(pair: tuple[Deployment, CIRole]) -> Rehearsal:
+                scratch = Rehearsal(environments, server.api_addr, rehearsal.embedded)
+                _rehearse_role(scratch, server, declaration, plan, pair[0], pair[1], keys, paths, markers)
+                return scratch
+
+            # Roles are independent; a few threads keep the server busy while Python mints tokens.
+            with ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
+                for done in pool.map(one_role, deployments_of(plan, environments)):
+                    rehearsal.outcomes.extend(done.outcomes)
+                    rehearsal.observed |= done.observed
+            for env_name in environments:
+                rehearse_admin(rehearsal, server, plan, env_name, paths)
+            rehearsal.outcomes.append(differential_outcome(access_matrix(plan, environments), rehearsal.observed))
+        finally:
+            close_sessions()
     rehearsal.seconds = time.monotonic() - started
     return rehearsal
 
@@ -116,64 +120,11 @@ def _check_reachable(root: VaultSession) -> None:
         raise VaultUnreachable(f"Vault at {root.addr} refused the token: {answer.reason}")
 
 
-def seed(root: VaultSession, paths: Sequence[SecretPath]) -> dict[str, str]:
-    """Write a distinct marker to every secret path, so a read proves whose secret it got."""
-    markers: dict[str, str] = {}
-    for path in paths:
-        marker = f"{path.mount}/{path.path}#{secrets.token_hex(8)}"
-        answer = root.write(path.data_path, {"data": {MARKER_KEY: marker}})
-        if not answer.ok:
-            raise SecurePipelinesError(f"cannot seed {path.data_path}: {answer.reason} (does the stack create "
-                                       f"the {path.mount} mount?)")
-        markers[path.data_path] = marker
-    return markers
-
-
-def verify_forwarded_address(server: OpenBaoServer) -> list[Outcome]:
-    """Prove that the address Vault checks is the one sent in X-Forwarded-For.
-
-    A token role bound to one documentation address issues a token; the token works from that address
-    only when the address is sent, and not from its neighbour nor without the header.
-    """
-    root = VaultSession(server.api_addr, server.root_token)
-    role_path = f"auth/token/roles/{XFF_PROBE_ROLE}"
-    # Not the root policy: Vault never binds a root token to addresses.
-    root.write(role_path, {"token_bound_cidrs": [XFF_PROBE_CIDR], "orphan": True, "token_ttl": 120,
-                           "allowed_policies": ["default"]})
-    created = root.write(f"auth/token/create/{XFF_PROBE_ROLE}", {"policies": ["default"]})
-    token = client_token(created)
-    if token is None:
-        raise SecurePipelinesError(f"cannot create the address probe token: {created.reason}")
-    inside = XFF_PROBE_CIDR.split("/")[0]
-    neighbour = inside[: inside.rfind(".") + 1] + str(int(inside.rsplit(".", 1)[1]) + 1)
-    cases: list[tuple[str | None, Expectation]] = [(inside, "admitted"), (neighbour, "refused"), (None, "refused")]
-    outcomes: list[Outcome] = []
-    for address, expected in cases:
-        answer = VaultSession(server.forwarded_addr, token, address).read("auth/token/lookup-self")
-        shown = f"X-Forwarded-For {address}" if address else "no X-Forwarded-For (127.0.0.1)"
-        outcomes.append(Outcome(
-            kind="verification",
-            flow=f"token bound to {XFF_PROBE_CIDR} used with {shown}",
-            environment="-", repository=None, ci=None, developer=None,
-            expected=expected,
-            got=_got(answer),
-            layer="" if answer.ok else "Vault: token_bound_cidrs",
-            verdict=verdict_for("verification", expected, answer.ok),
-            proof="the address Vault checks is the X-Forwarded-For address the rehearsal sends",
-        ))
-    root.call("delete", role_path)
-    return outcomes
-
-
-def _got(answer: Answer) -> str:
-    return "admitted" if answer.ok else f"refused: {answer.reason.removeprefix('error validating claims: ')}"
-
-
 def _row(kind: Kind, flow: str, role: CIRole, expected: Expectation, answer: Answer, layer: str = "",
          proof: str = "") -> Outcome:
     return Outcome(
         kind=kind, flow=flow, environment=role.environment, repository=role.repository, ci=str(role.ci),
-        developer=role.developer, expected=expected, got=_got(answer),
+        developer=role.developer, expected=expected, got=answer.shown,
         layer="" if answer.ok else layer, verdict=verdict_for(kind, expected, answer.ok), proof=proof,
     )
 
@@ -230,7 +181,7 @@ def _fire_attack(server: OpenBaoServer, declaration: Declaration, plan: Plan, at
                        "refused", got, layer, verdict, proof=proof, also=extra)
 
     if not answer.ok:
-        return outcome(_got(answer), refusing_layer(answer, attack.expected_layer), "ok", extra=also)
+        return outcome(answer.shown, refusing_layer(answer, attack.expected_layer), "ok", extra=also)
     decisions = other_layers(plan, firing.job, thorough=True)
     stopping = [d for d in decisions if d.stops]
     also = tuple(f"{d.layer} ({d.proof})" for d in stopping)
@@ -270,12 +221,8 @@ def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSessi
         rehearsal.outcomes.append(_row("attack", f"{label}: CI token reads {path.data_path}", role, "refused",
                                        answer, layer="Vault: ACL policy"))
     capabilities = capabilities_of(root, session.token, [p.data_path for p in paths])
-    for data_path, caps in capabilities.items():
-        if {"read", "root"} & caps:
-            rehearsal.observed.add(Access(role_key(role), data_path, "read"))
-        if {"create", "update", "root"} & caps:
-            rehearsal.observed.add(Access(role_key(role), data_path, "write"))
-    readable_others = sorted(p.data_path for p in others if {"read", "root"} & capabilities[p.data_path])
+    rehearsal.observed |= grants_of(role_key(role), capabilities)
+    readable_others = sorted(p.data_path for p in others if READ & capabilities[p.data_path])
     rehearsal.outcomes.append(Outcome(
         "attack", f"{label}: any of the {len(others)} other secret paths readable (Vault capability check)",
         role.environment, role.repository, str(role.ci), role.developer, "refused",
@@ -297,72 +244,3 @@ def _neighbours(role: CIRole, others: Sequence[SecretPath]) -> list[SecretPath]:
     return same_repo[:NEIGHBOURS_READ_FOR_REAL] + same_env[:NEIGHBOURS_READ_FOR_REAL]
 
 
-def capabilities_of(root: VaultSession, token: str, data_paths: Sequence[str]) -> dict[str, set[str]]:
-    """Vault's own ACL answer, for ``token``, of what it may do on each path.
-
-    Asked with the root token (``sys/capabilities``): CI tokens carry no default policy, so they may
-    not ask about themselves.
-    """
-    answer = root.write("sys/capabilities", {"token": token, "paths": list(data_paths)})
-    if not answer.ok:
-        raise SecurePipelinesError(f"capability check refused: {answer.reason}")
-    body = answer.body.get("data") or answer.body
-    return {p: set(body.get(p) or ()) for p in data_paths}
-
-
-def _rehearse_admin(rehearsal: Rehearsal, server: OpenBaoServer, plan: Plan, env_name: str,
-                    paths: Sequence[SecretPath]) -> None:
-    """Admins: a token with exactly the admin role's policies as Vault holds them."""
-    env = plan.environment(env_name)
-    admin = env.admin_role
-    root = VaultSession(server.api_addr, server.root_token)
-    role_answer = root.read(f"auth/{admin.mount_path}/role/{admin.role_name}")
-    who = f"admin:{admin.role_name}"
-    if not role_answer.ok:
-        rehearsal.outcomes.append(Outcome(
-            "legitimate", f"admin role {admin.mount_path}/{admin.role_name} exists in Vault", env_name, None, None,
-            None, "admitted", _got(role_answer), "", "refused-legitimate"))
-        return
-    role = role_answer.body.get("data") or {}
-    bound = role.get("bound_claims") or {}
-    group_bound = admin.admin_group in (bound.get(admin.groups_claim) or [])
-    rehearsal.outcomes.append(Outcome(
-        "verification", f"admin role {admin.role_name} binds {admin.groups_claim} to {admin.admin_group} "
-        f"(read back from Vault)", env_name, None, None, None, "admitted",
-        f"bound_claims={bound}", "", "ok" if group_bound else "escape",
-        proof="OIDC browser login is not rehearsed; the role's group binding is read back instead"))
-    created = root.write("auth/token/create-orphan", {
-        "policies": list(role.get("token_policies") or []),
-        "no_default_policy": bool(role.get("token_no_default_policy")),
-        "ttl": f"{int(role.get('token_ttl') or 300)}s",
-        "display_name": f"rehearsal-{admin.role_name}",
-    })
-    token = client_token(created)
-    if token is None:
-        raise SecurePipelinesError(f"cannot create the admin token for {admin.role_name}: {created.reason}")
-    session = VaultSession(server.api_addr, token)
-    own = [p for p in paths if p.environment == env_name]
-    elsewhere = [p for p in paths if p.environment != env_name]
-    for path in own:
-        answer = session.write(path.data_path, {"data": {MARKER_KEY: "rotated by an admin"}})
-        rehearsal.outcomes.append(_admin_row("legitimate", f"admin {env_name} rotates {path.data_path}",
-                                             env_name, "admitted", answer, ""))
-        answer = session.read(path.data_path)
-        rehearsal.outcomes.append(_admin_row("attack", f"admin {env_name} reads {path.data_path}", env_name,
-                                             "refused", answer, "Vault: ACL policy (write-only admin)"))
-    for path in elsewhere[:NEIGHBOURS_READ_FOR_REAL]:
-        answer = session.write(path.data_path, {"data": {MARKER_KEY: "written by another environment's admin"}})
-        rehearsal.outcomes.append(_admin_row("attack", f"admin {env_name} writes {path.data_path}", env_name,
-                                             "refused", answer, "Vault: ACL policy"))
-    capabilities = capabilities_of(root, token, [p.data_path for p in paths])
-    for data_path, caps in capabilities.items():
-        if {"read", "root"} & caps:
-            rehearsal.observed.add(Access(who, data_path, "read"))
-        if {"create", "update", "root"} & caps:
-            rehearsal.observed.add(Access(who, data_path, "write"))
-
-
-def _admin_row(kind: Kind, flow: str, env: str, expected: Expectation, answer: Answer, layer: str
-               ) -> Outcome:
-    return Outcome(kind, flow, env, None, None, None, expected, _got(answer),
-                   "" if answer.ok else layer, verdict_for(kind, expected, answer.ok))

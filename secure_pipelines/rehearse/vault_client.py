@@ -42,6 +42,11 @@ class Answer:
         return 200 <= self.status < 300
 
     @property
+    def shown(self) -> str:
+        """For a report: ``admitted``, or ``refused: <Vault's reason>``."""
+        return "admitted" if self.ok else f"refused: {self.reason.removeprefix('error validating claims: ')}"
+
+    @property
     def reason(self) -> str:
         """Vault's message without its multi-error wrapping (``1 error occurred: * permission denied``)."""
         if not self.errors:
@@ -56,6 +61,8 @@ def _unwrap(message: str) -> str:
 
 
 _LOCAL = threading.local()
+_OPENED: list[requests.Session] = []
+_OPENED_LOCK = threading.Lock()
 
 
 def _http_session(client_address: str | None) -> requests.Session:
@@ -72,7 +79,18 @@ def _http_session(client_address: str | None) -> requests.Session:
         if client_address is not None:
             session.headers["X-Forwarded-For"] = client_address
         sessions[client_address] = session
+        with _OPENED_LOCK:
+            _OPENED.append(session)
     return session
+
+
+def close_sessions() -> None:
+    """Close every keep-alive session (each thread's), e.g. when a rehearsal ends."""
+    with _OPENED_LOCK:
+        for session in _OPENED:
+            session.close()
+        _OPENED.clear()
+    _LOCAL.__dict__.pop("sessions", None)
 
 
 class VaultSession:

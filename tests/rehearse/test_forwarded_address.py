@@ -15,9 +15,9 @@ from secure_pipelines.plan import CIRole, Plan
 from secure_pipelines.rehearse.addresses import inside_address, is_inside, outside_addresses
 from secure_pipelines.rehearse.apply import calls_for, vault_resources
 from secure_pipelines.rehearse.flows import legitimate_job
+from secure_pipelines.rehearse.forwarded import verify_forwarded_address
 from secure_pipelines.rehearse.keys import IssuerKey
 from secure_pipelines.rehearse.probe import Firing, login, token_for
-from secure_pipelines.rehearse.runner import verify_forwarded_address
 from secure_pipelines.rehearse.server import OpenBaoServer
 from secure_pipelines.rehearse.vault_client import VaultSession
 
