@@ -25,6 +25,7 @@ from .keys import IssuerKey, generate_issuer_keys, write_private_keys
 from .layers import other_layers
 from .outcomes import Expectation, Kind, Outcome, Rehearsal, Verdict, verdict_for
 from .probe import Firing, claims_for, client_token, login, refusing_layer, token_for
+from .scratch import refuse_real_vault
 from .seeding import MARKER_KEY, seed
 from .server import OpenBaoServer, dev_server
 from .vault_client import Answer, VaultSession, VaultUnreachable, close_sessions
@@ -89,10 +90,12 @@ def rehearse(
                 rehearsal.keys_written = {i: str(p) for i, p in write_private_keys(keys, keys_dir).items()}
             root = VaultSession(server.api_addr, server.root_token)
             _check_reachable(root)
+            paths = [p for env in plan.environments if env.name in environments for p in env.secret_store.paths]
+            if target is not None:
+                refuse_real_vault(root, vault_resources, paths)
             applied = apply(root, vault_resources, keys)
             rehearsal.notes.extend(applied.skipped)
             rehearsal.outcomes.extend(verify_forwarded_address(server))
-            paths = [p for env in plan.environments if env.name in environments for p in env.secret_store.paths]
             markers = seed(root, paths)
 
             def one_role(pair: tuple[Deployment, CIRole]) -> Rehearsal:

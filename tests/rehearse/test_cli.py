@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 import json
+import secrets
 import stat
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
+import pytest
+from joserfc.jwk import ECKey
 from typer.testing import CliRunner
 
 from secure_pipelines.cli import app
 from secure_pipelines.explain import access_matrix
-from secure_pipelines.plan import Plan
+from secure_pipelines.plan import Plan, SecretPath
+from secure_pipelines.rehearse.apply import AUTH_BACKEND
 from secure_pipelines.rehearse.keys import key_file_name
+from secure_pipelines.rehearse.scratch import NotAScratchVault, refuse_real_vault
 from secure_pipelines.rehearse.server import OpenBaoServer
+from secure_pipelines.rehearse.vault_client import VaultSession
 
 runner = CliRunner()
+
+
+@dataclass(frozen=True)
+class _Resource:
+    type_token: str
+    name: str
+    inputs: dict[str, Any]
 
 
 def test_rehearse_all_passes_on_the_example_and_writes_one_key_per_issuer(
@@ -103,3 +121,50 @@ def test_explain_mermaid_draws_branch_to_path(example_plan: Plan) -> None:
 
 def test_explain_refuses_an_unknown_stack_with_exit_2() -> None:
     assert runner.invoke(app, ["explain", "--stack", "qa"]).exit_code == 2
+
+
+def test_rehearse_refuses_a_vault_holding_a_real_secret(openbao: OpenBaoServer) -> None:
+    root = VaultSession(openbao.api_addr, openbao.root_token)
+    mount = f"kv-real-{secrets.token_hex(3)}"
+    assert root.write(f"sys/mounts/{mount}", {"type": "kv", "options": {"version": "2"}}).ok
+    assert root.write(f"{mount}/data/apps/webapp", {"data": {"DATABASE_URL": "postgres://real"}}).ok
+    path = SecretPath("staging", "webapp", None, mount, "apps/webapp")
+    with pytest.raises(NotAScratchVault, match="did not write"):
+        refuse_real_vault(root, [], [path])
+    assert root.read(f"{mount}/data/apps/webapp").body["data"]["data"] == {"DATABASE_URL": "postgres://real"}
+
+
+@pytest.fixture
+def local_jwks_url() -> Iterator[str]:
+    """A JWKS served from 127.0.0.1, standing in for a real issuer's (Vault fetches it on config)."""
+    keys = json.dumps({"keys": [ECKey.generate_key("P-256").as_dict(private=False)]}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(keys)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/jwks"
+    server.shutdown()
+    server.server_close()
+
+
+def test_rehearse_refuses_a_vault_whose_jwt_mount_trusts_a_real_issuer(
+    openbao: OpenBaoServer, local_jwks_url: str,
+) -> None:
+    root = VaultSession(openbao.api_addr, openbao.root_token)
+    mount = f"jwt-real-{secrets.token_hex(3)}"
+    assert root.write(f"sys/auth/{mount}", {"type": "jwt"}).ok
+    answer = root.write(f"auth/{mount}/config", {"jwks_url": local_jwks_url})
+    assert answer.ok, answer.reason
+    real = _Resource(AUTH_BACKEND, "jwt-ci", {"type": "jwt", "path": mount})
+    with pytest.raises(NotAScratchVault, match="real issuer"):
+        refuse_real_vault(root, [real], [])
