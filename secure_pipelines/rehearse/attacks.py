@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..declaration import Declaration, Repository
+from ..declaration import Declaration, Repository, Tier
 from ..plan import CIRole, Deployment, Plan
 from .addresses import inside_address, is_inside, outside_addresses
 from .identities import IDENTITIES, Job
@@ -34,6 +34,9 @@ class LoginAttack:
     claims_only: bool = False
     """The attack changes what the job is (claims), not the token's validity or the caller's address:
     whether Vault refuses it depends on the role's bound claims."""
+    accepted_when_unbound: str | None = None
+    """Why the design accepts this attack where the plan does not bind the claim it changes (shown
+    as ``accepted-risk`` when no layer stops it; never an excuse where the plan binds the claim)."""
 
 
 def _glob(pattern: str) -> re.Pattern[str]:
@@ -106,8 +109,8 @@ def login_attacks(
     def add(name: str, firing: Firing, layer: str, claims_only: bool = False) -> None:
         attacks.append(LoginAttack(name, role, firing, layer, claims_only))
 
-    def change_job(name: str, job: Job) -> None:
-        add(name, fire(job), "Vault: bound_claims", claims_only=True)
+    def change_job(name: str, job: Job, accepted_when_unbound: str | None = None) -> None:
+        attacks.append(LoginAttack(name, role, fire(job), "Vault: bound_claims", True, accepted_when_unbound))
 
     add("wrong issuer", fire(legitimate, claim_changes=(("iss", "https://issuer.attacker.example"),)),
         "Vault: bound_issuer")
@@ -130,6 +133,12 @@ def login_attacks(
         if env.name != deployment.environment and identity.can_run_in(plan, env.name):
             change_job(f"another environment's context / environment ({env.name})",
                        legitimate.but(deploys_via=env.name))
+    if identity.has_pipeline_definitions and role.tier is not Tier.DEVELOPMENT:
+        change_job("another pipeline definition (config source) of the same project",
+                   legitimate.but(foreign_pipeline_definition=True),
+                   accepted_when_unbound="the design pins the pipeline definition for production only "
+                   "(DESIGN.md: pipeline-definition-id), and only where the declaration names it; anyone who "
+                   "may add a pipeline definition to this project can reach these secrets from the default branch")
     if identity.has_ssh_rerun:
         for ref in (legitimate.ref, *other_refs):
             change_job(f"SSH rerun on {ref}", legitimate.but(ref=ref, ssh_rerun=True))

@@ -7,7 +7,7 @@ from typing import Literal
 
 Kind = Literal["legitimate", "attack", "verification"]
 Expectation = Literal["admitted", "refused"]
-Verdict = Literal["ok", "stopped-elsewhere", "escape", "refused-legitimate", "not-applicable"]
+Verdict = Literal["ok", "stopped-elsewhere", "accepted-risk", "escape", "refused-legitimate", "not-applicable"]
 
 
 @dataclass(frozen=True)

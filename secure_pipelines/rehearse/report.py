@@ -15,6 +15,7 @@ from .outcomes import Outcome, Rehearsal
 _STYLE = {
     "ok": "green",
     "stopped-elsewhere": "yellow",
+    "accepted-risk": "bold yellow",
     "escape": "bold red",
     "refused-legitimate": "bold red",
     "not-applicable": "dim",
@@ -32,6 +33,7 @@ def summary(rehearsal: Rehearsal) -> dict[str, int]:
         "refused_by_vault": counts[("attack", "ok")],
         "stopped_by_a_later_layer": counts[("attack", "stopped-elsewhere")],
         "not_applicable": counts[("attack", "not-applicable")],
+        "accepted_risks": counts[("attack", "accepted-risk")],
         "verifications": sum(1 for o in rehearsal.outcomes if o.kind == "verification"),
         "escapes": len(rehearsal.escapes),
         "refused_legitimate": len(rehearsal.refused_legitimate),
@@ -96,7 +98,8 @@ def print_report(rehearsal: Rehearsal, console: Console) -> None:
     console.print(
         f"{verdict}: {counts['legitimate_admitted']}/{counts['legitimate']} legitimate flows admitted; "
         f"{counts['attacks']} attacks: {counts['refused_by_vault']} refused by Vault, "
-        f"{counts['stopped_by_a_later_layer']} stopped by a later layer, {counts['not_applicable']} not applicable; "
+        f"{counts['stopped_by_a_later_layer']} stopped by a later layer, {counts['accepted_risks']} admitted as "
+        f"accepted risks (listed above), {counts['not_applicable']} not applicable; "
         f"{counts['verifications']} verifications; {counts['escapes']} escapes; "
         f"{counts['refused_legitimate']} legitimate flows refused ({rehearsal.seconds:.1f}s)"
     )

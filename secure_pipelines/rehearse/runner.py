@@ -199,6 +199,9 @@ def _fire_attack(server: OpenBaoServer, declaration: Declaration, plan: Plan, at
         return outcome("admitted by Vault (by design)", first.layer, "stopped-elsewhere",
                        proof=first.proof + (f"; also asked: {others}" if others else ""), extra=also[1:])
     proof = "; ".join(f"{d.layer}: {d.proof}" for d in decisions) or "no later layer applies to this job"
+    if attack.accepted_when_unbound:
+        return outcome("admitted (no layer stops it)", "", "accepted-risk",
+                       proof=f"accepted by design: {attack.accepted_when_unbound}; asked: {proof}")
     return outcome("admitted", "", "escape", proof=proof)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from secure_pipelines.ci.circleci import PIPELINE_DEFINITION_ID
 from secure_pipelines.plan import Plan
 from secure_pipelines.rehearse import Rehearsal, VaultTarget, rehearse_declaration
 from secure_pipelines.rehearse.addresses import outside_addresses
@@ -62,6 +63,8 @@ def test_every_role_faces_the_whole_attack_matrix(example_rehearsal: tuple[Plan,
             expected += ["feature branch", "tag refs/tags/", "pull request", "look-alike ref"]
         if role.ci == "circleci":
             expected.append("SSH rerun")
+            if role.tier != "development":
+                expected.append("another pipeline definition")
         if role.developer is not None:
             expected.append("another developer's dev environment")
         if outside_addresses(role.token_bound_cidrs):
@@ -69,7 +72,7 @@ def test_every_role_faces_the_whole_attack_matrix(example_rehearsal: tuple[Plan,
         for needle in expected:
             rows = [o for o in _rows(rehearsal, _label(role), needle) if o.kind == "attack"]
             assert rows, f"{role.role_name}: no '{needle}' attack was fired"
-            assert all(o.verdict in ("ok", "stopped-elsewhere") for o in rows), needle
+            assert all(o.verdict in ("ok", "stopped-elsewhere", "accepted-risk") for o in rows), needle
 
 
 def test_an_attack_vault_admits_by_design_names_the_layer_and_its_check(
@@ -113,3 +116,18 @@ def test_a_second_rehearsal_on_the_same_vault_applies_cleanly_and_passes(openbao
         _, rehearsal = rehearse_declaration(None, None, target=target)
         assert rehearsal.passed, [(o.flow, o.got) for o in rehearsal.outcomes if o.failed]
         assert not rehearsal.embedded
+
+
+def test_an_accepted_risk_is_only_where_the_plan_leaves_the_claim_unbound(
+    example_rehearsal: tuple[Plan, Rehearsal],
+) -> None:
+    plan, rehearsal = example_rehearsal
+    for outcome in (o for o in rehearsal.outcomes if o.verdict == "accepted-risk"):
+        role = next(r for r in plan.roles if outcome.flow.startswith(_label(r) + ":"))
+        assert PIPELINE_DEFINITION_ID not in role.claims, outcome.flow
+        assert outcome.proof.startswith("accepted by design: "), outcome.flow
+    pinned = [r for r in plan.roles if PIPELINE_DEFINITION_ID in r.claims]
+    assert pinned, "no role pins its pipeline definition: the refusal below would prove nothing"
+    for role in pinned:
+        rows = _rows(rehearsal, _label(role), "another pipeline definition")
+        assert [o.verdict for o in rows] == ["ok"] and PIPELINE_DEFINITION_ID in rows[0].layer

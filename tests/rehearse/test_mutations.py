@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from secure_pipelines.ci.circleci import SSH_RERUN, VCS_REF
+from secure_pipelines.ci.circleci import PIPELINE_DEFINITION_ID, SSH_RERUN, VCS_REF
 from secure_pipelines.declaration import Declaration
 from secure_pipelines.plan import Plan
 from secure_pipelines.rehearse import Rehearsal, VaultTarget, rehearse
@@ -101,3 +101,13 @@ def test_a_listener_that_ignores_x_forwarded_for_fails_the_rehearsal(
     failed = [o for o in rehearsal.outcomes if o.failed]
     assert any(o.kind == "verification" and "X-Forwarded-For 192.0.2.55" in o.flow for o in failed)
     assert any(o.kind == "legitimate" and "log in" in o.flow for o in failed)
+
+
+def test_a_production_role_that_forgets_its_pipeline_definition_is_an_escape_not_an_accepted_risk(
+    example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
+) -> None:
+    mutate = _endpoint_body_change("webapp-production",
+                                   lambda body: body["bound_claims"].pop(PIPELINE_DEFINITION_ID))
+    rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, mutate)
+    flows = [o.flow for o in rehearsal.escapes]
+    assert "webapp -> production: another pipeline definition (config source) of the same project" in flows

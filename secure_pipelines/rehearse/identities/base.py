@@ -32,6 +32,8 @@ class Job:
     from_fork: bool = False
     organization_suffix: str | None = None
     """Set when the job runs in another organisation (ids derived from it)."""
+    foreign_pipeline_definition: bool = False
+    """Started by another pipeline definition of the same project (another config source)."""
 
     def but(self, **changes: Any) -> Job:
         return replace(self, **changes)
@@ -47,6 +49,8 @@ class JobIdentity(Protocol):
     ci: CISystemName
     has_ssh_rerun: bool
     """Whether the CI system can rerun a job with a shell (and says so in the token)."""
+    has_pipeline_definitions: bool
+    """Whether one project can have several pipeline definitions (config sources) the token names."""
 
     def claims(self, declaration: Declaration, job: Job, now: int) -> dict[str, Any]:
         """The claims the CI system would put in this job's token, issued at ``now``."""

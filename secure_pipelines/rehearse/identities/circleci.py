@@ -35,6 +35,7 @@ def fork_origin(origin: str) -> str:
 class CircleCIIdentity:
     ci = CISystemName.CIRCLECI
     has_ssh_rerun = True
+    has_pipeline_definitions = True
 
     def can_run_in(self, plan: Plan, environment: str) -> bool:
         return plan.environment(environment).circleci_context is not None
@@ -70,7 +71,8 @@ class CircleCIIdentity:
             VCS_ORIGIN: origin,
             VCS_REF: job.ref,
             SSH_RERUN: job.ssh_rerun,
-            PIPELINE_DEFINITION_ID: str(repo.circleci_pipeline_definition_id)
-            if repo.circleci_pipeline_definition_id else fake_uuid("pipeline-definition", repo.name),
+            PIPELINE_DEFINITION_ID: fake_uuid("pipeline-definition", repo.name, "another")
+            if job.foreign_pipeline_definition or not repo.circleci_pipeline_definition_id
+            else str(repo.circleci_pipeline_definition_id),
         }
         return claims

@@ -16,6 +16,7 @@ _SYSTEM = GitHubActionsSystem()
 class GitHubActionsIdentity:
     ci = CISystemName.GITHUB_ACTIONS
     has_ssh_rerun = False
+    has_pipeline_definitions = False  # a workflow on a branch is that branch's (reviewed) code
 
     def can_run_in(self, plan: Plan, environment: str) -> bool:
         return any(e.name == environment for e in plan.environments)
