@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..explain import PathAccess, access_matrix, as_json, as_mermaid
@@ -27,13 +28,13 @@ def _table(matrix: list[PathAccess]) -> Table:
     for access in matrix:
         for reader in access.readers:
             via = reader.deploys_via + (f" ({reader.context_restriction})" if reader.context_restriction else "")
-            grid.add_row(access.path, "read", reader.role, reader.repository, reader.ci, reader.refs, via,
-                         reader.developer or "-", ", ".join(reader.cidrs), reader.policy)
+            grid.add_row(*map(escape, (access.path, "read", reader.role, reader.repository, reader.ci, reader.refs,
+                                       via, reader.developer or "-", ", ".join(reader.cidrs), reader.policy)))
         for writer in access.writers:
-            grid.add_row(access.path, "write (no read)", writer.role, "-", "-", "-", f"group {writer.group}",
-                         "-", "any", writer.policy)
+            grid.add_row(*map(escape, (access.path, "write (no read)", writer.role, "-", "-", "-",
+                                       f"group {writer.group}", "-", "any (no CIDR binding)", writer.policy)))
         if not access.readers:
-            grid.add_row(access.path, "read", "[yellow]nobody[/]", "-", "-", "-", "-", "-", "-", "-")
+            grid.add_row(escape(access.path), "read", "[yellow]nobody[/]", "-", "-", "-", "-", "-", "-", "-")
     return grid
 
 

@@ -8,6 +8,7 @@ from dataclasses import asdict
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .outcomes import Outcome, Rehearsal
@@ -79,7 +80,7 @@ def table(rehearsal: Rehearsal) -> Table:
         layer = outcome.layer
         if outcome.proof and outcome.verdict != "ok":
             layer = f"{layer}: {outcome.proof}" if layer else outcome.proof
-        grid.add_row(outcome.kind, outcome.flow, outcome.expected, outcome.got, layer,
+        grid.add_row(outcome.kind, escape(outcome.flow), outcome.expected, escape(outcome.got), escape(layer),
                      f"[{style}]{outcome.verdict}[/]")
     return grid
 
