@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import runpy
 from pathlib import Path
 
+import pulumi
 import pytest
 
 from secure_pipelines.errors import DeclarationNotFound, InvalidDeclaration
-from secure_pipelines.infra import CapturedResource, UnknownStack, capture_stack, capture_stack_run
-from secure_pipelines.infra.capture import PLACEHOLDER_SECRET
+from secure_pipelines.infra import (
+    CapturedResource,
+    UnknownStack,
+    capture_program,
+    capture_stack,
+    capture_stack_run,
+)
+from secure_pipelines.infra.capture import PLACEHOLDER_SECRET, PROJECT_DIR
 
 
 def test_capturing_twice_in_one_process_gives_equal_results():
@@ -60,3 +68,19 @@ def test_an_invalid_declaration_is_reported(tmp_path: Path):
 def test_the_program_warnings_are_returned():
     warnings = capture_stack_run("dev").warnings
     assert any("0.0.0.0/0" in w for w in warnings)
+
+
+def test_pulumi_up_on_an_unknown_stack_ends_with_a_clean_run_error():
+    """Under the Pulumi CLI a RunError prints its message without a traceback."""
+    raised: list[BaseException] = []
+
+    def program() -> None:
+        try:
+            runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
+        except pulumi.RunError as error:
+            raised.append(error)
+
+    capture_program(program, "qa")
+    (error,) = raised
+    assert "stack 'qa' is not an environment" in str(error)
+    assert isinstance(error.__cause__, UnknownStack)
