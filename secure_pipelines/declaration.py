@@ -192,7 +192,7 @@ class Repository(Strict):
     github_id: GitHubId
     circleci_project_id: UUID | None = None
     circleci_pipeline_definition_id: UUID | None = None
-    """Pin production to this pipeline definition (the reviewed config source)."""
+    """Pin staging and production to this pipeline definition (the reviewed config source)."""
     ci: Annotated[tuple[CISystemName, ...], Field(min_length=1)]
     """The CI systems that build and deploy this repository."""
     default_branch: BranchName = "main"

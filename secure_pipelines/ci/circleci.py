@@ -57,7 +57,7 @@ class CircleCISystem:
         any_branch = "*" in branches
         if not any_branch:
             claims.append(BoundClaim(VCS_REF, tuple(f"refs/heads/{b}" for b in branches)))
-        if environment.tier is Tier.PRODUCTION and repository.circleci_pipeline_definition_id:
+        if environment.tier in (Tier.STAGING, Tier.PRODUCTION) and repository.circleci_pipeline_definition_id:
             claims.append(BoundClaim(PIPELINE_DEFINITION_ID, (str(repository.circleci_pipeline_definition_id),)))
         if developer is not None:
             # CircleCI names the triggering user only inside `sub`. The fixed prefix ends with the

@@ -224,3 +224,12 @@ def test_pipeline_policy_data_names_contexts_by_tier(plan: Plan) -> None:
 def test_unknown_environment_lookup_names_the_known_ones(plan: Plan) -> None:
     with pytest.raises(KeyError, match="known: dev, staging, production"):
         plan.environment("prod")
+
+
+def test_staging_and_production_circleci_roles_pin_the_pipeline_definition(plan: Plan, example: dict[str, Any]) -> None:
+    webapp = next(r for r in example["repositories"] if r["name"] == "webapp")
+    for environment in ("staging", "production"):
+        pinned = role(plan, "circleci", "webapp", environment)
+        assert pinned.claims["oidc.circleci.com/pipeline-definition-id"] == (webapp["circleci_pipeline_definition_id"],)
+    for developer in ("lin", "sam"):
+        assert "oidc.circleci.com/pipeline-definition-id" not in role(plan, "circleci", "webapp", "dev", developer).claims
