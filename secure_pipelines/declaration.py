@@ -23,7 +23,7 @@ _BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
 
 
 def _safe_name(value: str) -> str:
-    if not _SAFE_NAME.match(value) or ".." in value:
+    if not _SAFE_NAME.fullmatch(value) or ".." in value:
         raise ValueError(
             f"{value!r} is not a safe name for Vault paths and policy names; use lowercase letters, "
             "digits, '-', '_' or '.', starting and ending with a letter or digit (Vault lowercases "
@@ -33,7 +33,7 @@ def _safe_name(value: str) -> str:
 
 
 def _safe_short_name(value: str) -> str:
-    if not _SAFE_SHORT_NAME.match(value):
+    if not _SAFE_SHORT_NAME.fullmatch(value):
         raise ValueError(
             f"{value!r} is not a safe name; use 1-32 lowercase letters, digits or '-', "
             "starting with a letter (it becomes part of Vault mount, role and policy names)"
@@ -49,7 +49,7 @@ def _branch_name(value: str) -> str:
             f"{value!r} is a glob; list exact branch names (a Vault glob '*' also spans '/' "
             "and admits look-alike branches), or use '*' alone on a development environment"
         )
-    if not _BRANCH.match(value) or value.startswith(("/", "refs/")) or value.endswith("/") or ".." in value:
+    if not _BRANCH.fullmatch(value) or value.startswith(("/", "refs/")) or value.endswith("/") or ".." in value:
         raise ValueError(f"{value!r} is not a branch name; write it as it appears after refs/heads/, e.g. main")
     return value
 

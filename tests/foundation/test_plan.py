@@ -232,4 +232,5 @@ def test_staging_and_production_circleci_roles_pin_the_pipeline_definition(plan:
         pinned = role(plan, "circleci", "webapp", environment)
         assert pinned.claims["oidc.circleci.com/pipeline-definition-id"] == (webapp["circleci_pipeline_definition_id"],)
     for developer in ("lin", "sam"):
-        assert "oidc.circleci.com/pipeline-definition-id" not in role(plan, "circleci", "webapp", "dev", developer).claims
+        dev_role = role(plan, "circleci", "webapp", "dev", developer)
+        assert "oidc.circleci.com/pipeline-definition-id" not in dev_role.claims
