@@ -212,6 +212,11 @@ def protection_enforceable(plan: GitHubPlan, visibility: Visibility) -> bool:
     return visibility is Visibility.PUBLIC or plan is not GitHubPlan.FREE
 
 
+def environments_available(plan: GitHubPlan, visibility: Visibility) -> bool:
+    """Deployment environments: public repositories on any plan, private ones on paid plans."""
+    return visibility is Visibility.PUBLIC or plan is not GitHubPlan.FREE
+
+
 def reviewers_enforceable(plan: GitHubPlan, visibility: Visibility) -> bool:
     """Environment required reviewers: public repositories, or any repository on Enterprise."""
     return visibility is Visibility.PUBLIC or plan is GitHubPlan.ENTERPRISE
@@ -233,6 +238,13 @@ def _github_enforceability(d: Declaration) -> Iterator[Problem]:
                           f"GitHub cannot enforce branch protection on a {repo.visibility} repository on the "
                           f"{plan} plan; upgrade to Pro/Team, make it public, or set "
                           "overrides.unenforced_github_protection to the reason you accept that")
+        deploys_with_actions = CISystemName.GITHUB_ACTIONS in repo.ci and any(
+            repo.name in env.repositories for env in d.environments)
+        if deploys_with_actions and not environments_available(plan, repo.visibility):
+            yield Problem(f"{where}.visibility", str(repo.visibility),
+                          f"GitHub offers no deployment environments to a {repo.visibility} repository on the "
+                          f"{plan} plan, so GitHub Actions deploys cannot be bound to one; upgrade, make it public, "
+                          "or set overrides.unenforced_github_protection to the reason you accept that")
         for env in d.environments:
             if (repo.name in env.repositories and env.reviewers.any and CISystemName.GITHUB_ACTIONS in repo.ci
                     and not reviewers_enforceable(plan, repo.visibility)):

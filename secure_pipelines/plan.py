@@ -199,6 +199,9 @@ class OrganizationRuleset:
     require_code_owner_reviews: bool
     required_status_checks: tuple[str, ...]
     bypass_team_ids: tuple[int, ...]
+    require_last_push_approval: bool
+    dismiss_stale_reviews: bool
+    require_conversation_resolution: bool
 
     @property
     def resource_name(self) -> str:
@@ -216,6 +219,8 @@ class GitHubEnvironment:
     reviewer_users: tuple[int, ...]
     reviewer_teams: tuple[int, ...]
     reviewers_enforceable: bool
+    available: bool
+    """GitHub offers deployment environments for this repository's plan and visibility."""
     prevent_self_review: bool
     can_admins_bypass: bool
     deployment_branches: tuple[str, ...] | None
@@ -573,6 +578,7 @@ def _github_environment(declaration: Declaration, env: Environment, repo: Reposi
         reviewer_users=env.reviewers.users,
         reviewer_teams=env.reviewers.teams,
         reviewers_enforceable=checks.reviewers_enforceable(plan, repo.visibility),
+        available=checks.environments_available(plan, repo.visibility),
         prevent_self_review=True,
         can_admins_bypass=env.tier is not Tier.PRODUCTION,
         deployment_branches=None if "*" in branches else branches,
@@ -631,6 +637,9 @@ def _organization_ruleset(declaration: Declaration) -> OrganizationRuleset | Non
         require_code_owner_reviews=any(r.code_owner_review for r in repos),
         required_status_checks=tuple(sorted({c for r in repos for c in r.required_status_checks})),
         bypass_team_ids=github.ruleset_bypass_team_ids,
+        require_last_push_approval=True,
+        dismiss_stale_reviews=True,
+        require_conversation_resolution=True,
     )
 
 

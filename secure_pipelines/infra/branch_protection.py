@@ -11,14 +11,6 @@ import pulumi_github as github
 from ..plan import BranchProtection, OrganizationRuleset
 from ._component import child_options, type_token
 
-# The plan's OrganizationRuleset carries only what differs between organisations; these settings are
-# the same as every classic BranchProtection the plan builds (stale approvals dismissed, last push
-# approved by someone else, conversations resolved, no force push, no deletion).
-_RULESET_DISMISS_STALE_REVIEWS = True
-_RULESET_REQUIRE_LAST_PUSH_APPROVAL = True
-_RULESET_REQUIRE_CONVERSATION_RESOLUTION = True
-
-
 def _unenforced_message(protection: BranchProtection) -> str:
     reason = protection.unenforced_reason or "GitHub cannot enforce it for this repository"
     return (
@@ -53,9 +45,9 @@ def _ruleset_rules(ruleset: OrganizationRuleset) -> github.OrganizationRulesetRu
         pull_request=github.OrganizationRulesetRulesPullRequestArgs(
             required_approving_review_count=ruleset.required_approvals,
             require_code_owner_review=ruleset.require_code_owner_reviews,
-            dismiss_stale_reviews_on_push=_RULESET_DISMISS_STALE_REVIEWS,
-            require_last_push_approval=_RULESET_REQUIRE_LAST_PUSH_APPROVAL,
-            required_review_thread_resolution=_RULESET_REQUIRE_CONVERSATION_RESOLUTION,
+            dismiss_stale_reviews_on_push=ruleset.dismiss_stale_reviews,
+            require_last_push_approval=ruleset.require_last_push_approval,
+            required_review_thread_resolution=ruleset.require_conversation_resolution,
         ),
         required_status_checks=checks,
     )

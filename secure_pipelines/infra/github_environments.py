@@ -20,6 +20,14 @@ def _reviewers_skipped_message(environment: GitHubEnvironment) -> str:
     )
 
 
+def _unavailable_message(environment: GitHubEnvironment) -> str:
+    return (
+        f"GitHub environment {environment.environment} of {environment.repository} skipped: GitHub offers no "
+        "deployment environments to this repository's plan and visibility (private repositories need a paid "
+        "plan); its deploy jobs are bound by the Vault role alone"
+    )
+
+
 def _reviewers(environment: GitHubEnvironment) -> list[github.RepositoryEnvironmentReviewerArgs] | None:
     if not (environment.reviewer_users or environment.reviewer_teams):
         return None
@@ -50,6 +58,9 @@ class GitHubEnvironments(pulumi.ComponentResource):
         self.environments = {}
         self.branch_policies = {}
         for environment in args.environments:
+            if not environment.available:
+                pulumi.log.warn(_unavailable_message(environment), resource=self)
+                continue
             created = self._new_environment(environment)
             self.environments[environment.resource_name] = created
             for branch in environment.deployment_branches or ():

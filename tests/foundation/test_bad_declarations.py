@@ -129,6 +129,12 @@ def _private_on_free(d: dict[str, Any]) -> None:
     d["organization"]["github"]["plan"] = "free"
 
 
+def _private_actions_repo_on_free(d: dict[str, Any]) -> None:
+    d["organization"]["github"]["plan"] = "free"
+    repo(d, "api")["visibility"] = "private"
+    repo(d, "webapp")["visibility"] = "public"
+
+
 CASES = [
     Case("unknown top-level key", _set(lambda d: d, "enviroments", []), "enviroments", "not a known key"),
     Case("unknown repository key", _set(WEBAPP, "required_aprovals", 2),
@@ -203,6 +209,8 @@ CASES = [
          "environments[production].reviewers", "Enterprise"),
     Case("branch protection on a private repo on Free", _private_on_free,
          "repositories[webapp].visibility", "cannot enforce branch protection"),
+    Case("GitHub Actions deploys from a private repo on Free", _private_actions_repo_on_free,
+         "repositories[api].visibility", "no deployment environments"),
     Case("vcs-origin format without repository", _set(lambda d: d["ci"]["circleci"], "vcs_origin_format",
                                                       "github.com/{owner}/*"),
          "ci.circleci.vcs_origin_format", "{repository}"),

@@ -95,6 +95,17 @@ def test_environment_reviewers_github_cannot_enforce_are_skipped_with_a_warning(
     assert any("required reviewers for api environment production skipped" in w for w in capture.warnings)
 
 
+def test_environments_github_does_not_offer_are_skipped_with_a_warning(example, declaration_file):
+    example["organization"]["github"]["plan"] = "free"
+    for repo in example["repositories"]:
+        repo["overrides"] = {"unenforced_github_protection": REASON}
+        if repo["name"] == "api":
+            repo["visibility"] = "private"
+    capture = capture_stack_run("production", declaration_file(example))
+    assert by_name(capture.resources, GITHUB_ENVIRONMENT) == {}
+    assert any("GitHub environment production of api skipped" in w for w in capture.warnings)
+
+
 def test_a_different_resources_stack_moves_every_organisation_resource_there(example, declaration_file):
     example["organization"]["resources_stack"] = "staging"
     path = declaration_file(example)
