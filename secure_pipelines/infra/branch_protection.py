@@ -11,6 +11,7 @@ import pulumi_github as github
 from ..plan import BranchProtection, OrganizationRuleset
 from ._component import child_options, type_token
 
+
 def _unenforced_message(protection: BranchProtection) -> str:
     reason = protection.unenforced_reason or "GitHub cannot enforce it for this repository"
     return (
