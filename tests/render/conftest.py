@@ -5,11 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +17,7 @@ from ruamel.yaml import YAML
 from secure_pipelines import build_plan, load_declaration, parse_declaration
 from secure_pipelines.loader import DEFAULT_DECLARATION
 from secure_pipelines.plan import Plan
+from secure_pipelines.rehearse.server import dev_server
 from secure_pipelines.render import RenderSource, render_files
 
 EXAMPLE_SOURCE = RenderSource(declaration="stacks/declaration.yaml", command="securepipe render --all")
@@ -88,43 +85,8 @@ class DevVault:
         }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def render_openbao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevVault]:
-    """A real OpenBao dev server (in memory) on a free local port; stopped after the module."""
-    home = tmp_path_factory.mktemp("bao-home")
-    port = _free_port()
-    vault = DevVault(addr=f"http://127.0.0.1:{port}", token="render-tests-root")
-    log_path = home / "bao.log"
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [tool("bao"), "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}",
-         f"-dev-root-token-id={vault.token}"],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HOME": str(home)},
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{vault.addr}/v1/sys/health", timeout=1) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"OpenBao dev server did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.1)
-        yield vault
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+def render_openbao() -> Iterator[DevVault]:
+    """A real OpenBao dev server (in memory) of this module's own; stopped after the module."""
+    with dev_server() as server:
+        yield DevVault(addr=server.api_addr, token=server.root_token)
