@@ -26,6 +26,14 @@ DeclarationOption = Annotated[
 
 console = Console(highlight=False, soft_wrap=True)
 error_console = Console(stderr=True, highlight=False, soft_wrap=True)
+PIPED_WIDTH = 220
+
+
+def for_reading(target: Console) -> Console:
+    """``target`` in a terminal; piped into a file or CI log, a copy wide enough for one-line table rows."""
+    if target.is_terminal:
+        return target
+    return Console(file=target.file, width=max(target.width, PIPED_WIDTH), highlight=False)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ..explain import PathAccess, access_matrix, as_json, as_mermaid
 from ..rehearse.runner import select_environments
-from ._common import DeclarationOption, console, fail, load_plan, user_errors
+from ._common import DeclarationOption, console, fail, for_reading, load_plan, user_errors
 
 
 class ExplainFormat(StrEnum):
@@ -59,7 +59,7 @@ def explain(
     elif output is ExplainFormat.MERMAID:
         console.print(as_mermaid(matrix), markup=False, highlight=False, end="")
     else:
-        console.print(_table(matrix))
+        for_reading(console).print(_table(matrix))
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,7 @@ import typer
 from ..errors import SecurePipelinesError
 from ..rehearse import VaultTarget, rehearse_declaration
 from ..rehearse.report import as_json, print_report
-from ._common import DeclarationOption, console, fail, user_errors
+from ._common import DeclarationOption, console, fail, for_reading, user_errors
 
 
 class ReportFormat(StrEnum):
@@ -51,7 +51,7 @@ def rehearse(
     if output is ReportFormat.JSON:
         console.print_json(as_json(rehearsal))
     else:
-        print_report(rehearsal, console)
+        print_report(rehearsal, for_reading(console))
     if not rehearsal.passed:
         raise typer.Exit(1)
 

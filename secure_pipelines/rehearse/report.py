@@ -86,9 +86,6 @@ def table(rehearsal: Rehearsal) -> Table:
 
 
 def print_report(rehearsal: Rehearsal, console: Console) -> None:
-    if not console.is_terminal:
-        # Piped into a file or CI log: wide enough that each row stays readable on one or two lines.
-        console = Console(file=console.file, width=max(console.width, 220), highlight=False)
     console.print(table(rehearsal))
     for note in rehearsal.notes:
         console.print(f"note: {note}", markup=False, style="dim")
