@@ -264,6 +264,13 @@ def _policy_references(d: Declaration) -> Iterator[Problem]:
         CISystemName.CIRCLECI in r.ci and r.name in e.repositories
         for r in d.repositories for e in d.environments if e.tier is Tier.PRODUCTION
     )
+    for env in d.environments:
+        declared = env.runner_resource_class
+        required = d.pipeline_policy.production_resource_class
+        if env.tier is Tier.PRODUCTION and declared and required and declared != required:
+            yield Problem(f"environments[{env.name}].runner_resource_class", declared,
+                          f"production deploys must run on pipeline_policy.production_resource_class ({required}); "
+                          "remove this setting or make the two equal")
     if deploys_prod_on_circleci and not d.pipeline_policy.production_resource_class:
         yield Problem("pipeline_policy.production_resource_class", None,
                       "production deploys on CircleCI must run on a self-hosted runner class with known egress "
@@ -292,6 +299,14 @@ def warnings(d: Declaration) -> list[Problem]:
                                  "no approval hold and no reviewers: every merge to the default branch deploys"))
         if not env.repositories:
             found.append(Problem(f"{where}.repositories", [], "no repository deploys here"))
+        on_circleci = any(CISystemName.CIRCLECI in r.ci for r in d.repositories if r.name in env.repositories)
+        runner = env.runner_resource_class or (
+            d.pipeline_policy.production_resource_class if env.tier is Tier.PRODUCTION else None)
+        open_allowlist = any(ipaddress.ip_network(c).prefixlen == 0 for c in env.ip_allowlist)
+        if on_circleci and not (runner or env.circleci_ip_ranges or open_allowlist):
+            found.append(Problem(f"{where}.runner_resource_class", None,
+                                 "CircleCI deploy jobs would run on cloud machines outside ip_allowlist and Vault "
+                                 "would refuse them; set runner_resource_class or circleci_ip_ranges"))
     for repo in d.repositories:
         where = f"repositories[{repo.name}]"
         if repo.overrides.unenforced_github_protection:

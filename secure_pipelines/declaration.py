@@ -253,6 +253,9 @@ class Environment(Strict):
     """Egress ranges of the runners; Vault binds tokens to them (``token_bound_cidrs``)."""
     circleci_ip_ranges: bool = False
     """Jobs run with CircleCI's published IP ranges (the allowlist holds those ranges)."""
+    runner_resource_class: str | None = None
+    """CircleCI self-hosted runner class for this environment's deploy jobs (egress in ``ip_allowlist``);
+    production defaults to ``pipeline_policy.production_resource_class``."""
     token_ttl: Annotated[int, Field(ge=60)] = 600
     token_max_ttl: Annotated[int, Field(ge=60)] = 900
     reviewers: Reviewers = Reviewers()

@@ -258,6 +258,8 @@ class Deployment:
     context: str | None
     approval_hold: bool
     circleci_ip_ranges: bool
+    resource_class: str | None
+    """CircleCI: the self-hosted runner class the deploy job runs on (``None``: CircleCI's cloud)."""
     frozen: bool
 
 
@@ -453,6 +455,7 @@ def _environment_plan(declaration: Declaration, env: Environment) -> Environment
                 context=_context_name(declaration, env) if ci is CISystemName.CIRCLECI else None,
                 approval_hold=env.approval_hold,
                 circleci_ip_ranges=env.circleci_ip_ranges,
+                resource_class=_runner_class(declaration, env) if ci is CISystemName.CIRCLECI else None,
                 frozen=env.tier is Tier.PRODUCTION and repo.name in declaration.pipeline_policy.code_freeze,
             ))
     admin_policy = VaultPolicy(
@@ -531,6 +534,12 @@ def _ci_role(
         ref_binding=binding.ref_binding,
         deploy_via=binding.deploy_via,
     )
+
+
+def _runner_class(declaration: Declaration, env: Environment) -> str | None:
+    if env.runner_resource_class:
+        return env.runner_resource_class
+    return declaration.pipeline_policy.production_resource_class if env.tier is Tier.PRODUCTION else None
 
 
 def _context_name(declaration: Declaration, env: Environment) -> str | None:

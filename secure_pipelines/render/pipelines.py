@@ -136,10 +136,6 @@ def _deploy_job(plan: Plan, deployment: Deployment, earlier: list[DeployJob]) ->
     approval = approval_job_name(deployment.environment) if (
         deployment.approval_hold and deployment.ci is CISystemName.CIRCLECI
     ) else None
-    resource_class = (
-        plan.pipeline_policy.production_resource_class
-        if deployment.tier is Tier.PRODUCTION and deployment.ci is CISystemName.CIRCLECI else None
-    )
     admits_any = any(ipaddress.ip_network(cidr).prefixlen == 0 for cidr in env.ip_allowlist)
     first_role = deployment.roles[0]
     return DeployJob(
@@ -150,7 +146,7 @@ def _deploy_job(plan: Plan, deployment: Deployment, earlier: list[DeployJob]) ->
         branches=None if ANY_BRANCH in deployment.branches else deployment.branches,
         requires=tuple(requires),
         approval_job=approval,
-        resource_class=resource_class,
+        resource_class=deployment.resource_class,
         circleci_ip_ranges=deployment.circleci_ip_ranges,
         mount=first_role.mount_path,
         audience=first_role.bound_audiences[0],

@@ -211,6 +211,8 @@ CASES = [
          "repositories[webapp].visibility", "cannot enforce branch protection"),
     Case("GitHub Actions deploys from a private repo on Free", _private_actions_repo_on_free,
          "repositories[api].visibility", "no deployment environments"),
+    Case("production runner class differs from the policy's", _set(PROD, "runner_resource_class", "acme/other"),
+         "environments[production].runner_resource_class", "production_resource_class"),
     Case("vcs-origin format without repository", _set(lambda d: d["ci"]["circleci"], "vcs_origin_format",
                                                       "github.com/{owner}/*"),
          "ci.circleci.vcs_origin_format", "{repository}"),
@@ -271,6 +273,15 @@ def test_unenforceable_protection_is_accepted_with_a_named_override(example: dic
     repo(example, "api")["visibility"] = "private"
     repo(example, "api")["overrides"] = {"unenforced_github_protection": "Enterprise is budgeted for next year"}
     parse_declaration(example)
+
+
+def test_circleci_deploys_without_a_runner_inside_the_allowlist_are_a_warning(example: dict[str, Any]) -> None:
+    from secure_pipelines import build_plan
+
+    del env(example, "staging")["runner_resource_class"]
+    plan = build_plan(parse_declaration(example))
+    assert any(w.field == "environments[staging].runner_resource_class" and "Vault would refuse" in w.message
+               for w in plan.warnings)
 
 
 def test_an_open_development_allowlist_is_a_warning_not_an_error(example: dict[str, Any]) -> None:

@@ -234,3 +234,11 @@ def test_staging_and_production_circleci_roles_pin_the_pipeline_definition(plan:
     for developer in ("lin", "sam"):
         dev_role = role(plan, "circleci", "webapp", "dev", developer)
         assert "oidc.circleci.com/pipeline-definition-id" not in dev_role.claims
+
+
+def test_circleci_deploys_run_on_the_declared_runner_classes(plan: Plan) -> None:
+    classes = {d.environment: d.resource_class for e in plan.environments for d in e.deployments
+               if d.ci is CISystemName.CIRCLECI}
+    assert classes == {"dev": None, "staging": "acme/staging-deployers", "production": "acme/prod-deployers"}
+    github = [d.resource_class for e in plan.environments for d in e.deployments if d.ci is CISystemName.GITHUB_ACTIONS]
+    assert github == [None, None, None]
