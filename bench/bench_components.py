@@ -2,7 +2,7 @@
 
 Run from the project root:
 
-    . /work/venv/bin/activate && python bench/bench_components.py [--sizes 10 100 1000] [--repeats 3]
+    .venv/bin/python bench/bench_components.py [--sizes 10 100 1000] [--repeats 3]
 
 For each organisation size (repositories across the dev, staging and production environments) it
 measures, per variant, the wall time and the tracemalloc peak of running all three stacks:

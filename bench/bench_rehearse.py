@@ -2,7 +2,7 @@
 
 Run from the project root:
 
-    . /work/venv/bin/activate && python bench/bench_rehearse.py [--sizes 10 50 200] [--repeats 1]
+    .venv/bin/python bench/bench_rehearse.py [--sizes 10 50 200] [--repeats 1]
 
 For each organisation size (repositories across dev (per developer, two developers), staging and
 production; half on CircleCI, half on GitHub Actions) it generates a declaration (validated with
