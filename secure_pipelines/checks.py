@@ -6,6 +6,7 @@ returns legal but risky choices, each with a one-line reason.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -285,28 +286,10 @@ def _resources_stack(d: Declaration) -> Iterator[Problem]:
 
 def warnings(d: Declaration) -> list[Problem]:
     """Legal but risky choices, each with a one-line reason."""
-    found: list[Problem] = []
-    for env in d.environments:
-        where = f"environments[{env.name}]"
-        if env.overrides.long_token_ttl:
-            found.append(Problem(f"{where}.overrides.long_token_ttl", env.overrides.long_token_ttl,
-                                 "longer-lived tokens widen the window a leaked token can be used"))
-        if env.tier is Tier.DEVELOPMENT and any(ipaddress.ip_network(c).prefixlen == 0 for c in env.ip_allowlist):
-            found.append(Problem(f"{where}.ip_allowlist", list(env.ip_allowlist),
-                                 "a token for this environment can be used from any address"))
-        if env.tier is Tier.PRODUCTION and not env.approval_hold and not env.reviewers.any:
-            found.append(Problem(f"{where}", env.name,
-                                 "no approval hold and no reviewers: every merge to the default branch deploys"))
-        if not env.repositories:
-            found.append(Problem(f"{where}.repositories", [], "no repository deploys here"))
-        on_circleci = any(CISystemName.CIRCLECI in r.ci for r in d.repositories if r.name in env.repositories)
-        runner = env.runner_resource_class or (
-            d.pipeline_policy.production_resource_class if env.tier is Tier.PRODUCTION else None)
-        open_allowlist = any(ipaddress.ip_network(c).prefixlen == 0 for c in env.ip_allowlist)
-        if on_circleci and not (runner or env.circleci_ip_ranges or open_allowlist):
-            found.append(Problem(f"{where}.runner_resource_class", None,
-                                 "CircleCI deploy jobs would run on cloud machines outside ip_allowlist and Vault "
-                                 "would refuse them; set runner_resource_class or circleci_ip_ranges"))
+    found: list[Problem] = [
+        dataclasses.replace(warning, environment=env.name)
+        for env in d.environments for warning in _environment_warnings(d, env)
+    ]
     for repo in d.repositories:
         where = f"repositories[{repo.name}]"
         if repo.overrides.unenforced_github_protection:
@@ -334,3 +317,25 @@ def warnings(d: Declaration) -> list[Problem]:
                              list(d.organization.github.ruleset_bypass_team_ids),
                              "bypass actors are exempt from every rule of the organisation ruleset"))
     return found
+
+
+def _environment_warnings(d: Declaration, env: Environment) -> Iterator[Problem]:
+    where = f"environments[{env.name}]"
+    open_allowlist = any(ipaddress.ip_network(c).prefixlen == 0 for c in env.ip_allowlist)
+    if env.overrides.long_token_ttl:
+        yield Problem(f"{where}.overrides.long_token_ttl", env.overrides.long_token_ttl,
+                      "longer-lived tokens widen the window a leaked token can be used")
+    if env.tier is Tier.DEVELOPMENT and open_allowlist:
+        yield Problem(f"{where}.ip_allowlist", list(env.ip_allowlist),
+                      "a token for this environment can be used from any address")
+    if env.tier is Tier.PRODUCTION and not env.approval_hold and not env.reviewers.any:
+        yield Problem(where, env.name, "no approval hold and no reviewers: every merge to the default branch deploys")
+    if not env.repositories:
+        yield Problem(f"{where}.repositories", [], "no repository deploys here")
+    on_circleci = any(CISystemName.CIRCLECI in r.ci for r in d.repositories if r.name in env.repositories)
+    runner = env.runner_resource_class or (
+        d.pipeline_policy.production_resource_class if env.tier is Tier.PRODUCTION else None)
+    if on_circleci and not (runner or env.circleci_ip_ranges or open_allowlist):
+        yield Problem(f"{where}.runner_resource_class", None,
+                      "CircleCI deploy jobs would run on cloud machines outside ip_allowlist and Vault "
+                      "would refuse them; set runner_resource_class or circleci_ip_ranges")

@@ -16,6 +16,8 @@ class Problem:
     """The value found there (``None`` when the field is missing)."""
     message: str
     """What is wrong and how to fix it."""
+    environment: str | None = None
+    """The environment it concerns, if only one (a stack then reports it); ``None`` for the organisation."""
 
     def __str__(self) -> str:
         shown = "" if self.value is None else f"{_short(self.value)}: "

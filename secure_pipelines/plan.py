@@ -347,6 +347,13 @@ class Plan:
         known = ", ".join(e.name for e in self.environments)
         raise KeyError(f"no environment {name!r} in the declaration (known: {known})")
 
+    def warnings_for(self, stack: str) -> tuple[Problem, ...]:
+        """The warnings a stack reports: its environment's, and the organisation's in the resources stack."""
+        return tuple(
+            w for w in self.warnings
+            if w.environment == stack or (w.environment is None and stack == self.resources_stack)
+        )
+
     def repository(self, name: str) -> RepositoryPlan:
         return next(r for r in self.repositories if r.name == name)
 

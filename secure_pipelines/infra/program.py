@@ -64,7 +64,7 @@ def run_stack_program(project_dir: Path) -> None:
     stack = pulumi.get_stack()
     config = pulumi.Config(CONFIG_NAMESPACE)
     plan = load_plan(config, project_dir)
-    for warning in plan.warnings:
+    for warning in plan.warnings_for(stack):
         pulumi.log.warn(str(warning))
     register_stack(
         plan,

@@ -242,3 +242,12 @@ def test_circleci_deploys_run_on_the_declared_runner_classes(plan: Plan) -> None
     assert classes == {"dev": None, "staging": "acme/staging-deployers", "production": "acme/prod-deployers"}
     github = [d.resource_class for e in plan.environments for d in e.deployments if d.ci is CISystemName.GITHUB_ACTIONS]
     assert github == [None, None, None]
+
+
+def test_organisation_warnings_belong_to_the_resources_stack(example: dict[str, Any]) -> None:
+    next(r for r in example["repositories"] if r["name"] == "api")["required_approvals"] = 1
+    plan = build_plan(parse_declaration(example))
+    approvals = "repositories[api].required_approvals"
+    assert [w.field for w in plan.warnings_for("production") if w.field == approvals] == [approvals]
+    assert not [w for w in plan.warnings_for("staging") if w.field == approvals]
+    assert [w.field for w in plan.warnings_for("dev")] == ["environments[dev].ip_allowlist"]

@@ -84,3 +84,8 @@ def test_pulumi_up_on_an_unknown_stack_ends_with_a_clean_run_error():
     (error,) = raised
     assert "stack 'qa' is not an environment" in str(error)
     assert isinstance(error.__cause__, UnknownStack)
+
+
+def test_a_stack_reports_only_its_own_environments_warnings():
+    assert not any("0.0.0.0/0" in w for w in capture_stack_run("staging").warnings)
+    assert not any("0.0.0.0/0" in w for w in capture_stack_run("production").warnings)
