@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -17,7 +17,6 @@ from ..loader import DEFAULT_DECLARATION, load_declaration
 from ..plan import Plan, build_plan
 
 EXIT_USER_ERROR = 2
-T = TypeVar("T")
 
 DeclarationOption = Annotated[
     Path,
@@ -57,15 +56,6 @@ def load(declaration: Path | None) -> Declaration:
 
 def load_plan(declaration: Path | None) -> Plan:
     return build_plan(load(declaration))
-
-
-def guarded(action: Callable[[], T]) -> T:
-    with user_errors():
-        return action()
-
-
-def default_declaration() -> Path:
-    return DEFAULT_DECLARATION
 
 
 def fail(message: str) -> None:
