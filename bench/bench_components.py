@@ -37,13 +37,12 @@ import pulumi
 import pulumi_github as github
 import pulumi_vault as vault
 
-from secure_pipelines.infra import CapturedResource, capture_program, capture_stack
-from secure_pipelines.infra.admin_role import _admin_bound_claims
-from secure_pipelines.infra.branch_protection import _pull_request_reviews, _ruleset_rules
-from secure_pipelines.infra.ci_roles import _provider_bound_claims, _role_api_path, _vault_cidr, _vault_role_body
-from secure_pipelines.infra.program import select_environment
+from secure_pipelines.components.admin_role import _admin_bound_claims
+from secure_pipelines.components.branch_protection import _pull_request_reviews, _ruleset_rules
+from secure_pipelines.components.ci_roles import _provider_bound_claims, _role_api_path, _vault_cidr, _vault_role_body
 from secure_pipelines.loader import load_declaration, parse_declaration
 from secure_pipelines.plan import Plan, build_plan
+from secure_pipelines.stack import CapturedResource, capture_program, capture_stack, select_environment
 
 STACKS = ("dev", "staging", "production")
 GITHUB_WRITES_PER_MINUTE = 80
@@ -223,7 +222,7 @@ def github_writes(repositories: int, protection: str) -> tuple[int, int]:
 
 
 def _register_components(plan: Plan, stack: str) -> None:
-    from secure_pipelines.infra import register_stack
+    from secure_pipelines.stack import register_stack
 
     register_stack(plan, stack, admin_oidc_client_id=lambda: "bench",
                    admin_oidc_client_secret=lambda: pulumi.Output.secret("bench"))

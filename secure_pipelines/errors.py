@@ -44,3 +44,7 @@ class InvalidDeclaration(SecurePipelinesError):
 
 class DeclarationNotFound(SecurePipelinesError):
     """The declaration file does not exist or cannot be read."""
+
+
+class UnknownStack(SecurePipelinesError):
+    """A stack (``pulumi up -s``, ``--stack``) names no environment of the declaration."""

@@ -19,12 +19,12 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from . import checks
 from .declaration import Declaration
 from .errors import InvalidDeclaration, Problem
+from .example_project import DEFAULT_DECLARATION
 from .plan import build_plan
 from .sources import PulumiConfigSource, YamlFileSource
 from .sources.yaml_file import read_yaml_mapping
 
 ENV_PREFIX = "SECUREPIPE_"
-DEFAULT_DECLARATION = Path(__file__).resolve().parent.parent / "stacks" / "declaration.yaml"
 
 
 def load_declaration(

@@ -13,7 +13,8 @@ from rich.console import Console
 
 from ..declaration import Declaration
 from ..errors import DeclarationNotFound, InvalidDeclaration, SecurePipelinesError
-from ..loader import DEFAULT_DECLARATION, load_declaration
+from ..example_project import DEFAULT_DECLARATION
+from ..loader import load_declaration
 from ..plan import Plan, build_plan
 
 EXIT_USER_ERROR = 2

@@ -7,15 +7,10 @@ from typing import Annotated
 
 import typer
 
-from ..errors import SecurePipelinesError
+from ..errors import SecurePipelinesError, UnknownStack
+from ..example_project import DEFAULT_DECLARATION, EXAMPLE_PROJECT_DIR
 from ..render import RenderSource, render_files, write_files
-from ._common import DEFAULT_DECLARATION, DeclarationOption, console, load_plan, user_errors
-
-PROJECT_ROOT = DEFAULT_DECLARATION.parent.parent
-
-
-class UnknownStack(SecurePipelinesError):
-    """``--stack`` names no environment of the declaration."""
+from ._common import DeclarationOption, console, load_plan, user_errors
 
 
 def render(
@@ -52,8 +47,8 @@ def _shown(declaration: Path) -> str:
     """The declaration's name for headers: relative to the project when inside it, so the
     rendered bytes do not depend on where the project is checked out."""
     resolved = declaration.resolve()
-    if resolved.is_relative_to(PROJECT_ROOT):
-        return resolved.relative_to(PROJECT_ROOT).as_posix()
+    if resolved.is_relative_to(EXAMPLE_PROJECT_DIR):
+        return resolved.relative_to(EXAMPLE_PROJECT_DIR).as_posix()
     return declaration.as_posix()
 
 

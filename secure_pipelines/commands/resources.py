@@ -1,6 +1,6 @@
 """``securepipe resources``: every resource a stack would register, read without the Pulumi CLI.
 
-The stack program runs under Pulumi's mocks runtime (``secure_pipelines.infra.capture``): no
+The stack program runs under Pulumi's mocks runtime (``secure_pipelines.stack.capture``): no
 credentials, no provider plugins, no network. Reviewers read the security posture of a change
 from this listing in a pull request.
 """
@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..infra.capture import CapturedResource, capture_stack_run
+from ..stack.capture import CapturedResource, capture_stack_run
 from ._common import console, error_console, user_errors
 
 MASK = "[secret]"

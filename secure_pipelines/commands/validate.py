@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from ..example_project import DEFAULT_DECLARATION
 from ..plan import build_plan
-from ._common import DEFAULT_DECLARATION, DeclarationOption, console, error_console, load, user_errors
+from ._common import DeclarationOption, console, error_console, load, user_errors
 
 
 def validate(declaration: DeclarationOption = DEFAULT_DECLARATION) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..loader import DEFAULT_DECLARATION, load_declaration
+from ..example_project import DEFAULT_DECLARATION
+from ..loader import load_declaration
 from ..plan import Plan, build_plan
 from .outcomes import Access, Outcome, Rehearsal
-from .runner import UnknownEnvironment, VaultTarget, rehearse, select_environments
+from .runner import VaultTarget, rehearse, select_environments
 from .server import OpenBaoServer, OpenBaoUnavailable, dev_server
 from .stack_resources import captured_vault_resources
 
@@ -37,7 +38,6 @@ __all__ = [
     "OpenBaoUnavailable",
     "Outcome",
     "Rehearsal",
-    "UnknownEnvironment",
     "VaultTarget",
     "dev_server",
     "rehearse",

@@ -1,6 +1,6 @@
 """Apply the Vault resources a stack registers, sent to the Vault API as the provider sends them.
 
-The input is what the stack program registered under Pulumi's mocks runtime (``infra.capture``).
+The input is what the stack program registered under Pulumi's mocks runtime (``stack.capture``).
 The one substitution: a CI issuer's ``oidc_discovery_url`` is replaced by ``jwt_validation_pubkeys``
 holding the local signing key of that issuer (``bound_issuer`` and every other setting stay).
 
@@ -36,7 +36,7 @@ _NOT_IN_BODY = {"backend", "role_name", "namespace", "path", "disable_remount", 
 
 
 class VaultResource(Protocol):
-    """The part of a captured resource the rehearsal reads (``infra.capture.CapturedResource``)."""
+    """The part of a captured resource the rehearsal reads (``stack.capture.CapturedResource``)."""
 
     @property
     def type_token(self) -> str: ...

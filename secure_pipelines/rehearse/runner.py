@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..declaration import Declaration
-from ..errors import SecurePipelinesError
+from ..errors import UnknownStack
 from ..explain import access_matrix
 from ..plan import CIRole, Deployment, Plan, SecretPath
 from .addresses import outside_addresses
@@ -34,10 +34,6 @@ NEIGHBOURS_READ_FOR_REAL = 3
 ROLE_WORKERS = 4
 
 
-class UnknownEnvironment(SecurePipelinesError):
-    """The requested stack is not an environment of the declaration."""
-
-
 @dataclass(frozen=True)
 class VaultTarget:
     """An existing Vault to rehearse against (the configuration stays there)."""
@@ -57,7 +53,7 @@ def select_environments(plan: Plan, stack: str | None) -> tuple[str, ...]:
     if stack is None:
         return names
     if stack not in names:
-        raise UnknownEnvironment(f"--stack {stack!r} is not an environment of the declaration; known: "
+        raise UnknownStack(f"--stack {stack!r} is not an environment of the declaration; known: "
                                  f"{', '.join(names)}")
     return (stack,)
 

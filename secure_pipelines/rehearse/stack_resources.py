@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..plan import Plan
+from ..stack.capture import capture_stack
 from .apply import AUTH_BACKEND, VaultResource
 
 
@@ -17,8 +18,6 @@ def captured_vault_resources(plan: Plan, environments: Sequence[str], declaratio
     (``plan.resources_stack``); a rehearsal of another stack alone takes those mounts from it, as a
     real ``pulumi up`` of that stack relies on them already existing.
     """
-    from ..infra.capture import capture_stack  # the Pulumi SDK loads only when rehearsing
-
     chosen: dict[tuple[str, str], VaultResource] = {}
     for stack in environments:
         for resource in capture_stack(stack, declaration):

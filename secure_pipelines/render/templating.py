@@ -1,19 +1,19 @@
-"""The one Jinja environment every rendered file goes through, and the header each file starts with."""
+"""Jinja templates read from the package (never from a path computed from the repository), the
+filters every template may use, and the header each rendered file starts with."""
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from ruamel.yaml import YAML
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+TEMPLATES_FOLDER = "templates"
+"""Each package that renders files keeps its templates in this folder beside its modules."""
 
 
 @dataclass(frozen=True)
@@ -77,21 +77,44 @@ def _plain(value: Any) -> Any:
     return value
 
 
-@cache
-def environment() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(str(TEMPLATES_DIR)),
-        undefined=StrictUndefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(rego=rego, rego_set=rego_set, to_yaml=to_yaml, shell_quote=shell_quote)
-    env.globals.update(gh=github_expression)
-    return env
+COMMON_FILTERS: Mapping[str, Callable[..., str]] = {"to_yaml": to_yaml, "shell_quote": shell_quote}
+
+
+@dataclass
+class Templates:
+    """The templates of one package, loaded through package resources (so an installed wheel has them).
+
+    Every value a template reads must be passed in (``StrictUndefined``); ``filters`` add to the
+    common ones (``to_yaml``, ``shell_quote``).
+    """
+
+    package: str
+    """The package whose ``templates/`` folder holds the templates, e.g. ``secure_pipelines``."""
+    filters: Mapping[str, Callable[..., str]] = field(default_factory=dict)
+    _environment: Environment | None = field(default=None, init=False, repr=False)
+
+    def environment(self) -> Environment:
+        if self._environment is None:
+            env = Environment(
+                loader=PackageLoader(self.package, TEMPLATES_FOLDER),
+                undefined=StrictUndefined,
+                autoescape=False,
+                keep_trailing_newline=True,
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+            env.filters.update({**COMMON_FILTERS, **self.filters})
+            self._environment = env
+        return self._environment
+
+    def render(self, name: str, **context: Any) -> str:
+        """Render ``templates/<name>`` of the package with exactly ``context``."""
+        return self.environment().get_template(name).render(**context)
+
+
+CORE_TEMPLATES = Templates("secure_pipelines", {"rego": rego, "rego_set": rego_set})
 
 
 def render_template(name: str, **context: Any) -> str:
-    """Render ``templates/<name>``; every value it reads must be passed in (StrictUndefined)."""
-    return environment().get_template(name).render(**context)
+    """Render one of the core templates (``secure_pipelines/templates/<name>``)."""
+    return CORE_TEMPLATES.render(name, gh=github_expression, **context)

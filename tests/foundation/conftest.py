@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from secure_pipelines.loader import DEFAULT_DECLARATION
+from secure_pipelines.example_project import DEFAULT_DECLARATION
 from secure_pipelines.sources.yaml_file import read_yaml_mapping
 
 _EXAMPLE = read_yaml_mapping(DEFAULT_DECLARATION)

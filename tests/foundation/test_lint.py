@@ -1,4 +1,4 @@
-"""The code reads the way the project asks: ruff clean (pyright runs in tests/infra/test_typecheck.py)."""
+"""The code reads the way the project asks: ruff clean (pyright runs in tests/components/test_typecheck.py)."""
 
 from __future__ import annotations
 

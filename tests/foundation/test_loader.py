@@ -9,7 +9,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from secure_pipelines import DeclarationNotFound, InvalidDeclaration, load_declaration
-from secure_pipelines.loader import DEFAULT_DECLARATION
+from secure_pipelines.example_project import DEFAULT_DECLARATION
 
 
 def write(tmp_path: Path, data: dict[str, Any]) -> Path:

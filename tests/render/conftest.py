@@ -15,7 +15,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from secure_pipelines import build_plan, load_declaration, parse_declaration
-from secure_pipelines.loader import DEFAULT_DECLARATION
+from secure_pipelines.example_project import DEFAULT_DECLARATION
 from secure_pipelines.plan import Plan
 from secure_pipelines.rehearse.server import dev_server
 from secure_pipelines.render import RenderSource, render_files

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from jinja2 import UndefinedError
 
-from secure_pipelines.loader import DEFAULT_DECLARATION
+from secure_pipelines.example_project import DEFAULT_DECLARATION
 from secure_pipelines.plan import Plan
 from secure_pipelines.render import RenderSource, render_files
 from secure_pipelines.render.templating import render_template

@@ -1,7 +1,7 @@
 """The stack program: settings -> model -> plan -> components -> exports.
 
-``__main__.py`` at the project root calls :func:`run_stack_program`; so does ``capture_stack``
-(under Pulumi's mocks runtime). The stack's name selects the environment.
+``__main__.py`` at the project root calls :func:`main`; so does ``capture_stack`` (under Pulumi's
+mocks runtime). The stack's name selects the environment.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from typing import Any
 
 import pulumi
 
-from ..errors import SecurePipelinesError
+from ..components.environment import Environment, EnvironmentArgs
+from ..components.organization import Organization, OrganizationArgs
+from ..errors import SecurePipelinesError, UnknownStack
 from ..loader import load_declaration
 from ..plan import EnvironmentPlan, Plan, build_plan
-from .environment import Environment, EnvironmentArgs
-from .organization import Organization, OrganizationArgs
 
 CONFIG_NAMESPACE = "secure-pipelines"
 DECLARATION_FILE_KEY = "declarationFile"
@@ -28,10 +28,6 @@ ADMIN_OIDC_CLIENT_SECRET_KEY = "adminOidcClientSecret"
 SECRET_CONFIG_KEYS = (f"{CONFIG_NAMESPACE}:{ADMIN_OIDC_CLIENT_SECRET_KEY}",)
 """Config the resources stack needs as secrets; ``capture_stack`` stands in placeholders for them."""
 DEFAULT_DECLARATION_FILE = Path("stacks") / "declaration.yaml"
-
-
-class UnknownStack(SecurePipelinesError):
-    """The stack's name is not an environment of the declaration (nor its resources stack)."""
 
 
 def select_environment(plan: Plan, stack: str) -> EnvironmentPlan | None:
@@ -57,6 +53,18 @@ def declaration_file(config: pulumi.Config, project_dir: Path) -> Path:
 def load_plan(config: pulumi.Config, project_dir: Path) -> Plan:
     pulumi_config: Any = config.get_object(DECLARATION_KEY)
     return build_plan(load_declaration(declaration_file(config, project_dir), pulumi_config=pulumi_config))
+
+
+def main(project_dir: Path) -> None:
+    """The stack program as ``pulumi up`` runs it from ``project_dir``.
+
+    A user's mistake (unknown stack, invalid declaration) becomes a ``pulumi.RunError``: the Pulumi
+    CLI prints its message, without a traceback.
+    """
+    try:
+        run_stack_program(project_dir)
+    except SecurePipelinesError as error:
+        raise pulumi.RunError(str(error)) from error
 
 
 def run_stack_program(project_dir: Path) -> None:

@@ -8,15 +8,10 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from secure_pipelines.errors import DeclarationNotFound, InvalidDeclaration
-from secure_pipelines.infra import (
-    CapturedResource,
-    UnknownStack,
-    capture_program,
-    capture_stack,
-    capture_stack_run,
-)
-from secure_pipelines.infra.capture import PLACEHOLDER_SECRET, PROJECT_DIR
+from secure_pipelines.errors import DeclarationNotFound, InvalidDeclaration, UnknownStack
+from secure_pipelines.example_project import EXAMPLE_PROJECT_DIR
+from secure_pipelines.stack import CapturedResource, capture_program, capture_stack, capture_stack_run
+from secure_pipelines.stack.capture import PLACEHOLDER_SECRET
 
 
 def test_capturing_twice_in_one_process_gives_equal_results():
@@ -76,7 +71,7 @@ def test_pulumi_up_on_an_unknown_stack_ends_with_a_clean_run_error():
 
     def program() -> None:
         try:
-            runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
+            runpy.run_path(str(EXAMPLE_PROJECT_DIR / "__main__.py"), run_name="__main__")
         except pulumi.RunError as error:
             raised.append(error)
 

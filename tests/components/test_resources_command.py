@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from secure_pipelines.commands.resources import MASK, shown_inputs
-from secure_pipelines.infra import CapturedResource
+from secure_pipelines.stack import CapturedResource
 
 from .conftest import EXAMPLE_STACKS
 

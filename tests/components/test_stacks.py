@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from secure_pipelines.infra import CapturedResource
 from secure_pipelines.plan import CIRole, Plan
+from secure_pipelines.stack import CapturedResource
 
 from .conftest import EXAMPLE_STACKS
 

@@ -1,7 +1,8 @@
-"""Pulumi components that turn the plan into Vault and GitHub resources, and a way to see them.
+"""Pulumi components that turn the plan into Vault and GitHub resources.
 
 Each component reads plan objects and never re-derives a name or a claim; each can be used alone
-from another stack. ``Environment`` and ``Organization`` compose them for the stack program.
+from another stack. ``Environment`` and ``Organization`` compose them for the stack program
+(``secure_pipelines.stack``).
 
 Identity across refactors: a child's URN is its stack, the chain of parent *types* and its own
 name (from the plan's ``resource_name``); a component's own name is not part of it, so renaming a
@@ -16,14 +17,12 @@ update instead of destroying secrets.
 from .admin_auth import AdminAuth, AdminAuthArgs
 from .admin_role import AdminRole, AdminRoleArgs
 from .branch_protection import DefaultBranchProtection, DefaultBranchProtectionArgs
-from .capture import CapturedResource, StackCapture, capture_program, capture_stack, capture_stack_run
 from .ci_roles import CIRoles, CIRolesArgs
 from .environment import Environment, EnvironmentArgs
 from .github_environments import GitHubEnvironments, GitHubEnvironmentsArgs
 from .jwt_mounts import JwtAuthMounts, JwtAuthMountsArgs
 from .organization import Organization, OrganizationArgs
 from .policies import AccessPolicies, AccessPoliciesArgs
-from .program import UnknownStack, register_stack, run_stack_program
 from .secret_store import SecretStore, SecretStoreArgs
 
 __all__ = [
@@ -35,7 +34,6 @@ __all__ = [
     "AdminRoleArgs",
     "CIRoles",
     "CIRolesArgs",
-    "CapturedResource",
     "DefaultBranchProtection",
     "DefaultBranchProtectionArgs",
     "Environment",
@@ -48,11 +46,4 @@ __all__ = [
     "OrganizationArgs",
     "SecretStore",
     "SecretStoreArgs",
-    "StackCapture",
-    "UnknownStack",
-    "capture_program",
-    "capture_stack",
-    "capture_stack_run",
-    "register_stack",
-    "run_stack_program",
 ]

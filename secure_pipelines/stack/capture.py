@@ -1,7 +1,8 @@
 """Run the real stack program under Pulumi's mocks runtime and list every resource it registers.
 
 No Pulumi CLI, no provider plugin, no credentials: ``pulumi.runtime.set_mocks`` stands in for the
-engine, the stack's config comes from ``stacks/Pulumi.<stack>.yaml`` via
+engine, the program is the stack program's own entry point (:func:`.program.main`) for a project
+directory, the stack's config comes from its ``stacks/Pulumi.<stack>.yaml`` via
 ``pulumi.runtime.set_all_config``, and a stack transformation records each resource's options
 (parent, protect, retain_on_delete).
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import runpy
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,15 +30,15 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from ..errors import InvalidDeclaration, Problem, SecurePipelinesError
+from ..example_project import EXAMPLE_PROJECT_DIR
 from .program import (
     ADMIN_OIDC_CLIENT_ID_KEY,
     CONFIG_NAMESPACE,
     DECLARATION_FILE_KEY,
     SECRET_CONFIG_KEYS,
+    main,
 )
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
-"""The Pulumi project: ``Pulumi.yaml``, ``__main__.py`` and ``stacks/``."""
 PROJECT_NAME = "secure-pipelines"
 PLACEHOLDER_SECRET = "captured-without-credentials"
 """Stands in for secret config (encrypted in the stack file, or set only on the operator's machine)."""
@@ -75,20 +75,24 @@ class StackCapture:
     warnings: tuple[str, ...]
 
 
-def capture_stack(stack: str, declaration: Path | None = None) -> list[CapturedResource]:
-    """Every resource the stack program registers for ``stack``, in registration order.
+def capture_stack(
+    stack: str, declaration: Path | None = None, project_dir: Path = EXAMPLE_PROJECT_DIR
+) -> list[CapturedResource]:
+    """Every resource the stack program of ``project_dir`` registers for ``stack``, in registration order.
 
     ``declaration`` overrides the declaration file (as the stack config key
     ``secure-pipelines:declarationFile`` would). Raises the program's own errors (``UnknownStack``,
     ``InvalidDeclaration``, ``DeclarationNotFound``) unchanged.
     """
-    return list(capture_stack_run(stack, declaration).resources)
+    return list(capture_stack_run(stack, declaration, project_dir).resources)
 
 
-def capture_stack_run(stack: str, declaration: Path | None = None) -> StackCapture:
+def capture_stack_run(
+    stack: str, declaration: Path | None = None, project_dir: Path = EXAMPLE_PROJECT_DIR
+) -> StackCapture:
     """Like :func:`capture_stack`, also returning the warnings the program logged."""
-    config, secret_keys = stack_config(stack, declaration)
-    return capture_program(_run_program, stack, config, secret_keys)
+    config, secret_keys = stack_config(stack, declaration, project_dir)
+    return capture_program(lambda: main(project_dir), stack, config, secret_keys)
 
 
 def capture_program(
@@ -99,7 +103,7 @@ def capture_program(
 ) -> StackCapture:
     """Run any Pulumi program function under the mocks runtime as stack ``stack`` and capture it.
 
-    ``capture_stack`` runs ``__main__.py`` this way; benchmarks and tests run smaller programs.
+    ``capture_stack`` runs the stack program this way; benchmarks and tests run smaller programs.
     """
     outcome: dict[str, Any] = {}
     runner = threading.Thread(
@@ -115,13 +119,15 @@ def capture_program(
     return StackCapture(stack=stack, resources=tuple(outcome["resources"]), warnings=tuple(outcome["warnings"]))
 
 
-def stack_config(stack: str, declaration: Path | None = None) -> tuple[dict[str, str], list[str]]:
+def stack_config(
+    stack: str, declaration: Path | None = None, project_dir: Path = EXAMPLE_PROJECT_DIR
+) -> tuple[dict[str, str], list[str]]:
     """The stack's config as the Pulumi CLI would pass it (strings; objects as JSON), and its secret keys.
 
     Encrypted (``secure:``) values cannot be read without the stack's key, and required secrets
     may be set only on an operator's machine: both get a placeholder, still marked secret.
     """
-    path = PROJECT_DIR / "stacks" / f"Pulumi.{stack}.yaml"
+    path = project_dir / "stacks" / f"Pulumi.{stack}.yaml"
     raw = _read_stack_file(path) if path.exists() else {}
     config: dict[str, str] = {}
     secret_keys: list[str] = []
@@ -245,18 +251,13 @@ def _run_in_fresh_runtime(
         outcome["resources"] = _join(options.seen, recorder.registered)
         outcome["warnings"] = list(warnings.messages)
     except pulumi.RunError as error:
-        # __main__.py turns a user's mistake into a RunError for the Pulumi CLI; callers get the mistake.
+        # The stack program turns a user's mistake into a RunError for the Pulumi CLI; callers get the mistake.
         outcome["error"] = error.__cause__ if isinstance(error.__cause__, SecurePipelinesError) else error
     except BaseException as error:  # handed to the calling thread and re-raised there
         outcome["error"] = error
     finally:
         logger.removeHandler(warnings)
         _close_event_loop()
-
-
-def _run_program() -> None:
-    """``__main__.py`` exactly as ``pulumi up`` runs it (its globals are not the test's result)."""
-    runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
 
 
 def _close_event_loop() -> None:

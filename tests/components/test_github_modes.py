@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from secure_pipelines.infra import capture_stack, capture_stack_run
+from secure_pipelines.stack import capture_stack, capture_stack_run
 
 from .test_stacks import BRANCH_PROTECTION, GITHUB_ENVIRONMENT, RULESET, by_name
 

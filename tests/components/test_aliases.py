@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pulumi
 
-from secure_pipelines.infra import capture_program, register_stack
 from secure_pipelines.plan import Plan
+from secure_pipelines.stack import capture_program, register_stack
 
 
 def _aliases_by_resource(plan: Plan, stack: str) -> dict[tuple[str, str], list[pulumi.Alias]]:

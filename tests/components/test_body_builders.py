@@ -7,16 +7,17 @@ import dataclasses
 import pytest
 
 from secure_pipelines.ci import BoundClaim
-from secure_pipelines.infra._component import no_comma
-from secure_pipelines.infra.admin_role import _admin_bound_claims
-from secure_pipelines.infra.ci_roles import (
+from secure_pipelines.components._component import no_comma
+from secure_pipelines.components.admin_role import _admin_bound_claims
+from secure_pipelines.components.ci_roles import (
     _provider_bound_claims,
     _role_api_path,
     _vault_cidr,
     _vault_role_body,
 )
-from secure_pipelines.infra.program import UnknownStack, select_environment
+from secure_pipelines.errors import UnknownStack
 from secure_pipelines.plan import CIRole, Plan
+from secure_pipelines.stack import select_environment
 
 
 def _role(plan: Plan, name: str) -> CIRole:

@@ -1,6 +1,6 @@
 """Another team's program: builds its own small plan and uses ONE secure-pipelines component.
 
-Run as ``python tests/infra/standalone_program.py <Component>``; prints the resources it registered
+Run as ``python tests/components/standalone_program.py <Component>``; prints the resources it registered
 (under Pulumi's mocks runtime) as JSON. ``test_standalone.py`` runs it in a fresh process, as a
 separate stack program would be.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 import pulumi
 
-from secure_pipelines import infra
+from secure_pipelines import components as sp
 from secure_pipelines.loader import parse_declaration
 from secure_pipelines.plan import build_plan
 
@@ -49,18 +49,18 @@ def build(component: str) -> pulumi.Resource:
     plan = build_plan(parse_declaration(DECLARATION))
     env = plan.environment("live")
     builders = {
-        "SecretStore": lambda: infra.SecretStore("store", infra.SecretStoreArgs(store=env.secret_store)),
-        "AccessPolicies": lambda: infra.AccessPolicies("policies", infra.AccessPoliciesArgs(policies=env.policies)),
-        "CIRoles": lambda: infra.CIRoles("roles", infra.CIRolesArgs(roles=env.roles)),
-        "AdminRole": lambda: infra.AdminRole("admin", infra.AdminRoleArgs(role=env.admin_role)),
-        "GitHubEnvironments": lambda: infra.GitHubEnvironments(
-            "envs", infra.GitHubEnvironmentsArgs(environments=env.github_environments)),
-        "JwtAuthMounts": lambda: infra.JwtAuthMounts("mounts", infra.JwtAuthMountsArgs(mounts=plan.jwt_mounts)),
-        "AdminAuth": lambda: infra.AdminAuth("admins", infra.AdminAuthArgs(
+        "SecretStore": lambda: sp.SecretStore("store", sp.SecretStoreArgs(store=env.secret_store)),
+        "AccessPolicies": lambda: sp.AccessPolicies("policies", sp.AccessPoliciesArgs(policies=env.policies)),
+        "CIRoles": lambda: sp.CIRoles("roles", sp.CIRolesArgs(roles=env.roles)),
+        "AdminRole": lambda: sp.AdminRole("admin", sp.AdminRoleArgs(role=env.admin_role)),
+        "GitHubEnvironments": lambda: sp.GitHubEnvironments(
+            "envs", sp.GitHubEnvironmentsArgs(environments=env.github_environments)),
+        "JwtAuthMounts": lambda: sp.JwtAuthMounts("mounts", sp.JwtAuthMountsArgs(mounts=plan.jwt_mounts)),
+        "AdminAuth": lambda: sp.AdminAuth("admins", sp.AdminAuthArgs(
             mount=plan.admin_auth, oidc_client_id="id", oidc_client_secret=pulumi.Output.secret("s"))),
-        "DefaultBranchProtection": lambda: infra.DefaultBranchProtection(
-            "protection", infra.DefaultBranchProtectionArgs(protections=plan.branch_protections)),
-        "Environment": lambda: infra.Environment("live", infra.EnvironmentArgs(environment=env)),
+        "DefaultBranchProtection": lambda: sp.DefaultBranchProtection(
+            "protection", sp.DefaultBranchProtectionArgs(protections=plan.branch_protections)),
+        "Environment": lambda: sp.Environment("live", sp.EnvironmentArgs(environment=env)),
     }
     return builders[component]()
 

@@ -20,7 +20,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from secure_pipelines.ci.circleci import SSH_RERUN
-from secure_pipelines.infra.ci_roles import _role_api_path, _vault_role_body
+from secure_pipelines.components.ci_roles import _role_api_path, _vault_role_body
 from secure_pipelines.plan import CIRole, Plan
 
 LOOPBACK = ["127.0.0.1/32"]  # Vault reads a one-address network back as the bare address
