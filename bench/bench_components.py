@@ -40,9 +40,16 @@ import pulumi_vault as vault
 from secure_pipelines.components.admin_role import _admin_bound_claims
 from secure_pipelines.components.branch_protection import _pull_request_reviews, _ruleset_rules
 from secure_pipelines.components.ci_roles import _provider_bound_claims, _role_api_path, _vault_cidr, _vault_role_body
-from secure_pipelines.loader import load_declaration, parse_declaration
-from secure_pipelines.plan import Plan, build_plan
-from secure_pipelines.stack import CapturedResource, capture_program, capture_stack, select_environment
+from secure_pipelines.declaration.loader import load_declaration, parse_declaration
+from secure_pipelines.plan.assembly import build_plan
+from secure_pipelines.plan.model import Plan
+from secure_pipelines.stack import (
+    CapturedResource,
+    capture_program,
+    capture_stack,
+    register_stack,
+    select_environment,
+)
 
 STACKS = ("dev", "staging", "production")
 GITHUB_WRITES_PER_MINUTE = 80
@@ -58,24 +65,25 @@ def declaration(repositories: int, protection: str = "per-repository") -> dict[s
         {
             "name": f"app-{n:04d}",
             "github_id": 700_000_000 + n,
-            "ci": ["circleci"] if n % 2 == 0 else ["github-actions"],
-            **({"circleci_project_id": uid(1, n)} if n % 2 == 0 else {}),
+            "ci": {"circleci": {"project_id": uid(1, n)}} if n % 2 == 0 else {"github_actions": {}},
             "required_status_checks": ["test", "security-scan"],
             "visibility": "private",
         }
         for n in range(repositories)
     ]
     names = [r["name"] for r in repos]
+
+    def context(env: str) -> dict[str, str]:
+        return {"name": f"bench-{env}", "id": uid(3, STACKS.index(env))}
+
     return {
+        "version": 2,
         "organization": {
             "name": "bench",
             "github": {"owner": "bench", "owner_id": 91_000_001, "plan": "enterprise", "protection": protection},
         },
         "ci": {
-            "circleci": {
-                "org_id": uid(2, 1),
-                "contexts": {env: {"name": f"bench-{env}", "id": uid(3, i)} for i, env in enumerate(STACKS)},
-            },
+            "circleci": {"org_id": uid(2, 1)},
             "github_actions": {},
         },
         "admins": {
@@ -84,19 +92,22 @@ def declaration(repositories: int, protection: str = "per-repository") -> dict[s
             "members": [{"name": "ada"}],
         },
         "developers": [
-            {"name": "lin", "circleci_user_id": uid(4, 1), "github_user_id": 5_550_001},
-            {"name": "sam", "circleci_user_id": uid(4, 2), "github_user_id": 5_550_002},
+            {"name": "lin", "ci": {"circleci": {"user_id": uid(4, 1)}, "github_actions": {"user_id": 5_550_001}}},
+            {"name": "sam", "ci": {"circleci": {"user_id": uid(4, 2)}, "github_actions": {"user_id": 5_550_002}}},
         ],
         "repositories": repos,
         "environments": [
             {"name": "dev", "tier": "development", "repositories": names, "branches": ["*"],
-             "per_developer": True, "developers": ["lin", "sam"], "ip_allowlist": ["10.0.0.0/8"]},
-            {"name": "staging", "tier": "staging", "repositories": names, "ip_allowlist": ["198.51.100.0/24"]},
+             "per_developer": True, "developers": ["lin", "sam"], "ip_allowlist": ["10.0.0.0/8"],
+             "ci": {"circleci": {"context": context("dev")}}},
+            {"name": "staging", "tier": "staging", "repositories": names, "ip_allowlist": ["198.51.100.0/24"],
+             "ci": {"circleci": {"context": context("staging")}}},
             {"name": "production", "tier": "production", "repositories": names,
              "ip_allowlist": ["203.0.113.16/28"], "token_ttl": 300, "token_max_ttl": 600,
-             "approval_hold": True, "reviewers": {"teams": [4_200_001]}},
+             "reviewers": {"teams": [4_200_001]},
+             "ci": {"circleci": {"context": context("production"), "runner_resource_class": "bench/prod-deployers",
+                                 "approval_hold": True}}},
         ],
-        "pipeline_policy": {"production_resource_class": "bench/prod-deployers"},
     }
 
 
@@ -222,8 +233,6 @@ def github_writes(repositories: int, protection: str) -> tuple[int, int]:
 
 
 def _register_components(plan: Plan, stack: str) -> None:
-    from secure_pipelines.stack import register_stack
-
     register_stack(plan, stack, admin_oidc_client_id=lambda: "bench",
                    admin_oidc_client_secret=lambda: pulumi.Output.secret("bench"))
 

@@ -25,13 +25,17 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
-from secure_pipelines.loader import parse_declaration
-from secure_pipelines.plan import build_plan
+from secure_pipelines.declaration.loader import parse_declaration
+from secure_pipelines.plan.assembly import build_plan
 from secure_pipelines.rehearse import rehearse_declaration
 
 
 def _uuid(*parts: object) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "bench-rehearse:" + "/".join(map(str, parts))))
+
+
+def _context(env: str) -> dict[str, str]:
+    return {"name": f"bench-{env}", "id": _uuid("context", env)}
 
 
 def declaration(repositories: int) -> dict[str, Any]:
@@ -44,41 +48,41 @@ def declaration(repositories: int) -> dict[str, Any]:
             "required_approvals": 2, "required_status_checks": ["test", "security-scan"], "visibility": "public",
         }
         if index % 2 == 0:
-            repo |= {"ci": ["circleci"], "circleci_project_id": _uuid("project", index),
-                     "circleci_pipeline_definition_id": _uuid("pipeline", index)}
+            repo["ci"] = {"circleci": {"project_id": _uuid("project", index),
+                                       "pipeline_definition_id": _uuid("pipeline", index)}}
         else:
-            repo["ci"] = ["github-actions"]
+            repo["ci"] = {"github_actions": {}}
         repos.append(repo)
     names = [r["name"] for r in repos]
     return {
-        "version": 1,
+        "version": 2,
         "organization": {"name": "bench", "github": {"owner": "bench", "owner_id": 91234567, "plan": "enterprise"},
                          "resources_stack": "production"},
         "ci": {
-            "circleci": {"org_id": _uuid("org"), "contexts": {
-                env: {"name": f"bench-{env}", "id": _uuid("context", env)} for env in ("dev", "staging", "production")
-            }},
+            "circleci": {"org_id": _uuid("org"), "config_policy": {"approved_orbs": ["circleci/node"]}},
             "github_actions": {},
         },
         "admins": {"auth": {"oidc_discovery_url": "https://login.bench.example/", "bound_audiences": ["vault"],
                             "admin_group": "vault-secret-admins"},
                    "members": [{"name": "ada"}]},
         "developers": [
-            {"name": "lin", "circleci_user_id": _uuid("user", "lin"), "github_user_id": 5550001},
-            {"name": "sam", "circleci_user_id": _uuid("user", "sam"), "github_user_id": 5550002},
+            {"name": name, "ci": {"circleci": {"user_id": _uuid("user", name)}, "github_actions": {"user_id": user}}}
+            for name, user in (("lin", 5550001), ("sam", 5550002))
         ],
         "repositories": repos,
         "environments": [
             {"name": "dev", "tier": "development", "repositories": names, "branches": ["*"], "per_developer": True,
-             "developers": ["lin", "sam"], "ip_allowlist": ["10.20.0.0/16"], "token_ttl": 900, "token_max_ttl": 1800},
+             "developers": ["lin", "sam"], "ip_allowlist": ["10.20.0.0/16"], "token_ttl": 900, "token_max_ttl": 1800,
+             "ci": {"circleci": {"context": _context("dev")}}},
             {"name": "staging", "tier": "staging", "repositories": names,
-             "ip_allowlist": ["198.51.100.0/24"], "token_ttl": 600, "token_max_ttl": 900},
+             "ip_allowlist": ["198.51.100.0/24"], "token_ttl": 600, "token_max_ttl": 900,
+             "ci": {"circleci": {"context": _context("staging")}}},
             {"name": "production", "tier": "production", "repositories": names,
              "ip_allowlist": ["203.0.113.16/28"], "token_ttl": 300, "token_max_ttl": 600,
-             "reviewers": {"teams": [4200001]}},
+             "reviewers": {"teams": [4200001]},
+             "ci": {"circleci": {"context": _context("production"), "runner_resource_class": "bench/prod-deployers"}}},
         ],
-        "pipeline_policy": {"production_resource_class": "bench/prod-deployers",
-                            "approved_orbs": ["circleci/node"], "approved_registries": ["cimg/"]},
+        "pipeline_policy": {"approved_registries": ["cimg/"]},
     }
 
 

@@ -3,10 +3,11 @@
 The public API: load a declaration, derive the plan, and read it.
 """
 
-from .declaration import Declaration, Tier
+from .declaration.loader import load_declaration, parse_declaration
+from .declaration.model import Declaration, Tier
 from .errors import DeclarationNotFound, InvalidDeclaration, Problem, SecurePipelinesError
-from .loader import load_declaration, parse_declaration
-from .plan import CIRole, EnvironmentPlan, Plan, build_plan
+from .plan.assembly import build_plan
+from .plan.model import CIRole, EnvironmentPlan, Plan
 
 __all__ = [
     "CIRole",

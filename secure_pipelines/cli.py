@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import typer
 
-from . import commands
+from .commands import explain, rehearse, render, resources, validate
+
+COMMANDS = (explain, rehearse, render, resources, validate)
+"""One module per command, each with ``register(app)``."""
 
 app = typer.Typer(
     name="securepipe",
@@ -23,15 +23,8 @@ def _root() -> None:
     """Release production secrets to reviewed CI jobs only."""
 
 
-def _register_commands() -> None:
-    for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        if module_info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
-        module.register(app)
-
-
-_register_commands()
+for command in COMMANDS:
+    command.register(app)
 
 
 def main() -> None:

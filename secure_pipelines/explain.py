@@ -11,7 +11,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from .plan import CIRole, Deployment, EnvironmentPlan, Plan, SecretPath
+from .ci import registry
+from .plan.model import CIRole, Deployment, EnvironmentPlan, Plan, SecretPath
 
 
 @dataclass(frozen=True)
@@ -19,15 +20,15 @@ class Reader:
     """A CI role that may read a path, and everything a job must be to log in with it."""
 
     role: str
-    """``<mount>/<role>``, e.g. ``circleci/webapp-production``."""
+    """``<mount>/<role>``, e.g. ``<mount>/webapp-production``."""
     repository: str
     ci: str
     refs: str
     """Refs that may log in, e.g. ``refs/heads/main`` or ``any branch``."""
     deploys_via: str
-    """The CircleCI context or GitHub environment the job must run in."""
+    """What the job must run in (a named context, a deployment environment)."""
     context_restriction: str | None
-    """The CircleCI context's restriction expression, where a context is used."""
+    """The restriction of the context the job runs in, where its CI system has contexts."""
     developer: str | None
     cidrs: tuple[str, ...]
     policy: str
@@ -53,15 +54,21 @@ class PathAccess:
     writers: tuple[Writer, ...]
 
 
-def _reader(env: EnvironmentPlan, deployment: Deployment, role: CIRole) -> Reader:
-    context = env.circleci_context if deployment.context else None
+def _restriction(plan: Plan, env: EnvironmentPlan, deployment: Deployment) -> str | None:
+    contexts = registry.by_name(deployment.ci).contexts
+    if contexts is None or deployment.deploy_via is None:
+        return None
+    return contexts.restriction(plan, env.name)
+
+
+def _reader(plan: Plan, env: EnvironmentPlan, deployment: Deployment, role: CIRole) -> Reader:
     return Reader(
         role=f"{role.mount_path}/{role.role_name}",
         repository=role.repository,
         ci=str(role.ci),
         refs=role.ref_binding,
         deploys_via=role.deploy_via,
-        context_restriction=context.restriction_expression if context else None,
+        context_restriction=_restriction(plan, env, deployment),
         developer=role.developer,
         cidrs=role.token_bound_cidrs,
         policy=", ".join(role.token_policies),
@@ -89,7 +96,7 @@ def access_matrix(plan: Plan, environments: Sequence[str] | None = None) -> list
         writers = _writers(env)
         for path in env.secret_store.paths:
             readers = tuple(
-                _reader(env, deployment, role)
+                _reader(plan, env, deployment, role)
                 for deployment in env.deployments for role in deployment.roles if _reads(role, path)
             )
             matrix.append(PathAccess(env.name, path.data_path, readers, writers))

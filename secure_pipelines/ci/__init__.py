@@ -1,13 +1,3 @@
-"""CI systems, one module each, behind the :class:`CISystem` protocol."""
-
-from ..declaration import CISystemName
-from .base import Binding, BoundClaim, CISystem, ClaimValue
-from .circleci import CircleCISystem
-from .github_actions import GitHubActionsSystem
-
-CI_SYSTEMS: dict[CISystemName, CISystem] = {
-    CISystemName.CIRCLECI: CircleCISystem(),
-    CISystemName.GITHUB_ACTIONS: GitHubActionsSystem(),
-}
-
-__all__ = ["CI_SYSTEMS", "Binding", "BoundClaim", "CISystem", "CircleCISystem", "ClaimValue", "GitHubActionsSystem"]
+"""CI systems: one folder each behind the :class:`~secure_pipelines.ci.base.CISystem` protocol,
+listed once in :mod:`secure_pipelines.ci.registry`. The rest of the package asks them and never
+names one."""

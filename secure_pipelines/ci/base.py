@@ -1,21 +1,26 @@
-"""The small protocol every CI system implements; adding one is adding a module beside this one."""
+"""The protocol every CI system implements, and the CI-neutral terms it is spoken in.
+
+A CI system is one folder under ``secure_pipelines/ci/``: its declaration sections and checks, its
+claim bindings and plan contributions, its pipeline templates and render function, its rehearsal
+identity, attacks and later layers. The core (declaration, plan, render, rehearse, explain) talks
+to it only through :class:`CISystem`; a capability a system lacks is ``None`` (or an empty answer).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+import hashlib
+import uuid
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Protocol
 
-from ..declaration import CISystemName, Declaration, Developer, Environment, Repository
+from pydantic import BaseModel
 
-ClaimValue = str | bool
+from ..declaration.model import Declaration, Developer, Environment, Repository
+from ..errors import Problem
+from ..plan.model import BoundClaim, CIRole, ClaimsMatch, Deployment, Plan
+from ..render.templating import RenderSource
 
-
-@dataclass(frozen=True)
-class BoundClaim:
-    """One ``bound_claims`` entry: the token's ``claim`` must equal one of ``values``."""
-
-    claim: str
-    values: tuple[ClaimValue, ...]
+Event = Literal["push", "tag", "pull_request"]
 
 
 @dataclass(frozen=True)
@@ -23,22 +28,225 @@ class Binding:
     """What one CI role binds, before names and policies are attached."""
 
     claims: tuple[BoundClaim, ...]
-    claims_match: str  # "string" (exact JSON equality) or "glob"
+    claims_match: ClaimsMatch
+    """``string`` (exact JSON equality) or ``glob``."""
     ref_binding: str
     """For people: which refs may log in (e.g. ``refs/heads/main`` or ``any branch``)."""
     deploy_via: str
-    """For people: the CircleCI context or GitHub environment the job must run in."""
+    """For people: what the job must run in (a named context, a deployment environment...)."""
+
+
+@dataclass(frozen=True)
+class DeploySettings:
+    """Where one repository's deploy job to one environment runs, as its CI system declares it."""
+
+    deploy_via: str | None
+    """The name of what the deploy job runs in (a context, a deployment environment); ``None``: nothing."""
+    runner: str | None
+    """The self-hosted runner (class) the deploy job runs on; ``None``: the system's choice."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One CI job asking Vault for secrets: who runs it, from where, on which ref, with what.
+
+    ``traits`` carry what only one CI system knows about a job (an SSH rerun, say): that system's
+    identity and layers read them; the core passes them along.
+    """
+
+    ci: str
+    """The CI system's name (``CISystem.name``)."""
+    repository: Repository
+    environment: str
+    """The environment the job deploys to (the role it logs in with)."""
+    ref: str
+    """The git ref, e.g. ``refs/heads/main``."""
+    developer: Developer | None
+    """The person whose push or rerun started the job."""
+    event: Event = "push"
+    deploys_via: str | None = None
+    """The environment whose context / deployment environment the job runs in (None: none)."""
+    from_fork: bool = False
+    foreign_repository: bool = False
+    """The job runs in another repository of the same organisation (ids nobody declared)."""
+    organization_suffix: str | None = None
+    """Set when the job runs in another organisation (ids derived from it)."""
+    traits: tuple[tuple[str, str | bool], ...] = ()
+
+    def but(self, **changes: Any) -> Job:
+        return replace(self, **changes)
+
+    def trait(self, name: str, default: str | bool = False) -> str | bool:
+        return next((value for key, value in self.traits if key == name), default)
+
+    def with_trait(self, name: str, value: str | bool) -> Job:
+        kept = tuple((key, old) for key, old in self.traits if key != name)
+        return replace(self, traits=(*kept, (name, value)))
+
+    @property
+    def branch(self) -> str | None:
+        return self.ref.removeprefix("refs/heads/") if self.ref.startswith("refs/heads/") else None
+
+
+def fake_uuid(*parts: str) -> str:
+    """A stable UUID-shaped id for something the declaration does not name (another org, a fork)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "securepipe-rehearsal:" + "/".join(parts)))
+
+
+def fake_numeric_id(*parts: str) -> int:
+    """A stable numeric id (GitHub-style) for something the declaration does not name."""
+    return 900_000_000 + int(hashlib.sha256("/".join(parts).encode()).hexdigest()[:8], 16) % 99_999_999
+
+
+class JobIdentity(Protocol):
+    """How one CI system describes a job in its OIDC token (the rehearsal mints exactly this)."""
+
+    def claims(self, declaration: Declaration, job: Job, now: int) -> dict[str, Any]:
+        """The claims the CI system would put in this job's token, issued at ``now``."""
+        ...
+
+    def can_run_in(self, plan: Plan, environment: str) -> bool:
+        """Whether a job of this CI system can run in ``environment``'s context or deployment environment."""
+        ...
+
+
+@dataclass(frozen=True)
+class AttackTarget:
+    """A legitimate login and everything a system needs to derive attacks one change away from it."""
+
+    plan: Plan
+    declaration: Declaration
+    deployment: Deployment
+    role: CIRole
+    legitimate: Job
+    other_refs: tuple[str, ...]
+    """Further refs a legitimate job of this role may use."""
+    intruders: tuple[Developer, ...]
+    """Other developers with a role of the same repository and system in this (per-developer) environment."""
+
+
+@dataclass(frozen=True)
+class JobAttack:
+    """A job the role must refuse, one change away from a legitimate one (judged by bound claims)."""
+
+    name: str
+    job: Job
+    accepted_when_unbound: str | None = None
+    """Why the design accepts this attack where the plan does not bind the claim it changes."""
+
+
+@dataclass(frozen=True)
+class LayerDecision:
+    """What a layer after Vault decides for a job, with the check that proves it."""
+
+    layer: str
+    stops: bool
+    proof: str
+
+
+class Contexts(Protocol):
+    """Capability: a job runs in a named, restricted set of variables (a context) per environment."""
+
+    def restriction(self, plan: Plan, environment: str) -> str | None:
+        """The restriction the environment's context enforces (an expression), if it has one."""
+        ...
+
+
+class LaterLayers(Protocol):
+    """Capability: layers after Vault that stop what Vault admits by design."""
+
+    def decide(self, plan: Plan, job: Job, *, thorough: bool) -> list[LayerDecision]:
+        """The decisions of the layers that apply to ``job`` (the costly ones only when ``thorough``)."""
+        ...
+
+
+class ConfigPolicy(Protocol):
+    """Capability: organisation-wide policies that decide which pipeline configs may run."""
+
+    def files(self, plan: Plan, source: RenderSource) -> dict[str, str]:
+        """The policy bundle and its tests, by path relative to the output directory."""
+        ...
+
+
+@dataclass(frozen=True)
+class SectionModels:
+    """The declaration sections a CI system reads, one model per level (``None``: no section there)."""
+
+    organization: type[BaseModel]
+    repository: type[BaseModel]
+    environment: type[BaseModel] | None = None
+    developer: type[BaseModel] | None = None
+    """Per-developer identity (a user id): ``None`` when the system cannot tell developers apart."""
+    organization_hint: str = ""
+    """How to fill in the organisation section, for the error when it is missing."""
 
 
 class CISystem(Protocol):
-    """One CI system's identity facts: its issuer, audience and how a role binds a job."""
+    """One CI system, as the core sees it (its attributes are read, never set)."""
 
-    name: CISystemName
-    mount_path: str
-    """The JWT auth mount for this issuer (one per CircleCI org / for GitHub Actions)."""
-    user_claim: str
-    pipeline_template: str
-    """Path under ``templates/`` of the pipeline file rendered for a repository."""
+    @property
+    def key(self) -> str:
+        """Its key under every ``ci:`` mapping of the declaration, e.g. ``gitlab_ci``."""
+        ...
+
+    @property
+    def name(self) -> str:
+        """Its name in the plan and in outputs (JWT mount, resource names, reports)."""
+        ...
+
+    @property
+    def title(self) -> str:
+        """Its name for people, in messages."""
+        ...
+
+    @property
+    def mount_path(self) -> str:
+        """The JWT auth mount for its issuer."""
+        ...
+
+    @property
+    def user_claim(self) -> str: ...
+
+    @property
+    def sections(self) -> SectionModels: ...
+
+    @property
+    def identity(self) -> JobIdentity:
+        """How its jobs' tokens look (the rehearsal mints them)."""
+        ...
+
+    @property
+    def contexts(self) -> Contexts | None:
+        """Capability: named, restricted contexts jobs run in (``None``: it has none)."""
+        ...
+
+    @property
+    def later_layers(self) -> LaterLayers | None:
+        """Capability: layers after Vault that stop what Vault admits by design."""
+        ...
+
+    @property
+    def config_policy(self) -> ConfigPolicy | None:
+        """Capability: organisation-wide policies on pipeline configs, rendered with their tests."""
+        ...
+
+    @property
+    def deploys_through_github_environments(self) -> bool:
+        """Deploy jobs run in GitHub deployment environments, which the plan then declares."""
+        ...
+
+    @property
+    def version_1_moves(self) -> tuple[tuple[str, str], ...]:
+        """Where its version 1 declaration fields went in version 2, for the migration message."""
+        ...
+
+    def problems(self, declaration: Declaration) -> list[Problem]:
+        """Its cross-field mistakes (ids its bindings need, settings an environment lacks)."""
+        ...
+
+    def warnings(self, declaration: Declaration) -> list[Problem]:
+        """Its legal but risky choices."""
+        ...
 
     def issuer(self, declaration: Declaration) -> str: ...
 
@@ -47,9 +255,26 @@ class CISystem(Protocol):
     def audiences(self, declaration: Declaration) -> tuple[str, ...]: ...
 
     def binding(
-        self,
-        declaration: Declaration,
-        repository: Repository,
-        environment: Environment,
-        developer: Developer | None,
-    ) -> Binding: ...
+        self, declaration: Declaration, repository: Repository, environment: Environment, developer: Developer | None
+    ) -> Binding:
+        """What a role of ``repository`` deploying to ``environment`` (as ``developer``) binds."""
+        ...
+
+    def deploy_settings(self, declaration: Declaration, repository: Repository, environment: Environment
+                        ) -> DeploySettings: ...
+
+    def holds_for_approval(self, declaration: Declaration, environment: Environment) -> bool:
+        """Whether its deploy jobs to ``environment`` wait for a person's approval."""
+        ...
+
+    def plan_extra(self, declaration: Declaration) -> object | None:
+        """Plan data only this system reads (kept in ``Plan.extras`` under its name)."""
+        ...
+
+    def pipeline_files(self, plan: Plan, repository: str, source: RenderSource) -> dict[str, str]:
+        """The files a repository commits to run on this system, by path relative to the repository."""
+        ...
+
+    def attacks(self, target: AttackTarget) -> list[JobAttack]:
+        """Attacks only this system's jobs can make (the core fires the common ones)."""
+        ...

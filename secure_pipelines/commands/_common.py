@@ -12,10 +12,11 @@ import typer
 from rich.console import Console
 
 from ..declaration import Declaration
+from ..declaration.loader import load_declaration
 from ..errors import DeclarationNotFound, InvalidDeclaration, SecurePipelinesError
 from ..example_project import DEFAULT_DECLARATION
-from ..loader import load_declaration
-from ..plan import Plan, build_plan
+from ..plan.assembly import build_plan
+from ..plan.model import Plan
 
 EXIT_USER_ERROR = 2
 

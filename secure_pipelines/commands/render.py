@@ -1,4 +1,4 @@
-"""``securepipe render``: write pipeline configs, CircleCI config policies (and tests), Vault policies."""
+"""``securepipe render``: write pipeline configs, CI config policies (and their tests), Vault policies."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import typer
 
 from ..errors import SecurePipelinesError, UnknownStack
 from ..example_project import DEFAULT_DECLARATION, EXAMPLE_PROJECT_DIR
-from ..render import RenderSource, render_files, write_files
+from ..render.files import render_files, write_files
+from ..render.templating import RenderSource
 from ._common import DeclarationOption, console, load_plan, user_errors
 
 
@@ -26,7 +27,7 @@ def render(
     ] = Path("rendered"),
     declaration: DeclarationOption = DEFAULT_DECLARATION,
 ) -> None:
-    """Render the files a team commits and pushes: each repository's pipeline config, the CircleCI
+    """Render the files a team commits and pushes: each repository's pipeline config, the CI
     config policies with their tests, and the Vault policies. Same declaration, same bytes."""
     with user_errors():
         if (stack is None) == (not all_environments):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ..example_project import DEFAULT_DECLARATION
-from ..plan import build_plan
+from ..plan.assembly import build_plan
 from ._common import DeclarationOption, console, error_console, load, user_errors
 
 

@@ -6,7 +6,7 @@ Two ways to write a role, chosen per role from the plan:
   ``Mapping[str, str]`` and the provider splits each value on commas into a list, so a claim's
   values are joined with ``,`` (the plan guarantees no value contains one; it is checked here).
 * ``vault.generic.Endpoint`` with the role's full Vault API body when a bound value is typed
-  (``CIRole.has_typed_claims``): CircleCI's ``oidc.circleci.com/ssh-rerun`` is the JSON boolean
+  (``CIRole.has_typed_claims``), e.g. a CI system's ``ssh-rerun`` claim bound to the JSON boolean
   ``false``. Vault's string matching compares JSON values, so the provider's string ``"false"``
   would refuse every token; only a JSON ``false`` in the role body admits normal runs and refuses
   SSH reruns.
@@ -97,7 +97,7 @@ class CIRoles(pulumi.ComponentResource):
     roles: dict[str, pulumi.CustomResource]
     """Each role's resource (``AuthBackendRole`` or ``generic.Endpoint``), keyed by ``<mount>/<role>``."""
     role_paths: list[str]
-    """The API path of every role, e.g. ``auth/circleci/role/webapp-production``."""
+    """The API path of every role, e.g. ``auth/<mount>/role/webapp-production``."""
 
     def __init__(self, name: str, args: CIRolesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(type_token("CIRoles"), name, None, opts)

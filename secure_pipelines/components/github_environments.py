@@ -1,4 +1,5 @@
-"""``GitHubEnvironments``: one environment's GitHub deployment environments (GitHub Actions repositories)."""
+"""``GitHubEnvironments``: one environment's GitHub deployment environments (for repositories
+whose CI system deploys through them)."""
 
 from __future__ import annotations
 

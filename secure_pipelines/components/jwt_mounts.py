@@ -24,7 +24,7 @@ class JwtAuthMounts(pulumi.ComponentResource):
     """The JWT auth mounts CI jobs log in through; each trusts exactly one issuer."""
 
     backends: dict[str, vault.jwt.AuthBackend]
-    """The auth backend of each mount, keyed by mount path (``circleci``, ``github-actions``)."""
+    """The auth backend of each mount, keyed by mount path (one per CI issuer)."""
     paths: pulumi.Output[list[str]]
     """The mount paths, as Vault reports them."""
 

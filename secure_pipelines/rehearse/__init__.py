@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..declaration.loader import load_declaration
 from ..example_project import DEFAULT_DECLARATION
-from ..loader import load_declaration
-from ..plan import Plan, build_plan
+from ..plan.assembly import build_plan
+from ..plan.model import Plan
 from .outcomes import Access, Outcome, Rehearsal
 from .runner import VaultTarget, rehearse, select_environments
 from .server import OpenBaoServer, OpenBaoUnavailable, dev_server

@@ -1,7 +1,8 @@
 """The attack matrix, derived from the plan: each attack changes one thing about a legitimate job.
 
 Every token is signed by the issuer's own key unless the attack is about the signature, so each
-row tests exactly one check.
+row tests exactly one check. The attacks every CI system faces are here; each system adds the ones
+only its jobs can make (``CISystem.attacks``).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..declaration import Declaration, Repository, Tier
-from ..plan import CIRole, Deployment, Plan
+from ..ci import registry
+from ..ci.base import AttackTarget, Job
+from ..declaration.model import Declaration, Developer
+from ..plan.model import CIRole, Deployment, Plan
 from .addresses import inside_address, is_inside, outside_addresses
-from .identities import IDENTITIES, Job
-from .identities.base import fake_numeric_id, fake_uuid
 from .probe import Firing
 
 EXPIRED = (("iat", lambda now: now - 7200), ("nbf", lambda now: now - 7200), ("exp", lambda now: now - 3600))
@@ -66,15 +67,6 @@ def violated_binding(role: CIRole, claims: dict[str, Any]) -> str | None:
     return None
 
 
-def another_repository(repo: Repository) -> Repository:
-    """A repository of the same organisation that is not this one (ids nobody declared)."""
-    return repo.model_copy(update={
-        "name": f"{repo.name}-other",
-        "github_id": fake_numeric_id("repository", repo.name, "other"),
-        "circleci_project_id": fake_uuid("project", repo.name, "other") if repo.circleci_project_id else None,
-    })
-
-
 def _ref_attacks(deployment: Deployment) -> list[tuple[str, dict[str, object]]]:
     """Refs that must not deploy where only declared branches may."""
     if "*" in deployment.branches:
@@ -99,7 +91,7 @@ def login_attacks(
     ``other_refs``: further refs a legitimate job may use (an SSH rerun is tried on each).
     """
     inside = inside_address(role.token_bound_cidrs[0])
-    identity = IDENTITIES[role.ci]
+    system = registry.by_name(role.ci)
 
     def fire(job: Job, **changes: Any) -> Firing:
         return replace(Firing(role.mount_path, role.role_name, job, client_address=inside), **changes)
@@ -122,37 +114,22 @@ def login_attacks(
     add("wrongly signed (a key the issuer never published)", fire(legitimate, signature="stranger"),
         "Vault: token signature (issuer key)")
     add("alg: none (unsigned)", fire(legitimate, signature="none"), "Vault: token signature (issuer key)")
-    other_repository = another_repository(legitimate.repository)
-    change_job("another project / repository", legitimate.but(repository=other_repository))
+    change_job("another project / repository", legitimate.but(foreign_repository=True))
     add("another organisation", fire(legitimate.but(organization_suffix="other")), "Vault: bound_issuer")
     change_job("fork's origin", legitimate.but(from_fork=True))
     for name, change in _ref_attacks(deployment):
         change_job(name, legitimate.but(**change))
     change_job("missing context / environment", legitimate.but(deploys_via=None))
     for env in plan.environments:
-        if env.name != deployment.environment and identity.can_run_in(plan, env.name):
+        if env.name != deployment.environment and system.identity.can_run_in(plan, env.name):
             change_job(f"another environment's context / environment ({env.name})",
                        legitimate.but(deploys_via=env.name))
-    if identity.has_pipeline_definitions and role.tier is not Tier.DEVELOPMENT:
-        change_job("another pipeline definition (config source) of the same project",
-                   legitimate.but(foreign_pipeline_definition=True),
-                   accepted_when_unbound="the design pins the pipeline definition for production only "
-                   "(DESIGN.md: pipeline-definition-id), and only where the declaration names it; anyone who "
-                   "may add a pipeline definition to this project can reach these secrets from the default branch")
-    if identity.has_ssh_rerun:
-        for ref in (legitimate.ref, *other_refs):
-            change_job(f"SSH rerun on {ref}", legitimate.but(ref=ref, ssh_rerun=True))
-    if role.developer is not None:
-        env_plan = plan.environment(role.environment)
-        for other in env_plan.roles:
-            if other.developer not in (None, role.developer) and other.repository == role.repository \
-                    and other.ci == role.ci:
-                intruder = declaration.developer(other.developer)
-                change_job(f"another developer's dev environment ({other.developer} as {role.developer})",
-                           legitimate.but(developer=intruder))
-                if identity.has_ssh_rerun:
-                    change_job(f"another developer's SSH rerun ({other.developer} as {role.developer})",
-                               legitimate.but(developer=intruder, ssh_rerun=True))
+    intruders = _intruders(plan, declaration, role)
+    for intruder in intruders:
+        change_job(f"another developer's dev environment ({intruder.name} as {role.developer})",
+                   legitimate.but(developer=intruder))
+    for attack in system.attacks(AttackTarget(plan, declaration, deployment, role, legitimate, other_refs, intruders)):
+        change_job(attack.name, attack.job, attack.accepted_when_unbound)
     for address in outside_addresses(role.token_bound_cidrs):
         add(f"login from outside the allowlist ({address})", fire(legitimate, client_address=address),
             "Vault: token_bound_cidrs")
@@ -161,3 +138,14 @@ def login_attacks(
             "Vault: token_bound_cidrs")
     return attacks
 
+
+def _intruders(plan: Plan, declaration: Declaration, role: CIRole) -> tuple[Developer, ...]:
+    """Other developers with a role of the same repository and system in this per-developer environment."""
+    if role.developer is None:
+        return ()
+    names = dict.fromkeys(
+        other.developer for other in plan.environment(role.environment).roles
+        if other.developer not in (None, role.developer) and other.repository == role.repository
+        and other.ci == role.ci
+    )
+    return tuple(declaration.developer(name) for name in names if name is not None)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..declaration import Declaration
+from ..ci.base import Job
+from ..declaration.model import Declaration
 from ..plan import CIRole, Deployment, Plan
 from .addresses import inside_address
-from .identities import Job
 from .probe import Firing
 
 ANY_BRANCH_SAMPLE = "refs/heads/feature/rehearsal"

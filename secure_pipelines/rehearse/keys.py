@@ -38,7 +38,7 @@ def generate_issuer_keys(issuers: Iterable[str]) -> dict[str, IssuerKey]:
 
 
 def key_file_name(issuer: str) -> str:
-    """``https://oidc.circleci.com/org/<id>`` -> ``oidc.circleci.com_org_<id>.pem``."""
+    """``https://issuer.example/org/<id>`` -> ``issuer.example_org_<id>.pem``."""
     stem = re.sub(r"^[a-z]+://", "", issuer).strip("/")
     return re.sub(r"[^A-Za-z0-9.-]+", "_", stem) + ".pem"
 

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..declaration import Declaration
-from .identities import IDENTITIES, Job
+from ..ci import registry
+from ..ci.base import Job
+from ..declaration.model import Declaration
 from .keys import IssuerKey
 from .tokens import mint, mint_unsigned, mint_with_stranger_key
 from .vault_client import Answer, VaultSession
@@ -41,7 +42,7 @@ class Firing:
 
 
 def claims_for(declaration: Declaration, firing: Firing, now: int) -> dict[str, Any]:
-    claims = IDENTITIES[firing.job.ci].claims(declaration, firing.job, now)
+    claims = registry.by_name(firing.job.ci).identity.claims(declaration, firing.job, now)
     for name, value in firing.claim_changes:
         if value is REMOVE:
             claims.pop(name, None)

@@ -9,7 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..declaration import Declaration
+from ..ci import registry
+from ..ci.base import LayerDecision
+from ..declaration.model import Declaration
 from ..errors import UnknownStack
 from ..explain import access_matrix
 from ..plan import CIRole, Deployment, Plan, SecretPath
@@ -22,7 +24,6 @@ from .flows import deployments_of, legitimate_logins, role_key
 from .forwarded import verify_forwarded_address
 from .grants import READ, capabilities_of, grants_of
 from .keys import IssuerKey, generate_issuer_keys, write_private_keys
-from .layers import other_layers
 from .outcomes import Expectation, Kind, Outcome, Rehearsal, Verdict, verdict_for
 from .probe import Firing, claims_for, client_token, login, refusing_layer, token_for
 from .scratch import refuse_real_vault
@@ -171,7 +172,7 @@ def _fire_attack(server: OpenBaoServer, declaration: Declaration, plan: Plan, at
     answer = login(server.forwarded_addr, firing, token_for(declaration, firing, key, now))
     role = attack.role
     flow = f"{_label(role)}: {attack.name}"
-    decisions = other_layers(plan, firing.job)
+    decisions = _later_layers(plan, firing, thorough=False)
     stopping = [d for d in decisions if d.stops]
     also = tuple(f"{d.layer} ({d.proof})" for d in stopping)
 
@@ -181,7 +182,7 @@ def _fire_attack(server: OpenBaoServer, declaration: Declaration, plan: Plan, at
 
     if not answer.ok:
         return outcome(answer.shown, refusing_layer(answer, attack.expected_layer), "ok", extra=also)
-    decisions = other_layers(plan, firing.job, thorough=True)
+    decisions = _later_layers(plan, firing, thorough=True)
     stopping = [d for d in decisions if d.stops]
     also = tuple(f"{d.layer} ({d.proof})" for d in stopping)
     bound = violated_binding(role, claims_for(declaration, firing, now)) if attack.claims_only else None
@@ -199,6 +200,12 @@ def _fire_attack(server: OpenBaoServer, declaration: Declaration, plan: Plan, at
         return outcome("admitted (no layer stops it)", "", "accepted-risk",
                        proof=f"accepted by design: {attack.accepted_when_unbound}; asked: {proof}")
     return outcome("admitted", "", "escape", proof=proof)
+
+
+def _later_layers(plan: Plan, firing: Firing, *, thorough: bool) -> list[LayerDecision]:
+    """What the layers after Vault of the job's CI system decide (none where it has none)."""
+    layers = registry.by_name(firing.job.ci).later_layers
+    return layers.decide(plan, firing.job, thorough=thorough) if layers is not None else []
 
 
 def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSession, role: CIRole,

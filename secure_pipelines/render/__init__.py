@@ -1,52 +1,21 @@
-"""Plan -> rendered files: pipeline configs, CircleCI config policies and their tests, Vault policies.
+"""Plan -> rendered files: what every CI system's renderer shares (``templating``: package templates
+and the file header; ``pipelines``: the CI-neutral shape of a repository's pipeline).
 
-Every function here is pure (plan in, ``{relative path: text}`` out) except :func:`write_files`.
+``files`` writes the whole output tree, asking each CI system for its files: import it as
+``secure_pipelines.render.files`` (the systems build on this package, so it does not load ``files``).
 """
 
-from .files import (
-    circleci_config,
-    circleci_config_path,
-    circleci_policies,
-    github_actionlint_config,
-    github_actionlint_config_path,
-    github_workflow,
-    github_workflow_path,
-    render_files,
-    vault_policy_files,
-    write_files,
-)
-from .pipelines import DeployJob, Pipeline, RoleChoice, pipeline, pipelines
-from .policy_cases import (
-    PolicyCase,
-    circleci_policy_tests,
-    honest_cases,
-    parse_config,
-    policy_cases,
-    tampered_cases,
-)
-from .templating import RenderSource
+from .pipelines import DeployJob, Pipeline, RoleChoice, UnrenderableDeclaration, pipeline
+from .templating import CORE_TEMPLATES, RenderSource, Templates, render_template
 
 __all__ = [
+    "CORE_TEMPLATES",
     "DeployJob",
     "Pipeline",
-    "PolicyCase",
     "RenderSource",
     "RoleChoice",
-    "circleci_config",
-    "circleci_config_path",
-    "circleci_policies",
-    "circleci_policy_tests",
-    "github_actionlint_config",
-    "github_actionlint_config_path",
-    "github_workflow",
-    "github_workflow_path",
-    "honest_cases",
-    "parse_config",
+    "Templates",
+    "UnrenderableDeclaration",
     "pipeline",
-    "pipelines",
-    "policy_cases",
-    "render_files",
-    "tampered_cases",
-    "vault_policy_files",
-    "write_files",
+    "render_template",
 ]

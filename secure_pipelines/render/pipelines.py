@@ -1,26 +1,30 @@
-"""The shape of each repository's pipeline, read from the plan: jobs, their order, contexts, roles.
+"""The shape of each repository's pipeline, read from the plan: jobs, their order, roles, branches.
 
-Templates lay these out as YAML; every name, role, path and branch here is read from the plan.
-Job names are the one thing chosen here (``deploy-<environment>``), so that the config, the policy
-tests and the rehearsal agree on them.
+CI-neutral: each CI system's renderer lays this out in its own file format, adding what only it has.
+Every name, role, path and branch here is read from the plan. Job names are the one thing chosen
+here (``deploy-<environment>``), so that configs, policy tests and the rehearsal agree on them.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..declaration import CISystemName, Tier
+from ..declaration.model import Tier
 from ..errors import SecurePipelinesError
-from ..plan import CIRole, Deployment, Plan, RepositoryPlan
+from ..plan.model import CIRole, Deployment, Plan, RepositoryPlan
 
 WORKFLOW = "deliver"
 TEST_JOB = "test"
 BUILD_JOB = "build-image"
 ANY_BRANCH = "*"
 JOB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
-"""A job name both CircleCI and GitHub Actions accept, and safe as a ``make`` target."""
+"""A job name every supported CI system accepts, and safe as a ``make`` target."""
+
+RoleSelector = Callable[[CIRole], str]
+"""Per developer: the value a deploy job compares to pick this role (the CI system decides which)."""
 
 
 class UnrenderableDeclaration(SecurePipelinesError):
@@ -35,10 +39,8 @@ class RoleChoice:
     developer: str | None
     secret_paths: tuple[str, ...]
     """API paths of the secrets it reads, e.g. ``kv-production/data/apps/webapp``."""
-    subject_pattern: str | None
-    """CircleCI, per developer: a shell ``case`` pattern equal to the role's bound ``sub`` glob."""
-    actor_id: str | None
-    """GitHub Actions, per developer: the ``actor_id`` the role is bound to."""
+    selector: str | None
+    """Per developer: what the job compares to pick this role (a subject pattern, a user id...)."""
 
 
 @dataclass(frozen=True)
@@ -46,28 +48,26 @@ class DeployJob:
     name: str
     environment: str
     tier: Tier
-    context: str | None
+    deploy_via: str | None
+    """The name of what the job runs in (a context, a deployment environment), if anything."""
     branches: tuple[str, ...] | None
     """Branches the job runs on; ``None`` means every branch."""
     requires: tuple[str, ...]
-    approval_job: str | None
-    """CircleCI: the manual approval job this deploy waits for."""
-    resource_class: str | None
-    """CircleCI: the self-hosted runner class (production), else ``None`` for a cloud container."""
-    circleci_ip_ranges: bool
+    runner: str | None
+    """The self-hosted runner (class) the job runs on, where the declaration names one."""
+    admits_any_address: bool
+    """The environment's allowlist admits every address (so any runner's egress will do)."""
     mount: str
     audience: str
     roles: tuple[RoleChoice, ...]
-    runs_on: tuple[str, ...]
-    """GitHub Actions: runner labels (self-hosted, labelled with the environment, when Vault only
-    admits known egress ranges; GitHub-hosted otherwise)."""
 
     @property
     def per_developer(self) -> bool:
         return any(role.developer for role in self.roles)
 
     @property
-    def github_refs(self) -> tuple[str, ...] | None:
+    def refs(self) -> tuple[str, ...] | None:
+        """The git refs the job runs on (``None``: every ref)."""
         return None if self.branches is None else tuple(f"refs/heads/{b}" for b in self.branches)
 
 
@@ -76,7 +76,7 @@ class Pipeline:
     """One repository's pipeline for one CI system."""
 
     repository: RepositoryPlan
-    ci: CISystemName
+    ci: str
     workflow: str
     test_job: str
     security_jobs: tuple[str, ...]
@@ -90,12 +90,10 @@ def deploy_job_name(environment: str) -> str:
     return f"deploy-{environment}"
 
 
-def approval_job_name(environment: str) -> str:
-    return f"approve-{environment}"
-
-
-def pipeline(plan: Plan, repository: str, ci: CISystemName, *, include_frozen: bool = False) -> Pipeline:
-    """The pipeline of ``repository`` on ``ci``; frozen production deploys are left out unless asked."""
+def pipeline(plan: Plan, repository: str, ci: str, selector: RoleSelector, *, include_frozen: bool = False
+             ) -> Pipeline:
+    """The pipeline of ``repository`` on the CI system named ``ci``; frozen production deploys are
+    left out unless asked. ``selector`` gives, per developer, what picks each role."""
     repo = plan.repository(repository)
     for job in plan.pipeline_policy.required_security_jobs:
         if not JOB_NAME.match(job):
@@ -105,12 +103,12 @@ def pipeline(plan: Plan, repository: str, ci: CISystemName, *, include_frozen: b
             )
     deployments = [
         d for env in plan.environments for d in env.deployments
-        if d.repository == repository and d.ci is ci
+        if d.repository == repository and d.ci == ci
     ]
     kept = [d for d in deployments if include_frozen or not d.frozen]
     jobs: list[DeployJob] = []
     for deployment in kept:
-        jobs.append(_deploy_job(plan, deployment, jobs))
+        jobs.append(_deploy_job(plan, deployment, jobs, selector))
     return Pipeline(
         repository=repo,
         ci=ci,
@@ -123,48 +121,34 @@ def pipeline(plan: Plan, repository: str, ci: CISystemName, *, include_frozen: b
     )
 
 
-def pipelines(plan: Plan, ci: CISystemName) -> tuple[Pipeline, ...]:
-    return tuple(pipeline(plan, r.name, ci) for r in plan.repositories if ci in r.ci)
-
-
-def _deploy_job(plan: Plan, deployment: Deployment, earlier: list[DeployJob]) -> DeployJob:
+def _deploy_job(plan: Plan, deployment: Deployment, earlier: list[DeployJob], selector: RoleSelector) -> DeployJob:
     env = plan.environment(deployment.environment)
     requires = [BUILD_JOB]
     if deployment.tier is Tier.PRODUCTION:
         # Promote what staging received: production waits for every staging deploy of this pipeline.
         requires += [job.name for job in earlier if job.tier is Tier.STAGING]
-    approval = approval_job_name(deployment.environment) if (
-        deployment.approval_hold and deployment.ci is CISystemName.CIRCLECI
-    ) else None
-    admits_any = any(ipaddress.ip_network(cidr).prefixlen == 0 for cidr in env.ip_allowlist)
     first_role = deployment.roles[0]
+    choose = len(deployment.roles) > 1
     return DeployJob(
         name=deploy_job_name(deployment.environment),
         environment=deployment.environment,
         tier=deployment.tier,
-        context=deployment.context,
+        deploy_via=deployment.deploy_via,
         branches=None if ANY_BRANCH in deployment.branches else deployment.branches,
         requires=tuple(requires),
-        approval_job=approval,
-        resource_class=deployment.resource_class,
-        circleci_ip_ranges=deployment.circleci_ip_ranges,
+        runner=deployment.runner,
+        admits_any_address=any(ipaddress.ip_network(cidr).prefixlen == 0 for cidr in env.ip_allowlist),
         mount=first_role.mount_path,
         audience=first_role.bound_audiences[0],
-        roles=tuple(_role_choice(role, len(deployment.roles) > 1) for role in deployment.roles),
-        runs_on=("ubuntu-24.04",) if admits_any else ("self-hosted", deployment.environment),
-    )
-
-
-def _role_choice(role: CIRole, choose: bool) -> RoleChoice:
-    claims = role.claims
-    subject = claims.get("sub", ())
-    actor = claims.get("actor_id", ())
-    return RoleChoice(
-        role=role.role_name,
-        developer=role.developer,
-        secret_paths=tuple(p.data_path for p in role.secret_paths),
-        subject_pattern=shell_case_pattern(str(subject[0])) if choose and subject else None,
-        actor_id=str(actor[0]) if choose and actor else None,
+        roles=tuple(
+            RoleChoice(
+                role=role.role_name,
+                developer=role.developer,
+                secret_paths=tuple(p.data_path for p in role.secret_paths),
+                selector=selector(role) if choose else None,
+            )
+            for role in deployment.roles
+        ),
     )
 
 
@@ -179,4 +163,3 @@ def shell_case_pattern(vault_glob: str) -> str:
 
 def _single_quoted(text: str) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
-

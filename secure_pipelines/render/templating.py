@@ -4,8 +4,7 @@ filters every template may use, and the header each rendered file starts with.""
 from __future__ import annotations
 
 import io
-import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,16 +34,6 @@ class RenderSource:
         return "\n".join(f"{comment} {line}" for line in self.header_lines())
 
 
-def rego(value: object) -> str:
-    """A Rego literal for a string, boolean or number (JSON literals are valid Rego)."""
-    return json.dumps(value)
-
-
-def rego_set(values: Iterable[str]) -> str:
-    items = sorted(set(values))
-    return "{" + ", ".join(json.dumps(v) for v in items) + "}" if items else "set()"
-
-
 def to_yaml(value: Any, indent: int = 0) -> str:
     """Block-style YAML for ``value``, indented by ``indent`` spaces after the first line."""
     yaml = YAML(typ="safe", pure=True)
@@ -62,11 +51,6 @@ def to_yaml(value: Any, indent: int = 0) -> str:
 def shell_quote(value: str) -> str:
     """Single-quote ``value`` for POSIX shells."""
     return "'" + value.replace("'", "'\"'\"'") + "'"
-
-
-def github_expression(expression: str) -> str:
-    """``${{ expression }}`` without fighting Jinja's own braces in templates."""
-    return "${{ " + expression + " }}"
 
 
 def _plain(value: Any) -> Any:
@@ -112,9 +96,10 @@ class Templates:
         return self.environment().get_template(name).render(**context)
 
 
-CORE_TEMPLATES = Templates("secure_pipelines", {"rego": rego, "rego_set": rego_set})
+CORE_TEMPLATES = Templates("secure_pipelines")
+"""The core's own templates (``secure_pipelines/templates/``): the Vault policy files."""
 
 
 def render_template(name: str, **context: Any) -> str:
     """Render one of the core templates (``secure_pipelines/templates/<name>``)."""
-    return CORE_TEMPLATES.render(name, gh=github_expression, **context)
+    return CORE_TEMPLATES.render(name, **context)

@@ -14,9 +14,10 @@ import pulumi
 
 from ..components.environment import Environment, EnvironmentArgs
 from ..components.organization import Organization, OrganizationArgs
+from ..declaration.loader import load_declaration
 from ..errors import SecurePipelinesError, UnknownStack
-from ..loader import load_declaration
-from ..plan import EnvironmentPlan, Plan, build_plan
+from ..plan.assembly import build_plan
+from ..plan.model import EnvironmentPlan, Plan
 
 CONFIG_NAMESPACE = "secure-pipelines"
 DECLARATION_FILE_KEY = "declarationFile"

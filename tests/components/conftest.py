@@ -11,11 +11,12 @@ import hvac
 import pytest
 from ruamel.yaml import YAML
 
+from secure_pipelines.declaration.loader import parse_declaration
+from secure_pipelines.declaration.sources.yaml_file import read_yaml_mapping
 from secure_pipelines.example_project import DEFAULT_DECLARATION
-from secure_pipelines.loader import parse_declaration
-from secure_pipelines.plan import Plan, build_plan
+from secure_pipelines.plan.assembly import build_plan
+from secure_pipelines.plan.model import Plan
 from secure_pipelines.rehearse.server import dev_server
-from secure_pipelines.sources.yaml_file import read_yaml_mapping
 from secure_pipelines.stack import CapturedResource, capture_stack
 
 EXAMPLE_STACKS = ("dev", "staging", "production")

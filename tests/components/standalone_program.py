@@ -14,10 +14,11 @@ from typing import Any
 import pulumi
 
 from secure_pipelines import components as sp
-from secure_pipelines.loader import parse_declaration
-from secure_pipelines.plan import build_plan
+from secure_pipelines.declaration.loader import parse_declaration
+from secure_pipelines.plan.assembly import build_plan
 
 DECLARATION: dict[str, Any] = {
+    "version": 2,
     "organization": {"name": "tiny", "github": {"owner": "tiny", "owner_id": 1001, "plan": "team"}},
     "ci": {"github_actions": {}},
     "admins": {
@@ -25,7 +26,7 @@ DECLARATION: dict[str, Any] = {
                  "admin_group": "admins"},
         "members": [{"name": "ada"}],
     },
-    "repositories": [{"name": "site", "github_id": 2001, "ci": ["github-actions"], "visibility": "public",
+    "repositories": [{"name": "site", "github_id": 2001, "ci": {"github_actions": {}}, "visibility": "public",
                       "required_status_checks": ["test"]}],
     "environments": [{"name": "live", "tier": "production", "repositories": ["site"],
                       "ip_allowlist": ["192.0.2.0/28"], "token_ttl": 300, "token_max_ttl": 600,

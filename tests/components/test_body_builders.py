@@ -6,7 +6,6 @@ import dataclasses
 
 import pytest
 
-from secure_pipelines.ci import BoundClaim
 from secure_pipelines.components._component import no_comma
 from secure_pipelines.components.admin_role import _admin_bound_claims
 from secure_pipelines.components.ci_roles import (
@@ -17,6 +16,7 @@ from secure_pipelines.components.ci_roles import (
 )
 from secure_pipelines.errors import UnknownStack
 from secure_pipelines.plan import CIRole, Plan
+from secure_pipelines.plan.model import BoundClaim
 from secure_pipelines.stack import select_environment
 
 

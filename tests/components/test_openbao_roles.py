@@ -19,7 +19,7 @@ from hvac.exceptions import InvalidRequest, VaultError
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from secure_pipelines.ci.circleci import SSH_RERUN
+from secure_pipelines.ci.circleci.claims import SSH_RERUN
 from secure_pipelines.components.ci_roles import _role_api_path, _vault_role_body
 from secure_pipelines.plan import CIRole, Plan
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from secure_pipelines.declaration.sources.yaml_file import read_yaml_mapping
 from secure_pipelines.example_project import DEFAULT_DECLARATION
-from secure_pipelines.sources.yaml_file import read_yaml_mapping
 
 _EXAMPLE = read_yaml_mapping(DEFAULT_DECLARATION)
 

@@ -79,15 +79,23 @@ def _no_github_actions(d: dict[str, Any]) -> None:
 
 
 def _no_prod_context(d: dict[str, Any]) -> None:
-    del d["ci"]["circleci"]["contexts"]["production"]
+    del env(d, "production")["ci"]["circleci"]["context"]
 
 
 def _bad_context_id(d: dict[str, Any]) -> None:
-    d["ci"]["circleci"]["contexts"]["production"]["id"] = "not-a-uuid"
+    env(d, "production")["ci"]["circleci"]["context"]["id"] = "not-a-uuid"
 
 
-def _unknown_env_in_contexts(d: dict[str, Any]) -> None:
-    d["ci"]["circleci"]["contexts"]["qa"] = {"name": "acme-qa", "id": "7d03a245-c081-4f92-9e3d-415263748596"}
+def _unknown_ci_system(d: dict[str, Any]) -> None:
+    env(d, "production")["ci"]["circle-ci"] = {"context": {"name": "acme-qa"}}
+
+
+def _repository_without_ci_system(d: dict[str, Any]) -> None:
+    repo(d, "api")["ci"] = {}
+
+
+def _per_environment_setting_github_actions_lacks(d: dict[str, Any]) -> None:
+    env(d, "staging")["ci"]["github_actions"] = {"runner": "x"}
 
 
 def _shared_mount(d: dict[str, Any]) -> None:
@@ -101,11 +109,16 @@ def _colliding_names(d: dict[str, Any]) -> None:
         "name": "dev-lin", "tier": "development", "repositories": ["webapp"],
         "ip_allowlist": ["10.0.0.0/8"], "secrets": {"mount": "kv-dev-lin"},
     })
-    d["ci"]["circleci"]["contexts"]["dev-lin"] = {"name": "acme-dev-lin", "id": "8e14b356-d192-4a03-8f4e-5263748596a7"}
+    d["environments"][-1]["ci"] = {"circleci": {"context": {"name": "acme-dev-lin",
+                                                            "id": "8e14b356-d192-4a03-8f4e-5263748596a7"}}}
 
 
 def _developer_missing_ci_id(d: dict[str, Any]) -> None:
-    del d["developers"][0]["circleci_user_id"]
+    del d["developers"][0]["ci"]["circleci"]
+
+
+def _developer_ci_section_without_id(d: dict[str, Any]) -> None:
+    del d["developers"][0]["ci"]["circleci"]["user_id"]
 
 
 def _frozen_unknown(d: dict[str, Any]) -> None:
@@ -113,7 +126,7 @@ def _frozen_unknown(d: dict[str, Any]) -> None:
 
 
 def _no_runner_class(d: dict[str, Any]) -> None:
-    d["pipeline_policy"]["production_resource_class"] = None
+    del env(d, "production")["ci"]["circleci"]["runner_resource_class"]
 
 
 def _ruleset_on_pro(d: dict[str, Any]) -> None:
@@ -173,19 +186,28 @@ CASES = [
     Case("deploys to an unknown repository", _set(STAGING, "repositories", ["webapp", "billing"]),
          "environments[staging].repositories", "not a declared repository"),
     Case("CircleCI without org", _no_circleci, "ci.circleci", "org_id"),
+    Case("CircleCI org section without org id", _del(lambda d: d["ci"]["circleci"], "org_id"), "ci.circleci.org_id",
+         "organisation id"),
     Case("GitHub Actions not declared", _no_github_actions, "ci.github_actions", "GitHub Actions"),
-    Case("CircleCI repository without project id", _del(WEBAPP, "circleci_project_id"),
-         "repositories[webapp].circleci_project_id", "immutable project id"),
+    Case("CircleCI repository without project id", _del(lambda d: WEBAPP(d)["ci"]["circleci"], "project_id"),
+         "repositories[webapp].ci.circleci.project_id", "immutable project id"),
     Case("CircleCI environment without context", _no_prod_context,
-         "ci.circleci.contexts.production", "context name and id"),
-    Case("context id not a UUID", _bad_context_id, "ci.circleci.contexts.production.id", "UUID"),
-    Case("context for an unknown environment", _unknown_env_in_contexts,
-         "ci.circleci.contexts.qa", "no declared environment"),
+         "environments[production].ci.circleci.context", "context name and id"),
+    Case("context id not a UUID", _bad_context_id, "environments[production].ci.circleci.context.id", "UUID"),
+    Case("unknown CI system key", _unknown_ci_system, "environments[production].ci.circle-ci",
+         "known: circleci, github_actions"),
+    Case("unknown key in a CI section", _set(lambda d: WEBAPP(d)["ci"]["circleci"], "projectid", "x"),
+         "repositories[webapp].ci.circleci.projectid", "project_id"),
+    Case("repository on no CI system", _repository_without_ci_system, "repositories[api].ci", "names no CI system"),
+    Case("a section a CI system does not have", _per_environment_setting_github_actions_lacks,
+         "environments[staging].ci.github_actions", "no settings at this level"),
     Case("repository without GitHub id", _del(API, "github_id"), "repositories[api].github_id", "required"),
     Case("owner id missing", _del(lambda d: d["organization"]["github"], "owner_id"),
          "organization.github.owner_id", "required"),
     Case("developer without CircleCI user id", _developer_missing_ci_id,
-         "developers[lin].circleci_user_id", "CircleCI user id"),
+         "developers[lin].ci.circleci.user_id", "CircleCI user id"),
+    Case("developer's CircleCI section without its id", _developer_ci_section_without_id,
+         "developers[lin].ci.circleci.user_id", "CircleCI user id"),
     Case("repository name with a slash", _set(WEBAPP, "name", "web/app"), "repositories[web/app].name", "safe name"),
     Case("repository name with a glob", _set(WEBAPP, "name", "web*"), "repositories[web*].name", "safe name"),
     Case("repository name with dot-dot", _set(WEBAPP, "name", "a..b"), "repositories[a..b].name", "safe name"),
@@ -200,10 +222,10 @@ CASES = [
     Case("names collide in Vault", _colliding_names, "policy names", "same Vault name"),
     Case("code freeze of an unknown repository", _frozen_unknown, "pipeline_policy.code_freeze", "not a declared"),
     Case("production on CircleCI without runner class", _no_runner_class,
-         "pipeline_policy.production_resource_class", "self-hosted runner"),
-    Case("orb with a version in the allowlist", _set(lambda d: d["pipeline_policy"], "approved_orbs",
+         "environments[production].ci.circleci.runner_resource_class", "self-hosted runner"),
+    Case("orb with a version in the allowlist", _set(lambda d: d["ci"]["circleci"]["config_policy"], "approved_orbs",
                                                      ["circleci/node@5.1"]),
-         "pipeline_policy.approved_orbs", "without a version"),
+         "ci.circleci.config_policy.approved_orbs", "without a version"),
     Case("organisation ruleset on Pro", _ruleset_on_pro, "organization.github.protection", "Team or Enterprise"),
     Case("reviewers on a private repo without Enterprise", _reviewers_private_api,
          "environments[production].reviewers", "Enterprise"),
@@ -211,8 +233,6 @@ CASES = [
          "repositories[webapp].visibility", "cannot enforce branch protection"),
     Case("GitHub Actions deploys from a private repo on Free", _private_actions_repo_on_free,
          "repositories[api].visibility", "no deployment environments"),
-    Case("production runner class differs from the policy's", _set(PROD, "runner_resource_class", "acme/other"),
-         "environments[production].runner_resource_class", "production_resource_class"),
     Case("vcs-origin format without repository", _set(lambda d: d["ci"]["circleci"], "vcs_origin_format",
                                                       "github.com/{owner}/*"),
          "ci.circleci.vcs_origin_format", "{repository}"),
@@ -278,10 +298,10 @@ def test_unenforceable_protection_is_accepted_with_a_named_override(example: dic
 def test_circleci_deploys_without_a_runner_inside_the_allowlist_are_a_warning(example: dict[str, Any]) -> None:
     from secure_pipelines import build_plan
 
-    del env(example, "staging")["runner_resource_class"]
+    del env(example, "staging")["ci"]["circleci"]["runner_resource_class"]
     plan = build_plan(parse_declaration(example))
-    assert any(w.field == "environments[staging].runner_resource_class" and "Vault would refuse" in w.message
-               for w in plan.warnings)
+    field = "environments[staging].ci.circleci.runner_resource_class"
+    assert any(w.field == field and "Vault would refuse" in w.message for w in plan.warnings)
 
 
 def test_an_open_development_allowlist_is_a_warning_not_an_error(example: dict[str, Any]) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from secure_pipelines import DeclarationNotFound, InvalidDeclaration, load_declaration
+from secure_pipelines import DeclarationNotFound, InvalidDeclaration, build_plan, load_declaration, parse_declaration
+from secure_pipelines.ci.circleci.plan import circleci_plan
 from secure_pipelines.example_project import DEFAULT_DECLARATION
 
 
@@ -74,3 +75,75 @@ def test_the_declaration_is_frozen() -> None:
     declaration = load_declaration(DEFAULT_DECLARATION)
     with pytest.raises(Exception, match="frozen"):
         declaration.repositories[0].required_approvals = 1  # type: ignore[misc]
+
+
+def test_a_ci_section_is_overridden_by_an_environment_variable(
+    example: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, example)
+    org_id = "11111111-2222-4333-8444-555555555555"
+    monkeypatch.setenv("SECUREPIPE_CI__CIRCLECI__ORG_ID", org_id)
+    declaration = load_declaration(path)
+    plan = build_plan(declaration)
+    assert plan.mount("circleci").issuer == f"https://oidc.circleci.com/org/{org_id}"
+    assert plan.mount("github-actions").issuer == "https://token.actions.githubusercontent.com", "siblings kept"
+
+
+def test_a_list_in_a_ci_section_is_overridden_by_json_in_an_environment_variable(
+    example: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, example)
+    monkeypatch.setenv("SECUREPIPE_CI__CIRCLECI__CONFIG_POLICY__APPROVED_ORBS", '["circleci/node"]')
+    policy = circleci_plan(build_plan(load_declaration(path))).config_policy
+    assert policy.approved_orbs == ("circleci/node",)
+    assert policy.banned_orb_versions == ("circleci/node@5.0.0",), "siblings kept"
+
+
+def test_a_ci_section_mistake_from_an_environment_variable_names_the_full_field(
+    example: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, example)
+    monkeypatch.setenv("SECUREPIPE_CI__CIRCLECI__ORG_ID", "not-a-uuid")
+    with pytest.raises(InvalidDeclaration) as refused:
+        load_declaration(path)
+    assert any(p.field == "ci.circleci.org_id" and "UUID" in p.message for p in refused.value.problems)
+
+
+def test_core_and_ci_section_mistakes_are_reported_together(example: dict[str, Any]) -> None:
+    example["organization"]["github"]["plan"] = "platinum"
+    del next(r for r in example["repositories"] if r["name"] == "webapp")["ci"]["circleci"]["project_id"]
+    with pytest.raises(InvalidDeclaration) as refused:
+        parse_declaration(example)
+    fields = {p.field for p in refused.value.problems}
+    assert {"organization.github.plan", "repositories[webapp].ci.circleci.project_id"} <= fields
+
+
+VERSION_1 = """\
+version: 1
+organization: {name: acme, github: {owner: acme, owner_id: 1, plan: team}}
+ci: {circleci: {org_id: 6a1f4c2e-0b8d-4c53-9a7e-1d2b3c4d5e6f, contexts: {}}}
+repositories: [{name: webapp, github_id: 2, ci: [circleci], circleci_project_id: x}]
+"""
+
+
+@pytest.mark.parametrize("text", [VERSION_1, VERSION_1.replace("version: 1\n", "")], ids=["declared", "implied"])
+def test_a_version_1_declaration_is_refused_with_every_move_to_make(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "declaration.yaml"
+    path.write_text(text)
+    with pytest.raises(InvalidDeclaration) as refused:
+        load_declaration(path)
+    (problem,) = refused.value.problems
+    assert problem.field == "version" and "version 1 declarations are no longer read" in problem.message
+    for old, new in [
+        ("repositories[].circleci_project_id", "repositories[].ci.circleci.project_id"),
+        ("ci.circleci.contexts.<environment>", "environments[<environment>].ci.circleci.context"),
+        ("pipeline_policy.production_resource_class", "environments[<production>].ci.circleci.runner_resource_class"),
+        ("developers[].github_user_id", "developers[].ci.github_actions.user_id"),
+    ]:
+        assert any(old in line and line.rstrip().endswith(new) for line in problem.message.splitlines()), (old, new)
+
+
+def test_a_declaration_without_its_version_is_refused() -> None:
+    with pytest.raises(InvalidDeclaration) as refused:
+        parse_declaration({"organization": {"name": "acme"}})
+    assert any(p.field == "version" and "is required" in p.message for p in refused.value.problems)

@@ -8,14 +8,19 @@ from typing import Any
 import pytest
 
 from secure_pipelines import build_plan, parse_declaration
-from secure_pipelines.ci.circleci import CONTEXT_IDS, PROJECT_ID, SSH_RERUN, VCS_ORIGIN, VCS_REF
-from secure_pipelines.declaration import CISystemName, Tier
-from secure_pipelines.plan import CIRole, Plan
+from secure_pipelines.ci.circleci.claims import CONTEXT_IDS, PROJECT_ID, SSH_RERUN, VCS_ORIGIN, VCS_REF
+from secure_pipelines.ci.circleci.plan import circleci_plan
+from secure_pipelines.declaration.model import Tier
+from secure_pipelines.plan.model import CIRole, Plan
 
 
 @pytest.fixture
 def plan(example: dict[str, Any]) -> Plan:
     return build_plan(parse_declaration(example))
+
+
+def environment(declaration: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(e for e in declaration["environments"] if e["name"] == name)
 
 
 def role(plan: Plan, ci: str, repository: str, environment: str, developer: str | None = None) -> CIRole:
@@ -30,9 +35,9 @@ def test_production_circleci_role_binds_project_ref_context_origin_and_no_ssh_re
 ) -> None:
     webapp = next(r for r in example["repositories"] if r["name"] == "webapp")
     production = role(plan, "circleci", "webapp", "production")
-    assert production.claims[PROJECT_ID] == (webapp["circleci_project_id"],)
+    assert production.claims[PROJECT_ID] == (webapp["ci"]["circleci"]["project_id"],)
     assert production.claims[VCS_REF] == ("refs/heads/main",)
-    assert production.claims[CONTEXT_IDS] == (example["ci"]["circleci"]["contexts"]["production"]["id"],)
+    assert production.claims[CONTEXT_IDS] == (environment(example, "production")["ci"]["circleci"]["context"]["id"],)
     assert production.claims[VCS_ORIGIN] == ("github.com/acme/webapp",)
     assert production.claims[SSH_RERUN] == (False,)
     assert production.claims_match == "string"
@@ -62,7 +67,7 @@ def test_production_github_role_binds_immutable_ids_environment_and_ref(plan: Pl
 def test_no_role_binds_a_name_without_an_immutable_id(plan: Plan) -> None:
     for ci_role in plan.roles:
         claims = ci_role.claims
-        if ci_role.ci is CISystemName.CIRCLECI:
+        if ci_role.ci == "circleci":
             assert PROJECT_ID in claims and CONTEXT_IDS in claims
         else:
             assert "repository_id" in claims and "repository_owner_id" in claims
@@ -99,19 +104,19 @@ def test_a_per_developer_role_is_bound_to_that_developer_only(plan: Plan, exampl
     for name, developer in developers.items():
         circleci = role(plan, "circleci", "webapp", "dev", name)
         (subject,) = circleci.claims["sub"]
-        assert isinstance(subject, str) and f"/user/{developer['circleci_user_id']}/" in subject
+        assert isinstance(subject, str) and f"/user/{developer['ci']['circleci']['user_id']}/" in subject
         for other in developers.values():
             if other is not developer:
-                assert str(other["circleci_user_id"]) not in subject
+                assert str(other["ci"]["circleci"]["user_id"]) not in subject
         github = role(plan, "github-actions", "api", "dev", name)
-        assert github.claims["actor_id"] == (str(developer["github_user_id"]),)
+        assert github.claims["actor_id"] == (str(developer["ci"]["github_actions"]["user_id"]),)
         assert github.secret_paths[0].path == f"apps/{name}/api"
 
 
 def test_staging_and_production_roles_pin_the_default_branch(plan: Plan) -> None:
     for ci_role in plan.roles:
         if ci_role.tier in (Tier.STAGING, Tier.PRODUCTION):
-            ref_claim = VCS_REF if ci_role.ci is CISystemName.CIRCLECI else "ref"
+            ref_claim = VCS_REF if ci_role.ci == "circleci" else "ref"
             assert ci_role.claims[ref_claim] == ("refs/heads/main",)
 
 
@@ -153,7 +158,7 @@ def _names(plan: Plan) -> dict[str, set[str]]:
 
 def test_adding_a_repository_renames_nothing(example: dict[str, Any], plan: Plan) -> None:
     example["repositories"].insert(0, {
-        "name": "billing", "github_id": 700000003, "ci": ["github-actions"], "visibility": "public",
+        "name": "billing", "github_id": 700000003, "ci": {"github_actions": {}}, "visibility": "public",
         "required_status_checks": ["test"],
     })
     for env in example["environments"]:
@@ -175,8 +180,8 @@ def test_adding_an_environment_renames_nothing(example: dict[str, Any], plan: Pl
 def test_one_jwt_mount_per_issuer(plan: Plan, example: dict[str, Any]) -> None:
     issuers = {m.ci: m.issuer for m in plan.jwt_mounts}
     assert issuers == {
-        CISystemName.CIRCLECI: f"https://oidc.circleci.com/org/{example['ci']['circleci']['org_id']}",
-        CISystemName.GITHUB_ACTIONS: "https://token.actions.githubusercontent.com",
+        "circleci": f"https://oidc.circleci.com/org/{example['ci']['circleci']['org_id']}",
+        "github-actions": "https://token.actions.githubusercontent.com",
     }
 
 
@@ -205,16 +210,16 @@ def test_production_github_environment_cannot_be_bypassed_by_admins(plan: Plan) 
 
 
 def test_contexts_refuse_ssh_reruns_and_protected_ones_pin_the_default_branch(plan: Plan) -> None:
-    context = plan.environment("production").circleci_context
+    context = circleci_plan(plan).context("production")
     assert context is not None
     assert context.restriction_expression == 'pipeline.git.branch == "main" and not job.ssh.enabled'
-    dev = plan.environment("dev").circleci_context
+    dev = circleci_plan(plan).context("dev")
     assert dev is not None
     assert dev.restriction_expression == "not job.ssh.enabled", "no context is available to an SSH rerun"
 
 
 def test_pipeline_policy_data_names_contexts_by_tier(plan: Plan) -> None:
-    policy = plan.pipeline_policy
+    policy = circleci_plan(plan).config_policy
     assert policy.production_contexts == ("acme-production",)
     assert policy.staging_contexts == ("acme-staging",)
     assert [p.repository for p in policy.projects] == ["webapp"]
@@ -230,17 +235,17 @@ def test_staging_and_production_circleci_roles_pin_the_pipeline_definition(plan:
     webapp = next(r for r in example["repositories"] if r["name"] == "webapp")
     for environment in ("staging", "production"):
         pinned = role(plan, "circleci", "webapp", environment)
-        assert pinned.claims["oidc.circleci.com/pipeline-definition-id"] == (webapp["circleci_pipeline_definition_id"],)
+        assert pinned.claims["oidc.circleci.com/pipeline-definition-id"] == (
+            webapp["ci"]["circleci"]["pipeline_definition_id"],)
     for developer in ("lin", "sam"):
         dev_role = role(plan, "circleci", "webapp", "dev", developer)
         assert "oidc.circleci.com/pipeline-definition-id" not in dev_role.claims
 
 
 def test_circleci_deploys_run_on_the_declared_runner_classes(plan: Plan) -> None:
-    classes = {d.environment: d.resource_class for e in plan.environments for d in e.deployments
-               if d.ci is CISystemName.CIRCLECI}
+    classes = {d.environment: d.runner for e in plan.environments for d in e.deployments if d.ci == "circleci"}
     assert classes == {"dev": None, "staging": "acme/staging-deployers", "production": "acme/prod-deployers"}
-    github = [d.resource_class for e in plan.environments for d in e.deployments if d.ci is CISystemName.GITHUB_ACTIONS]
+    github = [d.runner for e in plan.environments for d in e.deployments if d.ci == "github-actions"]
     assert github == [None, None, None]
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from secure_pipelines import InvalidDeclaration, build_plan, parse_declaration
-from secure_pipelines.declaration import Cidr, SafeName, ShortName
+from secure_pipelines.declaration.model import Cidr, SafeName, ShortName
 
 CIDR = TypeAdapter(Cidr)
 SAFE_NAME = TypeAdapter(SafeName)

@@ -8,8 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from secure_pipelines.declaration import Declaration
-from secure_pipelines.loader import load_declaration
-from secure_pipelines.plan import Plan, build_plan
+from secure_pipelines.declaration.loader import load_declaration
+from secure_pipelines.plan.assembly import build_plan
+from secure_pipelines.plan.model import Plan
 from secure_pipelines.rehearse.apply import VaultResource
 from secure_pipelines.rehearse.keys import IssuerKey, generate_issuer_keys
 from secure_pipelines.rehearse.runner import select_environments

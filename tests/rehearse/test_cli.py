@@ -60,7 +60,9 @@ def test_rehearse_prints_the_table_with_its_verdict() -> None:
 def test_rehearse_still_fires_a_real_fork_when_the_origin_is_overridden(tmp_path: Path) -> None:
     declaration = tmp_path / "declaration.yaml"
     text = (Path(__file__).resolve().parents[2] / "stacks" / "declaration.yaml").read_text()
-    declaration.write_text(text.replace("  - name: webapp\n", "  - name: webapp\n    vcs_origin: github.com/x/y\n"))
+    origin = "        project_id: 5b81e023-ae6f-4d70-9c1b-2f3041526374\n"
+    assert origin in text
+    declaration.write_text(text.replace(origin, origin + "        vcs_origin: github.com/x/y\n"))
     result = runner.invoke(app, ["rehearse", "--stack", "staging", "--declaration", str(declaration),
                                  "--format", "json"])
     assert result.exit_code == 0, result.output

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from secure_pipelines.ci.circleci import PIPELINE_DEFINITION_ID
+from secure_pipelines.ci.circleci.claims import PIPELINE_DEFINITION_ID
 from secure_pipelines.plan import Plan
 from secure_pipelines.rehearse import Rehearsal, VaultTarget, rehearse_declaration
 from secure_pipelines.rehearse.addresses import outside_addresses

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from secure_pipelines.ci.circleci import PIPELINE_DEFINITION_ID, SSH_RERUN, VCS_REF
+from secure_pipelines.ci.circleci.claims import PIPELINE_DEFINITION_ID, SSH_RERUN, VCS_REF
 from secure_pipelines.declaration import Declaration
 from secure_pipelines.plan import Plan
 from secure_pipelines.rehearse import Rehearsal, VaultTarget, rehearse

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from secure_pipelines.ci.circleci.context_expression import UnsupportedExpression, evaluate
 from secure_pipelines.rehearse.addresses import inside_address, is_inside, outside_addresses
 from secure_pipelines.rehearse.apply import (
     AUTH_BACKEND,
@@ -19,7 +20,6 @@ from secure_pipelines.rehearse.apply import (
     provider_bound_claims,
     snake,
 )
-from secure_pipelines.rehearse.context_expression import UnsupportedExpression, evaluate
 from secure_pipelines.rehearse.keys import generate_issuer_keys, key_file_name
 from secure_pipelines.rehearse.server import OpenBaoUnavailable, dev_server
 from secure_pipelines.rehearse.tokens import mint, mint_unsigned

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from secure_pipelines.ci.circleci import SSH_RERUN
+from secure_pipelines.ci.circleci.claims import SSH_RERUN, SSH_RERUN_TRAIT
 from secure_pipelines.declaration import Declaration
 from secure_pipelines.plan import CIRole, Plan
 from secure_pipelines.rehearse.addresses import inside_address
@@ -46,7 +46,7 @@ def _login(openbao: OpenBaoServer, declaration: Declaration, plan: Plan, keys: d
            mount: str, role: CIRole, ssh_rerun: bool) -> bool:
     deployment = next(d for e in plan.environments for d in e.deployments if role in d.roles)
     job = legitimate_job(declaration, deployment, role, f"refs/heads/{deployment.branches[0]}")
-    firing = Firing(mount, role.role_name, job.but(ssh_rerun=ssh_rerun),
+    firing = Firing(mount, role.role_name, job.with_trait(SSH_RERUN_TRAIT, ssh_rerun),
                     client_address=inside_address(role.token_bound_cidrs[0]))
     return login(openbao.forwarded_addr, firing, token_for(declaration, firing, keys[role.issuer],
                                                             int(time.time()))).ok

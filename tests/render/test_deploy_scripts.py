@@ -21,10 +21,9 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from secure_pipelines.ci.circleci import CONTEXT_IDS, SSH_RERUN
-from secure_pipelines.declaration import CISystemName
+from secure_pipelines.ci.circleci.claims import CONTEXT_IDS, SSH_RERUN
+from secure_pipelines.ci.circleci.policy import parse_config
 from secure_pipelines.plan import CIRole, Plan
-from secure_pipelines.render import parse_config
 
 from .conftest import DevVault
 
@@ -108,7 +107,7 @@ def circleci_token(harness: Harness, plan: Plan, role: CIRole, *, user: str, ssh
     origin = claims["oidc.circleci.com/vcs-origin"]
     now = int(time.time())
     claims.update({
-        "iss": plan.mount(CISystemName.CIRCLECI).issuer,
+        "iss": plan.mount("circleci").issuer,
         "aud": org,
         "sub": f"org/{org}/project/{project}/user/{user}/vcs-origin/{origin}/vcs-ref/refs/heads/{branch}",
         "iat": now, "nbf": now - 5, "exp": now + 600,
@@ -138,7 +137,7 @@ def run_deploy_step(harness: Harness, job: str, token: str, tmp_path: Path) -> t
 
 
 def developer_id(values: dict[str, Any], name: str) -> str:
-    return next(d["circleci_user_id"] for d in values["developers"] if d["name"] == name)
+    return next(d["ci"]["circleci"]["user_id"] for d in values["developers"] if d["name"] == name)
 
 
 @pytest.mark.parametrize("developer", ["lin", "sam"])
@@ -146,7 +145,7 @@ def test_dev_deploy_logs_in_as_the_pushing_developer_and_reads_only_their_secret
     harness: Harness, example_plan: Plan, example_values: dict[str, Any], developer: str, tmp_path: Path
 ) -> None:
     role = next(r for r in example_plan.environment("dev").roles
-                if r.ci is CISystemName.CIRCLECI and r.developer == developer)
+                if r.ci == "circleci" and r.developer == developer)
     token = circleci_token(harness, example_plan, role, user=developer_id(example_values, developer),
                            branch="feature/x")
     result, recorded = run_deploy_step(harness, "deploy-dev", token, tmp_path)
@@ -159,7 +158,7 @@ def test_dev_deploy_logs_in_as_the_pushing_developer_and_reads_only_their_secret
 def test_dev_deploy_refuses_a_user_who_is_not_a_declared_developer(
     harness: Harness, example_plan: Plan, tmp_path: Path
 ) -> None:
-    role = next(r for r in example_plan.environment("dev").roles if r.ci is CISystemName.CIRCLECI)
+    role = next(r for r in example_plan.environment("dev").roles if r.ci == "circleci")
     token = circleci_token(harness, example_plan, role, user="99999999-0000-4000-8000-000000000000")
     result, recorded = run_deploy_step(harness, "deploy-dev", token, tmp_path)
     assert result.returncode != 0
@@ -170,7 +169,7 @@ def test_dev_deploy_refuses_a_user_who_is_not_a_declared_developer(
 def test_production_deploy_reads_production_secrets_and_ships_the_digest(
     harness: Harness, example_plan: Plan, tmp_path: Path
 ) -> None:
-    (role,) = [r for r in example_plan.environment("production").roles if r.ci is CISystemName.CIRCLECI]
+    (role,) = [r for r in example_plan.environment("production").roles if r.ci == "circleci"]
     token = circleci_token(harness, example_plan, role, user="3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152")
     result, recorded = run_deploy_step(harness, "deploy-production", token, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -183,7 +182,7 @@ def test_production_deploy_reads_production_secrets_and_ships_the_digest(
 def test_production_deploy_in_an_ssh_rerun_gets_no_secret(
     harness: Harness, example_plan: Plan, tmp_path: Path
 ) -> None:
-    (role,) = [r for r in example_plan.environment("production").roles if r.ci is CISystemName.CIRCLECI]
+    (role,) = [r for r in example_plan.environment("production").roles if r.ci == "circleci"]
     token = circleci_token(harness, example_plan, role, user="3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152",
                            ssh_rerun=True)
     result, recorded = run_deploy_step(harness, "deploy-production", token, tmp_path)
@@ -195,7 +194,7 @@ def test_production_deploy_in_an_ssh_rerun_gets_no_secret(
 def test_a_deploy_refuses_an_image_that_is_not_pinned_by_digest(
     harness: Harness, example_plan: Plan, tmp_path: Path
 ) -> None:
-    (role,) = [r for r in example_plan.environment("staging").roles if r.ci is CISystemName.CIRCLECI]
+    (role,) = [r for r in example_plan.environment("staging").roles if r.ci == "circleci"]
     token = circleci_token(harness, example_plan, role, user="3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152")
     ref = harness.workspace / "image" / "ref"
     ref.write_text("ghcr.io/acme/webapp:latest\n")
@@ -214,7 +213,7 @@ def github_token(harness: Harness, plan: Plan, role: CIRole, actor_id: str) -> s
     claims: dict[str, Any] = {c.claim: c.values[0] for c in role.bound_claims}
     now = int(time.time())
     claims.update({
-        "iss": plan.mount(CISystemName.GITHUB_ACTIONS).issuer, "aud": role.bound_audiences[0],
+        "iss": plan.mount("github-actions").issuer, "aud": role.bound_audiences[0],
         "sub": f"repo:acme/api:environment:{role.environment}", "actor_id": actor_id,
         "iat": now, "nbf": now - 5, "exp": now + 600,
     })
@@ -231,14 +230,15 @@ def test_github_dev_deploy_picks_the_pushers_role_and_reads_only_their_secrets(
     harness: Harness, example_plan: Plan, example_values: dict[str, Any], developer: str, tmp_path: Path
 ) -> None:
     steps = harness.workflow["jobs"]["deploy-dev"]["steps"]
-    actor = str(next(d["github_user_id"] for d in example_values["developers"] if d["name"] == developer))
+    actor = str(next(d["ci"]["github_actions"]["user_id"] for d in example_values["developers"]
+                     if d["name"] == developer))
     outputs = tmp_path / "outputs"
     chosen = run_step(next(s for s in steps if s.get("id") == "role")["run"],
                       {"ACTOR_ID": actor, "GITHUB_OUTPUT": str(outputs)})
     assert chosen.returncode == 0, chosen.stderr
     picked = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
     role = next(r for r in example_plan.environment("dev").roles
-                if r.ci is CISystemName.GITHUB_ACTIONS and r.role_name == picked["role"])
+                if r.ci == "github-actions" and r.role_name == picked["role"])
     assert role.developer == developer
 
     # What hashicorp/vault-action does with method jwt: log in with the job's token, export VAULT_TOKEN.

@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 
-from secure_pipelines.declaration import CISystemName, Tier
+from secure_pipelines.ci.circleci.plan import circleci_plan
+from secure_pipelines.ci.circleci.policy import parse_config
+from secure_pipelines.ci.circleci.render import circleci_config, circleci_pipeline
+from secure_pipelines.ci.github_actions.render import github_actions_pipeline, runs_on
+from secure_pipelines.declaration.model import Tier
 from secure_pipelines.plan import Plan
-from secure_pipelines.render import circleci_config, parse_config, pipeline
 from secure_pipelines.render.pipelines import shell_case_pattern
 
 from .conftest import EXAMPLE_SOURCE, tool
@@ -102,8 +105,8 @@ def test_circleci_has_test_security_build_and_one_deploy_per_environment(
 
 def test_each_deploy_job_uses_its_environments_context(example_plan: Plan, example_files: dict[str, str]) -> None:
     jobs = invocations(config(example_files, CIRCLECI_CONFIGS[0]))
-    for deployment in (d for e in example_plan.environments for d in e.deployments if d.ci is CISystemName.CIRCLECI):
-        assert jobs[f"deploy-{deployment.environment}"]["context"] == deployment.context
+    for deployment in (d for e in example_plan.environments for d in e.deployments if d.ci == "circleci"):
+        assert jobs[f"deploy-{deployment.environment}"]["context"] == deployment.deploy_via
 
 
 def test_staging_and_production_run_on_the_default_branch_only(example_files: dict[str, str]) -> None:
@@ -122,7 +125,7 @@ def test_production_waits_for_a_manual_approval_after_staging(example_files: dic
 
 def test_no_approval_job_when_the_declaration_asks_for_none(plan_variant: PlanVariant) -> None:
     def no_hold(values: dict[str, Any]) -> None:
-        values["environments"][2]["approval_hold"] = False
+        values["environments"][2]["ci"]["circleci"]["approval_hold"] = False
 
     plan = plan_variant(no_hold)
     jobs = invocations(parse_config(circleci_config(plan, "webapp", EXAMPLE_SOURCE)))
@@ -132,7 +135,7 @@ def test_no_approval_job_when_the_declaration_asks_for_none(plan_variant: PlanVa
 
 def test_circleci_ip_ranges_follow_the_environment(plan_variant: PlanVariant) -> None:
     def staging_on_circleci_ranges(values: dict[str, Any]) -> None:
-        values["environments"][1]["circleci_ip_ranges"] = True
+        values["environments"][1]["ci"]["circleci"]["ip_ranges"] = True
 
     rendered = parse_config(circleci_config(plan_variant(staging_on_circleci_ranges), "webapp", EXAMPLE_SOURCE))
     assert rendered["jobs"]["deploy-staging"]["circleci_ip_ranges"] is True
@@ -141,7 +144,7 @@ def test_circleci_ip_ranges_follow_the_environment(plan_variant: PlanVariant) ->
 
 def test_production_runs_on_the_declared_runner_class(example_plan: Plan, example_files: dict[str, str]) -> None:
     job = config(example_files, CIRCLECI_CONFIGS[0])["jobs"]["deploy-production"]
-    assert job["resource_class"] == example_plan.pipeline_policy.production_resource_class
+    assert (job["resource_class"],) == circleci_plan(example_plan).config_policy.production_resource_classes
     assert job["machine"] is True
 
 
@@ -160,7 +163,7 @@ def test_deploy_jobs_log_in_with_the_oidc_token_against_the_planned_mount_and_ro
 ) -> None:
     jobs = config(example_files, CIRCLECI_CONFIGS[0])["jobs"]
     for env in example_plan.environments:
-        for deployment in (d for d in env.deployments if d.ci is CISystemName.CIRCLECI):
+        for deployment in (d for d in env.deployments if d.ci == "circleci"):
             command = jobs[f"deploy-{env.name}"]["steps"][-1]["run"]["command"]
             assert "$CIRCLE_OIDC_TOKEN_V2" in command
             assert f"$VAULT_ADDR/v1/auth/{deployment.roles[0].mount_path}/login" in command
@@ -170,12 +173,12 @@ def test_deploy_jobs_log_in_with_the_oidc_token_against_the_planned_mount_and_ro
 
 
 def test_per_developer_dev_picks_the_role_bound_to_the_tokens_subject(example_plan: Plan) -> None:
-    deploy = next(j for j in pipeline(example_plan, "webapp", CISystemName.CIRCLECI).deploy_jobs
+    deploy = next(j for j in circleci_pipeline(example_plan, "webapp").deploy_jobs
                   if j.environment == "dev")
     assert [c.developer for c in deploy.roles] == ["lin", "sam"]
-    roles = {r.developer: r for r in example_plan.environment("dev").roles if r.ci is CISystemName.CIRCLECI}
+    roles = {r.developer: r for r in example_plan.environment("dev").roles if r.ci == "circleci"}
     for choice in deploy.roles:
-        assert choice.subject_pattern == shell_case_pattern(str(roles[choice.developer].claims["sub"][0]))
+        assert choice.selector == shell_case_pattern(str(roles[choice.developer].claims["sub"][0]))
 
 
 @pytest.mark.parametrize(("subject", "expected"), [
@@ -228,7 +231,7 @@ def test_deploy_jobs_are_bound_to_their_github_environment(example_plan: Plan, e
 def test_deploy_jobs_log_in_with_the_planned_role(example_plan: Plan, example_files: dict[str, str]) -> None:
     jobs = workflow(example_files)["jobs"]
     for env in example_plan.environments:
-        for deployment in (d for d in env.deployments if d.ci is CISystemName.GITHUB_ACTIONS):
+        for deployment in (d for d in env.deployments if d.ci == "github-actions"):
             job = jobs[f"deploy-{env.name}"]
             login = next(s for s in job["steps"] if "vault-action" in str(s.get("uses", "")))["with"]
             assert login["method"] == "jwt"
@@ -282,8 +285,8 @@ def test_production_ships_the_image_built_in_this_run(example_files: dict[str, s
 
 
 def test_production_runs_on_a_self_hosted_runner_with_known_egress(example_plan: Plan) -> None:
-    jobs = pipeline(example_plan, "api", CISystemName.GITHUB_ACTIONS).deploy_jobs
-    assert {j.environment: j.runs_on for j in jobs if j.tier is not Tier.DEVELOPMENT} == {
+    jobs = github_actions_pipeline(example_plan, "api").deploy_jobs
+    assert {j.environment: runs_on(j) for j in jobs if j.tier is not Tier.DEVELOPMENT} == {
         "staging": ("self-hosted", "staging"), "production": ("self-hosted", "production")}
 
 

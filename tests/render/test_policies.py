@@ -8,30 +8,30 @@ from typing import Any
 import pytest
 
 from secure_pipelines import build_plan, load_declaration
-from secure_pipelines.plan import Plan
-from secure_pipelines.policy_eval import (
+from secure_pipelines.ci.circleci.plan import circleci_plan
+from secure_pipelines.ci.circleci.policy import (
     DecisionStatus,
+    PolicyCase,
     PolicyError,
     Violation,
-    decide,
-    evaluate_policies,
-    run_policy_tests,
-)
-from secure_pipelines.render import (
-    PolicyCase,
     circleci_policies,
     circleci_policy_tests,
+    decide,
+    evaluate_policies,
     honest_cases,
     parse_config,
     policy_cases,
+    run_policy_tests,
     tampered_cases,
 )
-from secure_pipelines.render.policy_cases import FEATURE_BRANCH
+from secure_pipelines.ci.circleci.policy.cases import FEATURE_BRANCH
+from secure_pipelines.plan import Plan
 
 from .conftest import EXAMPLE_SOURCE
 
 PlanVariant = Callable[[Callable[[dict[str, Any]], None]], Plan]
 EXAMPLE = build_plan(load_declaration())
+EXAMPLE_POLICY = circleci_plan(EXAMPLE).config_policy
 
 
 def frozen(values: dict[str, Any]) -> None:
@@ -39,11 +39,11 @@ def frozen(values: dict[str, Any]) -> None:
 
 
 def orbs_soft(values: dict[str, Any]) -> None:
-    values["pipeline_policy"]["rules"]["orbs_from_allowlist"] = "soft"
+    values["ci"]["circleci"]["config_policy"]["rules"]["orbs_from_allowlist"] = "soft"
 
 
 def all_soft(values: dict[str, Any]) -> None:
-    values["pipeline_policy"]["rules"] = {rule: "soft" for rule, _ in EXAMPLE.pipeline_policy.rule_modes}
+    values["ci"]["circleci"]["config_policy"]["rules"] = {rule: "soft" for rule, _ in EXAMPLE_POLICY.rule_modes}
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +60,10 @@ def case(plan: Plan, name: str) -> PolicyCase:
 
 def test_every_rule_is_enabled_and_hard_by_default(example_plan: Plan, policies: dict[str, str]) -> None:
     decision = evaluate_policies(policies, {}, {})
-    assert set(decision.enabled_rules) == set(example_plan.pipeline_policy.enabled_rules)
+    assert set(decision.enabled_rules) == set(circleci_plan(example_plan).config_policy.enabled_rules)
     assert len(decision.enabled_rules) == 9
     plan_file = policies["secure_pipelines_plan.rego"]
-    for rule in example_plan.pipeline_policy.hard_fail_rules:
+    for rule in circleci_plan(example_plan).config_policy.hard_fail_rules:
         assert f'hard_fail contains "{rule}"' in plan_file
 
 
@@ -79,7 +79,7 @@ def test_each_policy_file_is_package_org_with_policy_name_first(policies: dict[s
 
 
 def test_each_rule_has_its_own_file_named_after_it(example_plan: Plan, policies: dict[str, str]) -> None:
-    for rule in example_plan.pipeline_policy.enabled_rules:
+    for rule in circleci_plan(example_plan).config_policy.enabled_rules:
         assert f'policy_name["{rule}"]' in policies[f"{rule}.rego"]
         assert f"\n{rule} contains reason if {{" in policies[f"{rule}.rego"]
 
@@ -89,7 +89,7 @@ def test_the_sets_come_from_the_plan(example_plan: Plan, policies: dict[str, str
     assert 'production_contexts := {"acme-production"}' in plan_file
     assert 'approved_orbs := {"circleci/docker", "circleci/node"}' in plan_file
     assert 'production_resource_classes := {"acme/prod-deployers"}' in plan_file
-    for project in example_plan.pipeline_policy.projects:
+    for project in circleci_plan(example_plan).config_policy.projects:
         assert f'"{project.project_id}": {{' in plan_file
     logic = "".join(text for name, text in policies.items() if name != "secure_pipelines_plan.rego")
     for value in ("acme-production", "circleci/node", "acme/prod-deployers", "webapp", "main"):
@@ -178,7 +178,7 @@ def test_a_feature_branch_pipeline_with_production_filtered_to_main_passes(polic
 
 def test_every_rule_has_a_passing_and_a_failing_case(example_plan: Plan, plan_variant: PlanVariant) -> None:
     covered = {c.rule for c in tampered_cases(plan_variant(frozen)) for c in c.violations}
-    assert covered == set(example_plan.pipeline_policy.enabled_rules)
+    assert covered == set(circleci_plan(example_plan).config_policy.enabled_rules)
     assert honest_cases(example_plan)
 
 
@@ -235,7 +235,8 @@ def test_the_frozen_repositorys_rendered_config_passes(plan_variant: PlanVariant
 
 def test_the_rendered_policy_tests_run_and_pass(example_plan: Plan, policies: dict[str, str]) -> None:
     results = run_policy_tests(policies, circleci_policy_tests(example_plan, EXAMPLE_SOURCE))
-    assert len(results) >= len(policy_cases(example_plan)) + len(example_plan.pipeline_policy.enabled_rules)
+    rules = circleci_plan(example_plan).config_policy.enabled_rules
+    assert len(results) >= len(policy_cases(example_plan)) + len(rules)
     assert all(r.passed for r in results), "\n".join(str(r) for r in results if not r.passed)
 
 
@@ -286,7 +287,7 @@ def test_nested_cases_inherit_and_merge_like_circleci(policies: dict[str, str]) 
         "    " + to_yaml(honest.meta, 4),
         "  decision:",
         "    status: PASS",
-        "    enabled_rules: [" + ", ".join(sorted(EXAMPLE.pipeline_policy.enabled_rules)) + "]",
+        "    enabled_rules: [" + ", ".join(sorted(EXAMPLE_POLICY.enabled_rules)) + "]",
         "  cases:",
         "    ssh_rerun:",
         "      meta: {ssh_rerun: true}",
@@ -299,7 +300,7 @@ def test_nested_cases_inherit_and_merge_like_circleci(policies: dict[str, str]) 
 
 
 def test_the_plan_level_api_renders_and_decides_in_one_call(example_plan: Plan) -> None:
-    from secure_pipelines.policy_eval import evaluate_plan_policies, run_plan_policy_tests
+    from secure_pipelines.ci.circleci.policy import evaluate_plan_policies, run_plan_policy_tests
 
     tampered = case(example_plan, "ssh_rerun_on_default_branch")
     assert evaluate_plan_policies(example_plan, tampered.config, tampered.meta).status is DecisionStatus.HARD_FAIL

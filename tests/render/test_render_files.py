@@ -11,8 +11,8 @@ from jinja2 import UndefinedError
 
 from secure_pipelines.example_project import DEFAULT_DECLARATION
 from secure_pipelines.plan import Plan
-from secure_pipelines.render import RenderSource, render_files
-from secure_pipelines.render.templating import render_template
+from secure_pipelines.render.files import render_files
+from secure_pipelines.render.templating import RenderSource, render_template
 
 from .conftest import EXAMPLE_SOURCE, tool
 
@@ -129,5 +129,5 @@ def test_the_header_names_the_declaration_and_command_it_is_given() -> None:
 
 
 def test_the_package_imports_without_the_cli() -> None:
-    code = "import secure_pipelines.render, secure_pipelines.policy_eval"
+    code = "import secure_pipelines.render.files, secure_pipelines.ci.circleci.policy"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

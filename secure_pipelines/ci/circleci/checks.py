@@ -1,0 +1,85 @@
+"""CircleCI's cross-field rules: the ids its bindings need, a context for each environment it deploys
+to, a runner class for production, user ids for per-developer environments; and its warnings."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Iterator
+
+from ...declaration.model import Declaration, Environment, Tier
+from ...errors import Problem
+from . import sections
+from .policy.model import RuleMode
+
+
+def problems(d: Declaration) -> list[Problem]:
+    if not any(sections.builds_on_circleci(r) for r in d.repositories) or sections.KEY not in d.ci:
+        return []  # the core names a missing ci.circleci section; nothing else can be checked
+    return [*_duplicate_projects(d), *_contexts(d), *_production_runners(d), *_developer_ids(d)]
+
+
+def _users(d: Declaration, env: Environment) -> list[str]:
+    return [r.name for r in d.repositories if r.name in env.repositories and sections.builds_on_circleci(r)]
+
+
+def _duplicate_projects(d: Declaration) -> Iterator[Problem]:
+    ids = Counter(sections.project_id(r) for r in d.repositories if sections.builds_on_circleci(r))
+    for project_id in sorted(i for i, count in ids.items() if count > 1):
+        yield Problem("repositories.ci.circleci.project_id", project_id,
+                      "two repositories share this id; each id names exactly one repository")
+
+
+def _contexts(d: Declaration) -> Iterator[Problem]:
+    for env in d.environments:
+        users = _users(d, env)
+        if users and sections.environment(env).context is None:
+            yield Problem(f"environments[{env.name}].ci.circleci.context", None,
+                          f"{', '.join(users)} deploy(s) to {env.name} from CircleCI; declare that environment's "
+                          "context name and id (Organization Settings > Contexts)")
+
+
+def _production_runners(d: Declaration) -> Iterator[Problem]:
+    for env in d.environments:
+        if env.tier is Tier.PRODUCTION and _users(d, env) and not sections.environment(env).runner_resource_class:
+            yield Problem(f"environments[{env.name}].ci.circleci.runner_resource_class", None,
+                          "production deploys on CircleCI must run on a self-hosted runner class with known "
+                          "egress addresses; name it, e.g. acme/prod-deployers")
+
+
+def _developer_ids(d: Declaration) -> Iterator[Problem]:
+    reported: set[str] = set()
+    for env in d.environments:
+        if not env.per_developer or not _users(d, env):
+            continue
+        for name in env.developers:
+            dev = next((x for x in d.developers if x.name == name), None)
+            if dev is None or name in reported or sections.developer(dev) is not None:
+                continue
+            reported.add(name)
+            yield Problem(f"developers[{dev.name}].ci.circleci.user_id", None,
+                          f"{env.name} is per developer on CircleCI; add the developer's CircleCI user id")
+
+
+def warnings(d: Declaration) -> list[Problem]:
+    if not any(sections.builds_on_circleci(r) for r in d.repositories):
+        return []
+    found: list[Problem] = []
+    for env in d.environments:
+        section = sections.environment(env)
+        open_allowlist = any(ipaddress.ip_network(c).prefixlen == 0 for c in env.ip_allowlist)
+        if _users(d, env) and not (section.runner_resource_class or section.ip_ranges or open_allowlist):
+            found.append(Problem(
+                f"environments[{env.name}].ci.circleci.runner_resource_class", None,
+                "CircleCI deploy jobs would run on cloud machines outside ip_allowlist and Vault would refuse "
+                "them; set ci.circleci.runner_resource_class or ci.circleci.ip_ranges", environment=env.name))
+    for repo in d.repositories:
+        section = sections.repository(repo)
+        if section is not None and section.vcs_origin:
+            found.append(Problem(f"repositories[{repo.name}].ci.circleci.vcs_origin", section.vcs_origin,
+                                 "overrides the vcs-origin claim; a wrong value refuses every CircleCI login"))
+    for rule, mode in sections.organization(d).config_policy.rules:
+        if mode is RuleMode.SOFT:
+            found.append(Problem(f"ci.circleci.config_policy.rules.{rule}", "soft",
+                                 "soft-failing rules warn but do not block a pipeline"))
+    return found

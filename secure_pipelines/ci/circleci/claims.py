@@ -1,0 +1,19 @@
+"""CircleCI's OIDC token v2 claims (``$CIRCLE_OIDC_TOKEN_V2``), and the job traits only CircleCI has."""
+
+from __future__ import annotations
+
+CLAIM_PREFIX = "oidc.circleci.com/"
+PROJECT_ID = CLAIM_PREFIX + "project-id"
+CONTEXT_IDS = CLAIM_PREFIX + "context-ids"
+VCS_ORIGIN = CLAIM_PREFIX + "vcs-origin"
+VCS_REF = CLAIM_PREFIX + "vcs-ref"
+SSH_RERUN = CLAIM_PREFIX + "ssh-rerun"
+PIPELINE_DEFINITION_ID = CLAIM_PREFIX + "pipeline-definition-id"
+ORG_ID = CLAIM_PREFIX + "org-id"
+
+ISSUER_PREFIX = "https://oidc.circleci.com/org/"
+
+SSH_RERUN_TRAIT = "ssh-rerun"
+"""A job trait: the job is a rerun with SSH enabled (anyone who reruns it gets a shell)."""
+FOREIGN_PIPELINE_DEFINITION_TRAIT = "foreign-pipeline-definition"
+"""A job trait: another pipeline definition (config source) of the same project started the job."""

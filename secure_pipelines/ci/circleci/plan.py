@@ -1,0 +1,144 @@
+"""CircleCI's part of the plan (kept in ``Plan.extras``): each environment's context, runner and
+approval, and the config policy's data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from ...declaration.model import Declaration, Environment, Repository, Tier
+from ...plan.model import Plan
+from . import sections
+from .policy.model import ConfigPolicyPlan, PolicyProject
+
+NAME = "circleci"
+
+
+@dataclass(frozen=True)
+class CircleCIContext:
+    """A CircleCI context: created in CircleCI, restricted as the plan says (not a Pulumi resource)."""
+
+    environment: str
+    tier: Tier
+    name: str
+    id: str
+    project_ids: tuple[str, ...]
+    restriction_expression: str
+    """Context expression restriction, e.g. ``pipeline.git.branch == "main" and not job.ssh.enabled``."""
+
+
+@dataclass(frozen=True)
+class CircleCIEnvironmentPlan:
+    """How CircleCI deploys to one environment."""
+
+    environment: str
+    context: CircleCIContext | None
+    runner_resource_class: str | None
+    ip_ranges: bool
+    approval_hold: bool
+
+
+@dataclass(frozen=True)
+class CircleCIPlan:
+    environments: tuple[CircleCIEnvironmentPlan, ...]
+    config_policy: ConfigPolicyPlan
+
+    def environment(self, name: str) -> CircleCIEnvironmentPlan:
+        return next(e for e in self.environments if e.environment == name)
+
+    def context(self, environment: str) -> CircleCIContext | None:
+        found = next((e for e in self.environments if e.environment == environment), None)
+        return found.context if found else None
+
+
+def circleci_plan(plan: Plan) -> CircleCIPlan:
+    """CircleCI's part of ``plan`` (present whenever a repository builds on CircleCI)."""
+    extra = plan.extra(NAME)
+    if extra is None:
+        raise KeyError("no repository of this plan builds on CircleCI")
+    return cast(CircleCIPlan, extra)
+
+
+def build(declaration: Declaration) -> CircleCIPlan:
+    return CircleCIPlan(
+        environments=tuple(_environment(declaration, env) for env in declaration.environments),
+        config_policy=_config_policy(declaration),
+    )
+
+
+def _users(declaration: Declaration, env: Environment) -> list[Repository]:
+    return [r for r in declaration.repositories if r.name in env.repositories and sections.builds_on_circleci(r)]
+
+
+def _environment(declaration: Declaration, env: Environment) -> CircleCIEnvironmentPlan:
+    section = sections.environment(env)
+    return CircleCIEnvironmentPlan(
+        environment=env.name,
+        context=_context(declaration, env),
+        runner_resource_class=section.runner_resource_class,
+        ip_ranges=section.ip_ranges,
+        approval_hold=section.approval_hold,
+    )
+
+
+def _context(declaration: Declaration, env: Environment) -> CircleCIContext | None:
+    context = sections.environment(env).context
+    users = _users(declaration, env)
+    if context is None or not users:
+        return None
+    # No context is ever available to an SSH rerun: a per-developer role cannot bind the boolean
+    # ssh-rerun claim in Vault (glob mode compares strings only), so the context refuses it instead.
+    expression = "not job.ssh.enabled"
+    branches = sorted({b for r in users for b in declaration.deploy_branches(env, r)})
+    if "*" not in branches:
+        branch_test = " or ".join(f'pipeline.git.branch == "{b}"' for b in branches)
+        if len(branches) > 1:
+            branch_test = f"({branch_test})"
+        expression = f"{branch_test} and {expression}"
+    return CircleCIContext(
+        environment=env.name,
+        tier=env.tier,
+        name=context.name,
+        id=str(context.id),
+        project_ids=tuple(sections.project_id(r) for r in users),
+        restriction_expression=expression,
+    )
+
+
+def _config_policy(declaration: Declaration) -> ConfigPolicyPlan:
+    settings = sections.organization(declaration).config_policy
+    policy = declaration.pipeline_policy
+    contexts = {env.name: ctx.name for env in declaration.environments
+                if (ctx := sections.environment(env).context) is not None}
+
+    def contexts_of(tier: Tier) -> tuple[str, ...]:
+        return tuple(sorted(contexts[e.name] for e in declaration.environments
+                            if e.tier is tier and e.name in contexts))
+
+    projects = tuple(
+        PolicyProject(
+            project_id=sections.project_id(r),
+            repository=r.name,
+            default_branch=r.default_branch,
+            contexts=tuple(sorted(contexts[e.name] for e in declaration.environments
+                                  if r.name in e.repositories and e.name in contexts)),
+            frozen=r.name in policy.code_freeze,
+        )
+        for r in declaration.repositories if sections.builds_on_circleci(r)
+    )
+    production_classes = sorted({
+        runner for env in declaration.environments
+        if env.tier is Tier.PRODUCTION and (runner := sections.environment(env).runner_resource_class)
+    })
+    return ConfigPolicyPlan(
+        projects=projects,
+        production_contexts=contexts_of(Tier.PRODUCTION),
+        staging_contexts=contexts_of(Tier.STAGING),
+        development_contexts=contexts_of(Tier.DEVELOPMENT),
+        approved_orbs=settings.approved_orbs,
+        banned_orb_versions=settings.banned_orb_versions,
+        approved_registries=policy.approved_registries,
+        production_resource_classes=tuple(production_classes),
+        required_security_jobs=policy.required_security_jobs,
+        rule_modes=tuple((rule, mode) for rule, mode in settings.rules),
+    )

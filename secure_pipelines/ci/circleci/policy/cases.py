@@ -1,0 +1,353 @@
+"""Honest and tampered CircleCI configs, each with the exact violations the policies must report.
+
+The cases start from each project's rendered (honest) config and change one thing an attacker or a
+hurried developer would change. The expected reasons (``sentences``) are written independently of
+the Rego, so a rule that stops matching its sentence, or stops firing, fails the tests. The same
+cases become the rendered ``<rule>_test.yaml`` files (``tests_file``) that ``circleci policy test`` runs.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from ....declaration.model import Tier
+from ....plan.model import Plan
+from ....render.pipelines import DeployJob, Pipeline
+from ....render.templating import RenderSource
+from ..plan import circleci_plan
+from ..render import circleci_config, circleci_pipeline
+from .decision import Decision, Violation, decide
+from .model import PolicyProject
+from .sentences import (
+    banned_orb_reason,
+    code_freeze_reason,
+    image_reason,
+    inline_orb_reason,
+    parameterised_context_reason,
+    prod_context_reason,
+    reserved_context_reason,
+    runner_class_reason,
+    security_job_reason,
+    ssh_rerun_reason,
+    unapproved_orb_reason,
+)
+
+FEATURE_BRANCH = "feature/login-form"
+FOREIGN_PROJECT_ID = "00000000-0000-4000-8000-000000000000"
+UNAPPROVED_IMAGE = "unapproved.example/tools:latest"
+PARAMETERISED_CONTEXT = "<< pipeline.parameters.deploy-context >>"
+_CASE_SOURCE = RenderSource(declaration="(policy test)", command="secure_pipelines.ci.circleci.policy.cases")
+
+Config = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PolicyCase:
+    """One config and pipeline metadata, and every violation the policy bundle must report for it."""
+
+    name: str
+    summary: str
+    project: str
+    config: Config = field(repr=False)
+    meta: dict[str, Any]
+    violations: tuple[Violation, ...]
+    rules: tuple[str, ...]
+    """The rules this case is about (empty for an honest config, which concerns every rule)."""
+
+    def expected_decision(self, plan: Plan) -> Decision:
+        policy = circleci_plan(plan).config_policy
+        reasons: dict[str, list[str]] = {}
+        for violation in self.violations:
+            reasons.setdefault(violation.rule, []).append(violation.reason)
+        return decide(list(policy.enabled_rules), list(policy.hard_fail_rules), reasons)
+
+
+
+
+def policy_cases(plan: Plan) -> tuple[PolicyCase, ...]:
+    """Honest and tampered configs for every CircleCI project of the plan."""
+    projects = circleci_plan(plan).config_policy.projects
+    return tuple(case for project in projects for case in _project_cases(plan, project))
+
+
+def honest_cases(plan: Plan) -> tuple[PolicyCase, ...]:
+    return tuple(c for c in policy_cases(plan) if not c.violations)
+
+
+def tampered_cases(plan: Plan) -> tuple[PolicyCase, ...]:
+    return tuple(c for c in policy_cases(plan) if c.violations)
+
+
+def parse_config(text: str) -> Config:
+    loaded = YAML(typ="safe", pure=True).load(text)
+    if not isinstance(loaded, dict):
+        raise ValueError("a CircleCI config is a mapping")
+    return loaded
+
+
+class _Project:
+    """One project's honest config and pipeline, and the facts the expected sentences need."""
+
+    def __init__(self, plan: Plan, project: PolicyProject, *, include_frozen: bool):
+        self.plan = plan
+        self.policy = circleci_plan(plan).config_policy
+        self.project = project
+        self.pipeline: Pipeline = circleci_pipeline(plan, project.repository, include_frozen=include_frozen)
+        self.config = parse_config(
+            circleci_config(plan, project.repository, _CASE_SOURCE, include_frozen=include_frozen)
+        )
+        self.workflow = self.pipeline.workflow
+
+    def meta(self, branch: str | None = None, *, ssh_rerun: bool = False, project_id: str | None = None) -> dict:
+        return {
+            "project_id": project_id or self.project.project_id,
+            "vcs": {"branch": branch or self.project.default_branch},
+            "ssh_rerun": ssh_rerun,
+        }
+
+    def jobs(self, *tiers: Tier) -> tuple[DeployJob, ...]:
+        return tuple(j for j in self.pipeline.deploy_jobs if not tiers or j.tier in tiers)
+
+    def production_jobs(self) -> tuple[DeployJob, ...]:
+        return tuple(j for j in self.jobs(Tier.PRODUCTION) if j.deploy_via in self.policy.production_contexts)
+
+    def copy(self) -> Config:
+        return copy.deepcopy(self.config)
+
+    def invocation(self, config: Config, job: str) -> dict[str, Any]:
+        for item in config["workflows"][self.workflow]["jobs"]:
+            if isinstance(item, dict) and job in item:
+                return item[job]
+        raise KeyError(job)
+
+    def freeze_violations(self) -> tuple[Violation, ...]:
+        """What a config with this pipeline's production jobs gets when the project is frozen."""
+        if not self.project.frozen:
+            return ()
+        return tuple(
+            Violation("code_freeze", code_freeze_reason(
+                self.workflow, job.name, self.project.repository, str(job.deploy_via), self.project.default_branch))
+            for job in self.production_jobs()
+        )
+
+    def case(self, name: str, summary: str, config: Config, meta: dict, violations: tuple[Violation, ...],
+             *rules: str) -> PolicyCase:
+        return PolicyCase(
+            name=f"{self.project.repository}_{name}".replace("-", "_"),
+            summary=summary,
+            project=self.project.repository,
+            config=config,
+            meta=meta,
+            violations=tuple(sorted(set(violations))),
+            rules=rules,
+        )
+
+
+def _project_cases(plan: Plan, project: PolicyProject) -> Iterator[PolicyCase]:
+    honest = _Project(plan, project, include_frozen=False)
+    # Cases that tamper with a production job start from the config with production in it.
+    full = _Project(plan, project, include_frozen=True)
+    for build in (_honest, _production_context, _orbs, _security_jobs, _reserved_contexts, _ssh_rerun,
+                  _runner_class, _images, _code_freeze):
+        yield from build(honest, full)
+
+
+def _honest(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
+    yield p.case("honest_on_default_branch", "The rendered config on the default branch passes.",
+                 p.copy(), p.meta(), ())
+    yield p.case("honest_on_feature_branch", "The rendered config on a feature branch passes.",
+                 p.copy(), p.meta(FEATURE_BRANCH), ())
+    if all(job.branches for job in p.jobs(Tier.STAGING, Tier.PRODUCTION)):
+        yield p.case("honest_ssh_rerun_on_feature_branch",
+                     "An SSH rerun on a feature branch passes: no staging or production job runs there.",
+                     p.copy(), p.meta(FEATURE_BRANCH, ssh_rerun=True), ())
+
+
+def _production_context(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
+    rule = "prod_context_only_on_default_branch"
+    for job in p.production_jobs()[:1]:
+        context = str(job.deploy_via)
+        branch = p.project.default_branch
+        sentence = Violation(rule, prod_context_reason(p.workflow, job.name, context, branch))
+
+        def tampered(change: Callable[[dict[str, Any]], None], name: str = job.name) -> Config:
+            config = p.copy()
+            change(p.invocation(config, name))
+            return config
+
+        yield p.case("production_context_on_feature_branch",
+                     f"{job.name} is filtered to a feature branch and the pipeline runs there.",
+                     tampered(lambda i: i.update(filters={"branches": {"only": FEATURE_BRANCH}})),
+                     p.meta(FEATURE_BRANCH), (sentence, *p.freeze_violations()), rule)
+        yield p.case("production_branch_filter_removed", f"{job.name} lost its branch filter.",
+                     tampered(lambda i: i.pop("filters")), p.meta(), (sentence, *p.freeze_violations()), rule)
+        yield p.case("production_branch_added", f"{job.name} also runs on another branch.",
+                     tampered(lambda i, b=branch: i.update(filters={"branches": {"only": [b, "release-candidate"]}})),
+                     p.meta(), (sentence, *p.freeze_violations()), rule)
+        yield p.case("production_branch_pattern", f"{job.name} is filtered by a pattern that admits look-alikes.",
+                     tampered(lambda i, b=branch: i.update(filters={"branches": {"only": f"/{b}.*/"}})),
+                     p.meta(), (sentence, *p.freeze_violations()), rule)
+        yield p.case("production_tag_filter_added", f"{job.name} also runs for tags, which have no branch.",
+                     tampered(lambda i, b=branch: i.update(
+                         filters={"branches": {"only": [b]}, "tags": {"only": "/^v.*/"}})),
+                     p.meta(), (sentence, *p.freeze_violations()), rule)
+        yield p.case("production_context_parameterised", f"{job.name} names its context through a parameter.",
+                     tampered(lambda i: i.update(context=PARAMETERISED_CONTEXT)), p.meta(),
+                     (Violation(rule, parameterised_context_reason(p.workflow, job.name, PARAMETERISED_CONTEXT)),),
+                     rule)
+
+
+def _orbs(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
+    approved = p.policy.approved_orbs
+    banned = set(p.policy.banned_orb_versions)
+    if approved:
+        version = next(v for v in ("1.0.0", "1.0.1", "1.0.2") if f"{approved[0]}@{v}" not in banned)
+        config = p.copy()
+        config["orbs"] = {"approved": f"{approved[0]}@{version}"}
+        yield p.case("approved_orb", "An approved orb at a version that is not banned passes.",
+                     config, p.meta(), (), "orbs_from_allowlist", "banned_orb_versions")
+    namespace, _, name = (approved[0] if approved else "circleci/node").partition("/")
+    lookalike = f"{namespace}-lookalike/{name}@1.0.0"
+    config = p.copy()
+    config["orbs"] = {name: lookalike}
+    yield p.case("orb_swapped_for_lookalike", f"An orb is swapped for {lookalike}.", config, p.meta(),
+                 (Violation("orbs_from_allowlist", unapproved_orb_reason(name, lookalike, approved)),),
+                 "orbs_from_allowlist")
+    config = p.copy()
+    config["orbs"] = {"tools": {"commands": {"exfiltrate": {"steps": [{"run": "env"}]}}}}
+    yield p.case("inline_orb", "An inline orb brings its own commands.", config, p.meta(),
+                 (Violation("orbs_from_allowlist", inline_orb_reason("tools", approved)),), "orbs_from_allowlist")
+    for reference in p.policy.banned_orb_versions[:1]:
+        config = p.copy()
+        config["orbs"] = {"pinned": reference}
+        violations = [Violation("banned_orb_versions", banned_orb_reason("pinned", reference))]
+        if reference.split("@")[0] not in approved:
+            violations.append(Violation("orbs_from_allowlist", unapproved_orb_reason("pinned", reference, approved)))
+        yield p.case("banned_orb_version", f"The banned orb version {reference} is imported.", config, p.meta(),
+                     tuple(violations), "banned_orb_versions")
+
+
+def _security_jobs(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
+    rule = "security_jobs_before_deploy"
+    for security_job in p.pipeline.security_jobs[:1]:
+        every_deploy = tuple(
+            Violation(rule, security_job_reason(p.workflow, job.name, str(job.deploy_via), security_job))
+            for job in p.jobs() if job.deploy_via
+        )
+        removed = p.copy()
+        workflow = removed["workflows"][p.workflow]
+        workflow["jobs"] = [item for item in workflow["jobs"] if item != security_job]
+        for item in workflow["jobs"]:
+            if isinstance(item, dict):
+                for params in item.values():
+                    if isinstance(params, dict) and "requires" in params:
+                        params["requires"] = [r for r in params["requires"] if r != security_job]
+        yield p.case("security_job_removed", f"{security_job} is removed from the workflow.",
+                     removed, p.meta(), every_deploy, rule)
+
+        not_required = p.copy()
+        build = p.invocation(not_required, p.pipeline.build_job)
+        build["requires"] = [r for r in build["requires"] if r != security_job]
+        yield p.case("security_job_not_required", f"{p.pipeline.build_job} no longer requires {security_job}.",
+                     not_required, p.meta(), every_deploy, rule)
+
+        may_fail = p.copy()
+        build = p.invocation(may_fail, p.pipeline.build_job)
+        build["requires"] = [{r: "terminal"} if r == security_job else r for r in build["requires"]]
+        yield p.case("security_job_may_fail", f"Deploys go on whatever the outcome of {security_job}.",
+                     may_fail, p.meta(), every_deploy, rule)
+
+        renamed = p.copy()
+        workflow = renamed["workflows"][p.workflow]
+        workflow["jobs"] = [
+            {p.pipeline.test_job: {"name": security_job}} if item == security_job else item
+            for item in workflow["jobs"]
+        ]
+        yield p.case("security_job_impersonated", f"Another job runs under the name {security_job}.",
+                     renamed, p.meta(), every_deploy, rule)
+
+
+def _reserved_contexts(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
+    rule = "contexts_reserved_to_projects"
+    declared = set(p.policy.production_contexts + p.policy.staging_contexts + p.policy.development_contexts)
+    violations = tuple(
+        Violation(rule, reserved_context_reason(p.workflow, job.name, str(job.deploy_via), FOREIGN_PROJECT_ID))
+        for job in p.jobs() if job.deploy_via in declared
+    )
+    yield p.case("contexts_used_by_another_project",
+                 "Another project copies this config, production context included.",
+                 p.copy(), p.meta(project_id=FOREIGN_PROJECT_ID), violations, rule)
+
+
+def _ssh_rerun(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
+    rule = "no_ssh_rerun_with_protected_context"
+    protected = set(p.policy.production_contexts + p.policy.staging_contexts)
+    branch = p.project.default_branch
+    violations = tuple(
+        Violation(rule, ssh_rerun_reason(p.workflow, job.name, str(job.deploy_via), branch))
+        for job in p.jobs()
+        if job.deploy_via in protected and (job.branches is None or branch in job.branches)
+    )
+    if violations:
+        yield p.case("ssh_rerun_on_default_branch", "A deploy job is rerun with SSH on the default branch.",
+                     p.copy(), p.meta(ssh_rerun=True), violations, rule)
+    for job in p.jobs(Tier.STAGING)[:1]:
+        if job.deploy_via not in protected:
+            continue
+        config = p.copy()
+        p.invocation(config, job.name)["filters"] = {"branches": {"only": "/.*/"}}
+        yield p.case("ssh_rerun_of_staging_opened_to_every_branch",
+                     f"{job.name} is opened to every branch by a pattern and rerun with SSH on a feature branch.",
+                     config, p.meta(FEATURE_BRANCH, ssh_rerun=True),
+                     (Violation(rule, ssh_rerun_reason(p.workflow, job.name, str(job.deploy_via), FEATURE_BRANCH)),),
+                     rule)
+
+
+def _runner_class(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
+    rule = "production_runner_class"
+    allowed = ", ".join(sorted(p.policy.production_resource_classes))
+    if not allowed:
+        return
+    for job in p.production_jobs()[:1]:
+        config = p.copy()
+        config["jobs"][job.name]["resource_class"] = "large"
+        yield p.case("production_on_cloud_resource_class", f"{job.name} moves to a cloud resource class.",
+                     config, p.meta(),
+                     (Violation(rule, runner_class_reason(p.workflow, job.name, str(job.deploy_via), "large", allowed)),
+                      *p.freeze_violations()), rule)
+
+
+def _images(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
+    rule = "images_from_approved_registries"
+    registries = p.policy.approved_registries
+    if any(UNAPPROVED_IMAGE.startswith(prefix) for prefix in registries):
+        return
+    config = p.copy()
+    for executor in config.get("executors", {}).values():
+        executor["docker"][0]["image"] = UNAPPROVED_IMAGE
+    violations = tuple(
+        Violation(rule, image_reason("executor", name, UNAPPROVED_IMAGE, registries))
+        for name in config.get("executors", {})
+    )
+    yield p.case("executor_image_from_unapproved_registry", "The jobs' executor pulls an unapproved image.",
+                 config, p.meta(), violations, rule)
+    config = p.copy()
+    test_job = config["jobs"][p.pipeline.test_job]
+    test_job.pop("executor", None)
+    test_job["docker"] = [{"image": UNAPPROVED_IMAGE}]
+    yield p.case("job_image_from_unapproved_registry", f"{p.pipeline.test_job} pulls an unapproved image.",
+                 config, p.meta(),
+                 (Violation(rule, image_reason("job", p.pipeline.test_job, UNAPPROVED_IMAGE, registries)),), rule)
+
+
+def _code_freeze(p: _Project, full: _Project) -> Iterator[PolicyCase]:
+    if not p.project.frozen or not full.production_jobs():
+        return
+    yield p.case("production_deploy_during_code_freeze",
+                 "The production deploy is put back while the repository is under a code freeze.",
+                 full.copy(), full.meta(), full.freeze_violations(), "code_freeze")

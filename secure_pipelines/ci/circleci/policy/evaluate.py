@@ -1,0 +1,126 @@
+"""Evaluate the config policy bundle in-process (regopy), and run CircleCI's ``*_test.yaml`` tests.
+
+``run_policy_tests`` runs CircleCI's policy tests (``test_*`` entries with ``input``, ``meta``,
+``decision`` and nested ``cases`` that inherit and merge) the way ``circleci policy test`` does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from regopy import Interpreter, RegoError
+from ruamel.yaml import YAML
+
+from ....errors import SecurePipelinesError
+from .decision import Decision, decide
+
+
+class PolicyError(SecurePipelinesError):
+    """The policy bundle does not parse or evaluate (CircleCI would answer ``ERROR``)."""
+
+
+def evaluate_policies(
+    policy_texts: Mapping[str, str], config: Mapping[str, Any], meta: Mapping[str, Any]
+) -> Decision:
+    """Evaluate the Rego bundle ``policy_texts`` (file name -> text) against ``config`` (as written)
+    and the pipeline metadata ``meta`` (``project_id``, ``vcs.branch``, ``ssh_rerun``)."""
+    org = evaluate_org(policy_texts, config, meta)
+    return decide(org.get("enable_rule"), org.get("hard_fail"), org)
+
+
+def evaluate_org(
+    policy_texts: Mapping[str, str], config: Mapping[str, Any], meta: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The raw ``data.org`` document, for debugging a rule."""
+    interpreter = Interpreter()
+    try:
+        for name in sorted(policy_texts):
+            interpreter.add_module(name, policy_texts[name])
+        interpreter.add_data({"meta": _plain(meta)})
+        interpreter.set_input(_plain(config))
+        output = interpreter.query("data.org")
+    except RegoError as error:
+        raise PolicyError(f"the policy bundle does not compile: {error}") from None
+    except json.JSONDecodeError:
+        raise PolicyError("the policy bundle failed to evaluate (see the interpreter's message above)") from None
+    if not output.ok() or not output.results or not output.results[0].expressions:
+        raise PolicyError(f"the policy bundle failed to evaluate: {output}")
+    org = output.results[0].expressions[0]
+    if not isinstance(org, dict):
+        raise PolicyError(f"data.org is not a document: {org!r}")
+    return org
+
+
+def _plain(value: Any) -> Any:
+    """JSON-shaped data (YAML dates and custom mappings become plain values)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+# --- CircleCI's *_test.yaml policy tests -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyTestResult:
+    file: str
+    name: str
+    """``test_x`` or ``test_x/case`` for nested cases."""
+    passed: bool
+    expected: Mapping[str, Any]
+    actual: Mapping[str, Any]
+
+    def __str__(self) -> str:
+        verdict = "ok" if self.passed else "FAILED"
+        detail = "" if self.passed else (
+            f"\n  expected: {json.dumps(self.expected, sort_keys=True)}"
+            f"\n  actual:   {json.dumps(self.actual, sort_keys=True)}"
+        )
+        return f"{verdict}: {self.file} {self.name}{detail}"
+
+
+def run_policy_tests(
+    policy_texts: Mapping[str, str], test_texts: Mapping[str, str]
+) -> tuple[PolicyTestResult, ...]:
+    """Run every ``test_*`` entry (and its nested ``cases``) of the ``*_test.yaml`` texts."""
+    results: list[PolicyTestResult] = []
+    seen: set[str] = set()
+    for file_name in sorted(test_texts):
+        tests = YAML(typ="safe", pure=True).load(test_texts[file_name]) or {}
+        if not isinstance(tests, dict):
+            raise PolicyError(f"{file_name}: a policy test file is a mapping of test_* entries")
+        for name in sorted(tests):
+            if not str(name).startswith("test_"):
+                continue
+            if name in seen:
+                raise PolicyError(f"{file_name}: test name conflict: {name}")
+            seen.add(name)
+            results.extend(_run_test(policy_texts, file_name, str(name), tests[name], {}))
+    return tuple(results)
+
+
+def _run_test(
+    policy_texts: Mapping[str, str], file_name: str, name: str, test: Mapping[str, Any], parent: Mapping[str, Any]
+) -> Iterator[PolicyTestResult]:
+    context = {
+        key: _merge(parent.get(key), test.get(key)) if test.get(key) is not None else parent.get(key)
+        for key in ("input", "meta", "decision")
+    }
+    expected = context["decision"]
+    if expected is not None:
+        actual = evaluate_policies(policy_texts, context["input"] or {}, context["meta"] or {}).as_circleci()
+        expected_plain = _plain(expected)
+        yield PolicyTestResult(file_name, name, expected_plain == actual, expected_plain, actual)
+    for case_name in sorted(test.get("cases") or {}):
+        yield from _run_test(policy_texts, file_name, f"{name}/{case_name}", test["cases"][case_name], context)
+
+
+def _merge(base: Any, override: Any) -> Any:
+    """Cases inherit their parent's values; mappings merge key by key, anything else is replaced."""
+    if isinstance(base, Mapping) and isinstance(override, Mapping):
+        merged = dict(base)
+        for key, value in override.items():
+            merged[key] = _merge(base.get(key), value)
+        return merged
+    return override

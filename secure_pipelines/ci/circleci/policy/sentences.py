@@ -1,0 +1,92 @@
+"""The sentence each config-policy rule says for a violation, written independently of the Rego.
+
+Kept in step with ``templates/*.rego.j2`` by the tests: a rule that stops matching its sentence,
+or stops firing, fails them.
+"""
+
+from __future__ import annotations
+
+
+def prod_context_reason(workflow: str, job: str, context: str, branch: str) -> str:
+    return (
+        f'workflow "{workflow}", job "{job}": uses production context {context} but is not filtered to '
+        f"branch {branch} alone; set filters.branches.only to {branch} and remove other branches, patterns, "
+        "tags and expression filters"
+    )
+
+
+def parameterised_context_reason(workflow: str, job: str, context: str) -> str:
+    return (
+        f'workflow "{workflow}", job "{job}": context {context} is a parameter, which this policy cannot '
+        "check; write the context name itself"
+    )
+
+
+def ssh_rerun_reason(workflow: str, job: str, context: str, branch: str) -> str:
+    return (
+        f'workflow "{workflow}", job "{job}": would run with protected context {context} in an SSH rerun '
+        f"on branch {branch}; rerun without SSH, and debug in a job that uses no staging or production context"
+    )
+
+
+def unapproved_orb_reason(alias: str, reference: str, approved: tuple[str, ...]) -> str:
+    return (
+        f"orbs.{alias}: {reference} is not an approved orb; use one of {_approved_orbs_text(approved)}, "
+        "or have it added to ci.circleci.config_policy.approved_orbs in a reviewed change to the declaration"
+    )
+
+
+def inline_orb_reason(alias: str, approved: tuple[str, ...]) -> str:
+    return (
+        f"orbs.{alias}: inline orbs are not allowed; use one of {_approved_orbs_text(approved)} by reference "
+        "(namespace/name@version)"
+    )
+
+
+def banned_orb_reason(alias: str, reference: str) -> str:
+    return (
+        f"orbs.{alias}: {reference} is a banned orb version; pin another released version of "
+        f"{reference.split('@')[0]}"
+    )
+
+
+def security_job_reason(workflow: str, job: str, context: str, security_job: str) -> str:
+    return (
+        f'workflow "{workflow}", job "{job}": deploys with context {context} without requiring security '
+        f"job {security_job} to succeed first; add {security_job} to the workflow and to this job's requires "
+        "(directly or through a job it requires)"
+    )
+
+
+def reserved_context_reason(workflow: str, job: str, context: str, project_id: str) -> str:
+    return (
+        f'workflow "{workflow}", job "{job}": context {context} is reserved to other projects and project '
+        f"{project_id} may not use it; remove the context from this job, or declare this repository for "
+        "that environment"
+    )
+
+
+def runner_class_reason(workflow: str, job: str, context: str, resource_class: str, allowed: str) -> str:
+    return (
+        f'workflow "{workflow}", job "{job}": deploys with production context {context} on resource class '
+        f"{resource_class}; define job {job} in this config with resource_class {allowed}"
+    )
+
+
+def image_reason(holder: str, name: str, image: str, registries: tuple[str, ...]) -> str:
+    return (
+        f'{holder} "{name}": image {image} is not from an approved registry; use an image under '
+        f"{', '.join(sorted(registries))}"
+    )
+
+
+def code_freeze_reason(workflow: str, job: str, repository: str, context: str, branch: str) -> str:
+    return (
+        f'workflow "{workflow}", job "{job}": {repository} is under a code freeze, so nothing deploys to '
+        f"production (context {context}), not even from {branch}; remove this job until the freeze is "
+        "lifted in the declaration's pipeline_policy.code_freeze"
+    )
+
+
+def _approved_orbs_text(approved: tuple[str, ...]) -> str:
+    return ", ".join(sorted(approved)) if approved else "no orb (none is approved)"

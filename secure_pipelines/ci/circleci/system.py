@@ -1,0 +1,164 @@
+"""CircleCI as a :class:`~secure_pipelines.ci.base.CISystem`: issuer, audience, bindings, deploy
+settings, plan data, rendered files, rehearsal identity, attacks and later layers."""
+
+from __future__ import annotations
+
+from ...declaration.model import PROTECTED_TIERS, Declaration, Developer, Environment, Repository, Tier
+from ...errors import Problem
+from ...plan.model import BoundClaim, Plan
+from ...render.templating import RenderSource
+from ..base import AttackTarget, Binding, DeploySettings, JobAttack, SectionModels
+from . import checks, sections
+from .claims import (
+    CONTEXT_IDS,
+    FOREIGN_PIPELINE_DEFINITION_TRAIT,
+    ISSUER_PREFIX,
+    PIPELINE_DEFINITION_ID,
+    PROJECT_ID,
+    SSH_RERUN,
+    SSH_RERUN_TRAIT,
+    VCS_ORIGIN,
+    VCS_REF,
+)
+from .identity import CircleCIIdentity, vcs_origin
+from .layers import CircleCILayers
+from .plan import NAME, CircleCIPlan, build, circleci_plan
+from .policy.for_plan import ConfigPolicyFiles
+from .render import CONFIG_PATH, circleci_config
+
+VERSION_1_MOVES = (
+    ("ci.circleci.contexts.<environment>", "environments[<environment>].ci.circleci.context"),
+    ("pipeline_policy.approved_orbs", "ci.circleci.config_policy.approved_orbs"),
+    ("pipeline_policy.banned_orb_versions", "ci.circleci.config_policy.banned_orb_versions"),
+    ("pipeline_policy.rules", "ci.circleci.config_policy.rules"),
+    ("pipeline_policy.production_resource_class",
+     "environments[<production>].ci.circleci.runner_resource_class"),
+    ("repositories[].circleci_project_id", "repositories[].ci.circleci.project_id"),
+    ("repositories[].circleci_pipeline_definition_id", "repositories[].ci.circleci.pipeline_definition_id"),
+    ("repositories[].vcs_origin", "repositories[].ci.circleci.vcs_origin"),
+    ("environments[].runner_resource_class", "environments[].ci.circleci.runner_resource_class"),
+    ("environments[].circleci_ip_ranges", "environments[].ci.circleci.ip_ranges"),
+    ("environments[].approval_hold", "environments[].ci.circleci.approval_hold"),
+    ("developers[].circleci_user_id", "developers[].ci.circleci.user_id"),
+)
+PIPELINE_DEFINITION_RISK = (
+    "the design pins the pipeline definition for staging and production only, and only where the "
+    "declaration names it (repositories[].ci.circleci.pipeline_definition_id); anyone who may add a pipeline "
+    "definition to this project can reach these secrets from the default branch"
+)
+
+
+class CircleCIContexts:
+    """CircleCI's contexts capability: each environment's context and its restriction expression."""
+
+    def restriction(self, plan: Plan, environment: str) -> str | None:
+        context = circleci_plan(plan).context(environment)
+        return context.restriction_expression if context else None
+
+
+class CircleCISystem:
+    """CircleCI: one JWT mount per CircleCI organisation, roles bound to project, context and ref."""
+
+    key = sections.KEY
+    name = NAME
+    title = "CircleCI"
+    mount_path = "circleci"
+    user_claim = "sub"
+    sections = SectionModels(
+        organization=sections.CircleCIOrganization,
+        repository=sections.CircleCIRepository,
+        environment=sections.CircleCIEnvironment,
+        developer=sections.CircleCIDeveloper,
+        organization_hint="with org_id (and config_policy)",
+    )
+    identity = CircleCIIdentity()
+    contexts = CircleCIContexts()
+    later_layers = CircleCILayers()
+    config_policy = ConfigPolicyFiles()
+    deploys_through_github_environments = False
+    version_1_moves = VERSION_1_MOVES
+
+    def problems(self, declaration: Declaration) -> list[Problem]:
+        return checks.problems(declaration)
+
+    def warnings(self, declaration: Declaration) -> list[Problem]:
+        return checks.warnings(declaration)
+
+    def issuer(self, declaration: Declaration) -> str:
+        return f"{ISSUER_PREFIX}{sections.organization(declaration).org_id}"
+
+    def discovery_url(self, declaration: Declaration) -> str:
+        return self.issuer(declaration)
+
+    def audiences(self, declaration: Declaration) -> tuple[str, ...]:
+        return (str(sections.organization(declaration).org_id),)
+
+    def binding(
+        self, declaration: Declaration, repository: Repository, environment: Environment, developer: Developer | None
+    ) -> Binding:
+        context = sections.environment(environment).context
+        assert context is not None, "checked by validation"
+        project = sections.project_id(repository)
+        claims = [
+            BoundClaim(PROJECT_ID, (project,)),
+            BoundClaim(CONTEXT_IDS, (str(context.id),)),
+            BoundClaim(VCS_ORIGIN, (vcs_origin(declaration, repository),)),
+        ]
+        branches = declaration.deploy_branches(environment, repository)
+        any_branch = "*" in branches
+        if not any_branch:
+            claims.append(BoundClaim(VCS_REF, tuple(f"refs/heads/{b}" for b in branches)))
+        section = sections.repository(repository)
+        if environment.tier in PROTECTED_TIERS and section is not None and section.pipeline_definition_id:
+            claims.append(BoundClaim(PIPELINE_DEFINITION_ID, (str(section.pipeline_definition_id),)))
+        if developer is not None:
+            # CircleCI names the triggering user only inside `sub`. The fixed prefix ends with the
+            # user id and a '/', so the trailing glob can only span the vcs part of the subject.
+            user = sections.developer(developer)
+            assert user is not None, "checked by validation"
+            org_id = sections.organization(declaration).org_id
+            claims.append(BoundClaim("sub", (f"org/{org_id}/project/{project}/user/{user.user_id}/*",)))
+            match = "glob"
+        else:
+            # A JSON boolean: only a role written with typed bound_claims can require it.
+            claims.append(BoundClaim(SSH_RERUN, (False,)))
+            match = "string"
+        return Binding(
+            claims=tuple(claims),
+            claims_match=match,
+            ref_binding="any branch" if any_branch else ", ".join(f"refs/heads/{b}" for b in branches),
+            deploy_via=f"context {context.name}",
+        )
+
+    def deploy_settings(self, declaration: Declaration, repository: Repository, environment: Environment
+                        ) -> DeploySettings:
+        section = sections.environment(environment)
+        return DeploySettings(
+            deploy_via=section.context.name if section.context else None,
+            runner=section.runner_resource_class,
+        )
+
+    def holds_for_approval(self, declaration: Declaration, environment: Environment) -> bool:
+        return any(sections.builds_on_circleci(r) for r in declaration.repositories
+                   if r.name in environment.repositories) and sections.environment(environment).approval_hold
+
+    def plan_extra(self, declaration: Declaration) -> CircleCIPlan:
+        return build(declaration)
+
+    def pipeline_files(self, plan: Plan, repository: str, source: RenderSource) -> dict[str, str]:
+        return {CONFIG_PATH: circleci_config(plan, repository, source)}
+
+    def attacks(self, target: AttackTarget) -> list[JobAttack]:
+        """Another pipeline definition of the project, and SSH reruns (also of another developer's job)."""
+        legitimate = target.legitimate
+        found: list[JobAttack] = []
+        if target.role.tier is not Tier.DEVELOPMENT:
+            found.append(JobAttack("another pipeline definition (config source) of the same project",
+                                   legitimate.with_trait(FOREIGN_PIPELINE_DEFINITION_TRAIT, True),
+                                   accepted_when_unbound=PIPELINE_DEFINITION_RISK))
+        for ref in (legitimate.ref, *target.other_refs):
+            found.append(JobAttack(f"SSH rerun on {ref}", legitimate.but(ref=ref).with_trait(SSH_RERUN_TRAIT, True)))
+        for intruder in target.intruders:
+            found.append(JobAttack(f"another developer's SSH rerun ({intruder.name} as {target.role.developer})",
+                                   legitimate.but(developer=intruder).with_trait(SSH_RERUN_TRAIT, True)))
+        return found

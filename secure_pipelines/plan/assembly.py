@@ -1,0 +1,103 @@
+"""``build_plan``: a pure function of a validated declaration, assembled from one module per target.
+
+The same declaration always yields an equal plan; every output reads the plan and never re-derives
+a name. CI systems contribute their bindings, deploy settings and extras through ``ci.registry``.
+"""
+
+from __future__ import annotations
+
+from ..ci import registry
+from ..declaration import checks
+from ..declaration.model import Declaration, Developer, Environment, Tier
+from . import github, vault
+from .model import Deployment, EnvironmentPlan, Plan, RepositoryPlan, SecretPath, VaultPolicy
+from .pipeline_policy import pipeline_policy
+
+
+def build_plan(declaration: Declaration) -> Plan:
+    """Derive the plan. Pure: the same declaration always yields an equal plan."""
+    in_use = registry.in_use(declaration)
+    extras = tuple((system.name, extra) for system in in_use
+                   if (extra := system.plan_extra(declaration)) is not None)
+    plan = Plan(
+        organization=declaration.organization.name,
+        github_owner=declaration.organization.github.owner,
+        github_owner_id=declaration.organization.github.owner_id,
+        resources_stack=declaration.resources_stack,
+        jwt_mounts=tuple(vault.jwt_mount(declaration, system) for system in in_use),
+        admin_auth=vault.admin_auth_mount(declaration),
+        environments=tuple(_environment_plan(declaration, env) for env in declaration.environments),
+        repositories=tuple(_repository_plan(declaration, r.name) for r in declaration.repositories),
+        branch_protections=github.branch_protections(declaration),
+        organization_ruleset=github.organization_ruleset(declaration),
+        pipeline_policy=pipeline_policy(declaration),
+        warnings=tuple(checks.warnings(declaration)),
+        extras=extras,
+    )
+    vault.refuse_collisions(plan)
+    return plan
+
+
+def _developers(declaration: Declaration, env: Environment) -> tuple[Developer | None, ...]:
+    if not env.per_developer:
+        return (None,)
+    return tuple(declaration.developer(name) for name in env.developers)
+
+
+def _environment_plan(declaration: Declaration, env: Environment) -> EnvironmentPlan:
+    repos = tuple(declaration.repository(name) for name in env.repositories)
+    developers = _developers(declaration, env)
+    paths: list[SecretPath] = []
+    policies: list[VaultPolicy] = []
+    deployments: list[Deployment] = []
+    for repo in repos:
+        for developer in developers:
+            path = vault.secret_path(env, repo, developer)
+            paths.append(path)
+            policies.append(vault.ci_read(env, repo, developer, path))
+        for system in registry.of_repository(repo):
+            roles = tuple(
+                vault.ci_role(declaration, env, repo, system, developer, vault.secret_path(env, repo, developer))
+                for developer in developers
+            )
+            settings = system.deploy_settings(declaration, repo, env)
+            deployments.append(Deployment(
+                repository=repo.name,
+                environment=env.name,
+                tier=env.tier,
+                ci=system.name,
+                branches=declaration.deploy_branches(env, repo),
+                roles=roles,
+                deploy_via=settings.deploy_via,
+                runner=settings.runner,
+                frozen=env.tier is Tier.PRODUCTION and repo.name in declaration.pipeline_policy.code_freeze,
+            ))
+    admin_policy = vault.admin_write(env)
+    policies.append(admin_policy)
+    return EnvironmentPlan(
+        name=env.name,
+        tier=env.tier,
+        per_developer=env.per_developer,
+        ip_allowlist=env.ip_allowlist,
+        secret_store=vault.secret_store(env, paths),
+        policies=tuple(policies),
+        roles=tuple(role for deployment in deployments for role in deployment.roles),
+        admin_role=vault.admin_role(declaration.admins.auth, env, admin_policy),
+        github_environments=tuple(
+            github.github_environment(declaration, env, repo) for repo in repos
+            if any(system.deploys_through_github_environments for system in registry.of_repository(repo))
+        ),
+        deployments=tuple(deployments),
+    )
+
+
+def _repository_plan(declaration: Declaration, name: str) -> RepositoryPlan:
+    repo = declaration.repository(name)
+    return RepositoryPlan(
+        name=repo.name,
+        github_id=repo.github_id,
+        default_branch=repo.default_branch,
+        ci=tuple(system.name for system in registry.of_repository(repo)),
+        environments=tuple(e.name for e in declaration.environments if repo.name in e.repositories),
+        required_status_checks=repo.required_status_checks,
+    )

@@ -1,0 +1,75 @@
+"""The VCS host's side of the plan: default-branch protection (per repository or one organisation
+ruleset) and the deployment environments of systems that deploy through them."""
+
+from __future__ import annotations
+
+from ..declaration.github import environments_available, github_plan, protection_enforceable, reviewers_enforceable
+from ..declaration.model import Declaration, Environment, ProtectionMode, Repository, Tier
+from .model import BranchProtection, GitHubEnvironment, OrganizationRuleset
+
+
+def branch_protections(declaration: Declaration) -> tuple[BranchProtection, ...]:
+    if declaration.organization.github.protection is not ProtectionMode.PER_REPOSITORY:
+        return ()
+    return tuple(_branch_protection(declaration, r) for r in declaration.repositories)
+
+
+def _branch_protection(declaration: Declaration, repo: Repository) -> BranchProtection:
+    plan = github_plan(declaration, repo)
+    enforceable = protection_enforceable(plan, repo.visibility)
+    return BranchProtection(
+        repository=repo.name,
+        repository_id=repo.github_id,
+        branch=repo.default_branch,
+        required_approvals=repo.required_approvals,
+        require_code_owner_reviews=repo.code_owner_review,
+        require_last_push_approval=True,
+        dismiss_stale_reviews=True,
+        required_status_checks=repo.required_status_checks,
+        require_conversation_resolution=True,
+        enforce_admins=True,
+        allows_force_pushes=False,
+        allows_deletions=False,
+        enforceable=enforceable,
+        unenforced_reason=None if enforceable else (
+            f"{repo.visibility} repository on the {plan} plan: GitHub does not enforce branch protection there"
+        ),
+    )
+
+
+def organization_ruleset(declaration: Declaration) -> OrganizationRuleset | None:
+    github = declaration.organization.github
+    if github.protection is not ProtectionMode.ORGANIZATION_RULESET:
+        return None
+    repos = declaration.repositories
+    return OrganizationRuleset(
+        name=f"{declaration.organization.name}-default-branch",
+        repository_ids=tuple(r.github_id for r in repos),
+        # One ruleset for all: the strictest declared setting applies to every repository.
+        required_approvals=max(r.required_approvals for r in repos),
+        require_code_owner_reviews=any(r.code_owner_review for r in repos),
+        required_status_checks=tuple(sorted({c for r in repos for c in r.required_status_checks})),
+        bypass_team_ids=github.ruleset_bypass_team_ids,
+        require_last_push_approval=True,
+        dismiss_stale_reviews=True,
+        require_conversation_resolution=True,
+    )
+
+
+def github_environment(declaration: Declaration, env: Environment, repo: Repository) -> GitHubEnvironment:
+    """The deployment environment ``repo`` deploys to ``env`` through."""
+    plan = github_plan(declaration, repo)
+    branches = declaration.deploy_branches(env, repo)
+    return GitHubEnvironment(
+        repository=repo.name,
+        repository_id=repo.github_id,
+        environment=env.name,
+        tier=env.tier,
+        reviewer_users=env.reviewers.users,
+        reviewer_teams=env.reviewers.teams,
+        reviewers_enforceable=reviewers_enforceable(plan, repo.visibility),
+        available=environments_available(plan, repo.visibility),
+        prevent_self_review=True,
+        can_admins_bypass=env.tier is not Tier.PRODUCTION,
+        deployment_branches=None if "*" in branches else branches,
+    )

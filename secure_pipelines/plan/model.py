@@ -1,0 +1,329 @@
+"""The plan's data: every name, claim, path, policy and rule that any output needs, computed once.
+
+Frozen dataclasses, built by :func:`secure_pipelines.plan.assembly.build_plan` from a validated
+declaration. Every output (Pulumi components, rendered files, explain, rehearse) reads these and
+never re-derives a name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ..declaration.model import Tier
+from ..errors import Problem
+
+TokenType = Literal["service", "batch"]
+ClaimsMatch = Literal["string", "glob"]
+ClaimValue = str | bool
+
+
+@dataclass(frozen=True)
+class BoundClaim:
+    """One ``bound_claims`` entry: the token's ``claim`` must equal one of ``values``."""
+
+    claim: str
+    values: tuple[ClaimValue, ...]
+
+
+@dataclass(frozen=True)
+class JwtMount:
+    """One JWT auth mount per CI issuer (organisation-wide)."""
+
+    ci: str
+    """The CI system's name."""
+    path: str
+    issuer: str
+    oidc_discovery_url: str
+    description: str
+
+    @property
+    def resource_name(self) -> str:
+        return f"jwt-{self.path}"
+
+
+@dataclass(frozen=True)
+class SecretPath:
+    """One KV v2 secret path a CI role may read."""
+
+    environment: str
+    repository: str
+    developer: str | None
+    mount: str
+    path: str
+    """Relative to the mount, e.g. ``apps/webapp``."""
+
+    @property
+    def data_path(self) -> str:
+        """The API path of the secret's data (KV v2 puts ``data/`` after the mount)."""
+        return f"{self.mount}/data/{self.path}"
+
+
+@dataclass(frozen=True)
+class VaultPolicy:
+    name: str
+    environment: str
+    purpose: Literal["ci-read", "admin-write"]
+    hcl: str
+
+    @property
+    def resource_name(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class CIRole:
+    """One JWT role: a (repository, environment, CI system[, developer]) and exactly what it binds."""
+
+    ci: str
+    """The CI system's name."""
+    mount_path: str
+    role_name: str
+    repository: str
+    environment: str
+    tier: Tier
+    developer: str | None
+    issuer: str
+    bound_audiences: tuple[str, ...]
+    bound_claims: tuple[BoundClaim, ...]
+    claims_match: ClaimsMatch
+    user_claim: str
+    token_policies: tuple[str, ...]
+    token_bound_cidrs: tuple[str, ...]
+    token_ttl: int
+    token_max_ttl: int
+    token_type: TokenType
+    secret_paths: tuple[SecretPath, ...]
+    ref_binding: str
+    deploy_via: str
+
+    @property
+    def resource_name(self) -> str:
+        return f"{self.ci}-{self.role_name}"
+
+    @property
+    def role_type(self) -> Literal["jwt"]:
+        return "jwt"
+
+    @property
+    def claims(self) -> dict[str, tuple[ClaimValue, ...]]:
+        return {claim.claim: claim.values for claim in self.bound_claims}
+
+    @property
+    def has_typed_claims(self) -> bool:
+        """True when a bound value is not a string (the provider's Mapping[str, str] cannot say it)."""
+        return any(not isinstance(v, str) for claim in self.bound_claims for v in claim.values)
+
+
+@dataclass(frozen=True)
+class AdminRole:
+    """The role admins log in with for one environment: write-only policy, admin group only."""
+
+    mount_path: str
+    role_name: str
+    environment: str
+    bound_audiences: tuple[str, ...]
+    groups_claim: str
+    admin_group: str
+    user_claim: str
+    allowed_redirect_uris: tuple[str, ...]
+    token_policies: tuple[str, ...]
+    token_ttl: int
+    token_max_ttl: int
+
+    @property
+    def resource_name(self) -> str:
+        return f"admin-{self.environment}"
+
+
+@dataclass(frozen=True)
+class AdminAuthMount:
+    path: str
+    oidc_discovery_url: str
+    default_role: str | None
+    description: str
+
+    @property
+    def resource_name(self) -> str:
+        return f"oidc-{self.path}"
+
+
+@dataclass(frozen=True)
+class SecretStore:
+    """An environment's KV v2 mount and the paths seeded in it."""
+
+    environment: str
+    mount: str
+    paths: tuple[SecretPath, ...]
+    description: str
+
+    @property
+    def resource_name(self) -> str:
+        return f"kv-{self.environment}"
+
+
+@dataclass(frozen=True)
+class BranchProtection:
+    """Default-branch protection for one repository (classic branch protection)."""
+
+    repository: str
+    repository_id: int
+    branch: str
+    required_approvals: int
+    require_code_owner_reviews: bool
+    require_last_push_approval: bool
+    dismiss_stale_reviews: bool
+    required_status_checks: tuple[str, ...]
+    require_conversation_resolution: bool
+    enforce_admins: bool
+    allows_force_pushes: bool
+    allows_deletions: bool
+    enforceable: bool
+    unenforced_reason: str | None
+
+    @property
+    def resource_name(self) -> str:
+        return f"protect-{self.repository}"
+
+
+@dataclass(frozen=True)
+class OrganizationRuleset:
+    """One organisation ruleset protecting every repository's default branch."""
+
+    name: str
+    repository_ids: tuple[int, ...]
+    required_approvals: int
+    require_code_owner_reviews: bool
+    required_status_checks: tuple[str, ...]
+    bypass_team_ids: tuple[int, ...]
+    require_last_push_approval: bool
+    dismiss_stale_reviews: bool
+    require_conversation_resolution: bool
+
+    @property
+    def resource_name(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class GitHubEnvironment:
+    """A GitHub deployment environment, for a repository whose CI system deploys through them."""
+
+    repository: str
+    repository_id: int
+    environment: str
+    tier: Tier
+    reviewer_users: tuple[int, ...]
+    reviewer_teams: tuple[int, ...]
+    reviewers_enforceable: bool
+    available: bool
+    """GitHub offers deployment environments for this repository's plan and visibility."""
+    prevent_self_review: bool
+    can_admins_bypass: bool
+    deployment_branches: tuple[str, ...] | None
+    """Branches that may deploy (a custom branch policy); ``None`` means any branch."""
+
+    @property
+    def resource_name(self) -> str:
+        return f"{self.repository}-{self.environment}"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One repository deploying to one environment with one CI system."""
+
+    repository: str
+    environment: str
+    tier: Tier
+    ci: str
+    """The CI system's name."""
+    branches: tuple[str, ...]
+    roles: tuple[CIRole, ...]
+    """One role, or one per developer in a per-developer environment."""
+    deploy_via: str | None
+    """The name of what the deploy job runs in (a context, a deployment environment), if anything."""
+    runner: str | None
+    """The self-hosted runner (class) the deploy job runs on (``None``: the CI system's own machines)."""
+    frozen: bool
+    """The repository is under a code freeze and this is a production deploy."""
+
+
+@dataclass(frozen=True)
+class EnvironmentPlan:
+    name: str
+    tier: Tier
+    per_developer: bool
+    ip_allowlist: tuple[str, ...]
+    secret_store: SecretStore
+    policies: tuple[VaultPolicy, ...]
+    roles: tuple[CIRole, ...]
+    admin_role: AdminRole
+    github_environments: tuple[GitHubEnvironment, ...]
+    deployments: tuple[Deployment, ...]
+
+
+@dataclass(frozen=True)
+class RepositoryPlan:
+    name: str
+    github_id: int
+    default_branch: str
+    ci: tuple[str, ...]
+    """The names of the CI systems it builds on."""
+    environments: tuple[str, ...]
+    required_status_checks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PipelinePolicyPlan:
+    """What every pipeline must respect, whichever CI system runs it."""
+
+    approved_registries: tuple[str, ...]
+    required_security_jobs: tuple[str, ...]
+    code_freeze: tuple[str, ...]
+    """Repositories that may not deploy to production."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    organization: str
+    github_owner: str
+    github_owner_id: int
+    resources_stack: str
+    jwt_mounts: tuple[JwtMount, ...]
+    admin_auth: AdminAuthMount
+    environments: tuple[EnvironmentPlan, ...]
+    repositories: tuple[RepositoryPlan, ...]
+    branch_protections: tuple[BranchProtection, ...]
+    organization_ruleset: OrganizationRuleset | None
+    pipeline_policy: PipelinePolicyPlan
+    warnings: tuple[Problem, ...]
+    extras: tuple[tuple[str, object], ...] = ()
+    """Data only one CI system reads, by the system's name (its contexts, its config policy...)."""
+
+    def extra(self, ci: str) -> object | None:
+        """The data the CI system named ``ci`` keeps in the plan, if any."""
+        return next((data for name, data in self.extras if name == ci), None)
+
+    def environment(self, name: str) -> EnvironmentPlan:
+        for env in self.environments:
+            if env.name == name:
+                return env
+        known = ", ".join(e.name for e in self.environments)
+        raise KeyError(f"no environment {name!r} in the declaration (known: {known})")
+
+    def warnings_for(self, stack: str) -> tuple[Problem, ...]:
+        """The warnings a stack reports: its environment's, and the organisation's in the resources stack."""
+        return tuple(
+            w for w in self.warnings
+            if w.environment == stack or (w.environment is None and stack == self.resources_stack)
+        )
+
+    def repository(self, name: str) -> RepositoryPlan:
+        return next(r for r in self.repositories if r.name == name)
+
+    @property
+    def roles(self) -> tuple[CIRole, ...]:
+        return tuple(role for env in self.environments for role in env.roles)
+
+    def mount(self, ci: str) -> JwtMount:
+        return next(m for m in self.jwt_mounts if m.ci == ci)

@@ -1,0 +1,147 @@
+"""The Vault side of the plan: JWT mounts, secret paths, ACL policies, CI roles and admin roles."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from ..ci.base import CISystem
+from ..declaration.model import AdminAuth, Declaration, Developer, Environment, Repository
+from ..errors import InvalidDeclaration, Problem
+from .model import AdminAuthMount, AdminRole, CIRole, JwtMount, Plan, SecretPath, SecretStore, VaultPolicy
+from .vault_policies import admin_write_policy, ci_read_policy
+
+ADMIN_MOUNT_PATH = "admins"
+
+
+def jwt_mount(declaration: Declaration, system: CISystem) -> JwtMount:
+    """The one JWT auth mount trusting ``system``'s issuer."""
+    return JwtMount(
+        ci=system.name,
+        path=system.mount_path,
+        issuer=system.issuer(declaration),
+        oidc_discovery_url=system.discovery_url(declaration),
+        description=f"{system.name} OIDC workload identity for {declaration.organization.name}",
+    )
+
+
+def admin_auth_mount(declaration: Declaration) -> AdminAuthMount:
+    return AdminAuthMount(
+        path=ADMIN_MOUNT_PATH,
+        oidc_discovery_url=declaration.admins.auth.oidc_discovery_url,
+        default_role=None,
+        description=f"{declaration.organization.name} secret admins (write-only)",
+    )
+
+
+def secret_path(env: Environment, repo: Repository, developer: Developer | None) -> SecretPath:
+    parts = [env.secrets.prefix] + ([developer.name] if developer else []) + [repo.name]
+    return SecretPath(
+        environment=env.name,
+        repository=repo.name,
+        developer=developer.name if developer else None,
+        mount=env.secret_mount,
+        path="/".join(parts),
+    )
+
+
+def ci_policy_name(env: Environment, repo: Repository, developer: Developer | None) -> str:
+    middle = f"{developer.name}-" if developer else ""
+    return f"ci-{env.name}-{middle}{repo.name}"
+
+
+def ci_read(env: Environment, repo: Repository, developer: Developer | None, path: SecretPath) -> VaultPolicy:
+    """The policy that reads exactly ``path``, for the role(s) of ``repo`` in ``env`` (as ``developer``)."""
+    who = f"{repo.name} in {env.name}" + (f" for {developer.name}" if developer else "")
+    return VaultPolicy(
+        name=ci_policy_name(env, repo, developer),
+        environment=env.name,
+        purpose="ci-read",
+        hcl=ci_read_policy(f"CI read access: {who}", env.secret_mount, [path.path]),
+    )
+
+
+def admin_write(env: Environment) -> VaultPolicy:
+    return VaultPolicy(
+        name=f"admin-{env.name}",
+        environment=env.name,
+        purpose="admin-write",
+        hcl=admin_write_policy(f"Secret admins of {env.name}: write and rotate", env.secret_mount),
+    )
+
+
+def ci_role(
+    declaration: Declaration,
+    env: Environment,
+    repo: Repository,
+    system: CISystem,
+    developer: Developer | None,
+    path: SecretPath,
+) -> CIRole:
+    """The role a job of ``repo`` on ``system`` logs in with to deploy to ``env`` (as ``developer``)."""
+    binding = system.binding(declaration, repo, env, developer)
+    suffix = f"-{developer.name}" if developer else ""
+    return CIRole(
+        ci=system.name,
+        mount_path=system.mount_path,
+        role_name=f"{repo.name}-{env.name}{suffix}",
+        repository=repo.name,
+        environment=env.name,
+        tier=env.tier,
+        developer=developer.name if developer else None,
+        issuer=system.issuer(declaration),
+        bound_audiences=system.audiences(declaration),
+        bound_claims=binding.claims,
+        claims_match=binding.claims_match,
+        user_claim=system.user_claim,
+        token_policies=(ci_policy_name(env, repo, developer),),
+        token_bound_cidrs=env.ip_allowlist,
+        token_ttl=env.token_ttl,
+        token_max_ttl=env.token_max_ttl,
+        token_type="service",
+        secret_paths=(path,),
+        ref_binding=binding.ref_binding,
+        deploy_via=binding.deploy_via,
+    )
+
+
+def admin_role(auth: AdminAuth, env: Environment, policy: VaultPolicy) -> AdminRole:
+    """The role admins of ``env`` log in with: the admin group only, the write-only policy."""
+    return AdminRole(
+        mount_path=ADMIN_MOUNT_PATH,
+        role_name=f"admins-{env.name}",
+        environment=env.name,
+        bound_audiences=auth.bound_audiences,
+        groups_claim=auth.groups_claim,
+        admin_group=auth.admin_group,
+        user_claim=auth.user_claim,
+        allowed_redirect_uris=auth.allowed_redirect_uris,
+        token_policies=(policy.name,),
+        token_ttl=min(env.token_ttl, 900),
+        token_max_ttl=min(env.token_max_ttl, 1800),
+    )
+
+
+def secret_store(env: Environment, paths: Sequence[SecretPath]) -> SecretStore:
+    return SecretStore(
+        environment=env.name,
+        mount=env.secret_mount,
+        paths=tuple(paths),
+        description=f"{env.name} secrets (KV v2), managed by secure-pipelines",
+    )
+
+
+def refuse_collisions(plan: Plan) -> None:
+    """Two declared things must never share a Vault name: one would reach the other's secrets."""
+    names = {
+        "role": [f"{r.mount_path}/{r.role_name}" for r in plan.roles],
+        "policy": [p.name for env in plan.environments for p in env.policies],
+        "secret path": [f"{p.mount}/{p.path}" for env in plan.environments for p in env.secret_store.paths],
+    }
+    found = [
+        Problem(f"{kind} names", name, "two declared items produce this same Vault name; rename one of them")
+        for kind, values in names.items()
+        for name, count in Counter(values).items() if count > 1
+    ]
+    if found:
+        raise InvalidDeclaration(found)
