@@ -22,7 +22,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from secure_pipelines.ci.circleci.claims import CONTEXT_IDS, SSH_RERUN
-from secure_pipelines.ci.circleci.policy import parse_config
+from secure_pipelines.ci.circleci.policy.cases import parse_config
 from secure_pipelines.plan import CIRole, Plan
 
 from .conftest import DevVault

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from secure_pipelines.ci.circleci.plan import circleci_plan
-from secure_pipelines.ci.circleci.policy import parse_config
+from secure_pipelines.ci.circleci.policy.cases import parse_config
 from secure_pipelines.ci.circleci.render import circleci_config, circleci_pipeline
 from secure_pipelines.ci.github_actions.render import github_actions_pipeline, runs_on
 from secure_pipelines.declaration.model import Tier

@@ -9,22 +9,18 @@ import pytest
 
 from secure_pipelines import build_plan, load_declaration
 from secure_pipelines.ci.circleci.plan import circleci_plan
-from secure_pipelines.ci.circleci.policy import (
-    DecisionStatus,
+from secure_pipelines.ci.circleci.policy import DecisionStatus, Violation, decide
+from secure_pipelines.ci.circleci.policy.bundle import circleci_policies
+from secure_pipelines.ci.circleci.policy.cases import (
+    FEATURE_BRANCH,
     PolicyCase,
-    PolicyError,
-    Violation,
-    circleci_policies,
-    circleci_policy_tests,
-    decide,
-    evaluate_policies,
     honest_cases,
     parse_config,
     policy_cases,
-    run_policy_tests,
     tampered_cases,
 )
-from secure_pipelines.ci.circleci.policy.cases import FEATURE_BRANCH
+from secure_pipelines.ci.circleci.policy.evaluate import PolicyError, evaluate_policies, run_policy_tests
+from secure_pipelines.ci.circleci.policy.tests_file import circleci_policy_tests
 from secure_pipelines.plan import Plan
 
 from .conftest import EXAMPLE_SOURCE
@@ -300,7 +296,7 @@ def test_nested_cases_inherit_and_merge_like_circleci(policies: dict[str, str]) 
 
 
 def test_the_plan_level_api_renders_and_decides_in_one_call(example_plan: Plan) -> None:
-    from secure_pipelines.ci.circleci.policy import evaluate_plan_policies, run_plan_policy_tests
+    from secure_pipelines.ci.circleci.policy.for_plan import evaluate_plan_policies, run_plan_policy_tests
 
     tampered = case(example_plan, "ssh_rerun_on_default_branch")
     assert evaluate_plan_policies(example_plan, tampered.config, tampered.meta).status is DecisionStatus.HARD_FAIL

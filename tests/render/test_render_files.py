@@ -129,5 +129,5 @@ def test_the_header_names_the_declaration_and_command_it_is_given() -> None:
 
 
 def test_the_package_imports_without_the_cli() -> None:
-    code = "import secure_pipelines.render.files, secure_pipelines.ci.circleci.policy"
+    code = "import secure_pipelines.render.files, secure_pipelines.ci.circleci.policy.for_plan"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
