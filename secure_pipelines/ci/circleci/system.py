@@ -8,18 +8,7 @@ from ...errors import Problem
 from ...plan.model import BoundClaim, Plan
 from ...render.templating import RenderSource
 from ..base import AttackTarget, Binding, DeploySettings, JobAttack, SectionModels
-from . import checks, sections
-from .claims import (
-    CONTEXT_IDS,
-    FOREIGN_PIPELINE_DEFINITION_TRAIT,
-    ISSUER_PREFIX,
-    PIPELINE_DEFINITION_ID,
-    PROJECT_ID,
-    SSH_RERUN,
-    SSH_RERUN_TRAIT,
-    VCS_ORIGIN,
-    VCS_REF,
-)
+from . import checks, claims, sections
 from .identity import CircleCIIdentity, vcs_origin
 from .layers import CircleCILayers
 from .plan import NAME, CircleCIPlan, build, circleci_plan
@@ -85,7 +74,7 @@ class CircleCISystem:
         return checks.warnings(declaration)
 
     def issuer(self, declaration: Declaration) -> str:
-        return f"{ISSUER_PREFIX}{sections.organization(declaration).org_id}"
+        return f"{claims.ISSUER_PREFIX}{sections.organization(declaration).org_id}"
 
     def discovery_url(self, declaration: Declaration) -> str:
         return self.issuer(declaration)
@@ -99,32 +88,32 @@ class CircleCISystem:
         context = sections.environment(environment).context
         assert context is not None, "checked by validation"
         project = sections.project_id(repository)
-        claims = [
-            BoundClaim(PROJECT_ID, (project,)),
-            BoundClaim(CONTEXT_IDS, (str(context.id),)),
-            BoundClaim(VCS_ORIGIN, (vcs_origin(declaration, repository),)),
+        bound = [
+            BoundClaim(claims.PROJECT_ID, (project,)),
+            BoundClaim(claims.CONTEXT_IDS, (str(context.id),)),
+            BoundClaim(claims.VCS_ORIGIN, (vcs_origin(declaration, repository),)),
         ]
         branches = declaration.deploy_branches(environment, repository)
         any_branch = "*" in branches
         if not any_branch:
-            claims.append(BoundClaim(VCS_REF, tuple(f"refs/heads/{b}" for b in branches)))
+            bound.append(BoundClaim(claims.VCS_REF, tuple(f"refs/heads/{b}" for b in branches)))
         section = sections.repository(repository)
         if environment.tier in PROTECTED_TIERS and section is not None and section.pipeline_definition_id:
-            claims.append(BoundClaim(PIPELINE_DEFINITION_ID, (str(section.pipeline_definition_id),)))
+            bound.append(BoundClaim(claims.PIPELINE_DEFINITION_ID, (str(section.pipeline_definition_id),)))
         if developer is not None:
             # CircleCI names the triggering user only inside `sub`. The fixed prefix ends with the
             # user id and a '/', so the trailing glob can only span the vcs part of the subject.
             user = sections.developer(developer)
             assert user is not None, "checked by validation"
             org_id = sections.organization(declaration).org_id
-            claims.append(BoundClaim("sub", (f"org/{org_id}/project/{project}/user/{user.user_id}/*",)))
+            bound.append(BoundClaim("sub", (f"org/{org_id}/project/{project}/user/{user.user_id}/*",)))
             match = "glob"
         else:
             # A JSON boolean: only a role written with typed bound_claims can require it.
-            claims.append(BoundClaim(SSH_RERUN, (False,)))
+            bound.append(BoundClaim(claims.SSH_RERUN, (False,)))
             match = "string"
         return Binding(
-            claims=tuple(claims),
+            claims=tuple(bound),
             claims_match=match,
             ref_binding="any branch" if any_branch else ", ".join(f"refs/heads/{b}" for b in branches),
             deploy_via=f"context {context.name}",
@@ -154,11 +143,12 @@ class CircleCISystem:
         found: list[JobAttack] = []
         if target.role.tier is not Tier.DEVELOPMENT:
             found.append(JobAttack("another pipeline definition (config source) of the same project",
-                                   legitimate.with_trait(FOREIGN_PIPELINE_DEFINITION_TRAIT, True),
+                                   legitimate.with_trait(claims.FOREIGN_PIPELINE_DEFINITION_TRAIT, True),
                                    accepted_when_unbound=PIPELINE_DEFINITION_RISK))
         for ref in (legitimate.ref, *target.other_refs):
-            found.append(JobAttack(f"SSH rerun on {ref}", legitimate.but(ref=ref).with_trait(SSH_RERUN_TRAIT, True)))
+            rerun = legitimate.but(ref=ref).with_trait(claims.SSH_RERUN_TRAIT, True)
+            found.append(JobAttack(f"SSH rerun on {ref}", rerun))
         for intruder in target.intruders:
             found.append(JobAttack(f"another developer's SSH rerun ({intruder.name} as {target.role.developer})",
-                                   legitimate.but(developer=intruder).with_trait(SSH_RERUN_TRAIT, True)))
+                                   legitimate.but(developer=intruder).with_trait(claims.SSH_RERUN_TRAIT, True)))
         return found
