@@ -6,7 +6,7 @@ import copy
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,11 +17,13 @@ from ruamel.yaml import YAML
 from secure_pipelines import build_plan, load_declaration, parse_declaration
 from secure_pipelines.example_project import DEFAULT_DECLARATION
 from secure_pipelines.plan import Plan
-from secure_pipelines.rehearse.server import dev_server
+from secure_pipelines.rehearse.server import OpenBaoServer
 from secure_pipelines.render.files import render_files
 from secure_pipelines.render.templating import RenderSource
 
 EXAMPLE_SOURCE = RenderSource(declaration="stacks/declaration.yaml", command="securepipe render --all")
+PlanVariant = Callable[[Callable[[dict[str, Any]], None]], Plan]
+"""``plan_variant``: the example's plan after a change to a copy of its declaration."""
 
 
 def tool(name: str) -> str:
@@ -51,7 +53,7 @@ def example_values() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def plan_variant(example_values: dict[str, Any]) -> Callable[[Callable[[dict[str, Any]], None]], Plan]:
+def plan_variant(example_values: dict[str, Any]) -> PlanVariant:
     """The example's plan after ``change`` edits a copy of its declaration."""
 
     def build(change: Callable[[dict[str, Any]], None]) -> Plan:
@@ -86,8 +88,10 @@ class DevVault:
         }
 
 
-@pytest.fixture(scope="module")
-def render_openbao() -> Iterator[DevVault]:
-    """A real OpenBao dev server (in memory) of this module's own; stopped after the module."""
-    with dev_server() as server:
-        yield DevVault(addr=server.api_addr, token=server.root_token)
+@pytest.fixture(scope="session")
+def render_openbao(openbao: OpenBaoServer) -> DevVault:
+    """The session's OpenBao (``openbao`` in ``tests/conftest.py``), as the command-line tools reach it.
+
+    Shared with every other test: write under names of your own (see ``test_deploy_scripts``).
+    """
+    return DevVault(addr=openbao.api_addr, token=openbao.root_token)

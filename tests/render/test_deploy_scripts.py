@@ -4,6 +4,10 @@ The Vault side here is the plan's own roles, policies and paths, with a locally 
 in place of CircleCI's discovery URL. Staging and production roles are bound to 127.0.0.1/32
 instead of the runners' ranges: what is under test is the rendered script (role choice, login, paths, digest),
 not the CIDR binding, which the rehearsal proves.
+
+The OpenBao is the session's, shared with other tests: the plan here is the example's with secret mounts
+of its own (``kv-<environment>-scripts``), so no other test's secrets are read or overwritten here. The
+JWT mounts' paths are fixed by their CI systems; this module (re)configures them with its own key.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from joserfc.jwk import RSAKey
 from secure_pipelines.ci.circleci.claims import CONTEXT_IDS, SSH_RERUN
 from secure_pipelines.ci.circleci.policy.cases import parse_config
 from secure_pipelines.plan import CIRole, Plan
+from secure_pipelines.render.files import render_files
 
-from .conftest import DevVault
+from .conftest import EXAMPLE_SOURCE, DevVault, PlanVariant
 
 DIGEST_REF = "ghcr.io/acme/webapp@sha256:" + "ab" * 32
 FAKE_MAKE = """#!/usr/bin/env bash
@@ -39,8 +44,14 @@ set -euo pipefail
 """
 
 
+def own_secret_mounts(values: dict[str, Any]) -> None:
+    for environment in values["environments"]:
+        environment["secrets"] = {"mount": f"kv-{environment['name']}-scripts"}
+
+
 @dataclass(frozen=True)
 class Harness:
+    plan: Plan
     vault: DevVault
     key: RSAKey
     config: dict[str, Any]
@@ -69,19 +80,30 @@ def _role_body(role: CIRole) -> dict[str, Any]:
     }
 
 
+def _enable(client: hvac.Client, kind: str, path: str, **options: Any) -> None:
+    """Enable ``kind`` at ``path`` unless an earlier test of the session already did."""
+    listed = client.sys.list_auth_methods() if kind == "jwt" else client.sys.list_mounted_secrets_engines()
+    if f"{path}/" in (listed.get("data") or listed):
+        return
+    if kind == "jwt":
+        client.sys.enable_auth_method("jwt", path=path)
+    else:
+        client.sys.enable_secrets_engine(kind, path=path, **options)
+
+
 @pytest.fixture(scope="module")
-def harness(
-    render_openbao: DevVault, example_plan: Plan, example_files: dict[str, str],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Harness]:
+def harness(render_openbao: DevVault, plan_variant: PlanVariant, tmp_path_factory: pytest.TempPathFactory
+            ) -> Iterator[Harness]:
+    plan = plan_variant(own_secret_mounts)
+    files = render_files(plan, EXAMPLE_SOURCE)
     client = hvac.Client(url=render_openbao.addr, token=render_openbao.token)
     key = RSAKey.generate_key(2048)
-    for mount in example_plan.jwt_mounts:
-        client.sys.enable_auth_method("jwt", path=mount.path)
+    for mount in plan.jwt_mounts:
+        _enable(client, "jwt", mount.path)
         client.write(f"auth/{mount.path}/config", jwt_validation_pubkeys=[key.as_pem(private=False).decode()],
                      bound_issuer=mount.issuer)
-    for env in example_plan.environments:
-        client.sys.enable_secrets_engine("kv", path=env.secret_store.mount, options={"version": "2"})
+    for env in plan.environments:
+        _enable(client, "kv", env.secret_store.mount, options={"version": "2"})
         for path in env.secret_store.paths:
             client.secrets.kv.v2.create_or_update_secret(
                 path=path.path, mount_point=path.mount, secret={"owner": f"{path.mount}/{path.path}"})
@@ -95,8 +117,8 @@ def harness(
     bin_dir = tmp_path_factory.mktemp("bin")
     (bin_dir / "make").write_text(FAKE_MAKE)
     (bin_dir / "make").chmod(0o755)
-    yield Harness(render_openbao, key, parse_config(example_files["repositories/webapp/.circleci/config.yml"]),
-                  parse_config(example_files["repositories/api/.github/workflows/deploy.yml"]), workspace, bin_dir)
+    yield Harness(plan, render_openbao, key, parse_config(files["repositories/webapp/.circleci/config.yml"]),
+                  parse_config(files["repositories/api/.github/workflows/deploy.yml"]), workspace, bin_dir)
 
 
 def circleci_token(harness: Harness, plan: Plan, role: CIRole, *, user: str, ssh_rerun: bool = False,
@@ -142,24 +164,24 @@ def developer_id(values: dict[str, Any], name: str) -> str:
 
 @pytest.mark.parametrize("developer", ["lin", "sam"])
 def test_dev_deploy_logs_in_as_the_pushing_developer_and_reads_only_their_secrets(
-    harness: Harness, example_plan: Plan, example_values: dict[str, Any], developer: str, tmp_path: Path
+    harness: Harness, example_values: dict[str, Any], developer: str, tmp_path: Path
 ) -> None:
-    role = next(r for r in example_plan.environment("dev").roles
+    role = next(r for r in harness.plan.environment("dev").roles
                 if r.ci == "circleci" and r.developer == developer)
-    token = circleci_token(harness, example_plan, role, user=developer_id(example_values, developer),
+    token = circleci_token(harness, harness.plan, role, user=developer_id(example_values, developer),
                            branch="feature/x")
     result, recorded = run_deploy_step(harness, "deploy-dev", token, tmp_path)
     assert result.returncode == 0, result.stderr
     assert recorded["environment"] == "dev" and recorded["image"] == DIGEST_REF
     secrets = {k: v for k, v in recorded.items() if k.startswith("secret ")}
-    assert secrets == {"secret webapp.json": f'{{"owner":"kv-dev/apps/{developer}/webapp"}}'}
+    assert secrets == {"secret webapp.json": f'{{"owner":"kv-dev-scripts/apps/{developer}/webapp"}}'}
 
 
 def test_dev_deploy_refuses_a_user_who_is_not_a_declared_developer(
-    harness: Harness, example_plan: Plan, tmp_path: Path
+    harness: Harness, tmp_path: Path
 ) -> None:
-    role = next(r for r in example_plan.environment("dev").roles if r.ci == "circleci")
-    token = circleci_token(harness, example_plan, role, user="99999999-0000-4000-8000-000000000000")
+    role = next(r for r in harness.plan.environment("dev").roles if r.ci == "circleci")
+    token = circleci_token(harness, harness.plan, role, user="99999999-0000-4000-8000-000000000000")
     result, recorded = run_deploy_step(harness, "deploy-dev", token, tmp_path)
     assert result.returncode != 0
     assert "No dev role for" in result.stderr and "environments[dev].developers" in result.stderr
@@ -167,23 +189,23 @@ def test_dev_deploy_refuses_a_user_who_is_not_a_declared_developer(
 
 
 def test_production_deploy_reads_production_secrets_and_ships_the_digest(
-    harness: Harness, example_plan: Plan, tmp_path: Path
+    harness: Harness, tmp_path: Path
 ) -> None:
-    (role,) = [r for r in example_plan.environment("production").roles if r.ci == "circleci"]
-    token = circleci_token(harness, example_plan, role, user="3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152")
+    (role,) = [r for r in harness.plan.environment("production").roles if r.ci == "circleci"]
+    token = circleci_token(harness, harness.plan, role, user="3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152")
     result, recorded = run_deploy_step(harness, "deploy-production", token, tmp_path)
     assert result.returncode == 0, result.stderr
     assert recorded == {
         "target": "deploy", "environment": "production", "image": DIGEST_REF,
-        "secret webapp.json": '{"owner":"kv-production/apps/webapp"}',
+        "secret webapp.json": '{"owner":"kv-production-scripts/apps/webapp"}',
     }
 
 
 def test_production_deploy_in_an_ssh_rerun_gets_no_secret(
-    harness: Harness, example_plan: Plan, tmp_path: Path
+    harness: Harness, tmp_path: Path
 ) -> None:
-    (role,) = [r for r in example_plan.environment("production").roles if r.ci == "circleci"]
-    token = circleci_token(harness, example_plan, role, user="3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152",
+    (role,) = [r for r in harness.plan.environment("production").roles if r.ci == "circleci"]
+    token = circleci_token(harness, harness.plan, role, user="3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152",
                            ssh_rerun=True)
     result, recorded = run_deploy_step(harness, "deploy-production", token, tmp_path)
     assert result.returncode != 0
@@ -192,10 +214,10 @@ def test_production_deploy_in_an_ssh_rerun_gets_no_secret(
 
 
 def test_a_deploy_refuses_an_image_that_is_not_pinned_by_digest(
-    harness: Harness, example_plan: Plan, tmp_path: Path
+    harness: Harness, tmp_path: Path
 ) -> None:
-    (role,) = [r for r in example_plan.environment("staging").roles if r.ci == "circleci"]
-    token = circleci_token(harness, example_plan, role, user="3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152")
+    (role,) = [r for r in harness.plan.environment("staging").roles if r.ci == "circleci"]
+    token = circleci_token(harness, harness.plan, role, user="3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152")
     ref = harness.workspace / "image" / "ref"
     ref.write_text("ghcr.io/acme/webapp:latest\n")
     try:
@@ -227,7 +249,7 @@ def run_step(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 @pytest.mark.parametrize("developer", ["lin", "sam"])
 def test_github_dev_deploy_picks_the_pushers_role_and_reads_only_their_secrets(
-    harness: Harness, example_plan: Plan, example_values: dict[str, Any], developer: str, tmp_path: Path
+    harness: Harness, example_values: dict[str, Any], developer: str, tmp_path: Path
 ) -> None:
     steps = harness.workflow["jobs"]["deploy-dev"]["steps"]
     actor = str(next(d["ci"]["github_actions"]["user_id"] for d in example_values["developers"]
@@ -237,13 +259,13 @@ def test_github_dev_deploy_picks_the_pushers_role_and_reads_only_their_secrets(
                       {"ACTOR_ID": actor, "GITHUB_OUTPUT": str(outputs)})
     assert chosen.returncode == 0, chosen.stderr
     picked = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
-    role = next(r for r in example_plan.environment("dev").roles
+    role = next(r for r in harness.plan.environment("dev").roles
                 if r.ci == "github-actions" and r.role_name == picked["role"])
     assert role.developer == developer
 
     # What hashicorp/vault-action does with method jwt: log in with the job's token, export VAULT_TOKEN.
     client = hvac.Client(url=harness.vault.addr)
-    login = client.auth.jwt.jwt_login(role=picked["role"], jwt=github_token(harness, example_plan, role, actor),
+    login = client.auth.jwt.jwt_login(role=picked["role"], jwt=github_token(harness, harness.plan, role, actor),
                                       path=role.mount_path)
     record = tmp_path / "make-record"
     deployed = run_step(steps[-1]["run"], {
@@ -253,7 +275,7 @@ def test_github_dev_deploy_picks_the_pushers_role_and_reads_only_their_secrets(
     })
     assert deployed.returncode == 0, deployed.stderr
     recorded = dict(line.split("=", 1) for line in record.read_text().splitlines())
-    assert recorded["secret api.json"] == f'{{"owner":"kv-dev/apps/{developer}/api"}}'
+    assert recorded["secret api.json"] == f'{{"owner":"kv-dev-scripts/apps/{developer}/api"}}'
     assert recorded["environment"] == "dev" and recorded["image"] == DIGEST_REF
 
 
