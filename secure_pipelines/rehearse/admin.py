@@ -11,6 +11,7 @@ from ..plan import Plan, SecretPath
 from .grants import capabilities_of, grants_of
 from .outcomes import Expectation, Kind, Outcome, Rehearsal, verdict_for
 from .probe import client_token
+from .revocation import revocation_rows
 from .seeding import MARKER_KEY
 from .server import OpenBaoServer
 from .vault_client import Answer, VaultSession
@@ -63,6 +64,10 @@ def rehearse_admin(rehearsal: Rehearsal, server: OpenBaoServer, plan: Plan, env_
         rehearsal.outcomes.append(_admin_row("attack", f"admin {env_name} writes {path.data_path}", env_name,
                                              "refused", answer, "Vault: ACL policy"))
     rehearsal.observed |= grants_of(who, capabilities_of(root, token, [p.data_path for p in paths]))
+    if own:
+        for step in revocation_rows(session, own[0].data_path):
+            rehearsal.outcomes.append(_admin_row(step.kind, f"admin {env_name} {step.flow}", env_name, step.expected,
+                                                 step.answer, step.layer))
 
 
 def _admin_row(kind: Kind, flow: str, env: str, expected: Expectation, answer: Answer, layer: str

@@ -26,6 +26,7 @@ from .grants import READ, capabilities_of, grants_of
 from .keys import IssuerKey, generate_issuer_keys, write_private_keys
 from .outcomes import Expectation, Kind, Outcome, Rehearsal, Verdict, verdict_for
 from .probe import Firing, claims_for, client_token, login, refusing_layer, token_for
+from .revocation import revocation_rows
 from .scratch import refuse_real_vault
 from .seeding import MARKER_KEY, seed
 from .server import OpenBaoServer, dev_server
@@ -244,6 +245,9 @@ def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSessi
         rehearsal.outcomes.append(_row("attack", f"{label}: its token replayed from {address} (outside the "
                                        "allowlist)", role, "refused", answer,
                                        layer="Vault: token_bound_cidrs (token tied to allowed addresses)"))
+    for outcome in revocation_rows(session, role.secret_paths[0].data_path):
+        rehearsal.outcomes.append(_row(outcome.kind, f"{label}: {outcome.flow}", role, outcome.expected,
+                                       outcome.answer, layer=outcome.layer))
 
 
 def _neighbours(role: CIRole, others: Sequence[SecretPath]) -> list[SecretPath]:

@@ -12,6 +12,7 @@ from secure_pipelines.ci.circleci.claims import CONTEXT_IDS, PROJECT_ID, SSH_RER
 from secure_pipelines.ci.circleci.plan import circleci_plan
 from secure_pipelines.declaration.model import Tier
 from secure_pipelines.plan.model import CIRole, Plan
+from secure_pipelines.plan.vault_policies import REVOKE_SELF
 
 
 @pytest.fixture
@@ -123,8 +124,10 @@ def test_staging_and_production_roles_pin_the_default_branch(plan: Plan) -> None
 def test_each_ci_policy_reads_only_its_own_repository_in_its_own_environment(plan: Plan) -> None:
     for env in plan.environments:
         for policy in env.policies:
-            paths = [line.split('"')[1] for line in policy.hcl.splitlines() if line.startswith("path ")]
-            assert all(p.startswith(f"{env.secret_store.mount}/") for p in paths)
+            stanzas = [line.split('"')[1] for line in policy.hcl.splitlines() if line.startswith("path ")]
+            assert stanzas.count(REVOKE_SELF) == 1, "every token may end itself, and nothing more under auth/"
+            paths = [p for p in stanzas if p != REVOKE_SELF]
+            assert paths and all(p.startswith(f"{env.secret_store.mount}/") for p in paths)
             if policy.purpose == "ci-read":
                 assert 'capabilities = ["read"]' in policy.hcl
                 repository = policy.name.split("-")[-1]

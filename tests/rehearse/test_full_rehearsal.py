@@ -131,3 +131,16 @@ def test_an_accepted_risk_is_only_where_the_plan_leaves_the_claim_unbound(
     for role in pinned:
         rows = _rows(rehearsal, _label(role), "another pipeline definition")
         assert [o.verdict for o in rows] == ["ok"] and PIPELINE_DEFINITION_ID in rows[0].layer
+
+
+def test_every_ci_and_admin_token_revokes_itself_and_is_refused_afterwards(
+    example_rehearsal: tuple[Plan, Rehearsal],
+) -> None:
+    plan, rehearsal = example_rehearsal
+    labels = [_label(role) for role in plan.roles] + [f"admin {env.name}" for env in plan.environments]
+    for label in labels:
+        revoked = [o for o in rehearsal.outcomes if o.flow.startswith(label) and "revokes its own token" in o.flow]
+        after = [o for o in rehearsal.outcomes if o.flow.startswith(label) and "its token, revoked, reads" in o.flow]
+        assert [(o.expected, o.verdict) for o in revoked] == [("admitted", "ok")], label
+        assert [(o.expected, o.verdict, o.layer) for o in after] == [
+            ("refused", "ok", "Vault: token revoked (auth/token/revoke-self)")], label

@@ -13,20 +13,24 @@ JWT mounts' paths are fixed by their CI systems; this module (re)configures them
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import hvac
+import hvac.exceptions
 import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from secure_pipelines.ci.circleci.claims import CONTEXT_IDS, SSH_RERUN
 from secure_pipelines.ci.circleci.policy.cases import parse_config
+from secure_pipelines.components.ci_roles import _vault_role_body
 from secure_pipelines.plan import CIRole, Plan
 from secure_pipelines.render.files import render_files
 
@@ -41,6 +45,14 @@ set -euo pipefail
   echo "image=$IMAGE_REF"
   for f in "$SECRETS_DIR"/*.json; do echo "secret $(basename "$f")=$(jq -c . "$f")"; done
 } > "$MAKE_RECORD"
+{
+  echo "dir=$SECRETS_DIR"
+  echo "dir mode=$(stat -c %a "$SECRETS_DIR")"
+  for f in "$SECRETS_DIR"/*.json; do echo "mode $(basename "$f")=$(stat -c %a "$f")"; done
+  echo "token in make's environment=${VAULT_TOKEN:-none}"
+} > "$MAKE_RECORD.private"
+if [ -n "${MAKE_SLEEP:-}" ]; then touch "$MAKE_RECORD.started"; sleep "$MAKE_SLEEP"; fi
+exit "${MAKE_EXIT:-0}"
 """
 
 
@@ -61,23 +73,9 @@ class Harness:
 
 
 def _role_body(role: CIRole) -> dict[str, Any]:
-    claims: dict[str, Any] = {
-        claim.claim: claim.values[0] if len(claim.values) == 1 else list(claim.values)
-        for claim in role.bound_claims
-    }
+    """The role as the stack writes it (no default policy, every binding), bound to this machine."""
     local = role.token_bound_cidrs != ("0.0.0.0/0", "::/0")
-    return {
-        "role_type": "jwt",
-        "bound_audiences": list(role.bound_audiences),
-        "user_claim": role.user_claim,
-        "bound_claims": claims,
-        "bound_claims_type": role.claims_match,
-        "token_policies": list(role.token_policies),
-        "token_bound_cidrs": ["127.0.0.1/32"] if local else list(role.token_bound_cidrs),
-        "token_ttl": role.token_ttl,
-        "token_max_ttl": role.token_max_ttl,
-        "token_type": role.token_type,
-    }
+    return {**_vault_role_body(role), "token_bound_cidrs": ["127.0.0.1/32"] if local else list(role.token_bound_cidrs)}
 
 
 def _enable(client: hvac.Client, kind: str, path: str, **options: Any) -> None:
@@ -140,22 +138,46 @@ def circleci_token(harness: Harness, plan: Plan, role: CIRole, *, user: str, ssh
     return jwt.encode({"alg": "RS256"}, claims, harness.key)
 
 
-def run_deploy_step(harness: Harness, job: str, token: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess[str],
-                                                                                      dict[str, str]]:
-    command = harness.config["jobs"][job]["steps"][-1]["run"]["command"]
-    command = command.replace("/tmp/workspace", str(harness.workspace))
-    record = tmp_path / "make-record"
-    env = {
+def step_env(harness: Harness, record: Path, **extra: str) -> dict[str, str]:
+    return {
         **os.environ,
         "PATH": f"{harness.bin_dir}:{os.environ['PATH']}",
         "VAULT_ADDR": harness.vault.addr,
-        "CIRCLE_OIDC_TOKEN_V2": token,
         "MAKE_RECORD": str(record),
+        **extra,
     }
-    result = subprocess.run(["bash", "-eo", "pipefail", "-c", command], env=env, capture_output=True,
-                            text=True, timeout=60)
-    recorded = dict(line.split("=", 1) for line in record.read_text().splitlines()) if record.exists() else {}
-    return result, recorded
+
+
+def read_record(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines()) if path.exists() else {}
+
+
+def circleci_command(harness: Harness, job: str) -> str:
+    command = harness.config["jobs"][job]["steps"][-1]["run"]["command"]
+    return command.replace("/tmp/workspace", str(harness.workspace))
+
+
+def run_deploy_step(harness: Harness, job: str, token: str, tmp_path: Path, **extra: str
+                    ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    record = tmp_path / "make-record"
+    env = step_env(harness, record, CIRCLE_OIDC_TOKEN_V2=token, **extra)
+    result = subprocess.run(["bash", "-eo", "pipefail", "-c", circleci_command(harness, job)], env=env,
+                            capture_output=True, text=True, timeout=60)
+    return result, read_record(record)
+
+
+def live_tokens(harness: Harness, role: CIRole, since: float) -> list[dict[str, Any]]:
+    """Tokens ``role`` issued since ``since`` that Vault still honours (looked up by accessor as root)."""
+    client = hvac.Client(url=harness.vault.addr, token=harness.vault.token)
+    alive = []
+    for accessor in client.list("auth/token/accessors")["data"]["keys"]:
+        try:
+            token = client.write("auth/token/lookup-accessor", accessor=accessor)["data"]
+        except hvac.exceptions.InvalidRequest:
+            continue  # revoked between the listing and the lookup
+        if (token.get("meta") or {}).get("role") == role.role_name and token["creation_time"] >= int(since):
+            alive.append(token)
+    return alive
 
 
 def developer_id(values: dict[str, Any], name: str) -> str:
@@ -228,6 +250,115 @@ def test_a_deploy_refuses_an_image_that_is_not_pinned_by_digest(
     assert not recorded
 
 
+# --- No secret left on the runner, no token outliving the job (CircleCI) ---------------------------
+
+PUSHER = "3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152"
+
+
+def production_role(harness: Harness) -> CIRole:
+    (role,) = [r for r in harness.plan.environment("production").roles if r.ci == "circleci"]
+    return role
+
+
+def production_token(harness: Harness) -> str:
+    return circleci_token(harness, harness.plan, production_role(harness), user=PUSHER)
+
+
+@contextmanager
+def without_revoke_self(harness: Harness, role: CIRole) -> Iterator[None]:
+    """The role's policy as it was before tokens could end themselves: its reads, and nothing else."""
+    client = hvac.Client(url=harness.vault.addr, token=harness.vault.token)
+    (name,) = role.token_policies
+    planned = next(p.hcl for e in harness.plan.environments for p in e.policies if p.name == name)
+    reads_only = "".join(f'path "{p.data_path}" {{\n  capabilities = ["read"]\n}}\n' for p in role.secret_paths)
+    client.sys.create_or_update_policy(name, reads_only)
+    try:
+        yield
+    finally:
+        client.sys.create_or_update_policy(name, planned)
+
+
+def revoke_all(harness: Harness, tokens: list[dict[str, Any]]) -> None:
+    client = hvac.Client(url=harness.vault.addr, token=harness.vault.token)
+    for token in tokens:
+        client.write("auth/token/revoke-accessor", accessor=token["accessor"])
+
+
+def test_a_deploy_reads_its_secrets_into_a_private_directory_and_hides_the_token_from_make(
+    harness: Harness, tmp_path: Path
+) -> None:
+    result, recorded = run_deploy_step(harness, "deploy-production", production_token(harness), tmp_path)
+    assert result.returncode == 0, result.stderr
+    private = read_record(tmp_path / "make-record.private")
+    assert private["dir mode"] == "700" and private["mode webapp.json"] == "600"
+    assert private["token in make's environment"] == "none"
+    assert recorded["secret webapp.json"]
+
+
+def test_after_a_deploy_no_secret_file_remains_and_the_token_is_revoked(harness: Harness, tmp_path: Path) -> None:
+    since = time.time()
+    result, recorded = run_deploy_step(harness, "deploy-production", production_token(harness), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert recorded["secret webapp.json"], "no secret was read: the token checked below was never issued"
+    assert not Path(read_record(tmp_path / "make-record.private")["dir"]).exists()
+    assert live_tokens(harness, production_role(harness), since) == []
+
+
+def test_a_failing_deploy_still_removes_its_secrets_and_revokes_its_token(harness: Harness, tmp_path: Path) -> None:
+    since = time.time()
+    result, recorded = run_deploy_step(harness, "deploy-production", production_token(harness), tmp_path,
+                                       MAKE_EXIT="3")
+    assert result.returncode == 3, result.stderr
+    assert recorded["secret webapp.json"]
+    assert "could not revoke" not in result.stderr
+    assert not Path(read_record(tmp_path / "make-record.private")["dir"]).exists()
+    assert live_tokens(harness, production_role(harness), since) == []
+
+
+def test_a_cancelled_deploy_still_removes_its_secrets_and_revokes_its_token(harness: Harness, tmp_path: Path) -> None:
+    since = time.time()
+    record = tmp_path / "make-record"
+    env = step_env(harness, record, CIRCLE_OIDC_TOKEN_V2=production_token(harness), MAKE_SLEEP="30")
+    # A runner cancelling a job signals the step's whole process group.
+    step = subprocess.Popen(["bash", "-eo", "pipefail", "-c", circleci_command(harness, "deploy-production")],
+                            env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "make-record.started").exists():
+        assert step.poll() is None and time.monotonic() < deadline, step.communicate()
+        time.sleep(0.05)
+    os.killpg(step.pid, signal.SIGTERM)
+    _, stderr = step.communicate(timeout=30)
+    assert step.returncode == 143, stderr
+    assert not Path(read_record(tmp_path / "make-record.private")["dir"]).exists()
+    assert live_tokens(harness, production_role(harness), since) == []
+
+
+def test_a_refused_revocation_fails_the_step_loudly(harness: Harness, tmp_path: Path) -> None:
+    since = time.time()
+    role = production_role(harness)
+    with without_revoke_self(harness, role):
+        result, recorded = run_deploy_step(harness, "deploy-production", production_token(harness), tmp_path)
+    left = live_tokens(harness, role, since)
+    revoke_all(harness, left)
+    assert recorded["secret webapp.json"], "the deploy itself must have worked"
+    assert result.returncode == 1
+    assert "could not revoke this job's Vault token" in result.stderr
+    assert len(left) == 1, "the token the step could not revoke is still alive (and the check above can see it)"
+    assert not Path(read_record(tmp_path / "make-record.private")["dir"]).exists()
+
+
+def test_a_refused_revocation_keeps_the_deploys_own_failure_status(harness: Harness, tmp_path: Path) -> None:
+    since = time.time()
+    role = production_role(harness)
+    with without_revoke_self(harness, role):
+        result, _ = run_deploy_step(harness, "deploy-production", production_token(harness), tmp_path,
+                                    MAKE_EXIT="3")
+    revoke_all(harness, live_tokens(harness, role, since))
+    assert result.returncode == 3
+    assert "could not revoke this job's Vault token" in result.stderr
+
+
 # --- GitHub Actions: the role choice and the deploy step around hashicorp/vault-action ------------
 
 
@@ -285,3 +416,59 @@ def test_github_dev_deploy_refuses_an_undeclared_pusher(harness: Harness, tmp_pa
                       {"ACTOR_ID": "42", "GITHUB_OUTPUT": str(tmp_path / "outputs")})
     assert chosen.returncode != 0
     assert "No dev role for GitHub user 42" in chosen.stderr
+
+
+def github_production_login(harness: Harness) -> tuple[CIRole, str]:
+    """What hashicorp/vault-action does before the deploy step: log in, export ``VAULT_TOKEN``."""
+    (role,) = [r for r in harness.plan.environment("production").roles if r.ci == "github-actions"]
+    client = hvac.Client(url=harness.vault.addr)
+    login = client.auth.jwt.jwt_login(role=role.role_name, jwt=github_token(harness, harness.plan, role, "5550001"),
+                                      path=role.mount_path)
+    return role, login["auth"]["client_token"]
+
+
+def run_github_deploy(harness: Harness, role: CIRole, token: str, tmp_path: Path, **extra: str
+                      ) -> subprocess.CompletedProcess[str]:
+    script = harness.workflow["jobs"]["deploy-production"]["steps"][-1]["run"]
+    return run_step(script, {
+        "PATH": f"{harness.bin_dir}:{os.environ['PATH']}", "MAKE_RECORD": str(tmp_path / "make-record"),
+        "VAULT_ADDR": harness.vault.addr, "VAULT_TOKEN": token, "IMAGE_REF": DIGEST_REF,
+        "SECRET_PATHS": " ".join(p.data_path for p in role.secret_paths), **extra,
+    })
+
+
+def token_is_alive(harness: Harness, token: str) -> bool:
+    try:
+        hvac.Client(url=harness.vault.addr, token=harness.vault.token).write("auth/token/lookup", token=token)
+    except hvac.exceptions.VaultError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("make_exit", [0, 3], ids=["deploy succeeds", "deploy fails"])
+def test_github_deploy_removes_its_secrets_and_revokes_the_token_either_way(
+    harness: Harness, tmp_path: Path, make_exit: int
+) -> None:
+    role, token = github_production_login(harness)
+    assert token_is_alive(harness, token), "the check below could not tell a revoked token from a live one"
+    deployed = run_github_deploy(harness, role, token, tmp_path, MAKE_EXIT=str(make_exit))
+    assert deployed.returncode == make_exit, deployed.stderr
+    private = read_record(tmp_path / "make-record.private")
+    assert private["dir mode"] == "700" and private["token in make's environment"] == "none"
+    assert not Path(private["dir"]).exists()
+    assert not token_is_alive(harness, token)
+
+
+def test_github_deploy_fails_loudly_when_its_token_cannot_revoke_itself(harness: Harness, tmp_path: Path) -> None:
+    role, _ = github_production_login(harness)
+    client = hvac.Client(url=harness.vault.addr, token=harness.vault.token)
+    # A token as a role without the revoke-self grant would issue it: its reads only.
+    reads_only = "".join(f'path "{p.data_path}" {{\n  capabilities = ["read"]\n}}\n' for p in role.secret_paths)
+    client.sys.create_or_update_policy("scripts-reads-only", reads_only)
+    token = client.auth.token.create(policies=["scripts-reads-only"], no_default_policy=True,
+                                     ttl="5m")["auth"]["client_token"]
+    deployed = run_github_deploy(harness, role, token, tmp_path)
+    assert deployed.returncode == 1
+    assert "could not revoke this job's Vault token" in deployed.stderr
+    assert token_is_alive(harness, token)
+    client.write("auth/token/revoke", token=token)

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import hvac
+import hvac.exceptions
 import pytest
 
 from secure_pipelines.plan import Plan
@@ -59,3 +60,23 @@ def test_a_ci_policy_reads_its_own_path_and_nothing_else(
     )
     assert capabilities[f"kv-{environment}/data/apps/webapp"] == ["read"]
     assert capabilities[f"kv-{environment}/data/apps/api"] == ["deny"]
+
+
+@pytest.mark.parametrize("policy", ["production/ci-production-webapp", "production/admin-production",
+                                    "dev/ci-dev-lin-api"])
+def test_every_token_may_revoke_itself_and_do_nothing_else_with_tokens(
+    render_openbao: DevVault, rendered_dir: Path, policy: str
+) -> None:
+    """Roles carry no default policy, so the rendered policy must grant revoke-self, and only that."""
+    client = hvac.Client(url=render_openbao.addr, token=render_openbao.token)
+    name = "check-revoke-" + policy.replace("/", "-")
+    client.sys.create_or_update_policy(name, (rendered_dir / f"vault/{policy}.hcl").read_text())
+    token = client.auth.token.create(policies=[name], no_default_policy=True, ttl="5m")["auth"]["client_token"]
+    token_paths = ["auth/token/revoke-self", "auth/token/create", "auth/token/lookup-self", "auth/token/renew-self",
+                   "auth/token/revoke", "sys/policies/acl/" + name]
+    capabilities = client.sys.get_capabilities(paths=token_paths, token=token)
+    assert capabilities.pop("auth/token/revoke-self") == ["update"]
+    assert all(granted == ["deny"] for path, granted in capabilities.items() if path in token_paths), capabilities
+    assert hvac.Client(url=render_openbao.addr, token=token).auth.token.revoke_self() is not None
+    with pytest.raises(hvac.exceptions.Forbidden):
+        hvac.Client(url=render_openbao.addr, token=token).auth.token.lookup_self()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...plan.model import CIRole, Plan
+from ...render import deploy_shell
 from ...render.pipelines import DeployJob, Pipeline, pipeline, shell_case_pattern
 from ...render.templating import RenderSource, Templates
 from .plan import NAME, circleci_plan
@@ -59,4 +60,4 @@ def circleci_config(plan: Plan, repository: str, source: RenderSource, *, includ
         for job in shape.deploy_jobs
     ]
     return TEMPLATES.render("config.yml.j2", header=source.header(), pipeline=shape, deploys=deploys,
-                            image=CLOUD_IMAGE)
+                            image=CLOUD_IMAGE, shell=deploy_shell)

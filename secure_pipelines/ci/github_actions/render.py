@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ...plan.model import CIRole, Plan
+from ...render import deploy_shell
 from ...render.pipelines import DeployJob, Pipeline, pipeline
 from ...render.templating import RenderSource, Templates
 from .actions import PINNED_ACTIONS
@@ -38,7 +39,7 @@ def runs_on(job: DeployJob) -> tuple[str, ...]:
 def github_workflow(plan: Plan, repository: str, source: RenderSource) -> str:
     """``.github/workflows/deploy.yml`` of ``repository``."""
     return TEMPLATES.render("deploy.yml.j2", header=source.header(), pipeline=github_actions_pipeline(plan, repository),
-                            actions=PINNED_ACTIONS, gh=github_expression, runs_on=runs_on)
+                            actions=PINNED_ACTIONS, gh=github_expression, runs_on=runs_on, shell=deploy_shell)
 
 
 def github_actionlint_config(plan: Plan, repository: str, source: RenderSource) -> str:
