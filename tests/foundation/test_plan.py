@@ -212,13 +212,17 @@ def test_production_github_environment_cannot_be_bypassed_by_admins(plan: Plan) 
     assert plan.environment("dev").github_environments[0].deployment_branches is None
 
 
-def test_contexts_refuse_ssh_reruns_and_protected_ones_pin_the_default_branch(plan: Plan) -> None:
+def test_contexts_refuse_ssh_reruns_and_unversioned_configs_and_protected_ones_pin_the_default_branch(
+    plan: Plan,
+) -> None:
+    unversioned = 'not (pipeline.config_source starts-with "api")'
     context = circleci_plan(plan).context("production")
     assert context is not None
-    assert context.restriction_expression == 'pipeline.git.branch == "main" and not job.ssh.enabled'
+    assert context.restriction_expression == f'pipeline.git.branch == "main" and not job.ssh.enabled and {unversioned}'
     dev = circleci_plan(plan).context("dev")
     assert dev is not None
-    assert dev.restriction_expression == "not job.ssh.enabled", "no context is available to an SSH rerun"
+    assert dev.restriction_expression == f"not job.ssh.enabled and {unversioned}", \
+        "no context is available to an SSH rerun or an unversioned config"
 
 
 def test_pipeline_policy_data_names_contexts_by_tier(plan: Plan) -> None:

@@ -62,7 +62,7 @@ def test_every_role_faces_the_whole_attack_matrix(example_rehearsal: tuple[Plan,
         if "*" not in deployment.branches:
             expected += ["feature branch", "tag refs/tags/", "pull request", "look-alike ref"]
         if role.ci == "circleci":
-            expected.append("SSH rerun")
+            expected += ["SSH rerun", "unversioned config"]
             if role.tier != "development":
                 expected.append("another pipeline definition")
         if role.developer is not None:
@@ -144,3 +144,18 @@ def test_every_ci_and_admin_token_revokes_itself_and_is_refused_afterwards(
         assert [(o.expected, o.verdict) for o in revoked] == [("admitted", "ok")], label
         assert [(o.expected, o.verdict, o.layer) for o in after] == [
             ("refused", "ok", "Vault: token revoked (auth/token/revoke-self)")], label
+
+
+def test_an_unversioned_config_on_the_default_branch_is_stopped_by_every_circleci_context(
+    example_rehearsal: tuple[Plan, Rehearsal],
+) -> None:
+    """Vault cannot tell it from the reviewed config (identical claims); the context restriction can."""
+    plan, rehearsal = example_rehearsal
+    circleci_roles = [r for r in plan.roles if r.ci == "circleci"]
+    assert {r.tier for r in circleci_roles} == {"development", "staging", "production"}
+    for role in circleci_roles:
+        (row,) = _rows(rehearsal, _label(role), "unversioned config (pipeline.config_source api) on refs/heads/main")
+        assert (row.got, row.verdict, row.layer) == (
+            "admitted by Vault (by design)", "stopped-elsewhere", "CircleCI context restriction"), row.flow
+        assert "pipeline.config_source='api'" in row.proof and 'not (pipeline.config_source starts-with "api")' in \
+            row.proof

@@ -1,4 +1,5 @@
-"""The pure parts of the rehearsal: provider translation, addresses, the context expression, tokens."""
+"""The pure parts of the rehearsal: provider translation, addresses, tokens (the context expression has
+its own table in ``test_context_expression.py``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from secure_pipelines.ci.circleci.context_expression import UnsupportedExpression, evaluate
 from secure_pipelines.rehearse.addresses import inside_address, is_inside, outside_addresses
 from secure_pipelines.rehearse.apply import (
     AUTH_BACKEND,
@@ -87,20 +87,6 @@ def test_outside_addresses_are_outside_and_absent_when_everything_is_allowed() -
     found = outside_addresses(cidrs)
     assert len(found) == 2 and not any(is_inside(a, cidrs) for a in found)
     assert outside_addresses(["0.0.0.0/0", "::/0"]) == []
-
-
-def test_the_context_expression_refuses_an_ssh_rerun_and_another_branch() -> None:
-    expression = 'pipeline.git.branch == "main" and not job.ssh.enabled'
-    assert evaluate(expression, {"pipeline.git.branch": "main", "job.ssh.enabled": False})
-    assert not evaluate(expression, {"pipeline.git.branch": "main", "job.ssh.enabled": True})
-    assert not evaluate(expression, {"pipeline.git.branch": "main-evil", "job.ssh.enabled": False})
-
-
-def test_an_expression_the_rehearsal_cannot_read_is_an_error_not_a_pass() -> None:
-    with pytest.raises(UnsupportedExpression):
-        evaluate('pipeline.git.branch =~ "^main$"', {"pipeline.git.branch": "main"})
-    with pytest.raises(UnsupportedExpression):
-        evaluate("pipeline.project.slug == \"x\"", {"pipeline.git.branch": "main"})
 
 
 def test_tokens_carry_the_issuers_key_id_and_unsigned_ones_say_none() -> None:

@@ -17,3 +17,9 @@ SSH_RERUN_TRAIT = "ssh-rerun"
 """A job trait: the job is a rerun with SSH enabled (anyone who reruns it gets a shell)."""
 FOREIGN_PIPELINE_DEFINITION_TRAIT = "foreign-pipeline-definition"
 """A job trait: another pipeline definition (config source) of the same project started the job."""
+CONFIG_SOURCE_TRAIT = "config-source"
+"""A job trait: where the pipeline's config came from, as ``pipeline.config_source`` shows it to a context
+restriction: ``vcs`` (checked in; assumed, CircleCI documents no value for it) or ``api`` (an
+unversioned config sent with the trigger). The OIDC token carries no claim for it."""
+CHECKED_IN_CONFIG = "vcs"
+UNVERSIONED_CONFIG = "api"

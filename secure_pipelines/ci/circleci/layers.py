@@ -12,7 +12,7 @@ from typing import Any
 from ...plan.model import Plan
 from ...render.templating import RenderSource
 from ..base import Job, LayerDecision
-from .claims import SSH_RERUN_TRAIT
+from .claims import CHECKED_IN_CONFIG, CONFIG_SOURCE_TRAIT, SSH_RERUN_TRAIT
 from .context_expression import evaluate
 from .identity import job_project_id
 from .plan import circleci_plan
@@ -40,8 +40,11 @@ def context_restriction(plan: Plan, job: Job) -> LayerDecision | None:
             f"context {context.name} is restricted to projects {', '.join(context.project_ids)}; "
             f"{project} is not one of them",
         )
-    ssh_rerun = bool(job.trait(SSH_RERUN_TRAIT))
-    facts: dict[str, str | bool] = {"pipeline.git.branch": job.branch or "", "job.ssh.enabled": ssh_rerun}
+    facts: dict[str, str | bool | int] = {
+        "pipeline.git.branch": job.branch or "",
+        "job.ssh.enabled": bool(job.trait(SSH_RERUN_TRAIT)),
+        "pipeline.config_source": str(job.trait(CONFIG_SOURCE_TRAIT, CHECKED_IN_CONFIG)),
+    }
     admitted = evaluate(context.restriction_expression, facts)
     shown = ", ".join(f"{k}={str(v).lower() if isinstance(v, bool) else repr(v)}" for k, v in facts.items())
     return LayerDecision(

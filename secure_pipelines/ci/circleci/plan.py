@@ -12,6 +12,11 @@ from . import sections
 from .policy.model import ConfigPolicyPlan, PolicyProject
 
 NAME = "circleci"
+NOT_UNVERSIONED_CONFIG = 'not (pipeline.config_source starts-with "api")'
+"""CircleCI's own documented clause (contexts page, "Expression restrictions") refusing pipelines
+triggered with unversioned configuration. The value of ``pipeline.config_source`` for a checked-in
+config is not documented; any value not starting with ``api`` passes, and were the variable absent,
+CircleCI fails closed (every deploy ``Unauthorized``, no secret released)."""
 
 
 @dataclass(frozen=True)
@@ -24,7 +29,8 @@ class CircleCIContext:
     id: str
     project_ids: tuple[str, ...]
     restriction_expression: str
-    """Context expression restriction, e.g. ``pipeline.git.branch == "main" and not job.ssh.enabled``."""
+    """Context expression restriction, e.g. ``pipeline.git.branch == "main" and not job.ssh.enabled and
+    not (pipeline.config_source starts-with "api")``."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,9 @@ def _context(declaration: Declaration, env: Environment) -> CircleCIContext | No
         return None
     # No context is ever available to an SSH rerun: a per-developer role cannot bind the boolean
     # ssh-rerun claim in Vault (glob mode compares strings only), so the context refuses it instead.
-    expression = "not job.ssh.enabled"
+    # Nor to a pipeline run with a config that was never committed (CircleCI's "unversioned config"):
+    # its jobs carry the same OIDC claims as the reviewed config's, so only the context can tell.
+    expression = f"not job.ssh.enabled and {NOT_UNVERSIONED_CONFIG}"
     branches = sorted({b for r in users for b in declaration.deploy_branches(env, r)})
     if "*" not in branches:
         branch_test = " or ".join(f'pipeline.git.branch == "{b}"' for b in branches)

@@ -138,7 +138,8 @@ class CircleCISystem:
         return {CONFIG_PATH: circleci_config(plan, repository, source)}
 
     def attacks(self, target: AttackTarget) -> list[JobAttack]:
-        """Another pipeline definition of the project, and SSH reruns (also of another developer's job)."""
+        """Another pipeline definition of the project, SSH reruns (also of another developer's job), and a
+        pipeline on the legitimate ref run with a config that was never committed."""
         legitimate = target.legitimate
         found: list[JobAttack] = []
         if target.role.tier is not Tier.DEVELOPMENT:
@@ -148,6 +149,8 @@ class CircleCISystem:
         for ref in (legitimate.ref, *target.other_refs):
             rerun = legitimate.but(ref=ref).with_trait(claims.SSH_RERUN_TRAIT, True)
             found.append(JobAttack(f"SSH rerun on {ref}", rerun))
+        found.append(JobAttack(f"unversioned config (pipeline.config_source api) on {legitimate.ref}",
+                               legitimate.with_trait(claims.CONFIG_SOURCE_TRAIT, claims.UNVERSIONED_CONFIG)))
         for intruder in target.intruders:
             found.append(JobAttack(f"another developer's SSH rerun ({intruder.name} as {target.role.developer})",
                                    legitimate.but(developer=intruder).with_trait(claims.SSH_RERUN_TRAIT, True)))
