@@ -74,7 +74,7 @@ def declaration(repositories: int, protection: str = "per-repository") -> dict[s
     names = [r["name"] for r in repos]
 
     def context(env: str) -> dict[str, str]:
-        return {"name": f"bench-{env}", "id": uid(3, STACKS.index(env))}
+        return {"name": f"bench-{env}", "id": uid(3, STACKS.index(env)), "security_group": f"{env}-deployers"}
 
     return {
         "version": 2,

@@ -35,7 +35,7 @@ def _uuid(*parts: object) -> str:
 
 
 def _context(env: str) -> dict[str, str]:
-    return {"name": f"bench-{env}", "id": _uuid("context", env)}
+    return {"name": f"bench-{env}", "id": _uuid("context", env), "security_group": f"{env}-deployers"}
 
 
 def declaration(repositories: int) -> dict[str, Any]:

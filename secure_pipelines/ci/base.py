@@ -148,7 +148,8 @@ class Contexts(Protocol):
     """Capability: a job runs in a named, restricted set of variables (a context) per environment."""
 
     def restriction(self, plan: Plan, environment: str) -> str | None:
-        """The restriction the environment's context enforces (an expression), if it has one."""
+        """The restrictions the environment's context enforces, for people (an expression, who may use
+        it), if it has any."""
         ...
 
 

@@ -82,6 +82,16 @@ def _no_prod_context(d: dict[str, Any]) -> None:
     del env(d, "production")["ci"]["circleci"]["context"]
 
 
+def _no_staging_security_group(d: dict[str, Any]) -> None:
+    del env(d, "staging")["ci"]["circleci"]["context"]["security_group"]
+
+
+def _no_security_group_with_a_reason(d: dict[str, Any]) -> None:
+    del env(d, "production")["ci"]["circleci"]["context"]["security_group"]
+    env(d, "production")["ci"]["circleci"]["overrides"] = {
+        "no_security_group": "our organisation is on the GitHub App integration, which has no security groups"}
+
+
 def _bad_context_id(d: dict[str, Any]) -> None:
     env(d, "production")["ci"]["circleci"]["context"]["id"] = "not-a-uuid"
 
@@ -193,6 +203,11 @@ CASES = [
          "repositories[webapp].ci.circleci.project_id", "immutable project id"),
     Case("CircleCI environment without context", _no_prod_context,
          "environments[production].ci.circleci.context", "context name and id"),
+    Case("staging context without a security group", _no_staging_security_group,
+         "environments[staging].ci.circleci.context.security_group", "no_security_group"),
+    Case("security group that is not a team name", _set(lambda d: PROD(d)["ci"]["circleci"]["context"],
+                                                        "security_group", "*"),
+         "environments[production].ci.circleci.context.security_group", "should match pattern"),
     Case("context id not a UUID", _bad_context_id, "environments[production].ci.circleci.context.id", "UUID"),
     Case("unknown CI system key", _unknown_ci_system, "environments[production].ci.circle-ci",
          "known: circleci, github_actions"),
@@ -309,3 +324,14 @@ def test_an_open_development_allowlist_is_a_warning_not_an_error(example: dict[s
 
     plan = build_plan(parse_declaration(example))
     assert any(w.field == "environments[dev].ip_allowlist" and "any address" in w.message for w in plan.warnings)
+
+
+def test_a_context_without_a_security_group_is_accepted_with_a_named_reason_and_warned_about(
+    example: dict[str, Any],
+) -> None:
+    from secure_pipelines import build_plan
+
+    _no_security_group_with_a_reason(example)
+    plan = build_plan(parse_declaration(example))
+    field = "environments[production].ci.circleci.overrides.no_security_group"
+    assert any(w.field == field and "any member of the organisation" in w.message for w in plan.warnings)

@@ -225,6 +225,12 @@ def test_contexts_refuse_ssh_reruns_and_unversioned_configs_and_protected_ones_p
         "no context is available to an SSH rerun or an unversioned config"
 
 
+def test_staging_and_production_contexts_name_their_security_group(plan: Plan) -> None:
+    groups = {env: context.security_group for env in ("dev", "staging", "production")
+              if (context := circleci_plan(plan).context(env)) is not None}
+    assert groups == {"dev": None, "staging": "staging-deployers", "production": "production-approvers"}
+
+
 def test_pipeline_policy_data_names_contexts_by_tier(plan: Plan) -> None:
     policy = circleci_plan(plan).config_policy
     assert policy.production_contexts == ("acme-production",)

@@ -113,6 +113,15 @@ def test_explain_json_lists_every_secret_path_with_its_readers_and_writers(examp
     assert all(a["readers"] and a["writers"] for a in shown)
 
 
+def test_explain_shows_each_contexts_expression_and_security_group() -> None:
+    result = runner.invoke(app, ["explain", "--stack", "production", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    restrictions = {r["context_restriction"] for a in json.loads(result.output) for r in a["readers"]
+                    if r["ci"] == "circleci"}
+    assert restrictions == {'pipeline.git.branch == "main" and not job.ssh.enabled and not '
+                            '(pipeline.config_source starts-with "api"); security group production-approvers'}
+
+
 def test_explain_mermaid_draws_branch_to_path(example_plan: Plan) -> None:
     result = runner.invoke(app, ["explain", "--stack", "production", "--format", "mermaid"])
     assert result.exit_code == 0, result.output

@@ -159,3 +159,18 @@ def test_an_unversioned_config_on_the_default_branch_is_stopped_by_every_circlec
             "admitted by Vault (by design)", "stopped-elsewhere", "CircleCI context restriction"), row.flow
         assert "pipeline.config_source='api'" in row.proof and 'not (pipeline.config_source starts-with "api")' in \
             row.proof
+
+
+@pytest.mark.parametrize(("environment", "row", "who"), [
+    ("production", "approved by someone outside security group production-approvers", "the approver of its hold"),
+    ("staging", "started by someone outside security group staging-deployers", "the user who started the pipeline"),
+])
+def test_a_deploy_released_by_someone_outside_the_contexts_security_group_is_stopped_by_the_context(
+    example_rehearsal: tuple[Plan, Rehearsal], environment: str, row: str, who: str,
+) -> None:
+    plan, rehearsal = example_rehearsal
+    (role,) = [r for r in plan.environment(environment).roles if r.ci == "circleci"]
+    (outcome,) = _rows(rehearsal, _label(role), row)
+    assert (outcome.got, outcome.verdict, outcome.layer) == (
+        "admitted by Vault (by design)", "stopped-elsewhere", "CircleCI context restriction")
+    assert f"{who} is not a member" in outcome.proof and "Unauthorized" in outcome.proof

@@ -7,7 +7,7 @@ import ipaddress
 from collections import Counter
 from collections.abc import Iterator
 
-from ...declaration.model import Declaration, Environment, Tier
+from ...declaration.model import PROTECTED_TIERS, Declaration, Environment, Tier
 from ...errors import Problem
 from . import sections
 from .policy.model import RuleMode
@@ -16,7 +16,8 @@ from .policy.model import RuleMode
 def problems(d: Declaration) -> list[Problem]:
     if not any(sections.builds_on_circleci(r) for r in d.repositories) or sections.KEY not in d.ci:
         return []  # the core names a missing ci.circleci section; nothing else can be checked
-    return [*_duplicate_projects(d), *_contexts(d), *_production_runners(d), *_developer_ids(d)]
+    return [*_duplicate_projects(d), *_contexts(d), *_security_groups(d), *_production_runners(d),
+            *_developer_ids(d)]
 
 
 def _users(d: Declaration, env: Environment) -> list[str]:
@@ -37,6 +38,18 @@ def _contexts(d: Declaration) -> Iterator[Problem]:
             yield Problem(f"environments[{env.name}].ci.circleci.context", None,
                           f"{', '.join(users)} deploy(s) to {env.name} from CircleCI; declare that environment's "
                           "context name and id (Organization Settings > Contexts)")
+
+
+def _security_groups(d: Declaration) -> Iterator[Problem]:
+    for env in d.environments:
+        section = sections.environment(env)
+        if (env.tier in PROTECTED_TIERS and _users(d, env) and section.context is not None
+                and section.context.security_group is None and not section.overrides.no_security_group):
+            yield Problem(f"environments[{env.name}].ci.circleci.context.security_group", None,
+                          f"anyone in the organisation who starts or approves a job could run it with the {env.tier} "
+                          "context; name the security group (the GitHub team, as CircleCI shows it) whose members "
+                          "may, e.g. deployers, or set ci.circleci.overrides.no_security_group to the reason your "
+                          "organisation cannot (CircleCI offers security groups to GitHub OAuth organisations only)")
 
 
 def _production_runners(d: Declaration) -> Iterator[Problem]:
@@ -73,6 +86,11 @@ def warnings(d: Declaration) -> list[Problem]:
                 f"environments[{env.name}].ci.circleci.runner_resource_class", None,
                 "CircleCI deploy jobs would run on cloud machines outside ip_allowlist and Vault would refuse "
                 "them; set ci.circleci.runner_resource_class or ci.circleci.ip_ranges", environment=env.name))
+        reason = section.overrides.no_security_group
+        if reason and _users(d, env):
+            found.append(Problem(f"environments[{env.name}].ci.circleci.overrides.no_security_group", reason,
+                                 "any member of the organisation who starts or approves a deploy job releases this "
+                                 "environment's context", environment=env.name))
     for repo in d.repositories:
         section = sections.repository(repo)
         if section is not None and section.vcs_origin:

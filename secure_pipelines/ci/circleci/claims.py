@@ -23,3 +23,7 @@ restriction: ``vcs`` (checked in; assumed, CircleCI documents no value for it) o
 unversioned config sent with the trigger). The OIDC token carries no claim for it."""
 CHECKED_IN_CONFIG = "vcs"
 UNVERSIONED_CONFIG = "api"
+RELEASED_BY_OUTSIDER_TRAIT = "released-by-outsider"
+"""A job trait: the user whose membership CircleCI checks against the context's security group (the
+approver of the job's approval hold, else the user who started the pipeline) is not a member. The
+OIDC token carries no claim for the approver, and staging and production roles bind no user."""

@@ -12,7 +12,7 @@ from typing import Any
 from ...plan.model import Plan
 from ...render.templating import RenderSource
 from ..base import Job, LayerDecision
-from .claims import CHECKED_IN_CONFIG, CONFIG_SOURCE_TRAIT, SSH_RERUN_TRAIT
+from .claims import CHECKED_IN_CONFIG, CONFIG_SOURCE_TRAIT, RELEASED_BY_OUTSIDER_TRAIT, SSH_RERUN_TRAIT
 from .context_expression import evaluate
 from .identity import job_project_id
 from .plan import circleci_plan
@@ -39,6 +39,14 @@ def context_restriction(plan: Plan, job: Job) -> LayerDecision | None:
             CONTEXT_LAYER, True,
             f"context {context.name} is restricted to projects {', '.join(context.project_ids)}; "
             f"{project} is not one of them",
+        )
+    if context.security_group and job.trait(RELEASED_BY_OUTSIDER_TRAIT):
+        who = "the approver of its hold" if circleci_plan(plan).environment(context.environment).approval_hold \
+            else "the user who started the pipeline"
+        return LayerDecision(
+            CONTEXT_LAYER, True,
+            f"context {context.name} is restricted to security group {context.security_group} and {who} is not a "
+            "member: CircleCI refuses the job as Unauthorized (set by hand: Organization Settings > Contexts)",
         )
     facts: dict[str, str | bool | int] = {
         "pipeline.git.branch": job.branch or "",

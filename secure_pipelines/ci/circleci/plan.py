@@ -31,6 +31,14 @@ class CircleCIContext:
     restriction_expression: str
     """Context expression restriction, e.g. ``pipeline.git.branch == "main" and not job.ssh.enabled and
     not (pipeline.config_source starts-with "api")``."""
+    security_group: str | None
+    """The security group (GitHub team) whose members alone may start or approve jobs using it."""
+
+    @property
+    def restrictions(self) -> str:
+        """Every restriction of the context, for people: the expression, then the security group."""
+        group = f"; security group {self.security_group}" if self.security_group else "; no security group"
+        return self.restriction_expression + group
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,7 @@ def _context(declaration: Declaration, env: Environment) -> CircleCIContext | No
         id=str(context.id),
         project_ids=tuple(sections.project_id(r) for r in users),
         restriction_expression=expression,
+        security_group=context.security_group,
     )
 
 

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from pydantic import Field, field_validator
 
-from ...declaration.model import Declaration, Developer, Environment, Repository, Strict
+from ...declaration.model import Declaration, Developer, Environment, OverrideReason, Repository, Strict
 from .policy.model import ConfigPolicySettings
 
 KEY = "circleci"
@@ -51,6 +51,16 @@ class CircleCIRepository(Strict):
 class CircleCIContext(Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
     id: UUID
+    security_group: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{0,99}$")] | None = None
+    """The security group (GitHub team, as CircleCI shows it) allowed to run jobs with this context: the
+    user who starts the job, or who approves its hold, must be a member, else CircleCI refuses the job as
+    ``Unauthorized``. Required for staging and production; set by hand in CircleCI (no provider here)."""
+
+
+class CircleCIEnvironmentOverrides(Strict):
+    no_security_group: OverrideReason | None = None
+    """Accept a staging or production context no security group restricts (CircleCI offers security
+    groups to GitHub OAuth organisations only)."""
 
 
 class CircleCIEnvironment(Strict):
@@ -64,6 +74,7 @@ class CircleCIEnvironment(Strict):
     """Deploy jobs run with CircleCI's published IP ranges (the allowlist holds those ranges)."""
     approval_hold: bool = False
     """A manual approval job before the deploy job."""
+    overrides: CircleCIEnvironmentOverrides = CircleCIEnvironmentOverrides()
 
 
 class CircleCIDeveloper(Strict):

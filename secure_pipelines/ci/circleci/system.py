@@ -38,11 +38,11 @@ PIPELINE_DEFINITION_RISK = (
 
 
 class CircleCIContexts:
-    """CircleCI's contexts capability: each environment's context and its restriction expression."""
+    """CircleCI's contexts capability: each environment's context, its expression and security group."""
 
     def restriction(self, plan: Plan, environment: str) -> str | None:
         context = circleci_plan(plan).context(environment)
-        return context.restriction_expression if context else None
+        return context.restrictions if context else None
 
 
 class CircleCISystem:
@@ -138,8 +138,9 @@ class CircleCISystem:
         return {CONFIG_PATH: circleci_config(plan, repository, source)}
 
     def attacks(self, target: AttackTarget) -> list[JobAttack]:
-        """Another pipeline definition of the project, SSH reruns (also of another developer's job), and a
-        pipeline on the legitimate ref run with a config that was never committed."""
+        """Another pipeline definition of the project, SSH reruns (also of another developer's job), a
+        pipeline on the legitimate ref run with a config that was never committed, and a deploy released by
+        someone outside the context's security group (its approver where held, else who started it)."""
         legitimate = target.legitimate
         found: list[JobAttack] = []
         if target.role.tier is not Tier.DEVELOPMENT:
@@ -151,6 +152,12 @@ class CircleCISystem:
             found.append(JobAttack(f"SSH rerun on {ref}", rerun))
         found.append(JobAttack(f"unversioned config (pipeline.config_source api) on {legitimate.ref}",
                                legitimate.with_trait(claims.CONFIG_SOURCE_TRAIT, claims.UNVERSIONED_CONFIG)))
+        context = circleci_plan(target.plan).context(target.role.environment)
+        if context is not None and context.security_group and target.role.developer is None:
+            held = circleci_plan(target.plan).environment(target.role.environment).approval_hold
+            who = "approved by" if held else "started by"
+            found.append(JobAttack(f"{who} someone outside security group {context.security_group}",
+                                   legitimate.with_trait(claims.RELEASED_BY_OUTSIDER_TRAIT, True)))
         for intruder in target.intruders:
             found.append(JobAttack(f"another developer's SSH rerun ({intruder.name} as {target.role.developer})",
                                    legitimate.but(developer=intruder).with_trait(claims.SSH_RERUN_TRAIT, True)))
