@@ -57,7 +57,7 @@ def case(plan: Plan, name: str) -> PolicyCase:
 def test_every_rule_is_enabled_and_hard_by_default(example_plan: Plan, policies: dict[str, str]) -> None:
     decision = evaluate_policies(policies, {}, {})
     assert set(decision.enabled_rules) == set(circleci_plan(example_plan).config_policy.enabled_rules)
-    assert len(decision.enabled_rules) == 9
+    assert len(decision.enabled_rules) == 10
     plan_file = policies["secure_pipelines_plan.rego"]
     for rule in circleci_plan(example_plan).config_policy.hard_fail_rules:
         assert f'hard_fail contains "{rule}"' in plan_file
@@ -156,6 +156,11 @@ def test_every_tampered_config_hard_fails_with_its_sentence(tampered: PolicyCase
      "on resource class large; define job deploy-production in this config with resource_class acme/prod-deployers"),
     ("executor_image_from_unapproved_registry", "images_from_approved_registries",
      'executor "cloud": image unapproved.example/tools:latest is not from an approved registry'),
+    ("approve_production_removed", "no_held_deploy_without_approval",
+     'workflow "deliver", job "deploy-production": deploys with context acme-production, which is held for '
+     "approval, without requiring an approval job (type: approval) first"),
+    ("approve_production_not_required", "no_held_deploy_without_approval", 'job "deploy-production"'),
+    ("approve_production_impersonated", "no_held_deploy_without_approval", "(type: approval)"),
 ])
 def test_the_attacks_named_in_the_issue_are_refused_with_a_sentence_naming_job_and_fix(
     policies: dict[str, str], name: str, rule: str, sentence: str
@@ -164,6 +169,18 @@ def test_the_attacks_named_in_the_issue_are_refused_with_a_sentence_naming_job_a
     decision = evaluate_policies(policies, tampered.config, tampered.meta)
     assert decision.status is DecisionStatus.HARD_FAIL
     assert any(sentence in reason for reason in decision.reasons(rule)), decision.reasons(rule)
+
+
+def test_a_deploy_that_needs_no_approval_is_not_asked_for_one(plan_variant: PlanVariant) -> None:
+    def no_hold(values: dict[str, Any]) -> None:
+        next(e for e in values["environments"] if e["name"] == "production")["ci"]["circleci"]["approval_hold"] = False
+
+    plan = plan_variant(no_hold)
+    assert circleci_plan(plan).config_policy.approval_contexts == ()
+    honest = case(plan, "honest_on_default_branch")
+    assert "approve-production" not in str(honest.config["workflows"])
+    assert evaluate_policies(circleci_policies(plan, EXAMPLE_SOURCE), honest.config, honest.meta).status \
+        is DecisionStatus.PASS
 
 
 def test_a_feature_branch_pipeline_with_production_filtered_to_main_passes(policies: dict[str, str]) -> None:

@@ -152,6 +152,8 @@ def _config_policy(declaration: Declaration) -> ConfigPolicyPlan:
         production_contexts=contexts_of(Tier.PRODUCTION),
         staging_contexts=contexts_of(Tier.STAGING),
         development_contexts=contexts_of(Tier.DEVELOPMENT),
+        approval_contexts=tuple(sorted(contexts[e.name] for e in declaration.environments
+                                       if sections.environment(e).approval_hold and e.name in contexts)),
         approved_orbs=settings.approved_orbs,
         banned_orb_versions=settings.banned_orb_versions,
         approved_registries=policy.approved_registries,

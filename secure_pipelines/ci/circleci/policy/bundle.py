@@ -25,6 +25,7 @@ POLICY_LOGIC = (
     "production_runner_class",
     "images_from_approved_registries",
     "code_freeze",
+    "no_held_deploy_without_approval",
 )
 """One Rego file per rule, named after it (the rule names of ``ci.circleci.config_policy.rules``)."""
 

@@ -20,10 +20,11 @@ from ....plan.model import Plan
 from ....render.pipelines import DeployJob, Pipeline
 from ....render.templating import RenderSource
 from ..plan import circleci_plan
-from ..render import circleci_config, circleci_pipeline
+from ..render import approval_job_name, circleci_config, circleci_pipeline
 from .decision import Decision, Violation, decide
 from .model import PolicyProject
 from .sentences import (
+    approval_reason,
     banned_orb_reason,
     code_freeze_reason,
     image_reason,
@@ -153,7 +154,7 @@ def _project_cases(plan: Plan, project: PolicyProject) -> Iterator[PolicyCase]:
     # Cases that tamper with a production job start from the config with production in it.
     full = _Project(plan, project, include_frozen=True)
     for build in (_honest, _production_context, _orbs, _security_jobs, _reserved_contexts, _ssh_rerun,
-                  _runner_class, _images, _code_freeze):
+                  _runner_class, _images, _code_freeze, _approval):
         yield from build(honest, full)
 
 
@@ -351,3 +352,31 @@ def _code_freeze(p: _Project, full: _Project) -> Iterator[PolicyCase]:
     yield p.case("production_deploy_during_code_freeze",
                  "The production deploy is put back while the repository is under a code freeze.",
                  full.copy(), full.meta(), full.freeze_violations(), "code_freeze")
+
+
+def _approval(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
+    rule = "no_held_deploy_without_approval"
+    for job in [j for j in p.jobs() if j.deploy_via in p.policy.approval_contexts][:1]:
+        approval = approval_job_name(job.environment)
+        violations = (Violation(rule, approval_reason(p.workflow, job.name, str(job.deploy_via))),
+                      *p.freeze_violations())
+
+        removed = p.copy()
+        waited_for = p.invocation(removed, approval)["requires"]
+        workflow = removed["workflows"][p.workflow]
+        workflow["jobs"] = [item for item in workflow["jobs"] if not (isinstance(item, dict) and approval in item)]
+        p.invocation(removed, job.name)["requires"] = list(waited_for)
+        yield p.case(f"{approval}_removed", f"{approval} is removed and {job.name} no longer waits for a person.",
+                     removed, p.meta(), violations, rule)
+
+        skipped = p.copy()
+        p.invocation(skipped, job.name)["requires"] = list(p.invocation(skipped, approval)["requires"])
+        yield p.case(f"{approval}_not_required", f"{approval} stays, but {job.name} no longer requires it.",
+                     skipped, p.meta(), violations, rule)
+
+        impersonated = p.copy()
+        p.invocation(impersonated, approval).pop("type")
+        impersonated["jobs"][approval] = {"executor": "cloud",
+                                          "steps": [{"run": {"name": "Approve", "command": "true"}}]}
+        yield p.case(f"{approval}_impersonated", f"A job that approves itself runs under the name {approval}.",
+                     impersonated, p.meta(), violations, rule)

@@ -28,6 +28,7 @@ class ConfigPolicyRules(Strict):
     production_runner_class: RuleMode = RuleMode.HARD
     images_from_approved_registries: RuleMode = RuleMode.HARD
     code_freeze: RuleMode = RuleMode.HARD
+    no_held_deploy_without_approval: RuleMode = RuleMode.HARD
 
 
 class ConfigPolicySettings(Strict):
@@ -75,6 +76,9 @@ class ConfigPolicyPlan:
     production_contexts: tuple[str, ...]
     staging_contexts: tuple[str, ...]
     development_contexts: tuple[str, ...]
+    approval_contexts: tuple[str, ...]
+    """Contexts of environments held for approval (``ci.circleci.approval_hold``): their deploy jobs must
+    require an approval job first."""
     approved_orbs: tuple[str, ...]
     banned_orb_versions: tuple[str, ...]
     approved_registries: tuple[str, ...]

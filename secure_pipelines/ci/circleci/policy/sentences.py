@@ -88,5 +88,13 @@ def code_freeze_reason(workflow: str, job: str, repository: str, context: str, b
     )
 
 
+def approval_reason(workflow: str, job: str, context: str) -> str:
+    return (
+        f'workflow "{workflow}", job "{job}": deploys with context {context}, which is held for approval, without '
+        "requiring an approval job (type: approval) first; add one to the workflow and to this job's requires "
+        "(directly or through a job it requires)"
+    )
+
+
 def _approved_orbs_text(approved: tuple[str, ...]) -> str:
     return ", ".join(sorted(approved)) if approved else "no orb (none is approved)"

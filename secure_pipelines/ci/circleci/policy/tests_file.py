@@ -49,5 +49,7 @@ def _no_fail_case_note(rule: str) -> str:
                                    "this rule has nothing to enforce.",
         "banned_orb_versions": "ci.circleci.config_policy.banned_orb_versions is empty, so no orb version is "
                                "refused.",
+        "no_held_deploy_without_approval": "No environment CircleCI deploys to declares ci.circleci.approval_hold, "
+                                           "so no deploy job must wait for an approval.",
     }
     return reasons.get(rule, "This declaration gives no way to break this rule.")
