@@ -57,7 +57,7 @@ def case(plan: Plan, name: str) -> PolicyCase:
 def test_every_rule_is_enabled_and_hard_by_default(example_plan: Plan, policies: dict[str, str]) -> None:
     decision = evaluate_policies(policies, {}, {})
     assert set(decision.enabled_rules) == set(circleci_plan(example_plan).config_policy.enabled_rules)
-    assert len(decision.enabled_rules) == 10
+    assert len(decision.enabled_rules) == 11
     plan_file = policies["secure_pipelines_plan.rego"]
     for rule in circleci_plan(example_plan).config_policy.hard_fail_rules:
         assert f'hard_fail contains "{rule}"' in plan_file
@@ -161,6 +161,15 @@ def test_every_tampered_config_hard_fails_with_its_sentence(tampered: PolicyCase
      "approval, without requiring an approval job (type: approval) first"),
     ("approve_production_not_required", "no_held_deploy_without_approval", 'job "deploy-production"'),
     ("approve_production_impersonated", "no_held_deploy_without_approval", "(type: approval)"),
+    ("floating_orb_major", "no_floating_orb_versions",
+     "orbs.node: circleci/node@1 is not pinned to a full version, and CircleCI resolves it to the newest match "
+     "on every run; pin it as circleci/node@x.y.z"),
+    ("floating_orb_minor", "no_floating_orb_versions", "orbs.node: circleci/node@1.0 is not pinned"),
+    ("floating_orb_volatile", "no_floating_orb_versions", "orbs.node: circleci/node@volatile is not pinned"),
+    ("floating_orb_dev", "no_floating_orb_versions", "orbs.node: circleci/node@dev:feature-x is not pinned"),
+    ("floating_orb_no_version", "no_floating_orb_versions", "orbs.node: circleci/node is not pinned"),
+    ("floating_orb_may_resolve_to_banned_version", "banned_orb_versions",
+     "orbs.floating: circleci/node@5 may resolve to the banned orb version circleci/node@5.0.0"),
 ])
 def test_the_attacks_named_in_the_issue_are_refused_with_a_sentence_naming_job_and_fix(
     policies: dict[str, str], name: str, rule: str, sentence: str
@@ -181,6 +190,24 @@ def test_a_deploy_that_needs_no_approval_is_not_asked_for_one(plan_variant: Plan
     assert "approve-production" not in str(honest.config["workflows"])
     assert evaluate_policies(circleci_policies(plan, EXAMPLE_SOURCE), honest.config, honest.meta).status \
         is DecisionStatus.PASS
+
+
+@pytest.mark.parametrize(("reference", "banned"), [
+    ("circleci/node@5.2.1", True), ("circleci/node@5.0.0", True), ("circleci/node@50.0.0", False),
+    ("circleci/node@4.9.9", False), ("circleci/docker@5.0.0", False),
+])
+def test_a_ban_of_a_major_version_covers_every_pinned_release_of_it(
+    plan_variant: PlanVariant, reference: str, banned: bool
+) -> None:
+    def ban_major_5(values: dict[str, Any]) -> None:
+        values["ci"]["circleci"]["config_policy"]["banned_orb_versions"] = ["circleci/node@5"]
+
+    plan = plan_variant(ban_major_5)
+    honest = case(plan, "honest_on_default_branch")
+    decision = evaluate_policies(circleci_policies(plan, EXAMPLE_SOURCE), {**honest.config, "orbs": {"x": reference}},
+                                 honest.meta)
+    assert bool(decision.reasons("banned_orb_versions")) is banned
+    assert decision.reasons("no_floating_orb_versions") == ()
 
 
 def test_a_feature_branch_pipeline_with_production_filtered_to_main_passes(policies: dict[str, str]) -> None:

@@ -26,6 +26,7 @@ POLICY_LOGIC = (
     "images_from_approved_registries",
     "code_freeze",
     "no_held_deploy_without_approval",
+    "no_floating_orb_versions",
 )
 """One Rego file per rule, named after it (the rule names of ``ci.circleci.config_policy.rules``)."""
 

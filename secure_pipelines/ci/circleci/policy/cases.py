@@ -27,8 +27,10 @@ from .sentences import (
     approval_reason,
     banned_orb_reason,
     code_freeze_reason,
+    floating_orb_reason,
     image_reason,
     inline_orb_reason,
+    may_resolve_to_banned_orb_reason,
     parameterised_context_reason,
     prod_context_reason,
     reserved_context_reason,
@@ -120,6 +122,12 @@ class _Project:
     def copy(self) -> Config:
         return copy.deepcopy(self.config)
 
+    def with_orbs(self, **orbs: str) -> Config:
+        """The honest config importing ``orbs`` (alias -> reference)."""
+        config = self.copy()
+        config["orbs"] = dict(orbs)
+        return config
+
     def invocation(self, config: Config, job: str) -> dict[str, Any]:
         for item in config["workflows"][self.workflow]["jobs"]:
             if isinstance(item, dict) and job in item:
@@ -154,7 +162,7 @@ def _project_cases(plan: Plan, project: PolicyProject) -> Iterator[PolicyCase]:
     # Cases that tamper with a production job start from the config with production in it.
     full = _Project(plan, project, include_frozen=True)
     for build in (_honest, _production_context, _orbs, _security_jobs, _reserved_contexts, _ssh_rerun,
-                  _runner_class, _images, _code_freeze, _approval):
+                  _runner_class, _images, _code_freeze, _approval, _floating_orbs):
         yield from build(honest, full)
 
 
@@ -203,15 +211,26 @@ def _production_context(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
                      rule)
 
 
+def _banned_by(reference: str, banned: tuple[str, ...]) -> str | None:
+    """The ban covering a pinned ``reference`` (``ns/orb@1.2`` covers ``ns/orb@1.2.3``), if any."""
+    return next((b for b in banned if reference == b or reference.startswith(b + ".")), None)
+
+
+def _unbanned_major(orb: str, banned: tuple[str, ...]) -> int:
+    """A major version of ``orb`` that no ban touches."""
+    return next(m for m in range(1, 100)
+                if not any(b == f"{orb}@{m}" or b.startswith(f"{orb}@{m}.") for b in banned))
+
+
 def _orbs(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
     approved = p.policy.approved_orbs
-    banned = set(p.policy.banned_orb_versions)
+    banned = p.policy.banned_orb_versions
     if approved:
-        version = next(v for v in ("1.0.0", "1.0.1", "1.0.2") if f"{approved[0]}@{v}" not in banned)
+        major = _unbanned_major(approved[0], banned)
         config = p.copy()
-        config["orbs"] = {"approved": f"{approved[0]}@{version}"}
-        yield p.case("approved_orb", "An approved orb at a version that is not banned passes.",
-                     config, p.meta(), (), "orbs_from_allowlist", "banned_orb_versions")
+        config["orbs"] = {"approved": f"{approved[0]}@{major}.0.0"}
+        yield p.case("approved_orb", "An approved orb pinned to a version that is not banned passes.",
+                     config, p.meta(), (), "orbs_from_allowlist", "banned_orb_versions", "no_floating_orb_versions")
     namespace, _, name = (approved[0] if approved else "circleci/node").partition("/")
     lookalike = f"{namespace}-lookalike/{name}@1.0.0"
     config = p.copy()
@@ -223,14 +242,49 @@ def _orbs(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
     config["orbs"] = {"tools": {"commands": {"exfiltrate": {"steps": [{"run": "env"}]}}}}
     yield p.case("inline_orb", "An inline orb brings its own commands.", config, p.meta(),
                  (Violation("orbs_from_allowlist", inline_orb_reason("tools", approved)),), "orbs_from_allowlist")
-    for reference in p.policy.banned_orb_versions[:1]:
-        config = p.copy()
-        config["orbs"] = {"pinned": reference}
-        violations = [Violation("banned_orb_versions", banned_orb_reason("pinned", reference))]
-        if reference.split("@")[0] not in approved:
-            violations.append(Violation("orbs_from_allowlist", unapproved_orb_reason("pinned", reference, approved)))
-        yield p.case("banned_orb_version", f"The banned orb version {reference} is imported.", config, p.meta(),
-                     tuple(violations), "banned_orb_versions")
+    for ban in banned[:1]:
+        orb, _, version = ban.partition("@")
+        reference = f"{orb}@{'.'.join([*version.split('.'), '0', '0'][:3])}"
+        violations = [Violation("banned_orb_versions", banned_orb_reason("pinned", reference, ban)),
+                      *_unapproved("pinned", reference, approved)]
+        yield p.case("banned_orb_version", f"The banned orb version {reference} is imported.",
+                     p.with_orbs(pinned=reference), p.meta(), tuple(violations), "banned_orb_versions")
+        floating = f"{orb}@{version.split('.')[0]}"
+        violations = [Violation("no_floating_orb_versions", floating_orb_reason("floating", floating)),
+                      *_unapproved("floating", floating, approved)]
+        if floating != ban:
+            violations.append(Violation("banned_orb_versions",
+                                        may_resolve_to_banned_orb_reason("floating", floating, ban)))
+        else:
+            violations.append(Violation("banned_orb_versions", banned_orb_reason("floating", floating, ban)))
+        yield p.case("floating_orb_may_resolve_to_banned_version",
+                     f"{floating} is imported; CircleCI may resolve it to the banned {ban}.",
+                     p.with_orbs(floating=floating), p.meta(), tuple(violations),
+                     "banned_orb_versions", "no_floating_orb_versions")
+
+
+def _unapproved(alias: str, reference: str, approved: tuple[str, ...]) -> tuple[Violation, ...]:
+    if reference.split("@")[0] in approved:
+        return ()
+    return (Violation("orbs_from_allowlist", unapproved_orb_reason(alias, reference, approved)),)
+
+
+def _floating_orbs(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
+    rule = "no_floating_orb_versions"
+    orb = p.policy.approved_orbs[0] if p.policy.approved_orbs else "circleci/node"
+    major = _unbanned_major(orb, p.policy.banned_orb_versions)
+    forms = {
+        "major": (f"{orb}@{major}", "a major version: every minor and patch release"),
+        "minor": (f"{orb}@{major}.0", "a minor version: every patch release"),
+        "volatile": (f"{orb}@volatile", "volatile: the last published version"),
+        "dev": (f"{orb}@dev:feature-x", "a dev version: mutable, publishable by any member of the namespace"),
+        "no_version": (orb, "no version at all"),
+    }
+    for form, (reference, what) in forms.items():
+        violations = (Violation(rule, floating_orb_reason("node", reference)), *_unapproved("node", reference,
+                                                                                             p.policy.approved_orbs))
+        yield p.case(f"floating_orb_{form}", f"The orb is imported as {reference}: {what}.",
+                     p.with_orbs(node=reference), p.meta(), violations, rule)
 
 
 def _security_jobs(p: _Project, _full: _Project) -> Iterator[PolicyCase]:

@@ -29,6 +29,7 @@ class ConfigPolicyRules(Strict):
     images_from_approved_registries: RuleMode = RuleMode.HARD
     code_freeze: RuleMode = RuleMode.HARD
     no_held_deploy_without_approval: RuleMode = RuleMode.HARD
+    no_floating_orb_versions: RuleMode = RuleMode.HARD
 
 
 class ConfigPolicySettings(Strict):
@@ -37,7 +38,7 @@ class ConfigPolicySettings(Strict):
     approved_orbs: tuple[str, ...] = ()
     """Orbs by ``namespace/name`` that configs may use."""
     banned_orb_versions: tuple[str, ...] = ()
-    """Exact ``namespace/name@version`` references that are refused."""
+    """Refused orb versions: ``namespace/name@1.2.3`` that version, ``@1.2`` every 1.2.x, ``@1`` every 1.x.y."""
     rules: ConfigPolicyRules = ConfigPolicyRules()
 
     @field_validator("approved_orbs")
@@ -52,8 +53,10 @@ class ConfigPolicySettings(Strict):
     @classmethod
     def _orb_versions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for orb in value:
-            if not re.fullmatch(r"[a-z0-9-]+/[a-z0-9-]+@[A-Za-z0-9.:-]+", orb):
-                raise ValueError(f"{orb!r} is not an orb version; write namespace/name@version")
+            if not re.fullmatch(r"[a-z0-9-]+/[a-z0-9-]+@[0-9]+(\.[0-9]+){0,2}", orb):
+                raise ValueError(f"{orb!r} is not an orb version; write namespace/name@1.2.3 (that version), "
+                                 "@1.2 (every 1.2.x) or @1 (every 1.x.y): configs may only import pinned x.y.z "
+                                 "versions, so floating or dev versions need no ban")
         return value
 
 

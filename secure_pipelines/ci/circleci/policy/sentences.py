@@ -43,10 +43,24 @@ def inline_orb_reason(alias: str, approved: tuple[str, ...]) -> str:
     )
 
 
-def banned_orb_reason(alias: str, reference: str) -> str:
+def banned_orb_reason(alias: str, reference: str, banned: str) -> str:
     return (
-        f"orbs.{alias}: {reference} is a banned orb version; pin another released version of "
+        f"orbs.{alias}: {reference} is a banned orb version ({banned}); pin another released version of "
         f"{reference.split('@')[0]}"
+    )
+
+
+def may_resolve_to_banned_orb_reason(alias: str, reference: str, banned: str) -> str:
+    return (
+        f"orbs.{alias}: {reference} may resolve to the banned orb version {banned}; pin another released version "
+        f"of {reference.split('@')[0]} as x.y.z"
+    )
+
+
+def floating_orb_reason(alias: str, reference: str) -> str:
+    return (
+        f"orbs.{alias}: {reference} is not pinned to a full version, and CircleCI resolves it to the newest match "
+        f"on every run; pin it as {reference.split('@')[0]}@x.y.z, a released version you have reviewed"
     )
 
 
