@@ -57,7 +57,7 @@ def case(plan: Plan, name: str) -> PolicyCase:
 def test_every_rule_is_enabled_and_hard_by_default(example_plan: Plan, policies: dict[str, str]) -> None:
     decision = evaluate_policies(policies, {}, {})
     assert set(decision.enabled_rules) == set(circleci_plan(example_plan).config_policy.enabled_rules)
-    assert len(decision.enabled_rules) == 11
+    assert len(decision.enabled_rules) == 12
     plan_file = policies["secure_pipelines_plan.rego"]
     for rule in circleci_plan(example_plan).config_policy.hard_fail_rules:
         assert f'hard_fail contains "{rule}"' in plan_file
@@ -85,6 +85,8 @@ def test_the_sets_come_from_the_plan(example_plan: Plan, policies: dict[str, str
     assert 'production_contexts := {"acme-production"}' in plan_file
     assert 'approved_orbs := {"circleci/docker", "circleci/node"}' in plan_file
     assert 'production_resource_classes := {"acme/prod-deployers"}' in plan_file
+    assert '"acme/staging-deployers": {\n\t\t"environment": "staging",\n\t\t"context": "acme-staging",\n\t\t' \
+           '"branches": ["main"],' in plan_file
     for project in circleci_plan(example_plan).config_policy.projects:
         assert f'"{project.project_id}": {{' in plan_file
     logic = "".join(text for name, text in policies.items() if name != "secure_pipelines_plan.rego")
@@ -168,6 +170,21 @@ def test_every_tampered_config_hard_fails_with_its_sentence(tampered: PolicyCase
     ("floating_orb_volatile", "no_floating_orb_versions", "orbs.node: circleci/node@volatile is not pinned"),
     ("floating_orb_dev", "no_floating_orb_versions", "orbs.node: circleci/node@dev:feature-x is not pinned"),
     ("floating_orb_no_version", "no_floating_orb_versions", "orbs.node: circleci/node is not pinned"),
+    ("test_on_production_runner", "runner_classes_reserved_to_deploys",
+     'workflow "deliver", job "test": asks for runner class acme/prod-deployers, which is reserved to the deploy '
+     "jobs of production (context acme-production); run this job on another resource class"),
+    ("test_on_staging_runner_through_an_executor", "runner_classes_reserved_to_deploys",
+     'job "test": asks for runner class acme/staging-deployers, which is reserved to the deploy jobs of staging'),
+    ("orb_job_on_production_runner", "runner_classes_reserved_to_deploys",
+     'job "node/test": asks for runner class acme/prod-deployers'),
+    ("test_on_production_runner_through_a_parameter", "runner_classes_reserved_to_deploys",
+     'job "test": asks for runner class acme/prod-deployers'),
+    ("staging_runner_opened_to_another_branch", "runner_classes_reserved_to_deploys",
+     'job "deploy-staging": asks for runner class acme/staging-deployers, reserved to staging deploys from main, '
+     "but is not filtered to that alone; set filters.branches.only to main"),
+    ("contexts_used_by_another_project", "runner_classes_reserved_to_deploys",
+     'job "deploy-production": asks for runner class acme/prod-deployers, reserved to the projects that deploy to '
+     "production, and project 00000000-0000-4000-8000-000000000000 is not one of them"),
     ("floating_orb_may_resolve_to_banned_version", "banned_orb_versions",
      "orbs.floating: circleci/node@5 may resolve to the banned orb version circleci/node@5.0.0"),
 ])
@@ -208,6 +225,15 @@ def test_a_ban_of_a_major_version_covers_every_pinned_release_of_it(
                                  honest.meta)
     assert bool(decision.reasons("banned_orb_versions")) is banned
     assert decision.reasons("no_floating_orb_versions") == ()
+
+
+def test_without_a_compiled_config_a_parameterised_resource_class_cannot_be_judged(policies: dict[str, str]) -> None:
+    """What the rule reads: the parameter route is caught in CircleCI's compiled config, which CircleCI
+    always hands the policies; the config as written alone does not name the class."""
+    tampered = case(EXAMPLE, "test_on_production_runner_through_a_parameter")
+    written = {k: v for k, v in tampered.config.items() if k != "_compiled_"}
+    assert evaluate_policies(policies, written, tampered.meta).reasons("runner_classes_reserved_to_deploys") == ()
+    assert evaluate_policies(policies, tampered.config, tampered.meta).reasons("runner_classes_reserved_to_deploys")
 
 
 def test_a_feature_branch_pipeline_with_production_filtered_to_main_passes(policies: dict[str, str]) -> None:

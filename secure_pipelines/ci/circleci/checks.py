@@ -17,7 +17,7 @@ def problems(d: Declaration) -> list[Problem]:
     if not any(sections.builds_on_circleci(r) for r in d.repositories) or sections.KEY not in d.ci:
         return []  # the core names a missing ci.circleci section; nothing else can be checked
     return [*_duplicate_projects(d), *_contexts(d), *_security_groups(d), *_production_runners(d),
-            *_developer_ids(d)]
+            *_shared_runner_classes(d), *_developer_ids(d)]
 
 
 def _users(d: Declaration, env: Environment) -> list[str]:
@@ -58,6 +58,18 @@ def _production_runners(d: Declaration) -> Iterator[Problem]:
             yield Problem(f"environments[{env.name}].ci.circleci.runner_resource_class", None,
                           "production deploys on CircleCI must run on a self-hosted runner class with known "
                           "egress addresses; name it, e.g. acme/prod-deployers")
+
+
+def _shared_runner_classes(d: Declaration) -> Iterator[Problem]:
+    owners: dict[str, list[str]] = {}
+    for env in d.environments:
+        if (runner := sections.environment(env).runner_resource_class) and _users(d, env):
+            owners.setdefault(runner, []).append(env.name)
+    for runner, envs in owners.items():
+        if len(envs) > 1:
+            yield Problem(f"environments[{envs[1]}].ci.circleci.runner_resource_class", runner,
+                          f"is also {envs[0]}'s; a runner class is reserved to one environment's deploy jobs (what "
+                          "one deploy leaves on a runner the next job there can read), so give each its own")
 
 
 def _developer_ids(d: Declaration) -> Iterator[Problem]:

@@ -9,7 +9,7 @@ from typing import cast
 from ...declaration.model import Declaration, Environment, Repository, Tier
 from ...plan.model import Plan
 from . import sections
-from .policy.model import ConfigPolicyPlan, PolicyProject
+from .policy.model import ConfigPolicyPlan, PolicyProject, ReservedRunnerClass
 
 NAME = "circleci"
 NOT_UNVERSIONED_CONFIG = 'not (pipeline.config_source starts-with "api")'
@@ -95,6 +95,11 @@ def _environment(declaration: Declaration, env: Environment) -> CircleCIEnvironm
     )
 
 
+def _deploy_branches(declaration: Declaration, env: Environment) -> tuple[str, ...]:
+    """The branches CircleCI deploys to ``env`` from, over every repository that does."""
+    return tuple(sorted({b for r in _users(declaration, env) for b in declaration.deploy_branches(env, r)}))
+
+
 def _context(declaration: Declaration, env: Environment) -> CircleCIContext | None:
     context = sections.environment(env).context
     users = _users(declaration, env)
@@ -105,7 +110,7 @@ def _context(declaration: Declaration, env: Environment) -> CircleCIContext | No
     # Nor to a pipeline run with a config that was never committed (CircleCI's "unversioned config"):
     # its jobs carry the same OIDC claims as the reviewed config's, so only the context can tell.
     expression = f"not job.ssh.enabled and {NOT_UNVERSIONED_CONFIG}"
-    branches = sorted({b for r in users for b in declaration.deploy_branches(env, r)})
+    branches = _deploy_branches(declaration, env)
     if "*" not in branches:
         branch_test = " or ".join(f'pipeline.git.branch == "{b}"' for b in branches)
         if len(branches) > 1:
@@ -147,6 +152,18 @@ def _config_policy(declaration: Declaration) -> ConfigPolicyPlan:
         runner for env in declaration.environments
         if env.tier is Tier.PRODUCTION and (runner := sections.environment(env).runner_resource_class)
     })
+    reserved = tuple(
+        ReservedRunnerClass(
+            resource_class=runner,
+            environment=env.name,
+            context=contexts[env.name],
+            branches=None if "*" in (branches := _deploy_branches(declaration, env)) else branches,
+            project_ids=tuple(sections.project_id(r) for r in _users(declaration, env)),
+        )
+        for env in declaration.environments
+        if (runner := sections.environment(env).runner_resource_class) and env.name in contexts
+        and _users(declaration, env)
+    )
     return ConfigPolicyPlan(
         projects=projects,
         production_contexts=contexts_of(Tier.PRODUCTION),
@@ -158,6 +175,7 @@ def _config_policy(declaration: Declaration) -> ConfigPolicyPlan:
         banned_orb_versions=settings.banned_orb_versions,
         approved_registries=policy.approved_registries,
         production_resource_classes=tuple(production_classes),
+        reserved_runner_classes=reserved,
         required_security_jobs=policy.required_security_jobs,
         rule_modes=tuple((rule, mode) for rule, mode in settings.rules),
     )

@@ -8,7 +8,14 @@ tests), ``sentences`` (what each rule says), ``cases`` (honest and tampered conf
 """
 
 from .decision import Decision, DecisionStatus, Violation, decide
-from .model import ConfigPolicyPlan, ConfigPolicyRules, ConfigPolicySettings, PolicyProject, RuleMode
+from .model import (
+    ConfigPolicyPlan,
+    ConfigPolicyRules,
+    ConfigPolicySettings,
+    PolicyProject,
+    ReservedRunnerClass,
+    RuleMode,
+)
 
 __all__ = [
     "ConfigPolicyPlan",
@@ -17,6 +24,7 @@ __all__ = [
     "Decision",
     "DecisionStatus",
     "PolicyProject",
+    "ReservedRunnerClass",
     "RuleMode",
     "Violation",
     "decide",

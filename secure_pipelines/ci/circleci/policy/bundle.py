@@ -27,6 +27,7 @@ POLICY_LOGIC = (
     "code_freeze",
     "no_held_deploy_without_approval",
     "no_floating_orb_versions",
+    "runner_classes_reserved_to_deploys",
 )
 """One Rego file per rule, named after it (the rule names of ``ci.circleci.config_policy.rules``)."""
 

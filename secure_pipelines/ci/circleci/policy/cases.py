@@ -22,7 +22,7 @@ from ....render.templating import RenderSource
 from ..plan import circleci_plan
 from ..render import approval_job_name, circleci_config, circleci_pipeline
 from .decision import Decision, Violation, decide
-from .model import PolicyProject
+from .model import PolicyProject, ReservedRunnerClass
 from .sentences import (
     approval_reason,
     banned_orb_reason,
@@ -34,7 +34,10 @@ from .sentences import (
     parameterised_context_reason,
     prod_context_reason,
     reserved_context_reason,
+    runner_branch_reason,
     runner_class_reason,
+    runner_not_a_deploy_reason,
+    runner_project_reason,
     security_job_reason,
     ssh_rerun_reason,
     unapproved_orb_reason,
@@ -122,6 +125,27 @@ class _Project:
     def copy(self) -> Config:
         return copy.deepcopy(self.config)
 
+    def reservation(self, runner: str | None) -> ReservedRunnerClass | None:
+        """The reservation of a runner class, if the declaration reserves it."""
+        return next((r for r in self.policy.reserved_runner_classes if r.resource_class == runner), None)
+
+    def runner_opened(self, job: DeployJob) -> tuple[Violation, ...]:
+        """What the runner reservation says when ``job``'s branch filter is widened."""
+        reserved = self.reservation(job.runner)
+        if reserved is None or reserved.branches is None:
+            return ()
+        return (Violation("runner_classes_reserved_to_deploys", runner_branch_reason(
+            self.workflow, job.name, reserved.resource_class, reserved.environment,
+            ", ".join(sorted(reserved.branches)))),)
+
+    def runner_misused(self, job: str, runner: str | None) -> tuple[Violation, ...]:
+        """What the runner reservation says when ``job``, which does not deploy there, asks for ``runner``."""
+        reserved = self.reservation(runner)
+        if reserved is None:
+            return ()
+        return (Violation("runner_classes_reserved_to_deploys", runner_not_a_deploy_reason(
+            self.workflow, job, reserved.resource_class, reserved.environment, reserved.context)),)
+
     def with_orbs(self, **orbs: str) -> Config:
         """The honest config importing ``orbs`` (alias -> reference)."""
         config = self.copy()
@@ -162,7 +186,7 @@ def _project_cases(plan: Plan, project: PolicyProject) -> Iterator[PolicyCase]:
     # Cases that tamper with a production job start from the config with production in it.
     full = _Project(plan, project, include_frozen=True)
     for build in (_honest, _production_context, _orbs, _security_jobs, _reserved_contexts, _ssh_rerun,
-                  _runner_class, _images, _code_freeze, _approval, _floating_orbs):
+                  _runner_class, _images, _code_freeze, _approval, _floating_orbs, _reserved_runners):
         yield from build(honest, full)
 
 
@@ -183,6 +207,7 @@ def _production_context(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
         context = str(job.deploy_via)
         branch = p.project.default_branch
         sentence = Violation(rule, prod_context_reason(p.workflow, job.name, context, branch))
+        opened = (sentence, *p.runner_opened(job), *p.freeze_violations())
 
         def tampered(change: Callable[[dict[str, Any]], None], name: str = job.name) -> Config:
             config = p.copy()
@@ -192,23 +217,23 @@ def _production_context(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
         yield p.case("production_context_on_feature_branch",
                      f"{job.name} is filtered to a feature branch and the pipeline runs there.",
                      tampered(lambda i: i.update(filters={"branches": {"only": FEATURE_BRANCH}})),
-                     p.meta(FEATURE_BRANCH), (sentence, *p.freeze_violations()), rule)
+                     p.meta(FEATURE_BRANCH), opened, rule)
         yield p.case("production_branch_filter_removed", f"{job.name} lost its branch filter.",
-                     tampered(lambda i: i.pop("filters")), p.meta(), (sentence, *p.freeze_violations()), rule)
+                     tampered(lambda i: i.pop("filters")), p.meta(), opened, rule)
         yield p.case("production_branch_added", f"{job.name} also runs on another branch.",
                      tampered(lambda i, b=branch: i.update(filters={"branches": {"only": [b, "release-candidate"]}})),
-                     p.meta(), (sentence, *p.freeze_violations()), rule)
+                     p.meta(), opened, rule)
         yield p.case("production_branch_pattern", f"{job.name} is filtered by a pattern that admits look-alikes.",
                      tampered(lambda i, b=branch: i.update(filters={"branches": {"only": f"/{b}.*/"}})),
-                     p.meta(), (sentence, *p.freeze_violations()), rule)
+                     p.meta(), opened, rule)
         yield p.case("production_tag_filter_added", f"{job.name} also runs for tags, which have no branch.",
                      tampered(lambda i, b=branch: i.update(
                          filters={"branches": {"only": [b]}, "tags": {"only": "/^v.*/"}})),
-                     p.meta(), (sentence, *p.freeze_violations()), rule)
+                     p.meta(), opened, rule)
         yield p.case("production_context_parameterised", f"{job.name} names its context through a parameter.",
                      tampered(lambda i: i.update(context=PARAMETERISED_CONTEXT)), p.meta(),
-                     (Violation(rule, parameterised_context_reason(p.workflow, job.name, PARAMETERISED_CONTEXT)),),
-                     rule)
+                     (Violation(rule, parameterised_context_reason(p.workflow, job.name, PARAMETERISED_CONTEXT)),
+                      *p.runner_misused(job.name, job.runner)), rule)
 
 
 def _banned_by(reference: str, banned: tuple[str, ...]) -> str | None:
@@ -334,9 +359,15 @@ def _reserved_contexts(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
         Violation(rule, reserved_context_reason(p.workflow, job.name, str(job.deploy_via), FOREIGN_PROJECT_ID))
         for job in p.jobs() if job.deploy_via in declared
     )
+    runners = tuple(
+        Violation("runner_classes_reserved_to_deploys", runner_project_reason(
+            p.workflow, job.name, reserved.resource_class, reserved.environment, FOREIGN_PROJECT_ID))
+        for job in p.jobs() if (reserved := p.reservation(job.runner)) is not None
+    )
     yield p.case("contexts_used_by_another_project",
-                 "Another project copies this config, production context included.",
-                 p.copy(), p.meta(project_id=FOREIGN_PROJECT_ID), violations, rule)
+                 "Another project copies this config, its contexts and runner classes included.",
+                 p.copy(), p.meta(project_id=FOREIGN_PROJECT_ID), violations + runners, rule,
+                 "runner_classes_reserved_to_deploys")
 
 
 def _ssh_rerun(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
@@ -359,8 +390,8 @@ def _ssh_rerun(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
         yield p.case("ssh_rerun_of_staging_opened_to_every_branch",
                      f"{job.name} is opened to every branch by a pattern and rerun with SSH on a feature branch.",
                      config, p.meta(FEATURE_BRANCH, ssh_rerun=True),
-                     (Violation(rule, ssh_rerun_reason(p.workflow, job.name, str(job.deploy_via), FEATURE_BRANCH)),),
-                     rule)
+                     (Violation(rule, ssh_rerun_reason(p.workflow, job.name, str(job.deploy_via), FEATURE_BRANCH)),
+                      *p.runner_opened(job)), rule)
 
 
 def _runner_class(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
@@ -434,3 +465,62 @@ def _approval(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
                                           "steps": [{"run": {"name": "Approve", "command": "true"}}]}
         yield p.case(f"{approval}_impersonated", f"A job that approves itself runs under the name {approval}.",
                      impersonated, p.meta(), violations, rule)
+
+
+def _reserved_runners(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
+    """Jobs that are not an environment's deploy jobs asking for its runner class, by each route a config
+    can take: the job's own resource_class, its executor's, an orb job's parameter, a parameter CircleCI
+    resolves in its compiled config; and a deploy job opened to another branch."""
+    rule = "runner_classes_reserved_to_deploys"
+    test = p.pipeline.test_job
+    for reserved in p.policy.reserved_runner_classes:
+        runner = reserved.resource_class
+
+        def not_a_deploy(job: str, runner: str = runner) -> tuple[Violation, ...]:
+            return (*p.runner_misused(job, runner), *p.freeze_violations())
+
+        config = p.copy()
+        config["jobs"][test] = {"machine": True, "resource_class": runner, "steps": ["checkout", {"run": "make test"}]}
+        yield p.case(f"{test}_on_{reserved.environment}_runner",
+                     f"{test} runs on {runner}, where it can read what deploys leave behind.",
+                     config, p.meta(), not_a_deploy(test), rule)
+
+        config = p.copy()
+        config["executors"]["deployers"] = {"machine": True, "resource_class": runner}
+        config["jobs"][test]["executor"] = {"name": "deployers"}
+        yield p.case(f"{test}_on_{reserved.environment}_runner_through_an_executor",
+                     f"{test} reaches {runner} through an executor of its own.", config, p.meta(),
+                     not_a_deploy(test), rule)
+
+        approved = p.policy.approved_orbs[0] if p.policy.approved_orbs else "circleci/node"
+        reference = f"{approved}@{_unbanned_major(approved, p.policy.banned_orb_versions)}.0.0"
+        orb_job = f"{approved.split('/')[1]}/test"
+        config = p.with_orbs(**{approved.split("/")[1]: reference})
+        config["workflows"][p.workflow]["jobs"].append({orb_job: {"resource_class": runner}})
+        yield p.case(f"orb_job_on_{reserved.environment}_runner",
+                     f"An orb's job is invoked with resource_class {runner}.", config, p.meta(),
+                     (*not_a_deploy(orb_job), *_unapproved(approved.split("/")[1], reference,
+                                                            p.policy.approved_orbs)), rule)
+
+        config = p.copy()
+        config["parameters"] = {"size": {"type": "string", "default": runner}}
+        config["jobs"][test]["resource_class"] = "<< pipeline.parameters.size >>"
+        compiled = copy.deepcopy(config)
+        compiled.pop("parameters")
+        compiled["jobs"][test]["resource_class"] = runner
+        config["_compiled_"] = {"version": 2, "jobs": compiled["jobs"], "workflows": compiled["workflows"]}
+        yield p.case(f"{test}_on_{reserved.environment}_runner_through_a_parameter",
+                     f"{test} names its resource class through a pipeline parameter whose default is {runner} "
+                     "(CircleCI's compiled config resolves it).", config, p.meta(), not_a_deploy(test), rule)
+
+        for job in [j for j in p.jobs() if j.runner == runner and j.deploy_via == reserved.context][:1]:
+            if reserved.branches is None:
+                continue
+            config = p.copy()
+            p.invocation(config, job.name)["filters"] = {"branches": {"only": [*reserved.branches, "hotfix"]}}
+            extra = () if job.tier is not Tier.PRODUCTION else (
+                Violation("prod_context_only_on_default_branch",
+                          prod_context_reason(p.workflow, job.name, reserved.context, p.project.default_branch)),)
+            yield p.case(f"{reserved.environment}_runner_opened_to_another_branch",
+                         f"{job.name} also runs from branch hotfix on {runner}.", config, p.meta(),
+                         (*p.runner_opened(job), *extra, *p.freeze_violations()), rule)

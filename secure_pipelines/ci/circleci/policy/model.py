@@ -30,6 +30,7 @@ class ConfigPolicyRules(Strict):
     code_freeze: RuleMode = RuleMode.HARD
     no_held_deploy_without_approval: RuleMode = RuleMode.HARD
     no_floating_orb_versions: RuleMode = RuleMode.HARD
+    runner_classes_reserved_to_deploys: RuleMode = RuleMode.HARD
 
 
 class ConfigPolicySettings(Strict):
@@ -72,6 +73,20 @@ class PolicyProject:
 
 
 @dataclass(frozen=True)
+class ReservedRunnerClass:
+    """An environment's self-hosted runner class, which only that environment's deploy jobs may use."""
+
+    resource_class: str
+    environment: str
+    context: str
+    """The context of the environment's deploy jobs."""
+    branches: tuple[str, ...] | None
+    """The branches its deploys run from (``None``: any branch)."""
+    project_ids: tuple[str, ...]
+    """The projects that deploy to the environment."""
+
+
+@dataclass(frozen=True)
 class ConfigPolicyPlan:
     """The data the config policies are rendered from."""
 
@@ -87,6 +102,8 @@ class ConfigPolicyPlan:
     approved_registries: tuple[str, ...]
     production_resource_classes: tuple[str, ...]
     """The runner classes production deploys may run on (each production environment's)."""
+    reserved_runner_classes: tuple[ReservedRunnerClass, ...]
+    """Every environment's runner class, reserved to that environment's deploy jobs."""
     required_security_jobs: tuple[str, ...]
     rule_modes: tuple[tuple[str, RuleMode], ...]
 

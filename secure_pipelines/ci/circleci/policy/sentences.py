@@ -87,6 +87,28 @@ def runner_class_reason(workflow: str, job: str, context: str, resource_class: s
     )
 
 
+def runner_not_a_deploy_reason(workflow: str, job: str, resource_class: str, environment: str, context: str) -> str:
+    return (
+        f'workflow "{workflow}", job "{job}": asks for runner class {resource_class}, which is reserved to the '
+        f"deploy jobs of {environment} (context {context}); run this job on another resource class"
+    )
+
+
+def runner_branch_reason(workflow: str, job: str, resource_class: str, environment: str, branches: str) -> str:
+    return (
+        f'workflow "{workflow}", job "{job}": asks for runner class {resource_class}, reserved to {environment} '
+        f"deploys from {branches}, but is not filtered to that alone; set filters.branches.only to {branches} "
+        "and remove other branches, patterns, tags and expression filters"
+    )
+
+
+def runner_project_reason(workflow: str, job: str, resource_class: str, environment: str, project_id: str) -> str:
+    return (
+        f'workflow "{workflow}", job "{job}": asks for runner class {resource_class}, reserved to the projects that '
+        f"deploy to {environment}, and project {project_id} is not one of them; run this job on another resource class"
+    )
+
+
 def image_reason(holder: str, name: str, image: str, registries: tuple[str, ...]) -> str:
     return (
         f'{holder} "{name}": image {image} is not from an approved registry; use an image under '

@@ -51,5 +51,7 @@ def _no_fail_case_note(rule: str) -> str:
                                "refused.",
         "no_held_deploy_without_approval": "No environment CircleCI deploys to declares ci.circleci.approval_hold, "
                                            "so no deploy job must wait for an approval.",
+        "runner_classes_reserved_to_deploys": "No environment CircleCI deploys to declares "
+                                              "ci.circleci.runner_resource_class, so no runner class is reserved.",
     }
     return reasons.get(rule, "This declaration gives no way to break this rule.")
