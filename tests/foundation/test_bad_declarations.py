@@ -247,6 +247,8 @@ CASES = [
     Case("staging and production share a runner class",
          _set(lambda d: STAGING(d)["ci"]["circleci"], "runner_resource_class", "acme/prod-deployers"),
          "environments[production].ci.circleci.runner_resource_class", "is also staging's"),
+    Case("production on CircleCI's shared IP ranges", _set(lambda d: PROD(d)["ci"]["circleci"], "ip_ranges", True),
+         "environments[production].ci.circleci.ip_ranges", "shared by every CircleCI customer"),
     Case("organisation ruleset on Pro", _ruleset_on_pro, "organization.github.protection", "Team or Enterprise"),
     Case("reviewers on a private repo without Enterprise", _reviewers_private_api,
          "environments[production].reviewers", "Enterprise"),
@@ -341,3 +343,12 @@ def test_a_context_without_a_security_group_is_accepted_with_a_named_reason_and_
     plan = build_plan(parse_declaration(example))
     field = "environments[production].ci.circleci.overrides.no_security_group"
     assert any(w.field == field and "any member of the organisation" in w.message for w in plan.warnings)
+
+
+def test_staging_on_circleci_ip_ranges_is_a_warning_saying_who_shares_them(example: dict[str, Any]) -> None:
+    from secure_pipelines import build_plan
+
+    env(example, "staging")["ci"]["circleci"]["ip_ranges"] = True
+    plan = build_plan(parse_declaration(example))
+    (warning,) = [w for w in plan.warnings if w.field == "environments[staging].ci.circleci.ip_ranges"]
+    assert "shared by every CircleCI customer" in warning.message and warning.environment == "staging"

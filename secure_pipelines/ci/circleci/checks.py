@@ -17,7 +17,7 @@ def problems(d: Declaration) -> list[Problem]:
     if not any(sections.builds_on_circleci(r) for r in d.repositories) or sections.KEY not in d.ci:
         return []  # the core names a missing ci.circleci section; nothing else can be checked
     return [*_duplicate_projects(d), *_contexts(d), *_security_groups(d), *_production_runners(d),
-            *_shared_runner_classes(d), *_developer_ids(d)]
+            *_shared_runner_classes(d), *_shared_ip_ranges(d), *_developer_ids(d)]
 
 
 def _users(d: Declaration, env: Environment) -> list[str]:
@@ -72,6 +72,20 @@ def _shared_runner_classes(d: Declaration) -> Iterator[Problem]:
                           "one deploy leaves on a runner the next job there can read), so give each its own")
 
 
+SHARED_IP_RANGES = (
+    "CircleCI's IP ranges are shared by every CircleCI customer who enables the feature, so an allowlist of "
+    "them admits other organisations' jobs as well as yours"
+)
+
+
+def _shared_ip_ranges(d: Declaration) -> Iterator[Problem]:
+    for env in d.environments:
+        if env.tier is Tier.PRODUCTION and sections.environment(env).ip_ranges and _users(d, env):
+            yield Problem(f"environments[{env.name}].ci.circleci.ip_ranges", True,
+                          f"{SHARED_IP_RANGES}; production deploys run on runner_resource_class, self-hosted runners "
+                          "whose egress addresses are yours alone: remove ip_ranges")
+
+
 def _developer_ids(d: Declaration) -> Iterator[Problem]:
     reported: set[str] = set()
     for env in d.environments:
@@ -98,6 +112,11 @@ def warnings(d: Declaration) -> list[Problem]:
                 f"environments[{env.name}].ci.circleci.runner_resource_class", None,
                 "CircleCI deploy jobs would run on cloud machines outside ip_allowlist and Vault would refuse "
                 "them; set ci.circleci.runner_resource_class or ci.circleci.ip_ranges", environment=env.name))
+        if env.tier is Tier.STAGING and section.ip_ranges and _users(d, env):
+            found.append(Problem(f"environments[{env.name}].ci.circleci.ip_ranges", True,
+                                 f"{SHARED_IP_RANGES}; prefer a runner_resource_class with egress addresses of your "
+                                 "own",
+                                 environment=env.name))
         reason = section.overrides.no_security_group
         if reason and _users(d, env):
             found.append(Problem(f"environments[{env.name}].ci.circleci.overrides.no_security_group", reason,
