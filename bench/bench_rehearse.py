@@ -52,6 +52,7 @@ def declaration(repositories: int) -> dict[str, Any]:
                                        "pipeline_definition_id": _uuid("pipeline", index)}}
         else:
             repo["ci"] = {"github_actions": {}}
+            repo["overrides"] = {"self_hosted_runners_on_public_repository": "just-in-time runners, one job each"}
         repos.append(repo)
     names = [r["name"] for r in repos]
     return {

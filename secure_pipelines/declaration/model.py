@@ -193,6 +193,9 @@ class Developer(Strict):
 class RepositoryOverrides(Strict):
     unenforced_github_protection: OverrideReason | None = None
     """Accept that this repository's plan/visibility cannot enforce the declared protection."""
+    self_hosted_runners_on_public_repository: OverrideReason | None = None
+    """Accept that this public repository deploys through self-hosted runners, which anyone's pull
+    request could reach (GitHub advises against it)."""
 
 
 class Repository(Strict):

@@ -62,7 +62,27 @@ def test_production_github_role_binds_immutable_ids_environment_and_ref(plan: Pl
     assert production.claims["repository_owner_id"] == (str(example["organization"]["github"]["owner_id"]),)
     assert production.claims["environment"] == ("production",)
     assert production.claims["ref"] == ("refs/heads/main",)
-    assert production.bound_audiences == ("https://github.com/acme",)
+
+
+def test_github_roles_bind_an_audience_only_vault_uses_not_githubs_default(plan: Plan) -> None:
+    github_roles = [r for r in plan.roles if r.ci == "github-actions"]
+    assert github_roles and all(r.bound_audiences == ("vault.acme",) for r in github_roles)
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_protected_github_roles_pin_the_deploy_workflow_its_events_and_self_hosted_runners(
+    plan: Plan, environment: str
+) -> None:
+    claims = role(plan, "github-actions", "api", environment).claims
+    assert claims["event_name"] == ("push",)
+    assert claims["workflow_ref"] == ("acme/api/.github/workflows/deploy.yml@refs/heads/main",)
+    assert claims["job_workflow_ref"] == claims["workflow_ref"]
+    assert claims["runner_environment"] == ("self-hosted",)
+
+
+def test_dev_github_roles_on_an_open_allowlist_leave_runner_and_workflow_unbound(plan: Plan) -> None:
+    claims = role(plan, "github-actions", "api", "dev", "lin").claims
+    assert not {"event_name", "workflow_ref", "job_workflow_ref", "runner_environment"} & set(claims)
 
 
 def test_no_role_binds_a_name_without_an_immutable_id(plan: Plan) -> None:
@@ -163,6 +183,7 @@ def test_adding_a_repository_renames_nothing(example: dict[str, Any], plan: Plan
     example["repositories"].insert(0, {
         "name": "billing", "github_id": 700000003, "ci": {"github_actions": {}}, "visibility": "public",
         "required_status_checks": ["test"],
+        "overrides": {"self_hosted_runners_on_public_repository": "just-in-time runners, one job each"},
     })
     for env in example["environments"]:
         env["repositories"].insert(0, "billing")

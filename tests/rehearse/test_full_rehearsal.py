@@ -65,6 +65,11 @@ def test_every_role_faces_the_whole_attack_matrix(example_rehearsal: tuple[Plan,
             expected += ["SSH rerun", "unversioned config"]
             if role.tier != "development":
                 expected.append("another pipeline definition")
+        if role.ci == "github-actions":
+            expected.append("GitHub's default audience")
+            if role.tier != "development":
+                expected += ["pull_request_target event", "workflow_dispatch event", "issue_comment event",
+                             "another workflow file", "a third-party reusable workflow", "a GitHub-hosted runner"]
         if role.developer is not None:
             expected.append("another developer's dev environment")
         if outside_addresses(role.token_bound_cidrs):
@@ -174,3 +179,23 @@ def test_a_deploy_released_by_someone_outside_the_contexts_security_group_is_sto
     assert (outcome.got, outcome.verdict, outcome.layer) == (
         "admitted by Vault (by design)", "stopped-elsewhere", "CircleCI context restriction")
     assert f"{who} is not a member" in outcome.proof and "Unauthorized" in outcome.proof
+
+
+@pytest.mark.parametrize(("attack", "layer"), [
+    ("GitHub's default audience", "Vault: bound_audiences"),
+    ("pull_request_target event on refs/heads/main", "Vault: bound_claims event_name"),
+    ("workflow_dispatch event on refs/heads/main", "Vault: bound_claims event_name"),
+    ("issue_comment event on refs/heads/main", "Vault: bound_claims event_name"),
+    ("another workflow file of the repository", "Vault: bound_claims "),
+    ("a third-party reusable workflow", "Vault: bound_claims job_workflow_ref"),
+    ("a GitHub-hosted runner", "Vault: bound_claims runner_environment"),
+])
+def test_protected_github_roles_refuse_every_token_but_the_reviewed_workflows_push_on_self_hosted_runners(
+    example_rehearsal: tuple[Plan, Rehearsal], attack: str, layer: str,
+) -> None:
+    plan, rehearsal = example_rehearsal
+    for environment in ("staging", "production"):
+        (role,) = [r for r in plan.environment(environment).roles if r.ci == "github-actions"]
+        (row,) = [o for o in _rows(rehearsal, _label(role), attack) if o.kind == "attack"]
+        assert (row.verdict, row.got.startswith("refused")) == ("ok", True), row.flow
+        assert row.layer.startswith(layer), (row.flow, row.layer)

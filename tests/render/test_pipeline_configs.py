@@ -298,3 +298,43 @@ def test_a_security_job_name_no_ci_accepts_is_a_user_error(plan_variant: PlanVar
 
     with pytest.raises(UnrenderableDeclaration, match="required_security_jobs"):
         circleci_config(plan_variant(odd_name), "webapp", EXAMPLE_SOURCE)
+
+
+def test_the_workflow_is_written_where_the_roles_bind_it(example_plan: Plan, example_files: dict[str, str]) -> None:
+    for role in (r for r in example_plan.roles if r.ci == "github-actions" and "workflow_ref" in r.claims):
+        (bound,) = role.claims["workflow_ref"]
+        owner_repo, _, rest = str(bound).partition("/.github/")
+        path = ".github/" + rest.split("@")[0]
+        assert owner_repo == f"acme/{role.repository}"
+        assert f"repositories/{role.repository}/{path}" in example_files
+
+
+def test_deploys_request_the_vault_audience_never_githubs_default(example_files: dict[str, str]) -> None:
+    workflow = config(example_files, WORKFLOWS[0])
+    logins = [step for job in workflow["jobs"].values() for step in job["steps"]
+              if "hashicorp/vault-action" in str(step.get("uses"))]
+    assert logins and {step["with"]["jwtGithubAudience"] for step in logins} == {"vault.acme"}
+
+
+def test_workflow_dispatch_deploys_only_with_an_override_and_then_everywhere_it_is_bound(
+    plan_variant: PlanVariant, tmp_path: Path
+) -> None:
+    def dispatch(values: dict[str, Any]) -> None:
+        values["ci"]["github_actions"] = {"deploy_events": ["push", "workflow_dispatch"], "overrides": {
+            "workflow_dispatch_deploys": "releases are cut by hand from main by the on-call engineer"}}
+
+    plan = plan_variant(dispatch)
+    from secure_pipelines.render.files import render_files, write_files
+
+    files = render_files(plan, EXAMPLE_SOURCE)
+    workflow = parse_config(files[WORKFLOWS[0]])
+    assert "workflow_dispatch" in workflow["on"]
+    event_test = "(github.event_name == 'push' || github.event_name == 'workflow_dispatch')"
+    assert workflow["jobs"]["build-image"]["if"] == event_test
+    assert workflow["jobs"]["deploy-production"]["if"] == f"{event_test} && (github.ref == 'refs/heads/main')"
+    (production,) = [r for r in plan.environment("production").roles if r.ci == "github-actions"]
+    assert production.claims["event_name"] == ("push", "workflow_dispatch")
+    write_files(files, tmp_path)
+    linted = run(tool("actionlint"), "-config-file", ".github/actionlint.yaml", ".github/workflows/deploy.yml",
+                 cwd=tmp_path / "repositories" / "api")
+    assert linted.returncode == 0, linted.stdout + linted.stderr

@@ -8,14 +8,21 @@ from ...declaration.model import Declaration
 from ...plan.model import Plan
 from ..base import Job, fake_numeric_id
 from . import sections
+from .claims import AUDIENCE_TRAIT, CALLED_WORKFLOW_TRAIT, EVENT_TRAIT, RUNNER_TRAIT, WORKFLOW_FILE_TRAIT
+from .workflow import DEPLOY_WORKFLOW_PATH, GITHUB_HOSTED, SELF_HOSTED, on_self_hosted_runners, workflow_ref
 
 ISSUER = "https://token.actions.githubusercontent.com"
 TOKEN_LIFETIME_SECONDS = 300
 
 
+def github_default_audience(declaration: Declaration) -> str:
+    """The audience every job's token gets when it asks for none: the owner's URL."""
+    return f"https://github.com/{declaration.organization.github.owner}"
+
+
 def audience(declaration: Declaration) -> str:
-    """The audience workflows request: declared, or GitHub's default for the owner."""
-    return sections.organization(declaration).audience or f"https://github.com/{declaration.organization.github.owner}"
+    """The audience deploy jobs request and roles bind: declared, or ``vault.<organization.name>``."""
+    return sections.organization(declaration).audience or f"vault.{declaration.organization.name}"
 
 
 class GitHubActionsIdentity:
@@ -48,9 +55,15 @@ class GitHubActionsIdentity:
             subject = f"repo:{repository}:pull_request"
         else:
             subject = f"repo:{repository}:ref:{job.ref}"
+        # A tag is pushed like a branch: GitHub names the event "push" either way.
+        event = str(job.trait(EVENT_TRAIT, "pull_request" if job.event == "pull_request" else "push"))
+        workflow = workflow_ref(repository, job.ref, f".github/workflows/{job.trait(WORKFLOW_FILE_TRAIT)}"
+                                if job.trait(WORKFLOW_FILE_TRAIT) else DEPLOY_WORKFLOW_PATH)
+        environment = next((e for e in declaration.environments if e.name == job.environment), None)
+        runner = SELF_HOSTED if environment is not None and on_self_hosted_runners(environment) else GITHUB_HOSTED
         claims: dict[str, Any] = {
             "iss": ISSUER,
-            "aud": audience(declaration),
+            "aud": str(job.trait(AUDIENCE_TRAIT, audience(declaration))),
             "sub": subject,
             "iat": now,
             "nbf": now,
@@ -64,10 +77,11 @@ class GitHubActionsIdentity:
             "actor_id": actor_id,
             "ref": job.ref,
             "ref_type": "tag" if job.ref.startswith("refs/tags/") else "branch",
-            "event_name": job.event,
-            "workflow_ref": f"{repository}/.github/workflows/deploy.yml@{job.ref}",
-            "job_workflow_ref": f"{repository}/.github/workflows/deploy.yml@{job.ref}",
-            "runner_environment": "github-hosted",
+            "event_name": event,
+            "workflow_ref": workflow,
+            # The job runs in the workflow itself, or in the reusable workflow it calls.
+            "job_workflow_ref": str(job.trait(CALLED_WORKFLOW_TRAIT, workflow)),
+            "runner_environment": str(job.trait(RUNNER_TRAIT, runner)),
         }
         if job.deploys_via is not None:
             claims["environment"] = job.deploys_via

@@ -1,4 +1,5 @@
-"""A repository's ``.github/workflows/deploy.yml`` and the actionlint config that names its runner labels."""
+"""A repository's deploy workflow (at the plan's ``workflow_path``) and the actionlint config that names
+its runner labels."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from ...render import deploy_shell
 from ...render.pipelines import DeployJob, Pipeline, pipeline
 from ...render.templating import RenderSource, Templates
 from .actions import PINNED_ACTIONS
+from .workflow import NAME, github_actions_plan
 
-NAME = "github-actions"
-WORKFLOW_PATH = ".github/workflows/deploy.yml"
 ACTIONLINT_PATH = ".github/actionlint.yaml"
 HOSTED_RUNNER = "ubuntu-24.04"
 TEMPLATES = Templates(__package__ or "secure_pipelines.ci.github_actions")
@@ -37,9 +37,10 @@ def runs_on(job: DeployJob) -> tuple[str, ...]:
 
 
 def github_workflow(plan: Plan, repository: str, source: RenderSource) -> str:
-    """``.github/workflows/deploy.yml`` of ``repository``."""
+    """The deploy workflow of ``repository``: it deploys on the plan's deploy events only."""
     return TEMPLATES.render("deploy.yml.j2", header=source.header(), pipeline=github_actions_pipeline(plan, repository),
-                            actions=PINNED_ACTIONS, gh=github_expression, runs_on=runs_on, shell=deploy_shell)
+                            actions=PINNED_ACTIONS, gh=github_expression, runs_on=runs_on, shell=deploy_shell,
+                            deploy_events=github_actions_plan(plan).deploy_events)
 
 
 def github_actionlint_config(plan: Plan, repository: str, source: RenderSource) -> str:

@@ -6,16 +6,28 @@ from typing import cast
 
 from pydantic import Field
 
-from ...declaration.model import Declaration, Developer, GitHubId, Strict
+from ...declaration.model import Declaration, Developer, GitHubId, OverrideReason, Strict
 
 KEY = "github_actions"
+DEFAULT_DEPLOY_EVENTS = ("push",)
+
+
+class GitHubActionsOverrides(Strict):
+    workflow_dispatch_deploys: OverrideReason | None = None
+    """Accept ``workflow_dispatch`` among ``deploy_events``: anyone with write access may then start a
+    staging or production deploy of the default branch by hand."""
 
 
 class GitHubActionsOrganization(Strict):
     """``ci.github_actions`` (may be empty: ``{}``)."""
 
-    audience: str | None = None
-    """Audience the workflows request; defaults to ``https://github.com/<owner>``."""
+    audience: str | None = Field(default=None, min_length=1)
+    """The audience deploy jobs request and Vault binds; defaults to ``vault.<organization.name>``.
+    Never GitHub's default (``https://github.com/<owner>``), which every token gets unasked."""
+    deploy_events: tuple[str, ...] = Field(default=DEFAULT_DEPLOY_EVENTS, min_length=1)
+    """The events staging and production deploys run on (``event_name``, bound in Vault): events whose
+    ``ref`` is the branch that was pushed; ``workflow_dispatch`` only with an override."""
+    overrides: GitHubActionsOverrides = GitHubActionsOverrides()
 
 
 class GitHubActionsRepository(Strict):

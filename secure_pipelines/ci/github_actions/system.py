@@ -1,21 +1,38 @@
 """GitHub Actions as a :class:`~secure_pipelines.ci.base.CISystem`: one issuer for every repository,
-roles bound to the immutable repository and owner ids, the deployment environment and the ref."""
+roles bound to the immutable repository and owner ids, the deployment environment and the ref; for
+staging and production also to the deploy workflow, its events and (where the allowlist is closed)
+self-hosted runners."""
 
 from __future__ import annotations
 
-from ...declaration.model import Declaration, Developer, Environment, Repository
+from ...declaration.model import PROTECTED_TIERS, Declaration, Developer, Environment, Repository
 from ...errors import Problem
 from ...plan.model import BoundClaim, Plan
 from ...render.templating import RenderSource
 from ..base import AttackTarget, Binding, DeploySettings, JobAttack, SectionModels
-from . import sections
-from .identity import ISSUER, GitHubActionsIdentity, audience
-from .render import ACTIONLINT_PATH, NAME, WORKFLOW_PATH, github_actionlint_config, github_workflow
+from . import checks, sections
+from .claims import AUDIENCE_TRAIT, CALLED_WORKFLOW_TRAIT, EVENT_TRAIT, RUNNER_TRAIT, WORKFLOW_FILE_TRAIT
+from .identity import ISSUER, GitHubActionsIdentity, audience, github_default_audience
+from .render import ACTIONLINT_PATH, github_actionlint_config, github_workflow
+from .workflow import (
+    GITHUB_HOSTED,
+    NAME,
+    SELF_HOSTED,
+    GitHubActionsPlan,
+    build,
+    deploy_events,
+    github_actions_plan,
+    on_self_hosted_runners,
+    workflow_ref,
+)
 
 VERSION_1_MOVES = (
     ("repositories[].ci: [github-actions]", "repositories[].ci: {github_actions: {}}"),
     ("developers[].github_user_id", "developers[].ci.github_actions.user_id"),
 )
+UNTRUSTED_EVENTS = ("pull_request_target", "workflow_dispatch", "issue_comment")
+"""Events that run on the default branch, in the deployment environment, without a reviewed push."""
+THIRD_PARTY_WORKFLOW = "attacker-org/ci-tools/.github/workflows/deploy.yml@refs/heads/main"
 
 
 class GitHubActionsSystem:
@@ -41,22 +58,10 @@ class GitHubActionsSystem:
     version_1_moves = VERSION_1_MOVES
 
     def problems(self, declaration: Declaration) -> list[Problem]:
-        found: list[Problem] = []
-        for env in declaration.environments:
-            if not env.per_developer:
-                continue
-            if not any(self.key in r.ci for r in declaration.repositories if r.name in env.repositories):
-                continue
-            for name in env.developers:
-                dev = next((x for x in declaration.developers if x.name == name), None)
-                if dev is not None and sections.developer(dev) is None:
-                    found.append(Problem(f"developers[{dev.name}].ci.github_actions.user_id", None,
-                                         f"{env.name} is per developer on GitHub Actions; add the developer's "
-                                         "GitHub user id"))
-        return found
+        return checks.problems(declaration)
 
     def warnings(self, declaration: Declaration) -> list[Problem]:
-        return []
+        return checks.warnings(declaration)
 
     def issuer(self, declaration: Declaration) -> str:
         return ISSUER
@@ -78,9 +83,20 @@ class GitHubActionsSystem:
         ]
         branches = declaration.deploy_branches(environment, repository)
         any_branch = "*" in branches
+        refs = tuple(f"refs/heads/{b}" for b in branches)
         if not any_branch:
-            claims.append(BoundClaim("ref", tuple(f"refs/heads/{b}" for b in branches)))
+            claims.append(BoundClaim("ref", refs))
             claims.append(BoundClaim("ref_type", ("branch",)))
+        if environment.tier in PROTECTED_TIERS:
+            # The reviewed deploy workflow at the default branch, run on the events it deploys on. For a
+            # workflow that calls no other, job_workflow_ref names the workflow itself.
+            owner = declaration.organization.github.owner
+            workflows = tuple(workflow_ref(f"{owner}/{repository.name}", ref) for ref in refs)
+            claims.append(BoundClaim("event_name", deploy_events(declaration)))
+            claims.append(BoundClaim("workflow_ref", workflows))
+            claims.append(BoundClaim("job_workflow_ref", workflows))
+        if on_self_hosted_runners(environment):
+            claims.append(BoundClaim("runner_environment", (SELF_HOSTED,)))
         if developer is not None:
             user = sections.developer(developer)
             assert user is not None, "checked by validation"
@@ -88,7 +104,7 @@ class GitHubActionsSystem:
         return Binding(
             claims=tuple(claims),
             claims_match="string",
-            ref_binding="any branch" if any_branch else ", ".join(f"refs/heads/{b}" for b in branches),
+            ref_binding="any branch" if any_branch else ", ".join(refs),
             deploy_via=f"environment {environment.name}",
         )
 
@@ -99,14 +115,32 @@ class GitHubActionsSystem:
     def holds_for_approval(self, declaration: Declaration, environment: Environment) -> bool:
         return False  # GitHub deployment environment reviewers are the core's (the VCS host's) concern
 
-    def plan_extra(self, declaration: Declaration) -> None:
-        return None
+    def plan_extra(self, declaration: Declaration) -> GitHubActionsPlan:
+        return build(declaration)
 
     def pipeline_files(self, plan: Plan, repository: str, source: RenderSource) -> dict[str, str]:
         return {
-            WORKFLOW_PATH: github_workflow(plan, repository, source),
+            github_actions_plan(plan).workflow_path: github_workflow(plan, repository, source),
             ACTIONLINT_PATH: github_actionlint_config(plan, repository, source),
         }
 
     def attacks(self, target: AttackTarget) -> list[JobAttack]:
-        return []  # no SSH reruns, no pipeline definitions: the common attacks cover its jobs
+        """GitHub's default audience; for staging and production, the events, workflows and runners a
+        job on the default branch in the right environment could still come from."""
+        legitimate = target.legitimate
+        found = [JobAttack("GitHub's default audience (a token nobody asked an audience for)",
+                           legitimate.with_trait(AUDIENCE_TRAIT, github_default_audience(target.declaration)))]
+        if target.role.tier not in PROTECTED_TIERS:
+            return found
+        for event in UNTRUSTED_EVENTS:
+            if event not in deploy_events(target.declaration):
+                found.append(JobAttack(f"{event} event on {legitimate.ref} in environment {target.role.environment}",
+                                       legitimate.with_trait(EVENT_TRAIT, event)))
+        found.append(JobAttack("another workflow file of the repository (.github/workflows/other.yml)",
+                               legitimate.with_trait(WORKFLOW_FILE_TRAIT, "other.yml")))
+        found.append(JobAttack(f"a third-party reusable workflow ({THIRD_PARTY_WORKFLOW})",
+                               legitimate.with_trait(CALLED_WORKFLOW_TRAIT, THIRD_PARTY_WORKFLOW)))
+        environment = target.declaration.environment(target.role.environment)
+        if on_self_hosted_runners(environment):
+            found.append(JobAttack("a GitHub-hosted runner", legitimate.with_trait(RUNNER_TRAIT, GITHUB_HOSTED)))
+        return found
