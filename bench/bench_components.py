@@ -87,8 +87,9 @@ def declaration(repositories: int, protection: str = "per-repository") -> dict[s
             "github_actions": {},
         },
         "admins": {
-            "auth": {"oidc_discovery_url": "https://login.bench.example/", "bound_audiences": ["vault"],
-                     "admin_group": "vault-admins"},
+            "auth": {"oidc_discovery_url": "https://login.bench.example/", "bound_audiences": ["vault"]},
+            "groups": {env: f"vault-{env}-admins" for env in STACKS},
+            "ip_allowlist": ["203.0.113.64/28"],
             "members": [{"name": "ada"}],
         },
         "developers": [

@@ -63,8 +63,9 @@ def declaration(repositories: int) -> dict[str, Any]:
             "circleci": {"org_id": _uuid("org"), "config_policy": {"approved_orbs": ["circleci/node"]}},
             "github_actions": {},
         },
-        "admins": {"auth": {"oidc_discovery_url": "https://login.bench.example/", "bound_audiences": ["vault"],
-                            "admin_group": "vault-secret-admins"},
+        "admins": {"auth": {"oidc_discovery_url": "https://login.bench.example/", "bound_audiences": ["vault"]},
+                   "groups": {env: f"vault-{env}-admins" for env in ("dev", "staging", "production")},
+                   "ip_allowlist": ["203.0.113.64/28"],
                    "members": [{"name": "ada"}]},
         "developers": [
             {"name": name, "ci": {"circleci": {"user_id": _uuid("user", name)}, "github_actions": {"user_id": user}}}

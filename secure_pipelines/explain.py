@@ -42,6 +42,8 @@ class Writer:
     """``admin:<role>``, e.g. ``admin:admins-production``."""
     group: str
     """The identity provider group the role is bound to."""
+    cidrs: tuple[str, ...]
+    """Where its tokens may be used from (empty: anywhere)."""
     policy: str
 
 
@@ -81,7 +83,8 @@ def _writers(env: EnvironmentPlan) -> tuple[Writer, ...]:
     policies = [p for p in admin.token_policies if p in write_policies]
     if not policies:
         return ()
-    return (Writer(role=f"admin:{admin.role_name}", group=admin.admin_group, policy=", ".join(policies)),)
+    return (Writer(role=f"admin:{admin.role_name}", group=admin.admin_group, cidrs=admin.token_bound_cidrs,
+                   policy=", ".join(policies)),)
 
 
 def _reads(role: CIRole, path: SecretPath) -> bool:
@@ -157,7 +160,8 @@ def as_mermaid(matrix: Sequence[PathAccess]) -> str:
             edge(policy, path, label="read")
         for writer in access.writers:
             group = node(_node("group", writer.group), f"group {writer.group}", ("([", "])"))
-            role = node(_node("role", writer.role), f"{writer.role} (OIDC)")
+            where = f"<br/>from {', '.join(writer.cidrs)}" if writer.cidrs else ""
+            role = node(_node("role", writer.role), f"{writer.role} (OIDC){where}")
             policy = node(_node("policy", writer.policy), f"policy {writer.policy}", ("[/", "/]"))
             edge(group, role)
             edge(role, policy)

@@ -32,7 +32,8 @@ def _table(matrix: list[PathAccess]) -> Table:
                                        via, reader.developer or "-", ", ".join(reader.cidrs), reader.policy)))
         for writer in access.writers:
             grid.add_row(*map(escape, (access.path, "write (no read)", writer.role, "-", "-", "-",
-                                       f"group {writer.group}", "-", "any (no CIDR binding)", writer.policy)))
+                                       f"group {writer.group}", "-",
+                                       ", ".join(writer.cidrs) or "any (no CIDR binding)", writer.policy)))
         if not access.readers:
             grid.add_row(escape(access.path), "read", "[yellow]nobody[/]", "-", "-", "-", "-", "-", "-", "-")
     return grid

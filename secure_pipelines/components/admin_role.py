@@ -1,4 +1,5 @@
-"""``AdminRole``: the role admins of one environment log in with (admin group only, write-only policy)."""
+"""``AdminRole``: the role admins of one environment log in with (its admin group only, from the admins'
+networks, write-only policy)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pulumi_vault as vault
 
 from ..plan import AdminRole as AdminRolePlan
 from ._component import child_options, no_comma, type_token
+from .ci_roles import _vault_cidr
 
 
 def _admin_bound_claims(role: AdminRolePlan) -> dict[str, str]:
@@ -28,7 +30,8 @@ class AdminRoleArgs:
 
 
 class AdminRole(pulumi.ComponentResource):
-    """An OIDC role on the admin mount granting only the environment's write-only policy."""
+    """An OIDC role on the admin mount granting only the environment's write-only policy, to its admin
+    group, for tokens bound to the admins' networks (``token_bound_cidrs``)."""
 
     role: vault.jwt.AuthBackendRole
     """The OIDC role."""
@@ -51,6 +54,7 @@ class AdminRole(pulumi.ComponentResource):
             allowed_redirect_uris=list(role.allowed_redirect_uris),
             token_policies=list(role.token_policies),
             token_no_default_policy=True,
+            token_bound_cidrs=[_vault_cidr(cidr) for cidr in role.token_bound_cidrs],
             token_ttl=role.token_ttl,
             token_max_ttl=role.token_max_ttl,
             opts=child_options(self, depends_on=args.depends_on),

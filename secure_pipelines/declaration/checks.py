@@ -39,6 +39,7 @@ def problems(declaration: Declaration) -> list[Problem]:
         _github_enforceability,
         _policy_references,
         _resources_stack,
+        _admins,
     ):
         found.extend(check(declaration))
     for system in registry.systems():
@@ -206,6 +207,49 @@ def _resources_stack(d: Declaration) -> Iterator[Problem]:
         yield Problem("organization.resources_stack", stack, "is not a declared environment")
 
 
+def _admins(d: Declaration) -> Iterator[Problem]:
+    admins = d.admins
+    if admins.auth.admin_group is not None:
+        yield Problem("admins.auth.admin_group", admins.auth.admin_group,
+                      "one group for every environment makes a dev admin a production admin; remove it and declare "
+                      "admins.groups, one identity provider group per environment, e.g. {production: "
+                      "vault-production-admins, dev: vault-dev-admins}")
+    names = {e.name: e for e in d.environments}
+    for name, group in admins.groups:
+        if name not in names:
+            yield Problem(f"admins.groups.{name}", group, "is not a declared environment")
+        if not group.strip() or group != group.strip() or "," in group:
+            yield Problem(f"admins.groups.{name}", group,
+                          "is not a group name as the identity provider sends it: no ',' (Vault's provider would "
+                          "split the name there), no surrounding blanks")
+    for name in _duplicated(name for name, _ in admins.groups):
+        yield Problem(f"admins.groups.{name}", None, "is listed twice")
+    for env in d.environments:
+        if admins.group_of(env.name) is None:
+            yield Problem(f"admins.groups.{env.name}", None,
+                          f"declare the identity provider group whose members administer {env.name}'s secrets")
+    tiers: dict[str, list[Environment]] = {}
+    for name, group in admins.groups:
+        if name in names:
+            tiers.setdefault(group, []).append(names[name])
+    for group, envs in tiers.items():
+        mixed = sorted({e.tier for e in envs})
+        if len(mixed) > 1:
+            yield Problem(f"admins.groups.{envs[-1].name}", group,
+                          f"administers {', '.join(e.name for e in envs)}, environments of tiers {', '.join(mixed)}: "
+                          "an admin of one tier would administer the other's secrets; give each tier its own group")
+    production = [e.name for e in d.environments if e.tier is Tier.PRODUCTION]
+    if production and not admins.ip_allowlist:
+        yield Problem("admins.ip_allowlist", [],
+                      f"admins of {', '.join(production)} must log in from known networks; list your office or VPN "
+                      "egress ranges (admin tokens are bound to them)")
+    for cidr in admins.ip_allowlist:
+        if production and ipaddress.ip_network(cidr).prefixlen == 0:
+            yield Problem("admins.ip_allowlist", cidr,
+                          f"admits every address, and admins here write {', '.join(production)}'s secrets; list your "
+                          "office or VPN egress ranges")
+
+
 def warnings(d: Declaration) -> list[Problem]:
     """Legal but risky choices, each with a one-line reason."""
     found: list[Problem] = [
@@ -227,6 +271,8 @@ def warnings(d: Declaration) -> list[Problem]:
         if not repo.code_owner_review:
             found.append(Problem(f"{where}.code_owner_review", False,
                                  "pipeline config changes can merge without a code owner's review"))
+    if not d.admins.ip_allowlist:
+        found.append(Problem("admins.ip_allowlist", [], "admin tokens can be used from any address"))
     if d.organization.github.ruleset_bypass_team_ids:
         found.append(Problem("organization.github.ruleset_bypass_team_ids",
                              list(d.organization.github.ruleset_bypass_team_ids),

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetCoreSchemaHandler
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler
 from pydantic_core import core_schema
 
 MAX_TOKEN_TTL_SECONDS = 3600
@@ -71,6 +71,20 @@ ShortName = Annotated[str, AfterValidator(_safe_short_name)]
 BranchName = Annotated[str, AfterValidator(_branch_name)]
 GitHubId = Annotated[int, Field(gt=0, description="GitHub's immutable numeric id")]
 OverrideReason = Annotated[str, Field(min_length=10, description="Why this risk is accepted")]
+
+
+def _network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as error:
+        detail = str(error)
+        if "host bits set" in detail:
+            fixed = ipaddress.ip_network(value, strict=False)
+            raise ValueError(f"{value!r} has host bits set; write the network, e.g. {fixed}") from None
+        raise ValueError(f"{value!r} is not an IPv4 or IPv6 CIDR such as 203.0.113.0/24 or 2001:db8::/48") from None
+
+
+Cidr = Annotated[str, AfterValidator(_network)]
 
 
 class Strict(BaseModel):
@@ -168,8 +182,8 @@ class AdminAuth(Strict):
     """The identity provider admins log in with."""
     bound_audiences: Annotated[tuple[str, ...], Field(min_length=1)]
     groups_claim: str = "groups"
-    admin_group: str
-    """Only members of this group receive the write-only admin policy."""
+    admin_group: str | None = None
+    """Refused: one group for every environment made a dev admin a production admin (use ``admins.groups``)."""
     user_claim: str = "email"
     allowed_redirect_uris: tuple[str, ...] = ("http://localhost:8250/oidc/callback",)
 
@@ -179,9 +193,23 @@ class Admin(Strict):
     email: str | None = None
 
 
+def _group_pairs(value: Any) -> Any:
+    """``{environment: group}`` as ``((environment, group), ...)``: the declaration stays hashable."""
+    return tuple(value.items()) if isinstance(value, Mapping) else value
+
+
 class Admins(Strict):
     auth: AdminAuth
+    groups: Annotated[tuple[tuple[ShortName, str], ...], BeforeValidator(_group_pairs)] = ()
+    """``{environment: group}``: members of an environment's group may write (never read) its secrets."""
+    ip_allowlist: tuple[Cidr, ...] = ()
+    """Where admins log in from (office or VPN egress); admin tokens are bound to it. Required, and never
+    ``0.0.0.0/0`` or ``::/0``, when any environment is production."""
     members: Annotated[tuple[Admin, ...], Field(min_length=1)]
+
+    def group_of(self, environment: str) -> str | None:
+        """The group whose members administer ``environment``'s secrets, if declared."""
+        return next((group for name, group in self.groups if name == environment), None)
 
 
 class Developer(Strict):
@@ -234,18 +262,6 @@ class EnvironmentOverrides(Strict):
     """Accept token TTLs above the tier's limit (1 hour; 15 minutes for production)."""
 
 
-def _network(value: str) -> str:
-    try:
-        return str(ipaddress.ip_network(value, strict=True))
-    except ValueError as error:
-        detail = str(error)
-        if "host bits set" in detail:
-            fixed = ipaddress.ip_network(value, strict=False)
-            raise ValueError(f"{value!r} has host bits set; write the network, e.g. {fixed}") from None
-        raise ValueError(f"{value!r} is not an IPv4 or IPv6 CIDR such as 203.0.113.0/24 or 2001:db8::/48") from None
-
-
-Cidr = Annotated[str, AfterValidator(_network)]
 
 
 class Environment(Strict):

@@ -82,7 +82,7 @@ def _environment_plan(declaration: Declaration, env: Environment) -> Environment
         secret_store=vault.secret_store(env, paths),
         policies=tuple(policies),
         roles=tuple(role for deployment in deployments for role in deployment.roles),
-        admin_role=vault.admin_role(declaration.admins.auth, env, admin_policy),
+        admin_role=vault.admin_role(declaration.admins, env, admin_policy),
         github_environments=tuple(
             github.github_environment(declaration, env, repo) for repo in repos
             if any(system.deploys_through_github_environments for system in registry.of_repository(repo))

@@ -125,9 +125,12 @@ class AdminRole:
     bound_audiences: tuple[str, ...]
     groups_claim: str
     admin_group: str
+    """The identity provider group of this environment's admins (``admins.groups``)."""
     user_claim: str
     allowed_redirect_uris: tuple[str, ...]
     token_policies: tuple[str, ...]
+    token_bound_cidrs: tuple[str, ...]
+    """Where admins log in from (``admins.ip_allowlist``); empty: anywhere."""
     token_ttl: int
     token_max_ttl: int
 

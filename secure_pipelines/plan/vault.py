@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from ..ci.base import CISystem
-from ..declaration.model import AdminAuth, Declaration, Developer, Environment, Repository
+from ..declaration.model import Admins, Declaration, Developer, Environment, Repository
 from ..errors import InvalidDeclaration, Problem
 from .model import AdminAuthMount, AdminRole, CIRole, JwtMount, Plan, SecretPath, SecretStore, VaultPolicy
 from .vault_policies import admin_write_policy, ci_read_policy
@@ -105,18 +105,23 @@ def ci_role(
     )
 
 
-def admin_role(auth: AdminAuth, env: Environment, policy: VaultPolicy) -> AdminRole:
-    """The role admins of ``env`` log in with: the admin group only, the write-only policy."""
+def admin_role(admins: Admins, env: Environment, policy: VaultPolicy) -> AdminRole:
+    """The role admins of ``env`` log in with: its admin group only, from the admins' networks, the
+    write-only policy."""
+    auth = admins.auth
+    group = admins.group_of(env.name)
+    assert group is not None, "checked by validation"
     return AdminRole(
         mount_path=ADMIN_MOUNT_PATH,
         role_name=f"admins-{env.name}",
         environment=env.name,
         bound_audiences=auth.bound_audiences,
         groups_claim=auth.groups_claim,
-        admin_group=auth.admin_group,
+        admin_group=group,
         user_claim=auth.user_claim,
         allowed_redirect_uris=auth.allowed_redirect_uris,
         token_policies=(policy.name,),
+        token_bound_cidrs=admins.ip_allowlist,
         token_ttl=min(env.token_ttl, 900),
         token_max_ttl=min(env.token_max_ttl, 1800),
     )

@@ -22,8 +22,9 @@ DECLARATION: dict[str, Any] = {
     "organization": {"name": "tiny", "github": {"owner": "tiny", "owner_id": 1001, "plan": "team"}},
     "ci": {"github_actions": {}},
     "admins": {
-        "auth": {"oidc_discovery_url": "https://id.tiny.example/", "bound_audiences": ["vault"],
-                 "admin_group": "admins"},
+        "auth": {"oidc_discovery_url": "https://id.tiny.example/", "bound_audiences": ["vault"]},
+        "groups": {"live": "admins"},
+        "ip_allowlist": ["198.51.100.0/28"],
         "members": [{"name": "ada"}],
     },
     "repositories": [{"name": "site", "github_id": 2001, "ci": {"github_actions": {}}, "visibility": "public",

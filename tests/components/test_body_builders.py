@@ -92,9 +92,9 @@ def test_no_comma_passes_a_plain_value_through():
     assert no_comma("field", "refs/heads/main") == "refs/heads/main"
 
 
-def test_the_admin_role_binds_only_the_admin_group(example_plan: Plan):
+def test_the_admin_role_binds_only_its_environments_admin_group(example_plan: Plan):
     role = example_plan.environment("production").admin_role
-    assert _admin_bound_claims(role) == {"groups": "vault-secret-admins"}
+    assert _admin_bound_claims(role) == {"groups": "vault-production-admins"}
 
 
 def test_a_stack_selects_the_environment_of_its_name(example_plan: Plan):

@@ -187,6 +187,7 @@ def test_the_admin_role_binds_the_admin_group_and_grants_only_the_write_policy(c
     assert role["allowedRedirectUris"] == list(plan_role.allowed_redirect_uris)
     assert role["tokenPolicies"] == [f"admin-{stack}"]
     assert role["tokenNoDefaultPolicy"] is True
+    assert role["tokenBoundCidrs"] == ["203.0.113.64/28", "2001:db8:300::/48"]
     assert (role["tokenTtl"], role["tokenMaxTtl"]) == (plan_role.token_ttl, plan_role.token_max_ttl)
 
 

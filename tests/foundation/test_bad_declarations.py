@@ -121,6 +121,7 @@ def _colliding_names(d: dict[str, Any]) -> None:
     })
     d["environments"][-1]["ci"] = {"circleci": {"context": {"name": "acme-dev-lin",
                                                             "id": "8e14b356-d192-4a03-8f4e-5263748596a7"}}}
+    d["admins"]["groups"]["dev-lin"] = "vault-dev-admins"
 
 
 def _developer_missing_ci_id(d: dict[str, Any]) -> None:
@@ -271,6 +272,24 @@ CASES = [
     Case("public repository on self-hosted runners", _del(API, "overrides"),
          "repositories[api].overrides.self_hosted_runners_on_public_repository",
          "should almost never be used for public repositories"),
+    Case("one admin group for every environment", _set(lambda d: d["admins"]["auth"], "admin_group", "vault-admins"),
+         "admins.auth.admin_group", "a dev admin a production admin"),
+    Case("an environment without an admin group", _set(lambda d: d["admins"], "groups",
+                                                       {"dev": "a", "production": "b"}),
+         "admins.groups.staging", "administer staging's secrets"),
+    Case("an admin group of an unknown environment", _set(lambda d: d["admins"], "groups",
+                                                         {"dev": "a", "staging": "b", "production": "c", "qa": "d"}),
+         "admins.groups.qa", "not a declared environment"),
+    Case("dev and production admins in one group", _set(lambda d: d["admins"], "groups",
+                                                        {"dev": "ops", "staging": "b", "production": "ops"}),
+         "admins.groups.production", "an admin of one tier would administer the other's secrets"),
+    Case("admin group with a comma", _set(lambda d: d["admins"], "groups",
+                                          {"dev": "a,b", "staging": "b", "production": "c"}),
+         "admins.groups.dev", "no ','"),
+    Case("no admin allowlist with production", _del(lambda d: d["admins"], "ip_allowlist"),
+         "admins.ip_allowlist", "must log in from known networks"),
+    Case("admins from anywhere with production", _set(lambda d: d["admins"], "ip_allowlist", ["::/0"]),
+         "admins.ip_allowlist", "admits every address"),
     Case("organisation ruleset on Pro", _ruleset_on_pro, "organization.github.protection", "Team or Enterprise"),
     Case("reviewers on a private repo without Enterprise", _reviewers_private_api,
          "environments[production].reviewers", "Enterprise"),
@@ -374,3 +393,15 @@ def test_staging_on_circleci_ip_ranges_is_a_warning_saying_who_shares_them(examp
     plan = build_plan(parse_declaration(example))
     (warning,) = [w for w in plan.warnings if w.field == "environments[staging].ci.circleci.ip_ranges"]
     assert "shared by every CircleCI customer" in warning.message and warning.environment == "staging"
+
+
+def test_without_production_admins_may_come_from_anywhere_with_a_warning(example: dict[str, Any]) -> None:
+    from secure_pipelines import build_plan
+
+    example["environments"] = [e for e in example["environments"] if e["tier"] != "production"]
+    example["organization"]["resources_stack"] = "staging"
+    example["admins"]["groups"] = {"dev": "vault-dev-admins", "staging": "vault-staging-admins"}
+    del example["admins"]["ip_allowlist"]
+    plan = build_plan(parse_declaration(example))
+    assert any(w.field == "admins.ip_allowlist" and "any address" in w.message for w in plan.warnings)
+    assert all(env.admin_role.token_bound_cidrs == () for env in plan.environments)

@@ -154,6 +154,14 @@ def test_each_ci_policy_reads_only_its_own_repository_in_its_own_environment(pla
                 assert all(p.removesuffix("/*").endswith(f"/{repository}") for p in paths)
 
 
+def test_each_environment_has_its_own_admin_group_and_admins_log_in_from_their_networks(plan: Plan) -> None:
+    groups = {env.name: env.admin_role.admin_group for env in plan.environments}
+    assert groups == {"dev": "vault-dev-admins", "staging": "vault-staging-admins",
+                      "production": "vault-production-admins"}
+    assert {env.admin_role.token_bound_cidrs for env in plan.environments} == {
+        ("203.0.113.64/28", "2001:db8:300::/48")}
+
+
 def test_the_admin_policy_writes_and_rotates_but_never_reads(plan: Plan) -> None:
     for env in plan.environments:
         admin = next(p for p in env.policies if p.purpose == "admin-write")
@@ -196,6 +204,7 @@ def test_adding_an_environment_renames_nothing(example: dict[str, Any], plan: Pl
     example["environments"].insert(0, {
         "name": "qa", "tier": "staging", "repositories": ["api"], "ip_allowlist": ["192.0.2.0/24"],
     })
+    example["admins"]["groups"]["qa"] = "vault-qa-admins"
     bigger = build_plan(parse_declaration(example))
     for kind, names in _names(plan).items():
         assert names <= _names(bigger)[kind], kind

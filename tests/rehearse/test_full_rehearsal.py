@@ -199,3 +199,23 @@ def test_protected_github_roles_refuse_every_token_but_the_reviewed_workflows_pu
         (row,) = [o for o in _rows(rehearsal, _label(role), attack) if o.kind == "attack"]
         assert (row.verdict, row.got.startswith("refused")) == ("ok", True), row.flow
         assert row.layer.startswith(layer), (row.flow, row.layer)
+
+
+def test_an_admin_of_another_environment_or_from_outside_the_admins_networks_is_refused(
+    example_rehearsal: tuple[Plan, Rehearsal],
+) -> None:
+    """Admins log in with the admin role's exact bindings (read back from Vault) on a rehearsal-only JWT mount."""
+    plan, rehearsal = example_rehearsal
+    for env in plan.environments:
+        label = f"admin {env.name}"
+        rows = [o for o in rehearsal.outcomes if o.flow.startswith(label + " logs in")]
+        assert len(rows) == len(env.admin_role.token_bound_cidrs) and all(o.verdict == "ok" for o in rows), label
+        others = [o for o in rehearsal.outcomes if o.flow.startswith(f"{label}: an admin of another environment")]
+        assert len(others) == len(plan.environments) - 1, label
+        assert all((o.verdict, o.layer) == ("ok", "Vault: bound_claims groups") for o in others), label
+        outside = [o for o in rehearsal.outcomes if o.flow.startswith(f"{label}: its admin logs in from outside")]
+        replayed = [o for o in rehearsal.outcomes if o.flow.startswith(f"{label}: its token replayed from")]
+        assert outside and replayed, label
+        assert all(o.verdict == "ok" and o.layer.startswith("Vault: token_bound_cidrs") for o in outside + replayed)
+        read_back = [o for o in rehearsal.outcomes if o.kind == "verification" and o.environment == env.name]
+        assert len(read_back) == 2 and all(o.verdict == "ok" for o in read_back), label
