@@ -5,8 +5,9 @@ The one substitution: a CI issuer's ``oidc_discovery_url`` is replaced by ``jwt_
 holding the local signing key of that issuer (``bound_issuer`` and every other setting stay).
 
 The admin OIDC mount is enabled and its roles written as captured, but its ``config`` is not:
-that needs the identity provider (discovery URL, client secret) and a browser. Admin access is
-rehearsed with a token carrying exactly the admin role's ``token_policies`` as read back from Vault.
+that needs the identity provider (discovery URL, client secret) and a browser. Admin logins are
+rehearsed on a rehearsal-only JWT mount with each admin role's bindings as read back from Vault
+(``rehearse.admin``).
 """
 
 from __future__ import annotations
@@ -165,8 +166,8 @@ def apply(session: VaultSession, resources: Iterable[VaultResource], keys: Mappi
         if resource.type_token == AUTH_BACKEND and (resource.inputs.get("type") or "jwt") != "jwt":
             applied.admin_mounts.append(_trim(resource.inputs.get("path")))
             applied.skipped.append(
-                f"{resource.name}: OIDC config (discovery URL, client secret) not sent; admin login "
-                "is rehearsed with a token carrying the admin role's token_policies"
+                f"{resource.name}: OIDC config (discovery URL, client secret) not sent; admin logins are "
+                "rehearsed on a rehearsal-only JWT mount with the admin roles' bindings read back from Vault"
             )
         for call in calls_for(resource, keys):
             if _already_enabled(session, call):

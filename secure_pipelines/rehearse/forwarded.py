@@ -17,7 +17,8 @@ def verify_forwarded_address(server: OpenBaoServer) -> list[Outcome]:
     """Prove that the address Vault checks is the one sent in X-Forwarded-For.
 
     A token role bound to one documentation address issues a token; the token works from that address
-    only when the address is sent, and not from its neighbour nor without the header.
+    only when the address is sent (as the right-most entry when there are several), and not from its
+    neighbour nor without the header.
     """
     root = VaultSession(server.api_addr, server.root_token)
     role_path = f"auth/token/roles/{XFF_PROBE_ROLE}"
@@ -30,7 +31,11 @@ def verify_forwarded_address(server: OpenBaoServer) -> list[Outcome]:
         raise SecurePipelinesError(f"cannot create the address probe token: {created.reason}")
     inside = XFF_PROBE_CIDR.split("/")[0]
     neighbour = inside[: inside.rfind(".") + 1] + str(int(inside.rsplit(".", 1)[1]) + 1)
-    cases: list[tuple[str | None, Expectation]] = [(inside, "admitted"), (neighbour, "refused"), (None, "refused")]
+    # A proxy appends the address it saw: Vault judges the right-most entry, never one a client prepended.
+    cases: list[tuple[str | None, Expectation]] = [
+        (inside, "admitted"), (neighbour, "refused"), (None, "refused"),
+        (f"{neighbour}, {inside}", "admitted"), (f"{inside}, {neighbour}", "refused"),
+    ]
     outcomes: list[Outcome] = []
     for address, expected in cases:
         answer = VaultSession(server.forwarded_addr, token, address).read("auth/token/lookup-self")
@@ -43,7 +48,7 @@ def verify_forwarded_address(server: OpenBaoServer) -> list[Outcome]:
             got=answer.shown,
             layer="" if answer.ok else "Vault: token_bound_cidrs",
             verdict=verdict_for("verification", expected, answer.ok),
-            proof="the address Vault checks is the X-Forwarded-For address the rehearsal sends",
+            proof="the address Vault checks is the right-most X-Forwarded-For address the rehearsal sends",
         ))
     root.call("delete", role_path)
     return outcomes

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .outcomes import Outcome, Rehearsal
+from .scope import scope
 
 _STYLE = {
     "ok": "green",
@@ -42,6 +43,7 @@ def summary(rehearsal: Rehearsal) -> dict[str, int]:
 
 
 def as_json(rehearsal: Rehearsal) -> str:
+    claim = scope(rehearsal)
     document: dict[str, Any] = {
         "passed": rehearsal.passed,
         "environments": list(rehearsal.environments),
@@ -56,6 +58,7 @@ def as_json(rehearsal: Rehearsal) -> str:
         ),
         "notes": rehearsal.notes,
         "keys_written": rehearsal.keys_written,
+        "scope": {"proves": list(claim.proves), "does_not_prove": list(claim.does_not_prove)},
     }
     return json.dumps(document, indent=2)
 
@@ -91,6 +94,13 @@ def print_report(rehearsal: Rehearsal, console: Console) -> None:
         console.print(f"note: {note}", markup=False, style="dim")
     for issuer, path in rehearsal.keys_written.items():
         console.print(f"signing key for {issuer}: {path}", markup=False, style="dim")
+    claim = scope(rehearsal)
+    console.print("What this rehearsal proves:", style="bold")
+    for statement in claim.proves:
+        console.print(f"  - {statement}", markup=False)
+    console.print("What it does not prove:", style="bold")
+    for statement in claim.does_not_prove:
+        console.print(f"  - {statement}", markup=False)
     counts = summary(rehearsal)
     verdict = "[bold green]PASSED[/]" if rehearsal.passed else "[bold red]FAILED[/]"
     console.print(

@@ -57,6 +57,19 @@ def test_rehearse_prints_the_table_with_its_verdict() -> None:
     assert "PASSED" in result.output and "stopped by" in result.output
 
 
+def test_rehearse_says_what_it_proves_and_what_it_does_not() -> None:
+    result = runner.invoke(app, ["rehearse", "--stack", "staging", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    claim = json.loads(result.output)["scope"]
+    assert any("refused once revoked" in s for s in claim["proves"])
+    not_proven = " ".join(claim["does_not_prove"])
+    assert "replayed from inside the allowlist" in not_proven and "no replay protection" in not_proven
+    assert "CircleCI context restriction" in not_proven, "the later layers that stopped attacks are named"
+    assert "browser login" in not_proven and "X-Forwarded-For" in not_proven
+    printed = runner.invoke(app, ["rehearse", "--stack", "staging"], terminal_width=200).output
+    assert "What this rehearsal proves:" in printed and "What it does not prove:" in printed
+
+
 def test_rehearse_still_fires_a_real_fork_when_the_origin_is_overridden(tmp_path: Path) -> None:
     declaration = tmp_path / "declaration.yaml"
     text = (Path(__file__).resolve().parents[2] / "stacks" / "declaration.yaml").read_text()

@@ -83,5 +83,13 @@ def test_without_the_header_vault_judges_the_loopback_address(
 
 def test_a_token_bound_to_one_address_works_from_that_address_only(openbao: OpenBaoServer) -> None:
     outcomes = verify_forwarded_address(openbao)
-    assert [o.expected for o in outcomes] == ["admitted", "refused", "refused"]
+    assert [o.expected for o in outcomes] == ["admitted", "refused", "refused", "admitted", "refused"]
     assert all(o.verdict == "ok" for o in outcomes), [(o.flow, o.got) for o in outcomes]
+
+
+def test_vault_judges_the_right_most_forwarded_address_not_one_a_client_prepended(openbao: OpenBaoServer) -> None:
+    """Why a production listener must trust X-Forwarded-For from its load balancers only (README)."""
+    outcomes = {o.flow: o for o in verify_forwarded_address(openbao)}
+    prepended = outcomes["token bound to 192.0.2.55/32 used with X-Forwarded-For 192.0.2.56, 192.0.2.55"]
+    appended = outcomes["token bound to 192.0.2.55/32 used with X-Forwarded-For 192.0.2.55, 192.0.2.56"]
+    assert (prepended.got, appended.got.startswith("refused")) == ("admitted", True)

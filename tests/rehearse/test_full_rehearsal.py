@@ -62,7 +62,7 @@ def test_every_role_faces_the_whole_attack_matrix(example_rehearsal: tuple[Plan,
         if "*" not in deployment.branches:
             expected += ["feature branch", "tag refs/tags/", "pull request", "look-alike ref"]
         if role.ci == "circleci":
-            expected += ["SSH rerun", "unversioned config"]
+            expected += ["SSH rerun", "unversioned config", "custom webhook"]
             if role.tier != "development":
                 expected.append("another pipeline definition")
         if role.ci == "github-actions":
@@ -219,3 +219,13 @@ def test_an_admin_of_another_environment_or_from_outside_the_admins_networks_is_
         assert all(o.verdict == "ok" and o.layer.startswith("Vault: token_bound_cidrs") for o in outside + replayed)
         read_back = [o for o in rehearsal.outcomes if o.kind == "verification" and o.environment == env.name]
         assert len(read_back) == 2 and all(o.verdict == "ok" for o in read_back), label
+
+
+def test_a_pipeline_started_by_a_custom_webhook_is_refused_by_vault_for_every_circleci_role(
+    example_rehearsal: tuple[Plan, Rehearsal],
+) -> None:
+    """Such pipelines carry no vcs claims, and CircleCI does not restrict contexts for them: Vault must refuse."""
+    plan, rehearsal = example_rehearsal
+    for role in (r for r in plan.roles if r.ci == "circleci"):
+        (row,) = _rows(rehearsal, _label(role), "custom webhook")
+        assert row.verdict == "ok" and row.layer.startswith("Vault: bound_claims"), (row.flow, row.layer)

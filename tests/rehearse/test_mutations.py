@@ -8,11 +8,20 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from secure_pipelines.ci.circleci.claims import PIPELINE_DEFINITION_ID, SSH_RERUN, VCS_REF
+from secure_pipelines.ci.circleci.claims import (
+    CUSTOM_WEBHOOK_TRAIT,
+    PIPELINE_DEFINITION_ID,
+    SSH_RERUN,
+    SSH_RERUN_TRAIT,
+    VCS_ORIGIN,
+    VCS_REF,
+)
+from secure_pipelines.ci.circleci.layers import context_restriction
 from secure_pipelines.declaration import Declaration
 from secure_pipelines.plan import Plan
 from secure_pipelines.rehearse import Rehearsal, VaultTarget, rehearse
 from secure_pipelines.rehearse.apply import AUTH_BACKEND_ROLE, ENDPOINT, POLICY, VaultResource
+from secure_pipelines.rehearse.flows import legitimate_job
 from secure_pipelines.rehearse.server import OpenBaoServer
 
 Mutation = Callable[[VaultResource], VaultResource]
@@ -28,6 +37,15 @@ def _rehearse_mutated(declaration: Declaration, plan: Plan, resources: list[Vaul
 
 def _with_inputs(resource: VaultResource, **inputs: Any) -> VaultResource:
     return dataclasses.replace(resource, inputs={**resource.inputs, **inputs})  # type: ignore[type-var]
+
+
+def _role_inputs(role_name: str, **inputs: Any) -> Mutation:
+    """An ``AuthBackendRole`` named ``role_name`` sent with ``inputs`` changed."""
+    def mutate(resource: VaultResource) -> VaultResource:
+        if resource.type_token == AUTH_BACKEND_ROLE and resource.inputs.get("roleName") == role_name:
+            return _with_inputs(resource, **inputs)
+        return resource
+    return mutate
 
 
 def _endpoint_body_change(role_name: str, change: Callable[[dict[str, Any]], None]) -> Mutation:
@@ -79,11 +97,7 @@ def test_ssh_rerun_bound_as_a_string_refuses_the_legitimate_deploy(
 def test_a_role_without_its_allowlist_is_an_escape(
     example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
 ) -> None:
-    def unbind(resource: VaultResource) -> VaultResource:
-        if resource.type_token == AUTH_BACKEND_ROLE and resource.inputs.get("roleName") == "api-production":
-            return _with_inputs(resource, tokenBoundCidrs=[])
-        return resource
-
+    unbind = _role_inputs("api-production", tokenBoundCidrs=[])
     rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, unbind)
     flows = [o.flow for o in rehearsal.escapes]
     assert any("api -> production: login from outside the allowlist" in f for f in flows), flows
@@ -111,3 +125,105 @@ def test_a_production_role_that_forgets_its_pipeline_definition_is_an_escape_not
     rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, mutate)
     flows = [o.flow for o in rehearsal.escapes]
     assert "webapp -> production: another pipeline definition (config source) of the same project" in flows
+
+
+def _role_claims_without(role_name: str, claim: str) -> Mutation:
+    """An ``AuthBackendRole`` (as the provider sends it) that no longer binds ``claim``."""
+    def mutate(resource: VaultResource) -> VaultResource:
+        if resource.type_token == AUTH_BACKEND_ROLE and resource.inputs.get("roleName") == role_name:
+            claims = {k: v for k, v in resource.inputs["boundClaims"].items() if k != claim}
+            return _with_inputs(resource, boundClaims=claims)
+        return resource
+    return mutate
+
+
+def test_a_github_role_that_forgets_the_event_is_an_escape(
+    example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
+) -> None:
+    mutate = _role_claims_without("api-production", "event_name")
+    rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, mutate)
+    flows = {o.flow for o in rehearsal.escapes}
+    assert {f"api -> production: {event} event on refs/heads/main in environment production"
+            for event in ("pull_request_target", "workflow_dispatch", "issue_comment")} <= flows, flows
+
+
+def test_a_github_role_that_forgets_the_runner_is_an_escape(
+    example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
+) -> None:
+    mutate = _role_claims_without("api-production", "runner_environment")
+    rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, mutate)
+    assert "api -> production: a GitHub-hosted runner" in {o.flow for o in rehearsal.escapes}
+
+
+def test_a_github_role_that_trusts_any_workflow_of_the_repository_is_an_escape(
+    example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
+) -> None:
+    def unpin(resource: VaultResource) -> VaultResource:
+        return _role_claims_without("api-production", "job_workflow_ref")(
+            _role_claims_without("api-production", "workflow_ref")(resource))
+
+    rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, unpin)
+    flows = {o.flow for o in rehearsal.escapes}
+    assert "api -> production: another workflow file of the repository (.github/workflows/other.yml)" in flows
+    assert any(f.startswith("api -> production: a third-party reusable workflow") for f in flows), flows
+
+
+def test_a_circleci_role_that_forgets_its_vcs_claims_admits_a_custom_webhook_and_no_context_saves_it(
+    example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
+) -> None:
+    def forget(body: dict[str, Any]) -> None:
+        body["bound_claims"].pop(VCS_ORIGIN)
+        body["bound_claims"].pop(VCS_REF)
+
+    mutate = _endpoint_body_change("webapp-production", forget)
+    rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, mutate)
+    (row,) = [o for o in rehearsal.escapes if "custom webhook" in o.flow]
+    assert row.flow.startswith("webapp -> production") and "the plan binds oidc.circleci.com/vcs-origin" in row.proof
+
+
+def test_no_context_restriction_is_counted_against_a_custom_webhook_pipeline(
+    example_declaration: Declaration, example_plan: Plan,
+) -> None:
+    """CircleCI does not support context restrictions for custom webhook triggers: only Vault can refuse."""
+    (role,) = [r for r in example_plan.environment("production").roles if r.ci == "circleci"]
+    deployment = next(d for d in example_plan.environment("production").deployments if role in d.roles)
+    job = legitimate_job(example_declaration, deployment, role, "refs/heads/main")
+    decision = context_restriction(example_plan, job.with_trait(CUSTOM_WEBHOOK_TRAIT, True))
+    assert decision is not None and not decision.stops
+    assert context_restriction(example_plan, job.with_trait(SSH_RERUN_TRAIT, True)).stops  # type: ignore[union-attr]
+
+
+def test_a_policy_without_revoke_self_fails_the_rehearsal(
+    example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
+) -> None:
+    def no_revoke(resource: VaultResource) -> VaultResource:
+        if resource.type_token == POLICY and resource.inputs["name"] == "ci-production-webapp":
+            return _with_inputs(resource, policy=resource.inputs["policy"].split("# End this token")[0])
+        return resource
+
+    rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, no_revoke)
+    refused = [o.flow for o in rehearsal.refused_legitimate]
+    assert refused == ["webapp -> production: revokes its own token (auth/token/revoke-self), as a job does at "
+                       "its end"], refused
+    assert [o.flow for o in rehearsal.escapes] == [
+        "webapp -> production: its token, revoked, reads kv-production/data/apps/webapp"]
+
+
+def test_an_admin_role_without_the_admins_networks_is_an_escape(
+    example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
+) -> None:
+    unbind = _role_inputs("admins-production", tokenBoundCidrs=[])
+    rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, unbind)
+    flows = [o.flow for o in rehearsal.escapes]
+    assert any(f.startswith("admin role admins-production binds its tokens to the admins' networks") for f in flows)
+    assert any(f.startswith("admin production: its admin logs in from outside the admins' networks") for f in flows)
+    assert any(f.startswith("admin production: its token replayed from") for f in flows), flows
+
+
+def test_an_admin_role_bound_to_two_groups_is_an_escape(
+    example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
+) -> None:
+    widen = _role_inputs("admins-production", boundClaims={"groups": "vault-production-admins,vault-dev-admins"})
+    rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, widen)
+    flows = [o.flow for o in rehearsal.escapes]
+    assert "admin production: an admin of another environment (group vault-dev-admins) logs in" in flows, flows

@@ -27,3 +27,7 @@ RELEASED_BY_OUTSIDER_TRAIT = "released-by-outsider"
 """A job trait: the user whose membership CircleCI checks against the context's security group (the
 approver of the job's approval hold, else the user who started the pipeline) is not a member. The
 OIDC token carries no claim for the approver, and staging and production roles bind no user."""
+CUSTOM_WEBHOOK_TRAIT = "custom-webhook"
+"""A job trait: a custom webhook started the pipeline. Its token has no ``vcs-origin`` or ``vcs-ref``
+claim and the v1 ``sub`` (CircleCI's OIDC documentation); context restrictions do not apply to such
+pipelines ("not currently supported"), so Vault alone must refuse them."""

@@ -10,6 +10,7 @@ from ..base import Job, fake_uuid
 from . import sections
 from .claims import (
     CONTEXT_IDS,
+    CUSTOM_WEBHOOK_TRAIT,
     FOREIGN_PIPELINE_DEFINITION_TRAIT,
     ISSUER_PREFIX,
     ORG_ID,
@@ -79,7 +80,7 @@ class CircleCIIdentity:
         section = sections.repository(repo)
         pinned = section.pipeline_definition_id if section else None
         foreign_definition = bool(job.trait(FOREIGN_PIPELINE_DEFINITION_TRAIT))
-        return {
+        claims = {
             "iss": f"{ISSUER_PREFIX}{org_id}",
             "aud": org_id,
             "sub": f"org/{org_id}/project/{project_id}/user/{user_id}/vcs-origin/{origin}/vcs-ref/{job.ref}",
@@ -95,3 +96,8 @@ class CircleCIIdentity:
             PIPELINE_DEFINITION_ID: fake_uuid("pipeline-definition", repo.name, "another")
             if foreign_definition or pinned is None else str(pinned),
         }
+        if job.trait(CUSTOM_WEBHOOK_TRAIT):
+            # No repository behind the trigger: no vcs claims, and the v1 subject.
+            claims["sub"] = f"org/{org_id}/project/{project_id}/user/{user_id}"
+            del claims[VCS_ORIGIN], claims[VCS_REF]
+        return claims

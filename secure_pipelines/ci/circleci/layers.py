@@ -12,7 +12,13 @@ from typing import Any
 from ...plan.model import Plan
 from ...render.templating import RenderSource
 from ..base import Job, LayerDecision
-from .claims import CHECKED_IN_CONFIG, CONFIG_SOURCE_TRAIT, RELEASED_BY_OUTSIDER_TRAIT, SSH_RERUN_TRAIT
+from .claims import (
+    CHECKED_IN_CONFIG,
+    CONFIG_SOURCE_TRAIT,
+    CUSTOM_WEBHOOK_TRAIT,
+    RELEASED_BY_OUTSIDER_TRAIT,
+    SSH_RERUN_TRAIT,
+)
 from .context_expression import evaluate
 from .identity import job_project_id
 from .plan import circleci_plan
@@ -40,6 +46,12 @@ def context_restriction(plan: Plan, job: Job) -> LayerDecision | None:
             f"context {context.name} is restricted to projects {', '.join(context.project_ids)}; "
             f"{project} is not one of them",
         )
+    if job.trait(CUSTOM_WEBHOOK_TRAIT):
+        # CircleCI: "Restricting contexts for custom webhook triggers is not currently supported". Read
+        # it the way that claims least: no restriction of the context stops such a pipeline.
+        return LayerDecision(CONTEXT_LAYER, False,
+                             f"context {context.name}: CircleCI does not support context restrictions for custom "
+                             "webhook triggers, so none is counted here")
     if context.security_group and job.trait(RELEASED_BY_OUTSIDER_TRAIT):
         who = "the approver of its hold" if circleci_plan(plan).environment(context.environment).approval_hold \
             else "the user who started the pipeline"

@@ -139,8 +139,9 @@ class CircleCISystem:
 
     def attacks(self, target: AttackTarget) -> list[JobAttack]:
         """Another pipeline definition of the project, SSH reruns (also of another developer's job), a
-        pipeline on the legitimate ref run with a config that was never committed, and a deploy released by
-        someone outside the context's security group (its approver where held, else who started it)."""
+        pipeline on the legitimate ref run with a config that was never committed, one a custom webhook
+        started, and a deploy released by someone outside the context's security group (its approver
+        where held, else who started it)."""
         legitimate = target.legitimate
         found: list[JobAttack] = []
         if target.role.tier is not Tier.DEVELOPMENT:
@@ -152,6 +153,8 @@ class CircleCISystem:
             found.append(JobAttack(f"SSH rerun on {ref}", rerun))
         found.append(JobAttack(f"unversioned config (pipeline.config_source api) on {legitimate.ref}",
                                legitimate.with_trait(claims.CONFIG_SOURCE_TRAIT, claims.UNVERSIONED_CONFIG)))
+        found.append(JobAttack("a pipeline started by a custom webhook (no vcs-origin, no vcs-ref)",
+                               legitimate.with_trait(claims.CUSTOM_WEBHOOK_TRAIT, True)))
         context = circleci_plan(target.plan).context(target.role.environment)
         if context is not None and context.security_group and target.role.developer is None:
             held = circleci_plan(target.plan).environment(target.role.environment).approval_hold
