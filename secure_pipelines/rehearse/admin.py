@@ -34,6 +34,8 @@ from .vault_client import Answer, VaultSession
 NEIGHBOURS_WRITTEN = 3
 REHEARSAL_MOUNT_PREFIX = "securepipe-rehearsal-admins-"
 ID_TOKEN_LIFETIME_SECONDS = 300
+NO_ADMIN_GROUP = "securepipe-rehearsal-not-an-admin-group"
+"""The only group of someone who administers nothing (a name no declaration uses)."""
 SUBSTITUTION = ("the OIDC browser login is replaced by a JWT login with the admin role's exact bindings, read "
                 "back from Vault, on a rehearsal-only mount")
 # Read back from the admin role and copied to its stand-in: everything that decides who gets in and what
@@ -141,10 +143,12 @@ def _rehearse_logins(rehearsal: Rehearsal, server: OpenBaoServer, plan: Plan, ad
             "legitimate", f"admin {env_name} logs in (group {admin.admin_group}, from {address} ({cidr}))",
             env_name, "admitted", other, ""))
     others = sorted({e.admin_role.admin_group for e in plan.environments} - {admin.admin_group})
-    for group in others:
-        attempt = _login(server, stand_in, _id_token(stand_in, plan, [group]), inside)
+    intruders = [(f"an admin of another environment (group {group})", [group]) for group in others]
+    intruders.append(("someone in no admin group", [NO_ADMIN_GROUP]))
+    for who, groups in intruders:
+        attempt = _login(server, stand_in, _id_token(stand_in, plan, groups), inside)
         rehearsal.outcomes.append(_admin_row(
-            "attack", f"admin {env_name}: an admin of another environment (group {group}) logs in", env_name,
+            "attack", f"admin {env_name}: {who} logs in", env_name,
             "refused", attempt, refusing_layer(attempt, f"Vault: bound_claims {admin.groups_claim}")))
     outside = outside_addresses(admin.token_bound_cidrs) if admin.token_bound_cidrs else []
     for address in outside:
