@@ -40,7 +40,8 @@ def github_workflow(plan: Plan, repository: str, source: RenderSource) -> str:
     """The deploy workflow of ``repository``: it deploys on the plan's deploy events only."""
     return TEMPLATES.render("deploy.yml.j2", header=source.header(), pipeline=github_actions_pipeline(plan, repository),
                             actions=PINNED_ACTIONS, gh=github_expression, runs_on=runs_on, shell=deploy_shell,
-                            deploy_events=github_actions_plan(plan).deploy_events)
+                            deploy_events=github_actions_plan(plan).deploy_events,
+                            workflow_path=github_actions_plan(plan).workflow_path)
 
 
 def github_actionlint_config(plan: Plan, repository: str, source: RenderSource) -> str:
