@@ -24,7 +24,7 @@ from .identity import job_project_id
 from .plan import circleci_plan
 from .policy.bundle import circleci_policies
 from .policy.cases import parse_config
-from .policy.decision import DecisionStatus
+from .policy.decision import Decision, DecisionStatus
 from .policy.evaluate import evaluate_policies
 from .render import circleci_config
 
@@ -75,6 +75,7 @@ def context_restriction(plan: Plan, job: Job) -> LayerDecision | None:
 
 # Rendering is pure but not free; a rehearsal asks once per repository. Keyed by the plan object.
 _RENDERED: dict[tuple[int, str], tuple[Plan, dict[str, str], dict[str, Any]]] = {}
+_DECIDED: dict[tuple[int, str, str, str, bool], tuple[Plan, Decision]] = {}
 _POLICY_LOCK = threading.Lock()
 """One Rego evaluation at a time: the rehearsal fires roles from several threads."""
 
@@ -97,10 +98,18 @@ def config_policy(plan: Plan, job: Job) -> LayerDecision | None:
     pipeline metadata: the decision CircleCI makes when such a pipeline (or rerun) starts.
     """
     ssh_rerun = bool(job.trait(SSH_RERUN_TRAIT))
-    meta = {"project_id": job_project_id(job), "vcs": {"branch": job.branch or ""}, "ssh_rerun": ssh_rerun}
+    project = job_project_id(job)
+    meta = {"project_id": project, "vcs": {"branch": job.branch or ""}, "ssh_rerun": ssh_rerun}
+    # The decision depends on the config and the metadata alone; many attacks share both.
+    key = (id(plan), job.repository.name, project, job.branch or "", ssh_rerun)
     with _POLICY_LOCK:
-        policies, config = _policy_inputs(plan, job.repository.name)
-        decision = evaluate_policies(policies, config, meta)
+        cached = _DECIDED.get(key)
+        if cached is not None and cached[0] is plan:
+            decision = cached[1]
+        else:
+            policies, config = _policy_inputs(plan, job.repository.name)
+            decision = evaluate_policies(policies, config, meta)
+            _DECIDED[key] = (plan, decision)
     rules = sorted({v.rule for v in decision.hard_failures})
     shown = f"{decision.status}" + (f" ({', '.join(rules)})" if rules else "")
     return LayerDecision(
