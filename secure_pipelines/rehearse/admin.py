@@ -99,6 +99,7 @@ def _stand_in(root: VaultSession, plan: Plan, admin: AdminRole, role: dict[str, 
     issuer = plan.admin_auth.oidc_discovery_url
     key = generate_issuer_keys([issuer])[issuer]
     mount = REHEARSAL_MOUNT_PREFIX + admin.environment
+    root.call("delete", f"sys/auth/{mount}")  # left over by an interrupted rehearsal on this Vault, if any
     steps = [
         ("post", f"sys/auth/{mount}", {"type": "jwt", "description": "secure-pipelines rehearsal: admin logins"}),
         ("post", f"auth/{mount}/config", {"bound_issuer": issuer, "jwt_validation_pubkeys": [key.public_pem]}),

@@ -12,6 +12,7 @@ from secure_pipelines.plan import Plan
 from secure_pipelines.rehearse import Rehearsal, VaultTarget, rehearse_declaration
 from secure_pipelines.rehearse.addresses import outside_addresses
 from secure_pipelines.rehearse.server import OpenBaoServer
+from secure_pipelines.rehearse.vault_client import VaultSession
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +231,16 @@ def test_a_pipeline_started_by_a_custom_webhook_is_refused_by_vault_for_every_ci
     for role in (r for r in plan.roles if r.ci == "circleci"):
         (row,) = _rows(rehearsal, _label(role), "custom webhook")
         assert row.verdict == "ok" and row.layer.startswith("Vault: bound_claims"), (row.flow, row.layer)
+
+
+def test_the_admin_stand_in_mount_is_removed_and_a_leftover_one_does_not_stop_a_rehearsal(
+    openbao: OpenBaoServer,
+) -> None:
+    root = VaultSession(openbao.api_addr, openbao.root_token)
+    leftover = "securepipe-rehearsal-admins-production"
+    root.call("delete", f"sys/auth/{leftover}")
+    assert root.write(f"sys/auth/{leftover}", {"type": "jwt"}).ok
+    target = VaultTarget(openbao.api_addr, openbao.root_token, openbao.forwarded_addr)
+    _, rehearsal = rehearse_declaration(None, "production", target=target)
+    assert rehearsal.passed, [(o.flow, o.got) for o in rehearsal.outcomes if o.failed]
+    assert f"{leftover}/" not in (root.read("sys/auth").body.get("data") or {})
