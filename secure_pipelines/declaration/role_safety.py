@@ -102,7 +102,7 @@ def bound_claims_problems(
                                  "repository id, the ref and the context or environment")
         return
     for claim, values in claims.items():
-        where = f"{field}[{claim}]"
+        where = f"{field}.{claim}"
         if not values:
             yield Problem(where, [], "lists no value: no token can match it; list the values to accept, "
                                      "or remove the claim")

@@ -61,13 +61,13 @@ def test_a_role_that_binds_no_claim_is_refused():
 
 def test_a_claim_bound_to_no_value_is_refused():
     (problem,) = bound_claims_problems("bound_claims", {"repository_id": []}, "string")
-    assert problem.field == "bound_claims[repository_id]" and "lists no value" in problem.message
+    assert problem.field == "bound_claims.repository_id" and "lists no value" in problem.message
 
 
 def test_every_bad_value_of_every_claim_is_reported_with_its_claim():
     found = bound_claims_problems("bound_claims", {"ref": ["refs/heads/*", "refs/heads/main"], "a": ["x,y"]},
                                   "string")
-    assert [(p.field, p.value) for p in found] == [("bound_claims[ref]", "refs/heads/*"), ("bound_claims[a]", "x,y")]
+    assert [(p.field, p.value) for p in found] == [("bound_claims.ref", "refs/heads/*"), ("bound_claims.a", "x,y")]
 
 
 def test_a_role_without_an_audience_is_refused_and_one_with_an_audience_is_not():
