@@ -9,6 +9,7 @@ refused with a message naming the field, as is every mistake validation finds, a
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import pulumi
@@ -82,10 +83,16 @@ def refuse(component: str, name: str, problems: Sequence[Problem]) -> None:
         raise InvalidComponentInputs(component, name, problems)
 
 
+@lru_cache(maxsize=4)
+def _plan_of(declaration: str) -> Plan:
+    # A stack's components usually share one declaration: load and plan it once per process (plans are frozen).
+    return build_plan(load_declaration_text(declaration, source="declaration"))
+
+
 def declared_plan(component: str, name: str, declaration: str) -> Plan:
     """The plan of a declaration's YAML text, through the toolkit's own loader (same checks, same words)."""
     try:
-        return build_plan(load_declaration_text(declaration, source="declaration"))
+        return _plan_of(declaration)
     except InvalidDeclaration as error:
         raise InvalidComponentInputs(component, name, error.problems) from None
 
