@@ -8,7 +8,6 @@ system adds its own (asked through ``ci.registry``).
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
@@ -16,8 +15,6 @@ from ..ci import registry
 from ..errors import Problem
 from .github import environments_available, github_plan, protection_enforceable, reviewers_enforceable
 from .model import (
-    MAX_PRODUCTION_TOKEN_TTL_SECONDS,
-    MAX_TOKEN_TTL_SECONDS,
     PROTECTED_TIERS,
     Declaration,
     Environment,
@@ -25,6 +22,12 @@ from .model import (
     ProtectionMode,
     Repository,
     Tier,
+)
+from .role_safety import (
+    long_ttl_warning,
+    open_allowlist_problems,
+    open_allowlist_warning,
+    ttl_problems,
 )
 
 
@@ -89,14 +92,7 @@ def _environment_rules(d: Declaration) -> Iterator[Problem]:
 
 
 def _allowlist(env: Environment, where: str) -> Iterator[Problem]:
-    for cidr in env.ip_allowlist:
-        network = ipaddress.ip_network(cidr)
-        if network.prefixlen == 0 and env.tier in PROTECTED_TIERS:
-            yield Problem(
-                f"{where}.ip_allowlist",
-                cidr,
-                f"admits every address; a {env.tier} allowlist must list your runners' egress ranges",
-            )
+    yield from open_allowlist_problems(f"{where}.ip_allowlist", env.ip_allowlist, env.tier)
 
 
 def _branches(env: Environment, where: str, d: Declaration) -> Iterator[Problem]:
@@ -121,20 +117,7 @@ def _branches(env: Environment, where: str, d: Declaration) -> Iterator[Problem]
 
 
 def _ttls(env: Environment, where: str) -> Iterator[Problem]:
-    limit = MAX_PRODUCTION_TOKEN_TTL_SECONDS if env.tier is Tier.PRODUCTION else MAX_TOKEN_TTL_SECONDS
-    if env.token_ttl > env.token_max_ttl:
-        yield Problem(f"{where}.token_ttl", env.token_ttl, f"is longer than token_max_ttl ({env.token_max_ttl})")
-    if env.overrides.long_token_ttl:
-        return
-    for field in ("token_ttl", "token_max_ttl"):
-        value = getattr(env, field)
-        if value > limit:
-            yield Problem(
-                f"{where}.{field}",
-                value,
-                f"exceeds {limit} seconds for a {env.tier} environment; shorten it, or set "
-                "overrides.long_token_ttl to the reason you accept a longer-lived token",
-            )
+    yield from ttl_problems(where, env.tier, env.token_ttl, env.token_max_ttl, env.overrides.long_token_ttl)
 
 
 def _find(items: Iterable[Repository], name: str) -> Repository | None:
@@ -238,13 +221,10 @@ def warnings(d: Declaration) -> list[Problem]:
 
 def _environment_warnings(d: Declaration, env: Environment) -> Iterator[Problem]:
     where = f"environments[{env.name}]"
-    open_allowlist = any(ipaddress.ip_network(c).prefixlen == 0 for c in env.ip_allowlist)
-    if env.overrides.long_token_ttl:
-        yield Problem(f"{where}.overrides.long_token_ttl", env.overrides.long_token_ttl,
-                      "longer-lived tokens widen the window a leaked token can be used")
-    if env.tier is Tier.DEVELOPMENT and open_allowlist:
-        yield Problem(f"{where}.ip_allowlist", list(env.ip_allowlist),
-                      "a token for this environment can be used from any address")
+    for warning in (long_ttl_warning(where, env.overrides.long_token_ttl),
+                    open_allowlist_warning(f"{where}.ip_allowlist", env.ip_allowlist, env.tier)):
+        if warning is not None:
+            yield warning
     held = any(system.holds_for_approval(d, env) for system in registry.in_use(d))
     if env.tier is Tier.PRODUCTION and not held and not env.reviewers.any:
         yield Problem(where, env.name, "no approval hold and no reviewers: every merge to the default branch deploys")
