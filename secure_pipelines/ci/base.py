@@ -231,6 +231,13 @@ class CISystem(Protocol):
         ...
 
     @property
+    def vcs_host(self) -> str:
+        """The VCS host its repositories live on. The core knows one, ``declaration.model.GITHUB_HOST``:
+        it requires a GitHub id and plans GitHub protection only for repositories hosted there. A
+        system on another host says in its own warnings what that host must be set to by hand."""
+        ...
+
+    @property
     def deploys_through_github_environments(self) -> bool:
         """Deploy jobs run in GitHub deployment environments, which the plan then declares."""
         ...

@@ -3,7 +3,7 @@ roles bound to the immutable repository and owner ids, the deployment environmen
 
 from __future__ import annotations
 
-from ...declaration.model import Declaration, Developer, Environment, Repository
+from ...declaration.model import GITHUB_HOST, Declaration, Developer, Environment, Repository
 from ...errors import Problem
 from ...plan.model import BoundClaim, Plan
 from ...render.templating import RenderSource
@@ -37,6 +37,7 @@ class GitHubActionsSystem:
     contexts = None
     later_layers = None
     config_policy = None
+    vcs_host = GITHUB_HOST
     deploys_through_github_environments = True
     version_1_moves = VERSION_1_MOVES
 
@@ -72,7 +73,7 @@ class GitHubActionsSystem:
     ) -> Binding:
         # GitHub sends every id claim as a JSON string.
         claims = [
-            BoundClaim("repository_id", (str(repository.github_id),)),
+            BoundClaim("repository_id", (str(sections.repository_id(repository)),)),
             BoundClaim("repository_owner_id", (str(declaration.organization.github.owner_id),)),
             BoundClaim("environment", (environment.name,)),
         ]
