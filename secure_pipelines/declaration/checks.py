@@ -44,6 +44,7 @@ def problems(declaration: Declaration) -> list[Problem]:
         _environment_rules,
         _repository_references,
         _ci_sections,
+        _developer_identities,
         _vcs_hosts,
         _github_enforceability,
         _policy_references,
@@ -167,6 +168,35 @@ def _ci_sections(d: Declaration) -> Iterator[Problem]:
             hint = system.sections.organization_hint
             yield Problem(f"ci.{system.key}", None,
                           f"{builders} build(s) on {system.title}; add ci.{system.key} {hint}".rstrip())
+
+
+def _developer_identities(d: Declaration) -> Iterator[Problem]:
+    """A per-developer environment binds each role to one developer, in every CI system deploying there:
+    the system must tell developers apart, and each listed developer needs their identity in it."""
+    reported: set[tuple[str, str]] = set()
+    for env in d.environments:
+        if not env.per_developer:
+            continue
+        deploying = [r for r in d.repositories if r.name in env.repositories]
+        for system in registry.in_use(d):
+            builders = [r.name for r in deploying if system.key in r.ci]
+            model = system.sections.developer
+            if not builders:
+                continue
+            if model is None:
+                yield Problem(f"environments[{env.name}].per_developer", True,
+                              f"{', '.join(builders)} deploy(s) here on {system.title}, which cannot tell developers "
+                              "apart; deploy them to an environment that is not per developer")
+                continue
+            field, spec = next((n, f) for n, f in model.model_fields.items() if f.is_required())
+            identity = spec.description or f"the developer's {system.title} identity"
+            for name in env.developers:
+                dev = next((x for x in d.developers if x.name == name), None)
+                if dev is None or system.key in dev.ci or (name, system.key) in reported:
+                    continue
+                reported.add((name, system.key))
+                yield Problem(f"developers[{dev.name}].ci.{system.key}.{field}", None,
+                              f"{env.name} is per developer on {system.title}; add {identity}")
 
 
 def _vcs_hosts(d: Declaration) -> Iterator[Problem]:

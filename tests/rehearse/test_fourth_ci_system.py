@@ -203,6 +203,21 @@ def test_registered_its_roles_hold_against_openbao(with_tiny_ci: None, tmp_path:
     assert len(attacks) >= 15 and all(o.verdict == "ok" for o in attacks)
 
 
+def test_a_system_that_cannot_tell_developers_apart_is_refused_in_a_per_developer_environment(
+    with_tiny_ci: None,
+) -> None:
+    values = declaration()
+    values["developers"] = [{"name": "lin"}]
+    values["environments"].append({"name": "dev", "tier": "development", "repositories": ["site"],
+                                   "branches": ["*"], "per_developer": True, "developers": ["lin"],
+                                   "ip_allowlist": ["192.0.2.0/28"]})
+    with pytest.raises(InvalidDeclaration) as refused:
+        parse_declaration(values)
+    (problem,) = refused.value.problems
+    assert problem.field == "environments[dev].per_developer"
+    assert "site deploy(s) here on Tiny CI, which cannot tell developers apart" in problem.message
+
+
 # --- a system whose repositories live on another VCS host ---------------------------------------------
 
 

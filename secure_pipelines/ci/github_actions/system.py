@@ -42,19 +42,7 @@ class GitHubActionsSystem:
     version_1_moves = VERSION_1_MOVES
 
     def problems(self, declaration: Declaration) -> list[Problem]:
-        found: list[Problem] = []
-        for env in declaration.environments:
-            if not env.per_developer:
-                continue
-            if not any(self.key in r.ci for r in declaration.repositories if r.name in env.repositories):
-                continue
-            for name in env.developers:
-                dev = next((x for x in declaration.developers if x.name == name), None)
-                if dev is not None and sections.developer(dev) is None:
-                    found.append(Problem(f"developers[{dev.name}].ci.github_actions.user_id", None,
-                                         f"{env.name} is per developer on GitHub Actions; add the developer's "
-                                         "GitHub user id"))
-        return found
+        return []  # its ids are the core's (github_id, the owner); the core checks developers' user ids
 
     def warnings(self, declaration: Declaration) -> list[Problem]:
         return []
