@@ -74,7 +74,8 @@ def test_every_gitlab_role_matches_exact_strings_of_documented_claims(plan: Plan
     for gitlab_role in roles:
         assert gitlab_role.claims_match == "string" and not gitlab_role.has_typed_claims
         assert set(gitlab_role.claims) <= CLAIMS_GITLAB_DOCUMENTS
-        assert all("*" not in value for values in gitlab_role.claims.values() for value in values)
+        assert all(isinstance(value, str) and "*" not in value
+                   for values in gitlab_role.claims.values() for value in values)
         assert gitlab_role.issuer == "https://gitlab.com" and gitlab_role.mount_path == "gitlab-ci"
         assert gitlab_role.bound_audiences == ("secure-pipelines/acme/vault",)
 

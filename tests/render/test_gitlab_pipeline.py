@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import hvac
+import hvac.exceptions
 import pytest
 from ruamel.yaml import YAML
 
@@ -248,7 +249,8 @@ def harness(render_openbao: DevVault, example_plan: Plan, example_files: dict[st
     mount = example_plan.mount("gitlab-ci")
     key = generate_issuer_keys([mount.issuer])[mount.issuer]
     client.sys.enable_auth_method("jwt", path=mount.path)
-    client.write(f"auth/{mount.path}/config", jwt_validation_pubkeys=[key.public_pem], bound_issuer=mount.issuer)
+    client.write_data(f"auth/{mount.path}/config",
+                      data={"jwt_validation_pubkeys": [key.public_pem], "bound_issuer": mount.issuer})
     seed_secrets_and_policies(client, example_plan)
     for role in gitlab_roles(example_plan):
         client.adapter.post(f"/v1/auth/{role.mount_path}/role/{role.role_name}", json=_role_body(role))

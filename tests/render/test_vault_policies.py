@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import hvac
+import hvac.exceptions
 import pytest
 
 from secure_pipelines.plan import Plan
