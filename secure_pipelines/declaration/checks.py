@@ -13,7 +13,15 @@ from collections.abc import Iterable, Iterator
 
 from ..ci import registry
 from ..errors import Problem
-from .github import environments_available, github_plan, protection_enforceable, reviewers_enforceable
+from .github import (
+    environments_available,
+    github_plan,
+    github_repositories,
+    hosted_on_github,
+    protection_enforceable,
+    reviewers_enforceable,
+    vcs_hosts,
+)
 from .model import (
     PROTECTED_TIERS,
     Declaration,
@@ -39,6 +47,8 @@ def problems(declaration: Declaration) -> list[Problem]:
         _environment_rules,
         _repository_references,
         _ci_sections,
+        _developer_identities,
+        _vcs_hosts,
         _github_enforceability,
         _policy_references,
         _resources_stack,
@@ -63,7 +73,7 @@ def _duplicates(d: Declaration) -> Iterator[Problem]:
     for field, names in groups.items():
         for name in _duplicated(names):
             yield Problem(f"{field}[{name}].name", name, "is declared twice; names must be unique")
-    for value in _duplicated(str(r.github_id) for r in d.repositories):
+    for value in _duplicated(str(r.github_id) for r in d.repositories if r.github_id is not None):
         yield Problem("repositories", value, "two repositories share this id; each id names exactly one repository")
     mounts = [e.secret_mount for e in d.environments]
     for mount in _duplicated(mounts):
@@ -143,13 +153,71 @@ def _ci_sections(d: Declaration) -> Iterator[Problem]:
                           f"{builders} build(s) on {system.title}; add ci.{system.key} {hint}".rstrip())
 
 
+def _developer_identities(d: Declaration) -> Iterator[Problem]:
+    """A per-developer environment binds each role to one developer, in every CI system deploying there:
+    the system must tell developers apart, and each listed developer needs their identity in it."""
+    reported: set[tuple[str, str]] = set()
+    for env in d.environments:
+        if not env.per_developer:
+            continue
+        deploying = [r for r in d.repositories if r.name in env.repositories]
+        for system in registry.in_use(d):
+            builders = [r.name for r in deploying if system.key in r.ci]
+            model = system.sections.developer
+            if not builders:
+                continue
+            if model is None:
+                yield Problem(f"environments[{env.name}].per_developer", True,
+                              f"{', '.join(builders)} deploy(s) here on {system.title}, which cannot tell developers "
+                              "apart; deploy them to an environment that is not per developer")
+                continue
+            field, spec = next((n, f) for n, f in model.model_fields.items() if f.is_required())
+            identity = spec.description or f"the developer's {system.title} identity"
+            for name in env.developers:
+                dev = next((x for x in d.developers if x.name == name), None)
+                if dev is None or system.key in dev.ci or (name, system.key) in reported:
+                    continue
+                reported.add((name, system.key))
+                yield Problem(f"developers[{dev.name}].ci.{system.key}.{field}", None,
+                              f"{env.name} is per developer on {system.title}; add {identity}")
+
+
+def _vcs_hosts(d: Declaration) -> Iterator[Problem]:
+    """A repository lives on one host; GitHub's fields belong to repositories GitHub hosts."""
+    for repo in d.repositories:
+        where = f"repositories[{repo.name}]"
+        systems = registry.of_repository(repo)
+        hosts = vcs_hosts(repo)
+        if len(hosts) > 1:
+            shown = ", ".join(f"{s.title} (hosted on {s.vcs_host})" for s in systems)
+            yield Problem(f"{where}.ci", sorted(repo.ci), f"builds on {shown}; a repository lives on one host, so "
+                          "keep the CI systems of one host and declare the others' repository separately")
+            continue
+        titles = " and ".join(s.title for s in systems)
+        if hosted_on_github(repo):
+            if repo.github_id is None:
+                yield Problem(f"{where}.github_id", None,
+                              f"is required: {repo.name} builds on {titles}, hosted on GitHub, and its roles and "
+                              "protection name the repository by its immutable id "
+                              f"(https://api.github.com/repos/{d.organization.github.owner}/{repo.name} -> id)")
+            continue
+        host = hosts[0] if hosts else "another host"
+        for field, value in (("github_id", repo.github_id), ("github_plan", repo.github_plan),
+                             ("overrides.unenforced_github_protection", repo.overrides.unenforced_github_protection)):
+            if value is not None:
+                yield Problem(f"{where}.{field}", str(value),
+                              f"{repo.name} builds on {titles}, hosted on {host}, not on GitHub: GitHub settings do "
+                              "not apply to it; remove this field")
+
+
 def _github_enforceability(d: Declaration) -> Iterator[Problem]:
     if (d.organization.github.protection is ProtectionMode.ORGANIZATION_RULESET
-            and d.organization.github.plan not in (GitHubPlan.TEAM, GitHubPlan.ENTERPRISE)):
+            and d.organization.github.plan not in (GitHubPlan.TEAM, GitHubPlan.ENTERPRISE)
+            and github_repositories(d)):
         yield Problem("organization.github.protection", "organization-ruleset",
                       f"organisation rulesets need the Team or Enterprise plan (declared: "
                       f"{d.organization.github.plan}); use per-repository protection or upgrade")
-    for repo in d.repositories:
+    for repo in github_repositories(d):
         if repo.overrides.unenforced_github_protection:
             continue
         plan = github_plan(d, repo)
@@ -195,7 +263,7 @@ def warnings(d: Declaration) -> list[Problem]:
         dataclasses.replace(warning, environment=env.name)
         for env in d.environments for warning in _environment_warnings(d, env)
     ]
-    for repo in d.repositories:
+    for repo in github_repositories(d):  # the protection below is GitHub's; other hosts warn for themselves
         where = f"repositories[{repo.name}]"
         if repo.overrides.unenforced_github_protection:
             found.append(Problem(f"{where}.overrides.unenforced_github_protection",

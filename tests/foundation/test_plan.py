@@ -12,6 +12,7 @@ from secure_pipelines.ci.circleci.claims import CONTEXT_IDS, PROJECT_ID, SSH_RER
 from secure_pipelines.ci.circleci.plan import circleci_plan
 from secure_pipelines.declaration.model import Tier
 from secure_pipelines.plan.model import CIRole, Plan
+from secure_pipelines.plan.vault_policies import REVOKE_SELF
 
 
 @pytest.fixture
@@ -69,6 +70,8 @@ def test_no_role_binds_a_name_without_an_immutable_id(plan: Plan) -> None:
         claims = ci_role.claims
         if ci_role.ci == "circleci":
             assert PROJECT_ID in claims and CONTEXT_IDS in claims
+        elif ci_role.ci == "gitlab-ci":
+            assert "project_id" in claims and "namespace_id" in claims
         else:
             assert "repository_id" in claims and "repository_owner_id" in claims
 
@@ -117,13 +120,17 @@ def test_staging_and_production_roles_pin_the_default_branch(plan: Plan) -> None
     for ci_role in plan.roles:
         if ci_role.tier in (Tier.STAGING, Tier.PRODUCTION):
             ref_claim = VCS_REF if ci_role.ci == "circleci" else "ref"
-            assert ci_role.claims[ref_claim] == ("refs/heads/main",)
+            # GitLab's ref claim is the branch's name (its ref_type claim says it is a branch).
+            assert ci_role.claims[ref_claim] == (("main",) if ci_role.ci == "gitlab-ci" else ("refs/heads/main",))
 
 
 def test_each_ci_policy_reads_only_its_own_repository_in_its_own_environment(plan: Plan) -> None:
     for env in plan.environments:
         for policy in env.policies:
             paths = [line.split('"')[1] for line in policy.hcl.splitlines() if line.startswith("path ")]
+            if policy.purpose == "ci-read":
+                assert paths[-1] == REVOKE_SELF  # a job may end its own token, and nothing else outside the mount
+                paths = paths[:-1]
             assert all(p.startswith(f"{env.secret_store.mount}/") for p in paths)
             if policy.purpose == "ci-read":
                 assert 'capabilities = ["read"]' in policy.hcl
@@ -182,6 +189,7 @@ def test_one_jwt_mount_per_issuer(plan: Plan, example: dict[str, Any]) -> None:
     assert issuers == {
         "circleci": f"https://oidc.circleci.com/org/{example['ci']['circleci']['org_id']}",
         "github-actions": "https://token.actions.githubusercontent.com",
+        "gitlab-ci": "https://gitlab.com",
     }
 
 

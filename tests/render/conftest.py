@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import hvac
 import pytest
 from ruamel.yaml import YAML
 
@@ -84,6 +85,18 @@ class DevVault:
             "BAO_ADDR": self.addr, "BAO_TOKEN": self.token,
             "VAULT_ADDR": self.addr, "VAULT_TOKEN": self.token,
         }
+
+
+def seed_secrets_and_policies(client: hvac.Client, plan: Plan) -> None:
+    """Each environment's KV v2 mount with every path holding ``{"owner": "<mount>/<path>"}``, and the
+    plan's policies: what a deploy script reads, and what it may read."""
+    for env in plan.environments:
+        client.sys.enable_secrets_engine("kv", path=env.secret_store.mount, options={"version": "2"})
+        for path in env.secret_store.paths:
+            client.secrets.kv.v2.create_or_update_secret(
+                path=path.path, mount_point=path.mount, secret={"owner": f"{path.mount}/{path.path}"})
+        for policy in env.policies:
+            client.sys.create_or_update_policy(policy.name, policy.hcl)
 
 
 @pytest.fixture(scope="module")

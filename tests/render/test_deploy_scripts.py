@@ -25,7 +25,7 @@ from secure_pipelines.ci.circleci.claims import CONTEXT_IDS, SSH_RERUN
 from secure_pipelines.ci.circleci.policy.cases import parse_config
 from secure_pipelines.plan import CIRole, Plan
 
-from .conftest import DevVault
+from .conftest import DevVault, seed_secrets_and_policies
 
 DIGEST_REF = "ghcr.io/acme/webapp@sha256:" + "ab" * 32
 FAKE_MAKE = """#!/usr/bin/env bash
@@ -80,15 +80,9 @@ def harness(
         client.sys.enable_auth_method("jwt", path=mount.path)
         client.write(f"auth/{mount.path}/config", jwt_validation_pubkeys=[key.as_pem(private=False).decode()],
                      bound_issuer=mount.issuer)
-    for env in example_plan.environments:
-        client.sys.enable_secrets_engine("kv", path=env.secret_store.mount, options={"version": "2"})
-        for path in env.secret_store.paths:
-            client.secrets.kv.v2.create_or_update_secret(
-                path=path.path, mount_point=path.mount, secret={"owner": f"{path.mount}/{path.path}"})
-        for policy in env.policies:
-            client.sys.create_or_update_policy(policy.name, policy.hcl)
-        for role in env.roles:
-            client.adapter.post(f"/v1/auth/{role.mount_path}/role/{role.role_name}", json=_role_body(role))
+    seed_secrets_and_policies(client, example_plan)
+    for role in example_plan.roles:
+        client.adapter.post(f"/v1/auth/{role.mount_path}/role/{role.role_name}", json=_role_body(role))
     workspace = tmp_path_factory.mktemp("workspace")
     (workspace / "image").mkdir()
     (workspace / "image" / "ref").write_text(DIGEST_REF + "\n")

@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import hvac
+import hvac.exceptions
 import pytest
 
 from secure_pipelines.plan import Plan
@@ -59,3 +60,20 @@ def test_a_ci_policy_reads_its_own_path_and_nothing_else(
     )
     assert capabilities[f"kv-{environment}/data/apps/webapp"] == ["read"]
     assert capabilities[f"kv-{environment}/data/apps/api"] == ["deny"]
+
+
+def test_a_ci_token_without_the_default_policy_can_revoke_itself(
+    render_openbao: DevVault, rendered_dir: Path
+) -> None:
+    """CI roles drop Vault's default policy; the CI policy grants revoke-self back, and nothing else of it."""
+    client = hvac.Client(url=render_openbao.addr, token=render_openbao.token)
+    name = "check-ci-revoke-self"
+    client.sys.create_or_update_policy(name, (rendered_dir / "vault/production/ci-production-webapp.hcl").read_text())
+    token = client.auth.token.create(policies=[name], no_default_policy=True, ttl="5m")["auth"]["client_token"]
+    job = hvac.Client(url=render_openbao.addr, token=token)
+    assert client.sys.get_capabilities(paths=["auth/token/lookup-self"], token=token)["auth/token/lookup-self"] == [
+        "deny"]
+    job.auth.token.revoke_self()
+    with pytest.raises(hvac.exceptions.Forbidden):
+        job.secrets.kv.v2.read_secret_version(path="apps/webapp", mount_point="kv-production",
+                                              raise_on_deleted_version=True)

@@ -3,7 +3,7 @@ roles bound to the immutable repository and owner ids, the deployment environmen
 
 from __future__ import annotations
 
-from ...declaration.model import Declaration, Developer, Environment, Repository
+from ...declaration.model import GITHUB_HOST, Declaration, Developer, Environment, Repository
 from ...errors import Problem
 from ...plan.model import BoundClaim, Plan
 from ...render.templating import RenderSource
@@ -37,23 +37,12 @@ class GitHubActionsSystem:
     contexts = None
     later_layers = None
     config_policy = None
+    vcs_host = GITHUB_HOST
     deploys_through_github_environments = True
     version_1_moves = VERSION_1_MOVES
 
     def problems(self, declaration: Declaration) -> list[Problem]:
-        found: list[Problem] = []
-        for env in declaration.environments:
-            if not env.per_developer:
-                continue
-            if not any(self.key in r.ci for r in declaration.repositories if r.name in env.repositories):
-                continue
-            for name in env.developers:
-                dev = next((x for x in declaration.developers if x.name == name), None)
-                if dev is not None and sections.developer(dev) is None:
-                    found.append(Problem(f"developers[{dev.name}].ci.github_actions.user_id", None,
-                                         f"{env.name} is per developer on GitHub Actions; add the developer's "
-                                         "GitHub user id"))
-        return found
+        return []  # its ids are the core's (github_id, the owner); the core checks developers' user ids
 
     def warnings(self, declaration: Declaration) -> list[Problem]:
         return []
@@ -72,7 +61,7 @@ class GitHubActionsSystem:
     ) -> Binding:
         # GitHub sends every id claim as a JSON string.
         claims = [
-            BoundClaim("repository_id", (str(repository.github_id),)),
+            BoundClaim("repository_id", (str(sections.repository_id(repository)),)),
             BoundClaim("repository_owner_id", (str(declaration.organization.github.owner_id),)),
             BoundClaim("environment", (environment.name,)),
         ]
