@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from .commands import explain, rehearse, render, resources, validate
+from .commands import components_schema, explain, rehearse, render, resources, validate
 
-COMMANDS = (explain, rehearse, render, resources, validate)
+COMMANDS = (components_schema, explain, rehearse, render, resources, validate)
 """One module per command, each with ``register(app)``."""
 
 app = typer.Typer(

@@ -36,6 +36,11 @@ class Binding:
     """For people: what the job must run in (a named context, a deployment environment...)."""
 
 
+def refs_for_people(branches: tuple[str, ...]) -> str:
+    """``Binding.ref_binding`` for branches that may deploy (``('*',)``: any branch)."""
+    return "any branch" if "*" in branches else ", ".join(f"refs/heads/{b}" for b in branches)
+
+
 @dataclass(frozen=True)
 class DeploySettings:
     """Where one repository's deploy job to one environment runs, as its CI system declares it."""
@@ -187,7 +192,7 @@ class CISystem(Protocol):
 
     @property
     def key(self) -> str:
-        """Its key under every ``ci:`` mapping of the declaration, e.g. ``gitlab_ci``."""
+        """Its key under every ``ci:`` mapping of the declaration (by convention, its folder's name)."""
         ...
 
     @property
@@ -229,6 +234,13 @@ class CISystem(Protocol):
     @property
     def config_policy(self) -> ConfigPolicy | None:
         """Capability: organisation-wide policies on pipeline configs, rendered with their tests."""
+        ...
+
+    @property
+    def vcs_host(self) -> str:
+        """The VCS host its repositories live on. The core knows one, ``declaration.model.GITHUB_HOST``:
+        it requires a GitHub id and plans GitHub protection only for repositories hosted there. A
+        system on another host says in its own warnings what that host must be set to by hand."""
         ...
 
     @property

@@ -12,8 +12,9 @@ from ..declaration.model import Declaration, Repository
 from .base import CISystem
 from .circleci import SYSTEM as CIRCLECI
 from .github_actions import SYSTEM as GITHUB_ACTIONS
+from .gitlab_ci import SYSTEM as GITLAB_CI
 
-SYSTEMS: tuple[CISystem, ...] = (CIRCLECI, GITHUB_ACTIONS)
+SYSTEMS: tuple[CISystem, ...] = (CIRCLECI, GITHUB_ACTIONS, GITLAB_CI)
 
 
 def systems() -> tuple[CISystem, ...]:

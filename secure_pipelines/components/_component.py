@@ -6,7 +6,9 @@ from collections.abc import Sequence
 
 import pulumi
 
-TYPE_PREFIX = "secure-pipelines:index:"
+PACKAGE = "secure-pipelines"
+"""The Pulumi package the components belong to: the first part of every type token."""
+TYPE_PREFIX = f"{PACKAGE}:index:"
 
 
 def type_token(name: str) -> str:

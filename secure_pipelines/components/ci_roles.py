@@ -18,13 +18,48 @@ import ipaddress
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import pulumi
 import pulumi_vault as vault
 
 from ..plan import CIRole
+from ..plan.model import BoundClaim, ClaimsMatch, TokenType
 from ._component import child_options, no_comma, type_token
+
+
+class JwtRoleSettings(Protocol):
+    """What Vault stores for one CI role: the plan's :class:`CIRole` has it, and so does a role the
+    ``CIJwtRole`` component builds from explicit fields. One function writes both."""
+
+    @property
+    def resource_name(self) -> str: ...
+    @property
+    def mount_path(self) -> str: ...
+    @property
+    def role_name(self) -> str: ...
+    @property
+    def role_type(self) -> Literal["jwt"]: ...
+    @property
+    def bound_audiences(self) -> tuple[str, ...]: ...
+    @property
+    def bound_claims(self) -> tuple[BoundClaim, ...]: ...
+    @property
+    def claims_match(self) -> ClaimsMatch: ...
+    @property
+    def user_claim(self) -> str: ...
+    @property
+    def token_policies(self) -> tuple[str, ...]: ...
+    @property
+    def token_bound_cidrs(self) -> tuple[str, ...]: ...
+    @property
+    def token_ttl(self) -> int: ...
+    @property
+    def token_max_ttl(self) -> int: ...
+    @property
+    def token_type(self) -> TokenType: ...
+    @property
+    def has_typed_claims(self) -> bool: ...
 
 
 def _vault_cidr(cidr: str) -> str:
@@ -37,7 +72,7 @@ def _vault_cidr(cidr: str) -> str:
     return str(network.network_address) if network.num_addresses == 1 else str(network)
 
 
-def _vault_role_body(role: CIRole) -> dict[str, Any]:
+def _vault_role_body(role: JwtRoleSettings) -> dict[str, Any]:
     """The role exactly as Vault's ``auth/<mount>/role/<name>`` API takes it.
 
     Every security setting is written; ``bound_claims`` keeps each claim's values as a JSON list
@@ -63,11 +98,11 @@ def _vault_role_body(role: CIRole) -> dict[str, Any]:
     }
 
 
-def _role_api_path(role: CIRole) -> str:
+def _role_api_path(role: JwtRoleSettings) -> str:
     return f"auth/{role.mount_path}/role/{role.role_name}"
 
 
-def _provider_bound_claims(role: CIRole) -> dict[str, str]:
+def _provider_bound_claims(role: JwtRoleSettings) -> dict[str, str]:
     """``bound_claims`` for ``vault.jwt.AuthBackendRole``: each claim's values joined with ``,``."""
     if role.has_typed_claims:
         raise ValueError(
@@ -102,38 +137,46 @@ class CIRoles(pulumi.ComponentResource):
     def __init__(self, name: str, args: CIRolesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(type_token("CIRoles"), name, None, opts)
         self.roles = {
-            f"{role.mount_path}/{role.role_name}": self._new_role(role, args.depends_on) for role in args.roles
+            f"{role.mount_path}/{role.role_name}": jwt_role(self, role, args.depends_on) for role in args.roles
         }
         self.role_paths = [_role_api_path(role) for role in args.roles]
         self.register_outputs({"rolePaths": self.role_paths})
 
-    def _new_role(self, role: CIRole, depends_on: Sequence[pulumi.Resource]) -> pulumi.CustomResource:
-        opts = child_options(self, depends_on=depends_on)
-        if role.has_typed_claims:
-            # Read back after every refresh (drift detection on exactly the fields written);
-            # Vault returns many more fields than we write, so absent ones are ignored.
-            return vault.generic.Endpoint(
-                role.resource_name,
-                path=_role_api_path(role),
-                data_json=json.dumps(_vault_role_body(role), sort_keys=True),
-                disable_read=False,
-                ignore_absent_fields=True,
-                opts=opts,
-            )
-        return vault.jwt.AuthBackendRole(
+
+def jwt_role(
+    parent: pulumi.Resource, role: JwtRoleSettings, depends_on: Sequence[pulumi.Resource] = ()
+) -> pulumi.CustomResource:
+    """The one resource that writes ``role`` into Vault, as a child of ``parent``.
+
+    A ``generic.Endpoint`` with the role's API body when a bound value is typed (a boolean the
+    provider's string map cannot say), else a ``jwt.AuthBackendRole``.
+    """
+    opts = child_options(parent, depends_on=depends_on)
+    if role.has_typed_claims:
+        # Read back after every refresh (drift detection on exactly the fields written);
+        # Vault returns many more fields than we write, so absent ones are ignored.
+        return vault.generic.Endpoint(
             role.resource_name,
-            backend=role.mount_path,
-            role_name=role.role_name,
-            role_type=role.role_type,
-            bound_audiences=list(role.bound_audiences),
-            bound_claims=_provider_bound_claims(role),
-            bound_claims_type=role.claims_match,
-            user_claim=role.user_claim,
-            token_policies=list(role.token_policies),
-            token_no_default_policy=True,
-            token_bound_cidrs=[_vault_cidr(cidr) for cidr in role.token_bound_cidrs],
-            token_ttl=role.token_ttl,
-            token_max_ttl=role.token_max_ttl,
-            token_type=role.token_type,
+            path=_role_api_path(role),
+            data_json=json.dumps(_vault_role_body(role), sort_keys=True),
+            disable_read=False,
+            ignore_absent_fields=True,
             opts=opts,
         )
+    return vault.jwt.AuthBackendRole(
+        role.resource_name,
+        backend=role.mount_path,
+        role_name=role.role_name,
+        role_type=role.role_type,
+        bound_audiences=list(role.bound_audiences),
+        bound_claims=_provider_bound_claims(role),
+        bound_claims_type=role.claims_match,
+        user_claim=role.user_claim,
+        token_policies=list(role.token_policies),
+        token_no_default_policy=True,
+        token_bound_cidrs=[_vault_cidr(cidr) for cidr in role.token_bound_cidrs],
+        token_ttl=role.token_ttl,
+        token_max_ttl=role.token_max_ttl,
+        token_type=role.token_type,
+        opts=opts,
+    )

@@ -14,10 +14,16 @@ from collections.abc import Iterable, Iterator
 
 from ..ci import registry
 from ..errors import Problem
-from .github import environments_available, github_plan, protection_enforceable, reviewers_enforceable
+from .github import (
+    environments_available,
+    github_plan,
+    github_repositories,
+    hosted_on_github,
+    protection_enforceable,
+    reviewers_enforceable,
+    vcs_hosts,
+)
 from .model import (
-    MAX_PRODUCTION_TOKEN_TTL_SECONDS,
-    MAX_TOKEN_TTL_SECONDS,
     PROTECTED_TIERS,
     Declaration,
     Environment,
@@ -25,6 +31,12 @@ from .model import (
     ProtectionMode,
     Repository,
     Tier,
+)
+from .role_safety import (
+    long_ttl_warning,
+    open_allowlist_problems,
+    open_allowlist_warning,
+    ttl_problems,
 )
 
 
@@ -36,6 +48,8 @@ def problems(declaration: Declaration) -> list[Problem]:
         _environment_rules,
         _repository_references,
         _ci_sections,
+        _developer_identities,
+        _vcs_hosts,
         _github_enforceability,
         _policy_references,
         _resources_stack,
@@ -61,7 +75,7 @@ def _duplicates(d: Declaration) -> Iterator[Problem]:
     for field, names in groups.items():
         for name in _duplicated(names):
             yield Problem(f"{field}[{name}].name", name, "is declared twice; names must be unique")
-    for value in _duplicated(str(r.github_id) for r in d.repositories):
+    for value in _duplicated(str(r.github_id) for r in d.repositories if r.github_id is not None):
         yield Problem("repositories", value, "two repositories share this id; each id names exactly one repository")
     mounts = [e.secret_mount for e in d.environments]
     for mount in _duplicated(mounts):
@@ -90,14 +104,7 @@ def _environment_rules(d: Declaration) -> Iterator[Problem]:
 
 
 def _allowlist(env: Environment, where: str) -> Iterator[Problem]:
-    for cidr in env.ip_allowlist:
-        network = ipaddress.ip_network(cidr)
-        if network.prefixlen == 0 and env.tier in PROTECTED_TIERS:
-            yield Problem(
-                f"{where}.ip_allowlist",
-                cidr,
-                f"admits every address; a {env.tier} allowlist must list your runners' egress ranges",
-            )
+    yield from open_allowlist_problems(f"{where}.ip_allowlist", env.ip_allowlist, env.tier)
 
 
 def _branches(env: Environment, where: str, d: Declaration) -> Iterator[Problem]:
@@ -122,20 +129,7 @@ def _branches(env: Environment, where: str, d: Declaration) -> Iterator[Problem]
 
 
 def _ttls(env: Environment, where: str) -> Iterator[Problem]:
-    limit = MAX_PRODUCTION_TOKEN_TTL_SECONDS if env.tier is Tier.PRODUCTION else MAX_TOKEN_TTL_SECONDS
-    if env.token_ttl > env.token_max_ttl:
-        yield Problem(f"{where}.token_ttl", env.token_ttl, f"is longer than token_max_ttl ({env.token_max_ttl})")
-    if env.overrides.long_token_ttl:
-        return
-    for field in ("token_ttl", "token_max_ttl"):
-        value = getattr(env, field)
-        if value > limit:
-            yield Problem(
-                f"{where}.{field}",
-                value,
-                f"exceeds {limit} seconds for a {env.tier} environment; shorten it, or set "
-                "overrides.long_token_ttl to the reason you accept a longer-lived token",
-            )
+    yield from ttl_problems(where, env.tier, env.token_ttl, env.token_max_ttl, env.overrides.long_token_ttl)
 
 
 def _find(items: Iterable[Repository], name: str) -> Repository | None:
@@ -161,13 +155,71 @@ def _ci_sections(d: Declaration) -> Iterator[Problem]:
                           f"{builders} build(s) on {system.title}; add ci.{system.key} {hint}".rstrip())
 
 
+def _developer_identities(d: Declaration) -> Iterator[Problem]:
+    """A per-developer environment binds each role to one developer, in every CI system deploying there:
+    the system must tell developers apart, and each listed developer needs their identity in it."""
+    reported: set[tuple[str, str]] = set()
+    for env in d.environments:
+        if not env.per_developer:
+            continue
+        deploying = [r for r in d.repositories if r.name in env.repositories]
+        for system in registry.in_use(d):
+            builders = [r.name for r in deploying if system.key in r.ci]
+            model = system.sections.developer
+            if not builders:
+                continue
+            if model is None:
+                yield Problem(f"environments[{env.name}].per_developer", True,
+                              f"{', '.join(builders)} deploy(s) here on {system.title}, which cannot tell developers "
+                              "apart; deploy them to an environment that is not per developer")
+                continue
+            field, spec = next((n, f) for n, f in model.model_fields.items() if f.is_required())
+            identity = spec.description or f"the developer's {system.title} identity"
+            for name in env.developers:
+                dev = next((x for x in d.developers if x.name == name), None)
+                if dev is None or system.key in dev.ci or (name, system.key) in reported:
+                    continue
+                reported.add((name, system.key))
+                yield Problem(f"developers[{dev.name}].ci.{system.key}.{field}", None,
+                              f"{env.name} is per developer on {system.title}; add {identity}")
+
+
+def _vcs_hosts(d: Declaration) -> Iterator[Problem]:
+    """A repository lives on one host; GitHub's fields belong to repositories GitHub hosts."""
+    for repo in d.repositories:
+        where = f"repositories[{repo.name}]"
+        systems = registry.of_repository(repo)
+        hosts = vcs_hosts(repo)
+        if len(hosts) > 1:
+            shown = ", ".join(f"{s.title} (hosted on {s.vcs_host})" for s in systems)
+            yield Problem(f"{where}.ci", sorted(repo.ci), f"builds on {shown}; a repository lives on one host, so "
+                          "keep the CI systems of one host and declare the others' repository separately")
+            continue
+        titles = " and ".join(s.title for s in systems)
+        if hosted_on_github(repo):
+            if repo.github_id is None:
+                yield Problem(f"{where}.github_id", None,
+                              f"is required: {repo.name} builds on {titles}, hosted on GitHub, and its roles and "
+                              "protection name the repository by its immutable id "
+                              f"(https://api.github.com/repos/{d.organization.github.owner}/{repo.name} -> id)")
+            continue
+        host = hosts[0] if hosts else "another host"
+        for field, value in (("github_id", repo.github_id), ("github_plan", repo.github_plan),
+                             ("overrides.unenforced_github_protection", repo.overrides.unenforced_github_protection)):
+            if value is not None:
+                yield Problem(f"{where}.{field}", str(value),
+                              f"{repo.name} builds on {titles}, hosted on {host}, not on GitHub: GitHub settings do "
+                              "not apply to it; remove this field")
+
+
 def _github_enforceability(d: Declaration) -> Iterator[Problem]:
     if (d.organization.github.protection is ProtectionMode.ORGANIZATION_RULESET
-            and d.organization.github.plan not in (GitHubPlan.TEAM, GitHubPlan.ENTERPRISE)):
+            and d.organization.github.plan not in (GitHubPlan.TEAM, GitHubPlan.ENTERPRISE)
+            and github_repositories(d)):
         yield Problem("organization.github.protection", "organization-ruleset",
                       f"organisation rulesets need the Team or Enterprise plan (declared: "
                       f"{d.organization.github.plan}); use per-repository protection or upgrade")
-    for repo in d.repositories:
+    for repo in github_repositories(d):
         if repo.overrides.unenforced_github_protection:
             continue
         plan = github_plan(d, repo)
@@ -256,7 +308,7 @@ def warnings(d: Declaration) -> list[Problem]:
         dataclasses.replace(warning, environment=env.name)
         for env in d.environments for warning in _environment_warnings(d, env)
     ]
-    for repo in d.repositories:
+    for repo in github_repositories(d):  # the protection below is GitHub's; other hosts warn for themselves
         where = f"repositories[{repo.name}]"
         if repo.overrides.unenforced_github_protection:
             found.append(Problem(f"{where}.overrides.unenforced_github_protection",
@@ -284,13 +336,10 @@ def warnings(d: Declaration) -> list[Problem]:
 
 def _environment_warnings(d: Declaration, env: Environment) -> Iterator[Problem]:
     where = f"environments[{env.name}]"
-    open_allowlist = any(ipaddress.ip_network(c).prefixlen == 0 for c in env.ip_allowlist)
-    if env.overrides.long_token_ttl:
-        yield Problem(f"{where}.overrides.long_token_ttl", env.overrides.long_token_ttl,
-                      "longer-lived tokens widen the window a leaked token can be used")
-    if env.tier is Tier.DEVELOPMENT and open_allowlist:
-        yield Problem(f"{where}.ip_allowlist", list(env.ip_allowlist),
-                      "a token for this environment can be used from any address")
+    for warning in (long_ttl_warning(where, env.overrides.long_token_ttl),
+                    open_allowlist_warning(f"{where}.ip_allowlist", env.ip_allowlist, env.tier)):
+        if warning is not None:
+            yield warning
     held = any(system.holds_for_approval(d, env) for system in registry.in_use(d))
     if env.tier is Tier.PRODUCTION and not held and not env.reviewers.any:
         yield Problem(where, env.name, "no approval hold and no reviewers: every merge to the default branch deploys")

@@ -27,6 +27,7 @@ from ..plan.assembly import build_plan
 from . import checks
 from .model import Declaration, Sections
 from .sources import PulumiConfigSource, YamlFileSource
+from .sources.yaml_file import parse_yaml_mapping
 
 ENV_PREFIX = "SECUREPIPE_"
 VERSION = 2
@@ -52,6 +53,12 @@ def load_declaration(
     config_values = PulumiConfigSource(_DeclarationSettings, pulumi_config)()
     env_values = EnvSettingsSource(_DeclarationSettings)()
     return parse_declaration(_merged(file_values, config_values, env_values))
+
+
+def load_declaration_text(text: str, source: str = "declaration") -> Declaration:
+    """The validated declaration written in YAML ``text`` alone (no file, no config, no environment);
+    ``source`` names the text in errors."""
+    return parse_declaration(parse_yaml_mapping(text, source))
 
 
 def _merged(*layers: Mapping[str, Any]) -> dict[str, Any]:

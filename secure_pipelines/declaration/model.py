@@ -20,6 +20,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler
 from pydantic_core import core_schema
 
+GITHUB_HOST = "github"
+"""The VCS host the core protects (branch protection, rulesets, deployment environments); a CI
+system names the host its repositories live on (``CISystem.vcs_host``)."""
+
 MAX_TOKEN_TTL_SECONDS = 3600
 MAX_PRODUCTION_TOKEN_TTL_SECONDS = 900
 
@@ -228,7 +232,8 @@ class RepositoryOverrides(Strict):
 
 class Repository(Strict):
     name: SafeName
-    github_id: GitHubId
+    github_id: GitHubId | None = None
+    """The repository's immutable GitHub id: required when it is hosted on GitHub (its CI systems say)."""
     ci: Annotated[Sections, AfterValidator(_some_ci_system)]
     """The CI systems that build and deploy this repository (the keys) and its settings in each."""
     default_branch: BranchName = "main"

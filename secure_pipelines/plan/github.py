@@ -1,9 +1,17 @@
 """The VCS host's side of the plan: default-branch protection (per repository or one organisation
-ruleset) and the deployment environments of systems that deploy through them."""
+ruleset) of the repositories GitHub hosts, and the deployment environments of systems that deploy
+through them. Repositories on another host get nothing here: their CI system says what that host
+must enforce."""
 
 from __future__ import annotations
 
-from ..declaration.github import environments_available, github_plan, protection_enforceable, reviewers_enforceable
+from ..declaration.github import (
+    environments_available,
+    github_plan,
+    github_repositories,
+    protection_enforceable,
+    reviewers_enforceable,
+)
 from ..declaration.model import Declaration, Environment, ProtectionMode, Repository, Tier
 from .model import BranchProtection, GitHubEnvironment, OrganizationRuleset
 
@@ -11,7 +19,12 @@ from .model import BranchProtection, GitHubEnvironment, OrganizationRuleset
 def branch_protections(declaration: Declaration) -> tuple[BranchProtection, ...]:
     if declaration.organization.github.protection is not ProtectionMode.PER_REPOSITORY:
         return ()
-    return tuple(_branch_protection(declaration, r) for r in declaration.repositories)
+    return tuple(_branch_protection(declaration, r) for r in github_repositories(declaration))
+
+
+def _github_id(repo: Repository) -> int:
+    assert repo.github_id is not None, "checked by validation: a repository GitHub hosts has its id"
+    return repo.github_id
 
 
 def _branch_protection(declaration: Declaration, repo: Repository) -> BranchProtection:
@@ -19,7 +32,7 @@ def _branch_protection(declaration: Declaration, repo: Repository) -> BranchProt
     enforceable = protection_enforceable(plan, repo.visibility)
     return BranchProtection(
         repository=repo.name,
-        repository_id=repo.github_id,
+        repository_id=_github_id(repo),
         branch=repo.default_branch,
         required_approvals=repo.required_approvals,
         require_code_owner_reviews=repo.code_owner_review,
@@ -39,12 +52,12 @@ def _branch_protection(declaration: Declaration, repo: Repository) -> BranchProt
 
 def organization_ruleset(declaration: Declaration) -> OrganizationRuleset | None:
     github = declaration.organization.github
-    if github.protection is not ProtectionMode.ORGANIZATION_RULESET:
+    repos = github_repositories(declaration)
+    if github.protection is not ProtectionMode.ORGANIZATION_RULESET or not repos:
         return None
-    repos = declaration.repositories
     return OrganizationRuleset(
         name=f"{declaration.organization.name}-default-branch",
-        repository_ids=tuple(r.github_id for r in repos),
+        repository_ids=tuple(_github_id(r) for r in repos),
         # One ruleset for all: the strictest declared setting applies to every repository.
         required_approvals=max(r.required_approvals for r in repos),
         require_code_owner_reviews=any(r.code_owner_review for r in repos),
@@ -62,7 +75,7 @@ def github_environment(declaration: Declaration, env: Environment, repo: Reposit
     branches = declaration.deploy_branches(env, repo)
     return GitHubEnvironment(
         repository=repo.name,
-        repository_id=repo.github_id,
+        repository_id=_github_id(repo),
         environment=env.name,
         tier=env.tier,
         reviewer_users=env.reviewers.users,

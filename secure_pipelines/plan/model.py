@@ -268,7 +268,8 @@ class EnvironmentPlan:
 @dataclass(frozen=True)
 class RepositoryPlan:
     name: str
-    github_id: int
+    github_id: int | None
+    """Its GitHub id where GitHub hosts it (``None`` on another host)."""
     default_branch: str
     ci: tuple[str, ...]
     """The names of the CI systems it builds on."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from secure_pipelines.declaration.sources.yaml_file import read_yaml_mapping
 from secure_pipelines.example_project import DEFAULT_DECLARATION
 from secure_pipelines.plan.assembly import build_plan
 from secure_pipelines.plan.model import Plan
-from secure_pipelines.rehearse.server import dev_server
+from secure_pipelines.rehearse.server import OpenBaoServer
 from secure_pipelines.stack import CapturedResource, capture_stack
 
 EXAMPLE_STACKS = ("dev", "staging", "production")
@@ -55,8 +55,7 @@ def declaration_file(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
     return write
 
 
-@pytest.fixture(scope="module")
-def openbao() -> Iterator[hvac.Client]:
-    """A client of a real OpenBao dev server of this module's own, stopped after the module."""
-    with dev_server() as server:
-        yield hvac.Client(url=server.api_addr, token=server.root_token)
+@pytest.fixture(scope="session")
+def openbao_client(openbao: OpenBaoServer) -> hvac.Client:
+    """An hvac client of the session's OpenBao with the root token (tests share it: mount at unique paths)."""
+    return hvac.Client(url=openbao.api_addr, token=openbao.root_token)

@@ -98,6 +98,8 @@ def test_environment_reviewers_github_cannot_enforce_are_skipped_with_a_warning(
 def test_environments_github_does_not_offer_are_skipped_with_a_warning(example, declaration_file):
     example["organization"]["github"]["plan"] = "free"
     for repo in example["repositories"]:
+        if "github_id" not in repo:
+            continue  # hosted elsewhere: GitHub's protection does not apply
         repo["overrides"] = {"unenforced_github_protection": REASON}
         if repo["name"] == "api":
             repo["visibility"] = "private"

@@ -3,12 +3,14 @@
 A CircleCI role is written exactly as ``vault.generic.Endpoint`` writes it: the JSON body from
 ``_vault_role_body`` PUT to ``auth/<mount>/role/<name>``. Only ``token_bound_cidrs`` is narrowed to
 the loopback address the test logs in from (login from the role's real runner ranges is the
-rehearsal's job); every other setting is the plan's.
+rehearsal's job), and the mount is one of this module's own on the session's OpenBao; every other
+setting is the plan's.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import time
 import uuid
 from typing import Any
@@ -32,18 +34,26 @@ def issuer_key() -> RSAKey:
 
 
 @pytest.fixture(scope="module")
-def circleci(openbao: hvac.Client, example_plan: Plan, issuer_key: RSAKey) -> hvac.Client:
+def mount_path() -> str:
+    """This module's own JWT mount on the session's OpenBao."""
+    return f"circleci-ssh-rerun-{secrets.token_hex(4)}"
+
+
+@pytest.fixture(scope="module")
+def circleci(openbao_client: hvac.Client, example_plan: Plan, issuer_key: RSAKey, mount_path: str) -> hvac.Client:
     mount = example_plan.mount("circleci")
-    openbao.sys.enable_auth_method("jwt", path=mount.path)
+    openbao_client.sys.enable_auth_method("jwt", path=mount_path)
     # Offline: the issuer's key instead of its discovery URL; every other mount setting as planned.
-    openbao.write(f"auth/{mount.path}/config", jwt_validation_pubkeys=[issuer_key.as_pem(private=False).decode()],
-                  bound_issuer=mount.issuer)
-    openbao.sys.create_or_update_policy("ci-production-webapp", 'path "kv-production/data/apps/webapp" {\n}\n')
-    return openbao
+    openbao_client.write(f"auth/{mount_path}/config",
+                         jwt_validation_pubkeys=[issuer_key.as_pem(private=False).decode()], bound_issuer=mount.issuer)
+    return openbao_client
 
 
-def _production_role(plan: Plan) -> CIRole:
-    return next(r for r in plan.roles if r.role_name == "webapp-production")
+@pytest.fixture(scope="module")
+def production_plan_role(example_plan: Plan, mount_path: str) -> CIRole:
+    """The plan's CircleCI production role, in this module's mount, logged in to from loopback."""
+    role = next(r for r in example_plan.roles if r.role_name == "webapp-production")
+    return dataclasses.replace(role, mount_path=mount_path, token_bound_cidrs=tuple(LOOPBACK))
 
 
 def _write_role(client: hvac.Client, role: CIRole, body: dict[str, Any]) -> None:
@@ -72,10 +82,9 @@ def _login(client: hvac.Client, role: CIRole, token: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def production_role(circleci: hvac.Client, example_plan: Plan) -> CIRole:
-    role = dataclasses.replace(_production_role(example_plan), token_bound_cidrs=tuple(LOOPBACK))
-    _write_role(circleci, role, _vault_role_body(role))
-    return role
+def production_role(circleci: hvac.Client, production_plan_role: CIRole) -> CIRole:
+    _write_role(circleci, production_plan_role, _vault_role_body(production_plan_role))
+    return production_plan_role
 
 
 def test_a_normal_run_with_ssh_rerun_false_logs_in(circleci, production_role, issuer_key):
@@ -90,9 +99,8 @@ def test_a_token_without_the_ssh_rerun_claim_is_refused(circleci, production_rol
     assert not _login(circleci, production_role, _token(production_role, issuer_key, **{SSH_RERUN: None}))
 
 
-def test_the_string_false_the_provider_would_send_refuses_every_token(circleci, example_plan, issuer_key):
-    role = dataclasses.replace(_production_role(example_plan), role_name="as-the-provider-writes-it",
-                               token_bound_cidrs=tuple(LOOPBACK))
+def test_the_string_false_the_provider_would_send_refuses_every_token(circleci, production_plan_role, issuer_key):
+    role = dataclasses.replace(production_plan_role, role_name="as-the-provider-writes-it")
     body = _vault_role_body(role)
     body["bound_claims"][SSH_RERUN] = ["false"]
     _write_role(circleci, role, body)

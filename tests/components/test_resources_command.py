@@ -54,7 +54,7 @@ def test_text_shows_the_tree_protect_and_retain():
     result = run("resources", "--stack", "staging")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "stack staging: 15 resources"
+    assert lines[0] == "stack staging: 17 resources"  # 15 + shop's GitLab CI role and its policy
     assert "    kv-staging  (vault:index/mount:Mount)  [protect, retain]" in lines
     assert "staging  (secure-pipelines:index:Environment)" in lines
 

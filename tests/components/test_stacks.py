@@ -38,15 +38,17 @@ ORGANIZATION_COMPONENTS = {
 }
 
 EXPECTED_TYPES = {
-    # dev: per developer (lin, sam) x (webapp, api): 4 CI policies + admin; 4 roles, all string-typed
-    # (per-developer CircleCI roles match by glob and bind no boolean); api's environment lets any branch deploy.
-    "dev": {**ENVIRONMENT_COMPONENTS, MOUNT: 1, POLICY: 5, ROLE: 5, GITHUB_ENVIRONMENT: 1},
-    # staging: webapp's CircleCI role binds ssh-rerun == false (a generic endpoint), api's role is plain.
-    "staging": {**ENVIRONMENT_COMPONENTS, MOUNT: 1, POLICY: 3, ROLE: 2, ENDPOINT: 1,
+    # dev: per developer (lin, sam) x (webapp, api, shop): 6 CI policies + admin; 6 CI roles + the admin role,
+    # all string-typed (per-developer CircleCI roles match by glob and bind no boolean); api's environment lets
+    # any branch deploy.
+    "dev": {**ENVIRONMENT_COMPONENTS, MOUNT: 1, POLICY: 7, ROLE: 7, GITHUB_ENVIRONMENT: 1},
+    # staging: webapp's CircleCI role binds ssh-rerun == false (a generic endpoint); api's and shop's are plain.
+    "staging": {**ENVIRONMENT_COMPONENTS, MOUNT: 1, POLICY: 4, ROLE: 3, ENDPOINT: 1,
                 GITHUB_ENVIRONMENT: 1, DEPLOYMENT_POLICY: 1},
-    # production also owns the organisation: 2 JWT mounts + the admins' OIDC mount, 2 protections.
-    "production": {**ENVIRONMENT_COMPONENTS, **ORGANIZATION_COMPONENTS, MOUNT: 1, POLICY: 3, ROLE: 2,
-                   ENDPOINT: 1, GITHUB_ENVIRONMENT: 1, DEPLOYMENT_POLICY: 1, AUTH_BACKEND: 3,
+    # production also owns the organisation: 3 JWT mounts + the admins' OIDC mount, and protection of the
+    # 2 repositories GitHub hosts (shop lives on GitLab).
+    "production": {**ENVIRONMENT_COMPONENTS, **ORGANIZATION_COMPONENTS, MOUNT: 1, POLICY: 4, ROLE: 3,
+                   ENDPOINT: 1, GITHUB_ENVIRONMENT: 1, DEPLOYMENT_POLICY: 1, AUTH_BACKEND: 4,
                    BRANCH_PROTECTION: 2},
 }
 

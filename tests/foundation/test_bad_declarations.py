@@ -128,6 +128,10 @@ def _developer_missing_ci_id(d: dict[str, Any]) -> None:
     del d["developers"][0]["ci"]["circleci"]
 
 
+def _developer_missing_github_id(d: dict[str, Any]) -> None:
+    del d["developers"][1]["ci"]["github_actions"]
+
+
 def _developer_ci_section_without_id(d: dict[str, Any]) -> None:
     del d["developers"][0]["ci"]["circleci"]["user_id"]
 
@@ -220,6 +224,9 @@ CASES = [
     Case("repository without GitHub id", _del(API, "github_id"), "repositories[api].github_id", "required"),
     Case("owner id missing", _del(lambda d: d["organization"]["github"], "owner_id"),
          "organization.github.owner_id", "required"),
+    Case("developer without GitHub user id", _developer_missing_github_id,
+         "developers[sam].ci.github_actions.user_id", "dev is per developer on GitHub Actions; add the developer's "
+         "GitHub user id"),
     Case("developer without CircleCI user id", _developer_missing_ci_id,
          "developers[lin].ci.circleci.user_id", "CircleCI user id"),
     Case("developer's CircleCI section without its id", _developer_ci_section_without_id,

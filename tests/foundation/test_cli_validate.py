@@ -19,7 +19,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_validate_accepts_the_example() -> None:
     result = run("validate")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("ok: 2 repositories, 3 environments")
+    assert result.stdout.startswith("ok: 3 repositories, 3 environments")
 
 
 def test_validate_shows_warnings_on_stderr() -> None:

@@ -22,7 +22,7 @@ def write(tmp_path: Path, data: dict[str, Any]) -> Path:
 
 def test_the_example_file_loads() -> None:
     declaration = load_declaration(DEFAULT_DECLARATION)
-    assert [r.name for r in declaration.repositories] == ["webapp", "api"]
+    assert [r.name for r in declaration.repositories] == ["webapp", "api", "shop"]
 
 
 def test_pulumi_config_overrides_the_file(example: dict[str, Any], tmp_path: Path) -> None:

@@ -90,6 +90,8 @@ def test_no_role_binds_a_name_without_an_immutable_id(plan: Plan) -> None:
         claims = ci_role.claims
         if ci_role.ci == "circleci":
             assert PROJECT_ID in claims and CONTEXT_IDS in claims
+        elif ci_role.ci == "gitlab-ci":
+            assert "project_id" in claims and "namespace_id" in claims
         else:
             assert "repository_id" in claims and "repository_owner_id" in claims
 
@@ -138,7 +140,8 @@ def test_staging_and_production_roles_pin_the_default_branch(plan: Plan) -> None
     for ci_role in plan.roles:
         if ci_role.tier in (Tier.STAGING, Tier.PRODUCTION):
             ref_claim = VCS_REF if ci_role.ci == "circleci" else "ref"
-            assert ci_role.claims[ref_claim] == ("refs/heads/main",)
+            # GitLab's ref claim is the branch's name (its ref_type claim says it is a branch).
+            assert ci_role.claims[ref_claim] == (("main",) if ci_role.ci == "gitlab-ci" else ("refs/heads/main",))
 
 
 def test_each_ci_policy_reads_only_its_own_repository_in_its_own_environment(plan: Plan) -> None:
@@ -215,6 +218,7 @@ def test_one_jwt_mount_per_issuer(plan: Plan, example: dict[str, Any]) -> None:
     assert issuers == {
         "circleci": f"https://oidc.circleci.com/org/{example['ci']['circleci']['org_id']}",
         "github-actions": "https://token.actions.githubusercontent.com",
+        "gitlab-ci": "https://gitlab.com",
     }
 
 

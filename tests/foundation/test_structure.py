@@ -16,7 +16,8 @@ CI_FOLDER = PACKAGE / "ci"
 REGISTRY = CI_FOLDER / "registry.py"
 
 CI_NAMES = re.compile(
-    r"circleci|github_actions|github-actions|github actions|oidc\.circleci\.com|token\.actions\.githubusercontent\.com",
+    r"circleci|github_actions|github-actions|github actions|oidc\.circleci\.com|token\.actions\.githubusercontent\.com"
+    r"|gitlab",
     re.IGNORECASE,
 )
 
@@ -130,7 +131,7 @@ def _core_files() -> Iterator[Path]:
 
 
 def test_there_are_ci_system_folders_to_keep_apart() -> None:
-    assert {p.name for p in _system_folders()} >= {"circleci", "github_actions"}
+    assert {p.name for p in _system_folders()} >= {"circleci", "github_actions", "gitlab_ci"}
 
 
 def test_the_core_names_no_ci_system() -> None:
@@ -152,6 +153,9 @@ def test_the_core_names_no_ci_system() -> None:
     'KEY = "github_actions"',
     "mount = 'github-actions'",
     "ISSUER = 'https://token.actions.githubusercontent.com'",
+    'KEY = "gitlab_ci"',
+    "url: str = 'https://gitlab.com'",
+    "# GitLab CI deploys run in environments",
 ])
 def test_the_ci_name_scan_catches_each_form(line: str) -> None:
     assert CI_NAMES.search(line)

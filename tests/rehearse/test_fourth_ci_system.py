@@ -78,6 +78,7 @@ class TinyCI:
     contexts = None
     later_layers = None
     config_policy = None
+    vcs_host = "github"
     deploys_through_github_environments = False
     version_1_moves = ()
 
@@ -201,3 +202,82 @@ def test_registered_its_roles_hold_against_openbao(with_tiny_ci: None, tmp_path:
     attacks = [o for o in rehearsal.outcomes if o.ci == "tiny-ci" and o.kind == "attack"]
     assert logins and all(o.verdict == "ok" for o in logins)
     assert len(attacks) >= 15 and all(o.verdict == "ok" for o in attacks)
+
+
+def test_a_system_that_cannot_tell_developers_apart_is_refused_in_a_per_developer_environment(
+    with_tiny_ci: None,
+) -> None:
+    values = declaration()
+    values["developers"] = [{"name": "lin"}]
+    values["environments"].append({"name": "dev", "tier": "development", "repositories": ["site"],
+                                   "branches": ["*"], "per_developer": True, "developers": ["lin"],
+                                   "ip_allowlist": ["192.0.2.0/28"]})
+    values["admins"]["groups"]["dev"] = "dev-admins"
+    with pytest.raises(InvalidDeclaration) as refused:
+        parse_declaration(values)
+    (problem,) = refused.value.problems
+    assert problem.field == "environments[dev].per_developer"
+    assert "site deploy(s) here on Tiny CI, which cannot tell developers apart" in problem.message
+
+
+# --- a system whose repositories live on another VCS host ---------------------------------------------
+
+
+class TinyHostedElsewhere(TinyCI):
+    vcs_host = "tinyhub"
+
+
+@pytest.fixture
+def with_tiny_ci_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry, "SYSTEMS", (*registry.SYSTEMS, TinyHostedElsewhere()))
+
+
+def hosted_elsewhere() -> dict[str, Any]:
+    values = declaration()
+    del values["repositories"][0]["github_id"]
+    return values
+
+
+def test_a_repository_on_another_host_needs_no_github_id_and_gets_no_github_protection(
+    with_tiny_ci_elsewhere: None,
+) -> None:
+    plan = build_plan(parse_declaration(hosted_elsewhere()))
+    assert plan.repository("site").github_id is None
+    assert plan.branch_protections == ()
+    assert plan.environment("production").github_environments == ()
+    assert [r.role_name for r in plan.roles] == ["site-production"]
+
+
+def test_an_organisation_ruleset_covers_only_repositories_github_hosts(with_tiny_ci_elsewhere: None) -> None:
+    values = hosted_elsewhere()
+    values["organization"]["github"]["protection"] = "organization-ruleset"
+    assert build_plan(parse_declaration(values)).organization_ruleset is None
+
+
+def test_github_settings_on_a_repository_of_another_host_are_refused(with_tiny_ci_elsewhere: None) -> None:
+    values = hosted_elsewhere()
+    values["repositories"][0].update(github_id=2001, github_plan="free")
+    with pytest.raises(InvalidDeclaration) as refused:
+        parse_declaration(values)
+    shown = {p.field: p.message for p in refused.value.problems}
+    assert set(shown) == {"repositories[site].github_id", "repositories[site].github_plan"}
+    assert "hosted on tinyhub, not on GitHub" in shown["repositories[site].github_id"]
+
+
+def test_a_repository_hosted_on_github_still_needs_its_id(with_tiny_ci: None) -> None:
+    with pytest.raises(InvalidDeclaration) as refused:
+        parse_declaration(hosted_elsewhere())
+    (problem,) = refused.value.problems
+    assert problem.field == "repositories[site].github_id"
+    assert problem.message.startswith("is required: site builds on Tiny CI, hosted on GitHub")
+
+
+def test_a_repository_cannot_live_on_two_hosts(with_tiny_ci_elsewhere: None) -> None:
+    values = declaration()
+    values["ci"]["github_actions"] = {}
+    values["repositories"][0]["ci"]["github_actions"] = {}
+    values["repositories"][0]["overrides"] = {"self_hosted_runners_on_public_repository": "ephemeral, one job each"}
+    with pytest.raises(InvalidDeclaration) as refused:
+        parse_declaration(values)
+    assert [p.field for p in refused.value.problems] == ["repositories[site].ci"]
+    assert "a repository lives on one host" in refused.value.problems[0].message

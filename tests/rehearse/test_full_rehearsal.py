@@ -71,6 +71,13 @@ def test_every_role_faces_the_whole_attack_matrix(example_rehearsal: tuple[Plan,
             if role.tier != "development":
                 expected += ["pull_request_target event", "workflow_dispatch event", "issue_comment event",
                              "another workflow file", "a third-party reusable workflow", "a GitHub-hosted runner"]
+        if role.ci == "gitlab-ci":
+            expected += ["merge-request pipeline", "fork's merge request run in the parent project", "protected tag",
+                         "trigger pipeline", "api pipeline", "environment action prepare", "environment action verify",
+                         "another CI config file", "instance URL as audience", "another deployment tier",
+                         "unprotected", "GitLab-hosted runner"]
+            if role.tier != "development":
+                expected.append("environment not protected")
         if role.developer is not None:
             expected.append("another developer's dev environment")
         if outside_addresses(role.token_bound_cidrs):
@@ -79,6 +86,19 @@ def test_every_role_faces_the_whole_attack_matrix(example_rehearsal: tuple[Plan,
             rows = [o for o in _rows(rehearsal, _label(role), needle) if o.kind == "attack"]
             assert rows, f"{role.role_name}: no '{needle}' attack was fired"
             assert all(o.verdict in ("ok", "stopped-elsewhere", "accepted-risk") for o in rows), needle
+
+
+def test_gitlab_accepts_risks_only_where_a_development_role_is_open_to_any_branch_and_address(
+    example_rehearsal: tuple[Plan, Rehearsal],
+) -> None:
+    _, rehearsal = example_rehearsal
+    gitlab = [o for o in rehearsal.outcomes if o.ci == "gitlab-ci" and o.kind == "attack"]
+    accepted = {(o.environment, o.flow.split(": ", 1)[1]) for o in gitlab if o.verdict == "accepted-risk"}
+    assert accepted == {("dev", name) for name in (
+        "main unprotected (ref_protected false)", "another CI config file of the project (.gitlab/deploy.yml)",
+        "CI config kept in another project (ci_config_ref_uri null)",
+        "GitLab-hosted runner (runner_environment gitlab-hosted)")}
+    assert all(o.verdict in ("ok", "not-applicable") for o in gitlab if o.environment != "dev")
 
 
 def test_an_attack_vault_admits_by_design_names_the_layer_and_its_check(

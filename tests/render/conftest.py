@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import hvac
 import pytest
 from ruamel.yaml import YAML
 
@@ -92,6 +93,49 @@ class DevVault:
 def render_openbao(openbao: OpenBaoServer) -> DevVault:
     """The session's OpenBao (``openbao`` in ``tests/conftest.py``), as the command-line tools reach it.
 
-    Shared with every other test: write under names of your own (see ``test_deploy_scripts``).
+    Shared with every other test: deploy scripts run against ``scripts_plan``, whose secret mounts are
+    their own, so no other test's secrets are read or overwritten (a rehearsal on the same server
+    would refuse paths holding data it did not write).
     """
     return DevVault(addr=openbao.api_addr, token=openbao.root_token)
+
+
+def own_secret_mounts(values: dict[str, Any]) -> None:
+    for environment in values["environments"]:
+        environment["secrets"] = {"mount": f"kv-{environment['name']}-scripts"}
+
+
+@pytest.fixture(scope="session")
+def scripts_plan(plan_variant: PlanVariant) -> Plan:
+    """The example's plan with secret mounts of its own (``kv-<environment>-scripts``), for running the
+    rendered deploy scripts against the session's OpenBao."""
+    return plan_variant(own_secret_mounts)
+
+
+@pytest.fixture(scope="session")
+def scripts_files(scripts_plan: Plan) -> dict[str, str]:
+    return render_files(scripts_plan, EXAMPLE_SOURCE)
+
+
+def enable(client: hvac.Client, kind: str, path: str, **options: Any) -> None:
+    """Enable ``kind`` (``jwt`` or a secrets engine) at ``path`` unless an earlier test of the session did.
+    The JWT mounts' paths are fixed by their CI systems; each module reconfigures them with its own key."""
+    listed = client.sys.list_auth_methods() if kind == "jwt" else client.sys.list_mounted_secrets_engines()
+    if f"{path}/" in (listed.get("data") or listed):
+        return
+    if kind == "jwt":
+        client.sys.enable_auth_method("jwt", path=path)
+    else:
+        client.sys.enable_secrets_engine(kind, path=path, **options)
+
+
+def seed_secrets_and_policies(client: hvac.Client, plan: Plan) -> None:
+    """Each environment's KV v2 mount with every path holding ``{"owner": "<mount>/<path>"}``, and the
+    plan's policies: what a deploy script reads, and what it may read."""
+    for env in plan.environments:
+        enable(client, "kv", env.secret_store.mount, options={"version": "2"})
+        for path in env.secret_store.paths:
+            client.secrets.kv.v2.create_or_update_secret(
+                path=path.path, mount_point=path.mount, secret={"owner": f"{path.mount}/{path.path}"})
+        for policy in env.policies:
+            client.sys.create_or_update_policy(policy.name, policy.hcl)

@@ -32,9 +32,8 @@ from secure_pipelines.ci.circleci.claims import CONTEXT_IDS, SSH_RERUN
 from secure_pipelines.ci.circleci.policy.cases import parse_config
 from secure_pipelines.components.ci_roles import _vault_role_body
 from secure_pipelines.plan import CIRole, Plan
-from secure_pipelines.render.files import render_files
 
-from .conftest import EXAMPLE_SOURCE, DevVault, PlanVariant
+from .conftest import DevVault, enable, seed_secrets_and_policies
 
 DIGEST_REF = "ghcr.io/acme/webapp@sha256:" + "ab" * 32
 FAKE_MAKE = """#!/usr/bin/env bash
@@ -56,11 +55,6 @@ exit "${MAKE_EXIT:-0}"
 """
 
 
-def own_secret_mounts(values: dict[str, Any]) -> None:
-    for environment in values["environments"]:
-        environment["secrets"] = {"mount": f"kv-{environment['name']}-scripts"}
-
-
 @dataclass(frozen=True)
 class Harness:
     plan: Plan
@@ -78,37 +72,19 @@ def _role_body(role: CIRole) -> dict[str, Any]:
     return {**_vault_role_body(role), "token_bound_cidrs": ["127.0.0.1/32"] if local else list(role.token_bound_cidrs)}
 
 
-def _enable(client: hvac.Client, kind: str, path: str, **options: Any) -> None:
-    """Enable ``kind`` at ``path`` unless an earlier test of the session already did."""
-    listed = client.sys.list_auth_methods() if kind == "jwt" else client.sys.list_mounted_secrets_engines()
-    if f"{path}/" in (listed.get("data") or listed):
-        return
-    if kind == "jwt":
-        client.sys.enable_auth_method("jwt", path=path)
-    else:
-        client.sys.enable_secrets_engine(kind, path=path, **options)
-
-
 @pytest.fixture(scope="module")
-def harness(render_openbao: DevVault, plan_variant: PlanVariant, tmp_path_factory: pytest.TempPathFactory
-            ) -> Iterator[Harness]:
-    plan = plan_variant(own_secret_mounts)
-    files = render_files(plan, EXAMPLE_SOURCE)
+def harness(render_openbao: DevVault, scripts_plan: Plan, scripts_files: dict[str, str],
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Harness]:
+    plan, files = scripts_plan, scripts_files
     client = hvac.Client(url=render_openbao.addr, token=render_openbao.token)
     key = RSAKey.generate_key(2048)
     for mount in plan.jwt_mounts:
-        _enable(client, "jwt", mount.path)
+        enable(client, "jwt", mount.path)
         client.write(f"auth/{mount.path}/config", jwt_validation_pubkeys=[key.as_pem(private=False).decode()],
                      bound_issuer=mount.issuer)
-    for env in plan.environments:
-        _enable(client, "kv", env.secret_store.mount, options={"version": "2"})
-        for path in env.secret_store.paths:
-            client.secrets.kv.v2.create_or_update_secret(
-                path=path.path, mount_point=path.mount, secret={"owner": f"{path.mount}/{path.path}"})
-        for policy in env.policies:
-            client.sys.create_or_update_policy(policy.name, policy.hcl)
-        for role in env.roles:
-            client.adapter.post(f"/v1/auth/{role.mount_path}/role/{role.role_name}", json=_role_body(role))
+    seed_secrets_and_policies(client, plan)
+    for role in plan.roles:
+        client.adapter.post(f"/v1/auth/{role.mount_path}/role/{role.role_name}", json=_role_body(role))
     workspace = tmp_path_factory.mktemp("workspace")
     (workspace / "image").mkdir()
     (workspace / "image" / "ref").write_text(DIGEST_REF + "\n")

@@ -80,3 +80,20 @@ def test_every_token_may_revoke_itself_and_do_nothing_else_with_tokens(
     assert hvac.Client(url=render_openbao.addr, token=token).auth.token.revoke_self() is not None
     with pytest.raises(hvac.exceptions.Forbidden):
         hvac.Client(url=render_openbao.addr, token=token).auth.token.lookup_self()
+
+
+def test_a_ci_token_without_the_default_policy_can_revoke_itself(
+    render_openbao: DevVault, rendered_dir: Path
+) -> None:
+    """CI roles drop Vault's default policy; the CI policy grants revoke-self back, and nothing else of it."""
+    client = hvac.Client(url=render_openbao.addr, token=render_openbao.token)
+    name = "check-ci-revoke-self"
+    client.sys.create_or_update_policy(name, (rendered_dir / "vault/production/ci-production-webapp.hcl").read_text())
+    token = client.auth.token.create(policies=[name], no_default_policy=True, ttl="5m")["auth"]["client_token"]
+    job = hvac.Client(url=render_openbao.addr, token=token)
+    assert client.sys.get_capabilities(paths=["auth/token/lookup-self"], token=token)["auth/token/lookup-self"] == [
+        "deny"]
+    job.auth.token.revoke_self()
+    with pytest.raises(hvac.exceptions.Forbidden):
+        job.secrets.kv.v2.read_secret_version(path="apps/webapp", mount_point="kv-production",
+                                              raise_on_deleted_version=True)

@@ -1,5 +1,5 @@
 """CircleCI's cross-field rules: the ids its bindings need, a context for each environment it deploys
-to, a runner class for production, user ids for per-developer environments; and its warnings."""
+to, a runner class for production (the core checks developers' user ids); and its warnings."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def problems(d: Declaration) -> list[Problem]:
     if not any(sections.builds_on_circleci(r) for r in d.repositories) or sections.KEY not in d.ci:
         return []  # the core names a missing ci.circleci section; nothing else can be checked
     return [*_duplicate_projects(d), *_contexts(d), *_security_groups(d), *_production_runners(d),
-            *_shared_runner_classes(d), *_shared_ip_ranges(d), *_developer_ids(d)]
+            *_shared_runner_classes(d), *_shared_ip_ranges(d)]
 
 
 def _users(d: Declaration, env: Environment) -> list[str]:
@@ -84,20 +84,6 @@ def _shared_ip_ranges(d: Declaration) -> Iterator[Problem]:
             yield Problem(f"environments[{env.name}].ci.circleci.ip_ranges", True,
                           f"{SHARED_IP_RANGES}; production deploys run on runner_resource_class, self-hosted runners "
                           "whose egress addresses are yours alone: remove ip_ranges")
-
-
-def _developer_ids(d: Declaration) -> Iterator[Problem]:
-    reported: set[str] = set()
-    for env in d.environments:
-        if not env.per_developer or not _users(d, env):
-            continue
-        for name in env.developers:
-            dev = next((x for x in d.developers if x.name == name), None)
-            if dev is None or name in reported or sections.developer(dev) is not None:
-                continue
-            reported.add(name)
-            yield Problem(f"developers[{dev.name}].ci.circleci.user_id", None,
-                          f"{env.name} is per developer on CircleCI; add the developer's CircleCI user id")
 
 
 def warnings(d: Declaration) -> list[Problem]:

@@ -3,7 +3,7 @@ settings, plan data, rendered files, rehearsal identity, attacks and later layer
 
 from __future__ import annotations
 
-from ...declaration.model import PROTECTED_TIERS, Declaration, Developer, Environment, Repository, Tier
+from ...declaration.model import GITHUB_HOST, PROTECTED_TIERS, Declaration, Developer, Environment, Repository, Tier
 from ...errors import Problem
 from ...plan.model import BoundClaim, Plan
 from ...render.templating import RenderSource
@@ -64,6 +64,7 @@ class CircleCISystem:
     contexts = CircleCIContexts()
     later_layers = CircleCILayers()
     config_policy = ConfigPolicyFiles()
+    vcs_host = GITHUB_HOST  # vcs-origin names github.com; CircleCI's GitLab and Bitbucket projects are not modelled
     deploys_through_github_environments = False
     version_1_moves = VERSION_1_MOVES
 

@@ -1,5 +1,5 @@
 """GitHub Actions' cross-field rules: the audience, the deploy events, public repositories on
-self-hosted runners, user ids for per-developer environments; and its warnings."""
+self-hosted runners (the core checks its ids and developers' user ids); and its warnings."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def builds_on_github_actions(repo: Repository) -> bool:
 def problems(d: Declaration) -> list[Problem]:
     if not any(builds_on_github_actions(r) for r in d.repositories):
         return []
-    return [*_audience(d), *_deploy_events(d), *_public_self_hosted(d), *_developer_ids(d)]
+    return [*_audience(d), *_deploy_events(d), *_public_self_hosted(d)]
 
 
 def _audience(d: Declaration) -> Iterator[Problem]:
@@ -82,19 +82,6 @@ def _public_self_hosted(d: Declaration) -> Iterator[Problem]:
                           f"{PUBLIC_SELF_HOSTED}. Deploy from a private repository, or set this override to the reason "
                           "you accept it (e.g. ephemeral runners in a group restricted to this repository's deploy "
                           "workflow, and approval of outside contributors' runs)")
-
-
-def _developer_ids(d: Declaration) -> Iterator[Problem]:
-    for env in d.environments:
-        if not env.per_developer:
-            continue
-        if not any(builds_on_github_actions(r) for r in d.repositories if r.name in env.repositories):
-            continue
-        for name in env.developers:
-            dev = next((x for x in d.developers if x.name == name), None)
-            if dev is not None and sections.developer(dev) is None:
-                yield Problem(f"developers[{dev.name}].ci.github_actions.user_id", None,
-                              f"{env.name} is per developer on GitHub Actions; add the developer's GitHub user id")
 
 
 def warnings(d: Declaration) -> list[Problem]:

@@ -34,7 +34,7 @@ class GitHubActionsIdentity:
     def claims(self, declaration: Declaration, job: Job, now: int) -> dict[str, Any]:
         github = declaration.organization.github
         owner, owner_id = github.owner, github.owner_id
-        repo_name, repo_id = job.repository.name, job.repository.github_id
+        repo_name, repo_id = job.repository.name, sections.repository_id(job.repository)
         if job.foreign_repository:
             repo_name = f"{repo_name}-other"
             repo_id = fake_numeric_id("repository", job.repository.name, "other")

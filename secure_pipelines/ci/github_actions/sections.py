@@ -6,7 +6,7 @@ from typing import cast
 
 from pydantic import Field
 
-from ...declaration.model import Declaration, Developer, GitHubId, OverrideReason, Strict
+from ...declaration.model import Declaration, Developer, GitHubId, OverrideReason, Repository, Strict
 
 KEY = "github_actions"
 DEFAULT_DEPLOY_EVENTS = ("push",)
@@ -46,3 +46,9 @@ def organization(declaration: Declaration) -> GitHubActionsOrganization:
 
 def developer(dev: Developer) -> GitHubActionsDeveloper | None:
     return cast(GitHubActionsDeveloper | None, dev.ci.get(KEY))
+
+
+def repository_id(repo: Repository) -> int:
+    """The immutable id of a repository GitHub hosts (validation requires it there)."""
+    assert repo.github_id is not None, "checked by validation: GitHub Actions repositories are hosted on GitHub"
+    return repo.github_id

@@ -5,7 +5,7 @@ self-hosted runners."""
 
 from __future__ import annotations
 
-from ...declaration.model import PROTECTED_TIERS, Declaration, Developer, Environment, Repository
+from ...declaration.model import GITHUB_HOST, PROTECTED_TIERS, Declaration, Developer, Environment, Repository
 from ...errors import Problem
 from ...plan.model import BoundClaim, Plan
 from ...render.templating import RenderSource
@@ -54,11 +54,12 @@ class GitHubActionsSystem:
     contexts = None
     later_layers = None
     config_policy = None
+    vcs_host = GITHUB_HOST
     deploys_through_github_environments = True
     version_1_moves = VERSION_1_MOVES
 
     def problems(self, declaration: Declaration) -> list[Problem]:
-        return checks.problems(declaration)
+        return checks.problems(declaration)  # the core checks its ids (github_id, owner) and developers' ids
 
     def warnings(self, declaration: Declaration) -> list[Problem]:
         return checks.warnings(declaration)
@@ -77,7 +78,7 @@ class GitHubActionsSystem:
     ) -> Binding:
         # GitHub sends every id claim as a JSON string.
         claims = [
-            BoundClaim("repository_id", (str(repository.github_id),)),
+            BoundClaim("repository_id", (str(sections.repository_id(repository)),)),
             BoundClaim("repository_owner_id", (str(declaration.organization.github.owner_id),)),
             BoundClaim("environment", (environment.name,)),
         ]

@@ -21,16 +21,21 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
         raise DeclarationNotFound(f"{path}: no such declaration file; pass --declaration FILE") from None
     except OSError as error:
         raise DeclarationNotFound(f"{path}: cannot be read ({error.strerror})") from None
+    return parse_yaml_mapping(text, str(path))
+
+
+def parse_yaml_mapping(text: str, source: str) -> dict[str, Any]:
+    """The top-level mapping of YAML ``text``; ``source`` names it in errors (a file, an input)."""
     yaml = YAML(typ="safe", pure=True)
     yaml.allow_duplicate_keys = False
     try:
         loaded = yaml.load(text)
     except YAMLError as error:
-        raise InvalidDeclaration([Problem(str(path), None, f"is not valid YAML: {error}".replace("\n", " "))]) from None
+        raise InvalidDeclaration([Problem(source, None, f"is not valid YAML: {error}".replace("\n", " "))]) from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
-        raise InvalidDeclaration([Problem(str(path), type(loaded).__name__, "must be a mapping of settings")])
+        raise InvalidDeclaration([Problem(source, type(loaded).__name__, "must be a mapping of settings")])
     return loaded
 
 

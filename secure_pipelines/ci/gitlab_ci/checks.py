@@ -1,0 +1,121 @@
+"""GitLab CI's cross-field rules: unique project ids, an audience of Vault's own, protected
+environments on a plan that has them (or a named override), self-hosted runners where the allowlist
+is closed, images the pipeline policy approves (the core checks developers' user ids); and its
+warnings, first of them what GitLab must be set to by hand."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Iterator
+
+from ...declaration.model import PROTECTED_TIERS, Declaration, Environment, Repository
+from ...errors import Problem
+from . import sections
+from .render import PIPELINE_IMAGES
+
+
+def problems(d: Declaration) -> list[Problem]:
+    if not any(sections.builds_on_gitlab(r) for r in d.repositories) or sections.KEY not in d.ci:
+        return []  # the core names a missing ci.gitlab_ci section; nothing else can be checked
+    return [*_duplicate_projects(d), *_audience(d), *_protected_environments(d), *_runners(d), *_images(d)]
+
+
+def builders(d: Declaration, env: Environment) -> list[Repository]:
+    """The repositories that deploy to ``env`` from GitLab CI."""
+    return [r for r in d.repositories if r.name in env.repositories and sections.builds_on_gitlab(r)]
+
+
+def closed_allowlist(env: Environment) -> bool:
+    """The allowlist admits known egress ranges only (no ``0.0.0.0/0`` or ``::/0``)."""
+    return all(ipaddress.ip_network(cidr).prefixlen > 0 for cidr in env.ip_allowlist)
+
+
+def _duplicate_projects(d: Declaration) -> Iterator[Problem]:
+    projects = [sections.repository(r) for r in d.repositories if sections.builds_on_gitlab(r)]
+    for field, values in (("project_id", Counter(p.project_id for p in projects)),
+                          ("project_path", Counter(p.project_path for p in projects))):
+        for value in sorted(v for v, count in values.items() if count > 1):
+            yield Problem(f"repositories.ci.gitlab_ci.{field}", value,
+                          f"two repositories share this {field.replace('_', ' ')}; each names exactly one project")
+
+
+def _audience(d: Declaration) -> Iterator[Problem]:
+    declared = sections.organization(d).audience
+    bare = (declared or "").rstrip("/").removeprefix("https://").removeprefix("http://")
+    if declared is not None and bare == sections.host(d):
+        yield Problem("ci.gitlab_ci.audience", declared,
+                      "is the GitLab instance itself, the audience other jobs request tokens for other services "
+                      "with; use one only this Vault accepts, or leave it out for "
+                      f"secure-pipelines/{d.organization.name}/vault")
+
+
+def _protected_environments(d: Declaration) -> Iterator[Problem]:
+    plan = sections.organization(d).plan
+    for env in d.environments:
+        where = f"environments[{env.name}].ci.gitlab_ci.overrides.unprotected_environment"
+        override = sections.environment(env).overrides.unprotected_environment
+        if override and plan.protects_environments:
+            yield Problem(where, override, f"GitLab {plan.title()} protects environments, and its roles require it; "
+                                           "remove this override")
+        elif env.tier in PROTECTED_TIERS and builders(d, env) and not override and not plan.protects_environments:
+            yield Problem(where, None,
+                          f"GitLab {plan.title()} cannot protect the {env.name} environment, so its roles cannot "
+                          "require environment_protected and whoever may push to the default branch deploys there; set "
+                          "ci.gitlab_ci.plan to premium or ultimate if you have it, or set this override to the "
+                          "reason you accept that")
+
+
+def _runners(d: Declaration) -> Iterator[Problem]:
+    for env in d.environments:
+        if builders(d, env) and closed_allowlist(env) and not sections.environment(env).runner_tags:
+            yield Problem(f"environments[{env.name}].ci.gitlab_ci.runner_tags", None,
+                          f"Vault admits {env.name} deploys only from {', '.join(env.ip_allowlist)}, so GitLab must "
+                          "run them on self-hosted runners there (the roles require runner_environment "
+                          f"self-hosted); list those runners' tags, e.g. [{d.organization.name}-{env.name}-deployers]")
+
+
+def _images(d: Declaration) -> Iterator[Problem]:
+    approved = d.pipeline_policy.approved_registries
+    for purpose, image in PIPELINE_IMAGES:
+        if not any(image.startswith(prefix) for prefix in approved):
+            yield Problem("pipeline_policy.approved_registries", list(approved),
+                          f"the GitLab CI pipeline runs {image} ({purpose}), which no prefix approves; add "
+                          f"{image} (or a prefix of it) to approve it")
+
+
+def warnings(d: Declaration) -> list[Problem]:
+    if not any(sections.builds_on_gitlab(r) for r in d.repositories):
+        return []
+    found: list[Problem] = []
+    protects = sections.organization(d).plan.protects_environments
+    for repo in d.repositories:
+        if not sections.builds_on_gitlab(repo):
+            continue
+        protected = [e.name for e in d.environments if repo.name in e.repositories and e.tier in PROTECTED_TIERS]
+        settings = f"the protected branch {repo.default_branch}"
+        required = "ref_protected"
+        if protected and protects:
+            settings += f", the protected environments {', '.join(protected)} and their deployment approvals"
+            required += " and environment_protected"
+        found.append(Problem(
+            f"repositories[{repo.name}].ci.gitlab_ci", sections.repository(repo).project_path,
+            f"secure-pipelines does not configure GitLab: set {settings} in GitLab (see the README); the roles "
+            f"require {required}, so a missing protection refuses deploys rather than admitting them"))
+    for env in d.environments:
+        if not builders(d, env):
+            continue
+        section = sections.environment(env)
+        where = f"environments[{env.name}].ci.gitlab_ci"
+        for source in section.deploy_sources:
+            if source != "push":
+                found.append(Problem(
+                    f"{where}.deploy_sources", source,
+                    "such a pipeline runs on the default branch with the variables the person (or schedule owner) "
+                    "who starts it sets; limit who may set variables (ci_pipeline_variables_minimum_override_role)",
+                    environment=env.name))
+        if section.overrides.unprotected_environment:
+            found.append(Problem(f"{where}.overrides.unprotected_environment",
+                                 section.overrides.unprotected_environment,
+                                 "its roles do not require a protected environment", environment=env.name))
+    return found
