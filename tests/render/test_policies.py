@@ -173,8 +173,8 @@ def test_every_tampered_config_hard_fails_with_its_sentence(tampered: PolicyCase
     ("test_on_production_runner", "runner_classes_reserved_to_deploys",
      'workflow "deliver", job "test": asks for runner class acme/prod-deployers, which is reserved to the deploy '
      "jobs of production (context acme-production); run this job on another resource class"),
-    ("test_on_staging_runner_through_an_executor", "runner_classes_reserved_to_deploys",
-     'job "test": asks for runner class acme/staging-deployers, which is reserved to the deploy jobs of staging'),
+    ("test_on_production_runner_through_an_executor", "runner_classes_reserved_to_deploys",
+     'job "test": asks for runner class acme/prod-deployers, which is reserved to the deploy jobs of production'),
     ("orb_job_on_production_runner", "runner_classes_reserved_to_deploys",
      'job "node/test": asks for runner class acme/prod-deployers'),
     ("test_on_production_runner_through_a_parameter", "runner_classes_reserved_to_deploys",

@@ -473,7 +473,12 @@ def _reserved_runners(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
     resolves in its compiled config; and a deploy job opened to another branch."""
     rule = "runner_classes_reserved_to_deploys"
     test = p.pipeline.test_job
-    for reserved in p.policy.reserved_runner_classes:
+    reservations = p.policy.reserved_runner_classes
+    # Every route to the most protected class; a branch opened on each class's deploy job (production's
+    # also breaks prod_context_only_on_default_branch, so the first one that is not production's is enough).
+    opened = [r for r in reservations if r.branches is not None]
+    opened = [next((r for r in opened if r not in reservations[-1:]), opened[-1])] if opened else []
+    for reserved in reservations[-1:]:
         runner = reserved.resource_class
 
         def not_a_deploy(job: str, runner: str = runner) -> tuple[Violation, ...]:
@@ -513,11 +518,11 @@ def _reserved_runners(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
                      f"{test} names its resource class through a pipeline parameter whose default is {runner} "
                      "(CircleCI's compiled config resolves it).", config, p.meta(), not_a_deploy(test), rule)
 
+    for reserved in opened:
+        runner = reserved.resource_class
         for job in [j for j in p.jobs() if j.runner == runner and j.deploy_via == reserved.context][:1]:
-            if reserved.branches is None:
-                continue
             config = p.copy()
-            p.invocation(config, job.name)["filters"] = {"branches": {"only": [*reserved.branches, "hotfix"]}}
+            p.invocation(config, job.name)["filters"] = {"branches": {"only": [*(reserved.branches or ()), "hotfix"]}}
             extra = () if job.tier is not Tier.PRODUCTION else (
                 Violation("prod_context_only_on_default_branch",
                           prod_context_reason(p.workflow, job.name, reserved.context, p.project.default_branch)),)

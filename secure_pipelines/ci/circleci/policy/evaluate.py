@@ -86,6 +86,8 @@ def run_policy_tests(
     """Run every ``test_*`` entry (and its nested ``cases``) of the ``*_test.yaml`` texts."""
     results: list[PolicyTestResult] = []
     seen: set[str] = set()
+    decided: dict[str, dict[str, Any]] = {}
+    """The bundle's decision by (input, meta): test files share configs (each rule's file repeats the honest one)."""
     for file_name in sorted(test_texts):
         tests = YAML(typ="safe", pure=True).load(test_texts[file_name]) or {}
         if not isinstance(tests, dict):
@@ -96,12 +98,13 @@ def run_policy_tests(
             if name in seen:
                 raise PolicyError(f"{file_name}: test name conflict: {name}")
             seen.add(name)
-            results.extend(_run_test(policy_texts, file_name, str(name), tests[name], {}))
+            results.extend(_run_test(policy_texts, file_name, str(name), tests[name], {}, decided))
     return tuple(results)
 
 
 def _run_test(
-    policy_texts: Mapping[str, str], file_name: str, name: str, test: Mapping[str, Any], parent: Mapping[str, Any]
+    policy_texts: Mapping[str, str], file_name: str, name: str, test: Mapping[str, Any], parent: Mapping[str, Any],
+    decided: dict[str, dict[str, Any]],
 ) -> Iterator[PolicyTestResult]:
     context = {
         key: _merge(parent.get(key), test.get(key)) if test.get(key) is not None else parent.get(key)
@@ -109,11 +112,15 @@ def _run_test(
     }
     expected = context["decision"]
     if expected is not None:
-        actual = evaluate_policies(policy_texts, context["input"] or {}, context["meta"] or {}).as_circleci()
+        key = json.dumps([context["input"] or {}, context["meta"] or {}], sort_keys=True, default=str)
+        if key not in decided:
+            decided[key] = evaluate_policies(policy_texts, context["input"] or {}, context["meta"] or {}).as_circleci()
+        actual = decided[key]
         expected_plain = _plain(expected)
         yield PolicyTestResult(file_name, name, expected_plain == actual, expected_plain, actual)
     for case_name in sorted(test.get("cases") or {}):
-        yield from _run_test(policy_texts, file_name, f"{name}/{case_name}", test["cases"][case_name], context)
+        yield from _run_test(policy_texts, file_name, f"{name}/{case_name}", test["cases"][case_name], context,
+                             decided)
 
 
 def _merge(base: Any, override: Any) -> Any:
