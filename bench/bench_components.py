@@ -192,7 +192,7 @@ class Measurement:
 
 
 def _components(path: Path) -> Callable[[str], tuple[CapturedResource, ...]]:
-    return lambda stack: tuple(capture_stack(stack, path))
+    return lambda stack: tuple(capture_stack(stack, path, project_dir=path.parent))
 
 
 def _plain(path: Path) -> Callable[[str], tuple[CapturedResource, ...]]:

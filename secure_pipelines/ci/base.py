@@ -160,11 +160,30 @@ class LaterLayers(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PolicyVerdicts:
+    """What a system's rendered config policies say of its own rendered pipeline configs."""
+
+    refusals: tuple[Problem, ...] = ()
+    """Configs the policies refuse: each names the rule, the job and the declaration field to change."""
+    warnings: tuple[Problem, ...] = ()
+    """Configs the policies let run with a warning (a soft-failing rule)."""
+
+
 class ConfigPolicy(Protocol):
     """Capability: organisation-wide policies that decide which pipeline configs may run."""
 
     def files(self, plan: Plan, source: RenderSource) -> dict[str, str]:
         """The policy bundle and its tests, by path relative to the output directory."""
+        ...
+
+    def verdicts(self, plan: Plan) -> PolicyVerdicts:
+        """Every rendered pipeline config evaluated against the rendered policies, on the default
+        branch and on a feature branch."""
+        ...
+
+    def failing_tests(self, plan: Plan) -> tuple[Problem, ...]:
+        """The rendered policy tests that fail when run against the rendered policies."""
         ...
 
 

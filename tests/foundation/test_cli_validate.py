@@ -37,8 +37,9 @@ def test_validate_refuses_with_every_problem_and_no_traceback(example: dict[str,
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "repositories[webapp].required_aprovals: is not a known key" in result.stderr
-    # Structure is checked first (all structural mistakes together); cross-field rules need a sound model.
-    assert "InvalidDeclaration: 1 problem(s)" in result.stderr
+    # The unknown key leaves the rest sound, so the cross-field rules run too: both are reported at once.
+    assert "environments[production].ip_allowlist: 0.0.0.0/0: admits every address" in result.stderr
+    assert "InvalidDeclaration: 2 problem(s)" in result.stderr
 
 
 def test_validate_names_a_missing_file(tmp_path: Path) -> None:

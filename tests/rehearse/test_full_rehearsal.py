@@ -9,15 +9,15 @@ import pytest
 
 from secure_pipelines.ci.circleci.claims import PIPELINE_DEFINITION_ID
 from secure_pipelines.plan import Plan
-from secure_pipelines.rehearse import Rehearsal, VaultTarget, rehearse_declaration
+from secure_pipelines.rehearse import Rehearsal, VaultTarget
 from secure_pipelines.rehearse.addresses import outside_addresses
 from secure_pipelines.rehearse.server import OpenBaoServer
 
 
 @pytest.fixture(scope="module")
-def example_rehearsal() -> Iterator[tuple[Plan, Rehearsal]]:
+def example_rehearsal(rehearse_example) -> Iterator[tuple[Plan, Rehearsal]]:
     """``securepipe rehearse --all`` on the example, with its own embedded OpenBao."""
-    yield rehearse_declaration(None, None)
+    yield rehearse_example()
 
 
 def _rows(rehearsal: Rehearsal, role_label: str, needle: str) -> list:
@@ -110,10 +110,11 @@ def test_admins_write_but_never_read(example_rehearsal: tuple[Plan, Rehearsal]) 
             assert [o.verdict for o in read] == ["ok"] and read[0].expected == "refused"
 
 
-def test_a_second_rehearsal_on_the_same_vault_applies_cleanly_and_passes(openbao: OpenBaoServer) -> None:
+def test_a_second_rehearsal_on_the_same_vault_applies_cleanly_and_passes(openbao: OpenBaoServer,
+                                                                         rehearse_example) -> None:
     target = VaultTarget(openbao.api_addr, openbao.root_token, openbao.forwarded_addr)
     for _ in range(2):
-        _, rehearsal = rehearse_declaration(None, None, target=target)
+        _, rehearsal = rehearse_example(target=target)
         assert rehearsal.passed, [(o.flow, o.got) for o in rehearsal.outcomes if o.failed]
         assert not rehearsal.embedded
 

@@ -15,12 +15,13 @@ import pytest
 from ruamel.yaml import YAML
 
 from secure_pipelines import build_plan, load_declaration, parse_declaration
-from secure_pipelines.example_project import DEFAULT_DECLARATION
 from secure_pipelines.plan import Plan
 from secure_pipelines.rehearse.server import dev_server
 from secure_pipelines.render.files import render_files
 from secure_pipelines.render.templating import RenderSource
 
+EXAMPLE_PROJECT = Path(__file__).resolve().parents[2]
+EXAMPLE_DECLARATION = EXAMPLE_PROJECT / "stacks" / "declaration.yaml"
 EXAMPLE_SOURCE = RenderSource(declaration="stacks/declaration.yaml", command="securepipe render --all")
 
 
@@ -36,7 +37,7 @@ def tool(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def example_plan() -> Plan:
-    return build_plan(load_declaration(DEFAULT_DECLARATION))
+    return build_plan(load_declaration(EXAMPLE_DECLARATION))
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +48,7 @@ def example_files(example_plan: Plan) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def example_values() -> dict[str, Any]:
     """The example declaration as plain data, to derive variants from."""
-    return YAML(typ="safe", pure=True).load(DEFAULT_DECLARATION.read_text())
+    return YAML(typ="safe", pure=True).load(EXAMPLE_DECLARATION.read_text())
 
 
 @pytest.fixture(scope="session")

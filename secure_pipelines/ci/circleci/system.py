@@ -12,7 +12,7 @@ from . import checks, claims, sections
 from .identity import CircleCIIdentity, vcs_origin
 from .layers import CircleCILayers
 from .plan import NAME, CircleCIPlan, build, circleci_plan
-from .policy.for_plan import ConfigPolicyFiles
+from .policy.capability import CircleCIConfigPolicy
 from .render import CONFIG_PATH, circleci_config
 
 VERSION_1_MOVES = (
@@ -63,7 +63,7 @@ class CircleCISystem:
     identity = CircleCIIdentity()
     contexts = CircleCIContexts()
     later_layers = CircleCILayers()
-    config_policy = ConfigPolicyFiles()
+    config_policy = CircleCIConfigPolicy()
     deploys_through_github_environments = False
     version_1_moves = VERSION_1_MOVES
 

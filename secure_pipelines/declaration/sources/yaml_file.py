@@ -7,26 +7,18 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from ...errors import DeclarationNotFound, InvalidDeclaration, Problem
+from ...yaml_files import read_yaml
+
+WHAT = "declaration file"
 
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
-    """The top-level mapping of a YAML file, with clear errors for a missing or malformed file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DeclarationNotFound(f"{path}: no such declaration file; pass --declaration FILE") from None
-    except OSError as error:
-        raise DeclarationNotFound(f"{path}: cannot be read ({error.strerror})") from None
-    yaml = YAML(typ="safe", pure=True)
-    yaml.allow_duplicate_keys = False
-    try:
-        loaded = yaml.load(text)
-    except YAMLError as error:
-        raise InvalidDeclaration([Problem(str(path), None, f"is not valid YAML: {error}".replace("\n", " "))]) from None
+    """The top-level mapping of a declaration file, with clear errors for a missing or malformed file."""
+    if not path.exists() and not path.is_symlink():
+        raise DeclarationNotFound(f"{path}: no such {WHAT}; pass --declaration FILE")
+    loaded = read_yaml(path, WHAT)
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -35,7 +27,7 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
 
 
 class YamlFileSource(PydanticBaseSettingsSource):
-    """Lowest-precedence source: the shared declaration file."""
+    """Lowest-precedence source: the declaration file."""
 
     def __init__(self, settings_cls: type[BaseSettings], path: Path):
         super().__init__(settings_cls)
