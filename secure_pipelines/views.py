@@ -18,7 +18,7 @@ import json
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ from .project import (
     read_stack_config,
     stack_short_name,
 )
-from .render.agreement import IN_MEMORY, Agreement, check_outputs
+from .render.agreement import IN_MEMORY, disagreements
 from .render.files import REPOSITORIES_DIR, render_files
 
 DECLARATION_OPTION = "--declaration"
@@ -121,7 +121,6 @@ class StackView:
     sources: StackSources
     declaration: Declaration
     plan: Plan
-    agreement: Agreement = field(default_factory=Agreement)
 
     @property
     def stack(self) -> str:
@@ -133,14 +132,9 @@ class StackView:
         return next((e for e in self.plan.environments if e.name == self.stack), None)
 
     @property
-    def warnings(self) -> tuple[Problem, ...]:
-        """Every risky choice of the declaration, and what its policies would warn about."""
-        return self.plan.warnings + self.agreement.warnings
-
-    @property
     def stack_warnings(self) -> tuple[Problem, ...]:
         """The warnings this stack reports: its environment's, and the organisation's in the resources stack."""
-        return self.plan.warnings_for(self.stack, self.agreement.warnings)
+        return self.plan.warnings_for(self.stack)
 
 
 @dataclass(frozen=True)
@@ -341,7 +335,7 @@ def sources_line(sources: Sequence[StackSources], project: PulumiProject | None,
 # --- validation, planning and the cross-check, once per distinct set of values ---------------------------
 
 _CACHE_SIZE = 16
-_CHECKED: OrderedDict[str, tuple[Declaration, Plan, Agreement] | InvalidDeclaration] = OrderedDict()
+_CHECKED: OrderedDict[str, tuple[Declaration, Plan] | InvalidDeclaration] = OrderedDict()
 
 
 def _key(values: DeclarationValues) -> str:
@@ -351,17 +345,17 @@ def _key(values: DeclarationValues) -> str:
     )
 
 
-def _checked(values: DeclarationValues) -> tuple[Declaration, Plan, Agreement]:
+def _checked(values: DeclarationValues) -> tuple[Declaration, Plan]:
     """Validated, planned and cross-checked; the same values are checked once per process."""
     key = _key(values)
     found = _CHECKED.get(key)
     if found is None:
         try:
             declaration, plan = planned_from(values)
-            agreement = check_outputs(plan)
-            if agreement.problems:
-                raise InvalidDeclaration(agreement.problems)
-            found = (declaration, plan, agreement)
+            problems = disagreements(plan)
+            if problems:
+                raise InvalidDeclaration(problems)
+            found = (declaration, plan)
         except InvalidDeclaration as refused:
             found = refused
         _CHECKED[key] = found
@@ -379,14 +373,14 @@ def _checked_views(sources: Sequence[StackSources]) -> list[StackView]:
     problems: dict[Problem, list[str]] = {}
     for source in sources:
         try:
-            declaration, plan, agreement = _checked(source.values)
+            declaration, plan = _checked(source.values)
         except InvalidDeclaration as refused:
             for problem in refused.problems:
                 problems.setdefault(problem, []).append(source.stack)
             continue
         if source.stack:
             _select(plan, source.stack)
-        views.append(StackView(source, declaration, plan, agreement))
+        views.append(StackView(source, declaration, plan))
     if problems:
         everywhere = {s.stack for s in sources}
         raise InvalidDeclaration([

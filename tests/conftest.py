@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 from ruamel.yaml import YAML
 from typer.testing import CliRunner
@@ -16,6 +17,7 @@ from typer.testing import CliRunner
 from secure_pipelines.cli import app
 from secure_pipelines.rehearse.server import OpenBaoServer, dev_server
 from secure_pipelines.rehearse.vault_client import VaultSession
+from secure_pipelines.stack import CapturedResource, capture_program, main
 
 
 @pytest.fixture(scope="session")
@@ -137,5 +139,35 @@ def securepipe(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ran]:
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
         return Ran(result.exit_code, result.stdout, result.stderr)
+
+    return run
+
+
+@dataclass(frozen=True)
+class PulumiUp:
+    """What ``pulumi up`` would register, or the error it would print (a ``RunError``, no traceback)."""
+
+    resources: tuple[CapturedResource, ...]
+    error: pulumi.RunError | None
+
+
+@pytest.fixture
+def pulumi_up() -> Callable[..., PulumiUp]:
+    """The stack program of ``project_dir`` as ``pulumi up -s <stack>`` runs it, under Pulumi's mocks,
+    given ``config`` as the Pulumi CLI passes it (strings; objects as JSON)."""
+
+    def run(project_dir: Path, stack: str, config: dict[str, str] | None = None,
+            secret_keys: tuple[str, ...] = ()) -> PulumiUp:
+        raised: list[pulumi.RunError] = []
+
+        def program() -> None:
+            try:
+                main(project_dir)
+            except pulumi.RunError as error:
+                raised.append(error)
+
+        given = {"secure-pipelines:adminOidcClientId": "vault-admins", **(config or {})}
+        captured = capture_program(program, stack, given, list(secret_keys))
+        return PulumiUp(captured.resources, raised[0] if raised else None)
 
     return run

@@ -160,16 +160,6 @@ class LaterLayers(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class PolicyVerdicts:
-    """What a system's rendered config policies say of its own rendered pipeline configs."""
-
-    refusals: tuple[Problem, ...] = ()
-    """Configs the policies refuse: each names the rule, the job and the declaration field to change."""
-    warnings: tuple[Problem, ...] = ()
-    """Configs the policies let run with a warning (a soft-failing rule)."""
-
-
 class ConfigPolicy(Protocol):
     """Capability: organisation-wide policies that decide which pipeline configs may run."""
 
@@ -177,9 +167,10 @@ class ConfigPolicy(Protocol):
         """The policy bundle and its tests, by path relative to the output directory."""
         ...
 
-    def verdicts(self, plan: Plan) -> PolicyVerdicts:
+    def refusals(self, plan: Plan) -> tuple[Problem, ...]:
         """Every rendered pipeline config evaluated against the rendered policies, on the default
-        branch and on a feature branch."""
+        branch and on a feature branch: each violation (hard or soft: a rendered config must pass) is
+        a problem naming the rule, the jobs and the declaration field to change."""
         ...
 
     def failing_tests(self, plan: Plan) -> tuple[Problem, ...]:

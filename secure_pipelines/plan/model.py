@@ -311,11 +311,10 @@ class Plan:
         known = ", ".join(e.name for e in self.environments)
         raise KeyError(f"no environment {name!r} in the declaration (known: {known})")
 
-    def warnings_for(self, stack: str, also: tuple[Problem, ...] = ()) -> tuple[Problem, ...]:
-        """The warnings (of the plan, then ``also``) a stack reports: its environment's, and the
-        organisation's in the resources stack."""
+    def warnings_for(self, stack: str) -> tuple[Problem, ...]:
+        """The warnings a stack reports: its environment's, and the organisation's in the resources stack."""
         return tuple(
-            w for w in self.warnings + also
+            w for w in self.warnings
             if w.environment == stack or (w.environment is None and stack == self.resources_stack)
         )
 

@@ -9,42 +9,21 @@ the stack program all refuse it alike. ``validate`` also runs the rendered polic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..ci import registry
 from ..errors import Problem
 from ..plan.model import Plan
 from .files import render_files
-from .pipelines import UnrenderableDeclaration
 from .templating import RenderSource
 
 IN_MEMORY = RenderSource(declaration="(in memory)", command="securepipe validate")
 
 
-@dataclass(frozen=True)
-class Agreement:
-    """What the cross-check found: problems refuse the declaration, warnings are shown."""
-
-    problems: tuple[Problem, ...] = ()
-    warnings: tuple[Problem, ...] = ()
-
-
-def check_outputs(plan: Plan) -> Agreement:
-    """Render every file in memory and ask each CI system's config policy for its verdicts."""
-    try:
-        render_files(plan, IN_MEMORY)
-    except UnrenderableDeclaration as error:
-        return Agreement(problems=(Problem("declaration", None, str(error)),))
-    problems: list[Problem] = []
-    warnings: list[Problem] = []
-    for system in registry.named(m.ci for m in plan.jwt_mounts):
-        policy = system.config_policy
-        if policy is None:
-            continue
-        verdicts = policy.verdicts(plan)
-        problems.extend(verdicts.refusals)
-        warnings.extend(verdicts.warnings)
-    return Agreement(tuple(problems), tuple(warnings))
+def disagreements(plan: Plan) -> tuple[Problem, ...]:
+    """Render every file in memory (a template that cannot render fails here, before anything is
+    written) and ask each CI system's config policy what it refuses."""
+    render_files(plan, IN_MEMORY)
+    return tuple(problem for system in registry.named(m.ci for m in plan.jwt_mounts)
+                 if system.config_policy is not None for problem in system.config_policy.refusals(plan))
 
 
 def failing_policy_tests(plan: Plan) -> tuple[Problem, ...]:

@@ -10,7 +10,7 @@ import pulumi
 import pytest
 
 from secure_pipelines.errors import DeclarationNotFound, InvalidDeclaration, UnknownStack
-from secure_pipelines.stack import CapturedResource, capture_program, capture_stack, capture_stack_run, main
+from secure_pipelines.stack import CapturedResource, capture_program, capture_stack, capture_stack_run
 from secure_pipelines.stack.capture import PLACEHOLDER_SECRET
 
 from .conftest import EXAMPLE_PROJECT
@@ -88,7 +88,7 @@ def test_a_stack_reports_only_its_own_environments_warnings():
     assert not any("0.0.0.0/0" in w for w in capture_stack_run("production", project_dir=EXAMPLE_PROJECT).warnings)
 
 
-def test_pulumi_up_reads_what_every_command_reads(user_project):
+def test_pulumi_up_reads_what_every_command_reads(user_project, pulumi_up):
     """The stack program, given the config as the Pulumi CLI passes it, registers exactly what the
     commands capture from the stack file through the front door."""
     override = {"admins": {"auth": {"admin_group": "vault-staging-admins"}}}
@@ -98,27 +98,21 @@ def test_pulumi_up_reads_what_every_command_reads(user_project):
         "secure-pipelines:adminOidcClientId": "vault-admins",
         "secure-pipelines:adminOidcClientSecret": PLACEHOLDER_SECRET,
     }
-    by_pulumi_up = capture_program(lambda: main(user_project.root), "staging", pulumi_cli_config,
-                                   ["secure-pipelines:adminOidcClientSecret"]).resources
+    by_pulumi_up = pulumi_up(user_project.root, "staging", pulumi_cli_config,
+                             ("secure-pipelines:adminOidcClientSecret",)).resources
     by_commands = capture_stack("staging", project_dir=user_project.root)
     assert any("vault-staging-admins" in json.dumps(r.inputs) for r in by_commands), "the override reached it"
     assert by_pulumi_up == tuple(by_commands)
 
 
-def test_pulumi_up_reads_a_relative_declaration_variable_from_the_project_directory(user_project, monkeypatch):
+def test_pulumi_up_reads_a_relative_declaration_variable_from_the_project_directory(
+    user_project, monkeypatch, pulumi_up,
+):
     values = user_project.declaration()
     values["organization"]["name"] = "initech"
     user_project.write_declaration(values, "other/initech.yaml")
     monkeypatch.setenv("SECUREPIPE_DECLARATION", "other/initech.yaml")
     monkeypatch.chdir(user_project.root.parent)
-    raised: list[BaseException] = []
-
-    def program() -> None:
-        try:
-            main(user_project.root)
-        except pulumi.RunError as error:
-            raised.append(error)
-
-    resources = capture_program(program, "staging", {"secure-pipelines:adminOidcClientId": "x"}).resources
-    assert not raised, raised
-    assert any(r.name == "staging" for r in resources), "the program read the declaration the variable names"
+    ran = pulumi_up(user_project.root, "staging")
+    assert ran.error is None, ran.error
+    assert any(r.name == "staging" for r in ran.resources), "the program read the declaration the variable names"

@@ -6,11 +6,10 @@ from __future__ import annotations
 from ....errors import Problem
 from ....plan.model import Plan
 from ....render.templating import RenderSource
-from ...base import PolicyVerdicts
 from ..plan import circleci_plan
 from .bundle import POLICY_DIR, circleci_policies
 from .tests_file import circleci_policy_tests
-from .verdicts import failing_policy_tests, policy_verdicts
+from .verdicts import failing_policy_tests, policy_refusals
 
 
 class CircleCIConfigPolicy:
@@ -22,8 +21,8 @@ class CircleCIConfigPolicy:
         files = {**circleci_policies(plan, source), **circleci_policy_tests(plan, source)}
         return {f"{POLICY_DIR}/{name}": text for name, text in files.items()}
 
-    def verdicts(self, plan: Plan) -> PolicyVerdicts:
-        return policy_verdicts(plan)
+    def refusals(self, plan: Plan) -> tuple[Problem, ...]:
+        return policy_refusals(plan)
 
     def failing_tests(self, plan: Plan) -> tuple[Problem, ...]:
         return failing_policy_tests(plan)

@@ -2,8 +2,9 @@
 
 A declaration whose own policies would refuse the pipeline it renders (say, approved registries
 that leave out the registry of the rendered jobs' image) is a mistake in the declaration: each
-refusal becomes a problem naming the rule, the jobs and the declaration field to change. Refusals
-with the same reason are reported once, with every repository and branch they concern.
+violation becomes a problem naming the rule, the jobs and the declaration field to change. A soft
+rule's violation too: the rendered config would warn on every pipeline and fail its own rendered
+tests. Violations with the same reason are reported once, with every repository and branch.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 from ....errors import Problem
 from ....plan.model import Plan
 from ....render.templating import RenderSource
-from ...base import PolicyVerdicts
 from ..plan import circleci_plan
 from ..render import circleci_config
 from .cases import FEATURE_BRANCH, parse_config
@@ -79,7 +79,7 @@ def _jobs_named(violation: Violation, config: Mapping[str, Any]) -> list[str]:
 
 
 def _grouped(found: Iterable[tuple[Violation, str, str, Mapping[str, Any]]], policy: ConfigPolicyPlan,
-             verb: str) -> tuple[Problem, ...]:
+             hard: set[str]) -> tuple[Problem, ...]:
     """One problem per (rule, reason), naming every repository, branch and job it concerns."""
     groups: dict[Violation, tuple[dict[str, None], dict[str, None], dict[str, None], Mapping[str, Any]]] = {}
     for violation, repository, branch, config in found:
@@ -94,7 +94,8 @@ def _grouped(found: Iterable[tuple[Violation, str, str, Mapping[str, Any]]], pol
         shown_jobs = f", jobs {', '.join(jobs)}" if jobs else ""
         problems.append(Problem(
             field, value,
-            f"rule {violation.rule} of the rendered CircleCI config policy {verb} the rendered "
+            f"rule {violation.rule} of the rendered CircleCI config policy "
+            f"{'refuses' if violation.rule in hard else 'warns about (soft rule)'} the rendered "
             f"{_and(repos)} config{'s' if len(repos) > 1 else ''} (on {_and(branches)}{shown_jobs}): "
             f"{violation.reason}. Fix: {fix}",
         ))
@@ -106,22 +107,21 @@ def _and(items: Iterable[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-def policy_verdicts(plan: Plan) -> PolicyVerdicts:
-    """Each project's rendered config under the rendered policies, on its default branch and a feature branch."""
+def policy_refusals(plan: Plan) -> tuple[Problem, ...]:
+    """Each project's rendered config under the rendered policies, on its default branch and a feature
+    branch; every violation is a problem."""
     policy = circleci_plan(plan).config_policy
     if not policy.projects:
-        return PolicyVerdicts()
+        return ()
     policies = plan_policies(plan)
-    hard: list[tuple[Violation, str, str, Mapping[str, Any]]] = []
-    soft: list[tuple[Violation, str, str, Mapping[str, Any]]] = []
+    found: list[tuple[Violation, str, str, Mapping[str, Any]]] = []
     for project in policy.projects:
         config = parse_config(circleci_config(plan, project.repository, _SOURCE))
         for branch in (project.default_branch, FEATURE_BRANCH):
             meta = {"project_id": project.project_id, "vcs": {"branch": branch}, "ssh_rerun": False}
             decision = evaluate_policies(policies, config, meta)
-            hard.extend((v, project.repository, branch, config) for v in decision.hard_failures)
-            soft.extend((v, project.repository, branch, config) for v in decision.soft_failures)
-    return PolicyVerdicts(refusals=_grouped(hard, policy, "refuses"), warnings=_grouped(soft, policy, "warns about"))
+            found.extend((v, project.repository, branch, config) for v in decision.violations)
+    return _grouped(found, policy, set(policy.hard_fail_rules))
 
 
 def failing_policy_tests(plan: Plan) -> tuple[Problem, ...]:
