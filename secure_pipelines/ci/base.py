@@ -132,7 +132,8 @@ class JobAttack:
     name: str
     job: Job
     accepted_when_unbound: str | None = None
-    """Why the design accepts this attack where the plan does not bind the claim it changes."""
+    """The declaration's override (field and quoted reason) that accepts this attack where the plan does
+    not bind the claim it changes; ``None``: nothing accepts it, so if it gets in, it is an escape."""
 
 
 @dataclass(frozen=True)

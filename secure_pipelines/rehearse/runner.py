@@ -226,7 +226,7 @@ def _fire_attack(server: OpenBaoServer, declaration: Declaration, plan: Plan, at
     proof = "; ".join(f"{d.layer}: {d.proof}" for d in decisions) or "no later layer applies to this job"
     if attack.accepted_when_unbound:
         return outcome("admitted (no layer stops it)", "", "accepted-risk",
-                       proof=f"accepted by design: {attack.accepted_when_unbound}; asked: {proof}")
+                       proof=f"accepted in the declaration by {attack.accepted_when_unbound}; asked: {proof}")
     return outcome("admitted", "", "escape", proof=proof)
 
 

@@ -30,11 +30,13 @@ VERSION_1_MOVES = (
     ("environments[].approval_hold", "environments[].ci.circleci.approval_hold"),
     ("developers[].circleci_user_id", "developers[].ci.circleci.user_id"),
 )
-PIPELINE_DEFINITION_RISK = (
-    "the design pins the pipeline definition for staging and production only, and only where the "
-    "declaration names it (repositories[].ci.circleci.pipeline_definition_id); anyone who may add a pipeline "
-    "definition to this project can reach these secrets from the default branch"
-)
+
+
+def _unpinned_override(repository: Repository) -> str | None:
+    """The declaration's override accepting an unpinned pipeline definition, quoted with its reason."""
+    section = sections.repository(repository)
+    reason = section.overrides.unpinned_pipeline_definition if section is not None else None
+    return f"repositories[{repository.name}].ci.circleci.{checks.UNPINNED}: {reason!r}" if reason else None
 
 
 class CircleCIContexts:
@@ -144,7 +146,7 @@ class CircleCISystem:
         if target.role.tier is not Tier.DEVELOPMENT:
             found.append(JobAttack("another pipeline definition (config source) of the same project",
                                    legitimate.with_trait(claims.FOREIGN_PIPELINE_DEFINITION_TRAIT, True),
-                                   accepted_when_unbound=PIPELINE_DEFINITION_RISK))
+                                   accepted_when_unbound=_unpinned_override(legitimate.repository)))
         for ref in (legitimate.ref, *target.other_refs):
             rerun = legitimate.but(ref=ref).with_trait(claims.SSH_RERUN_TRAIT, True)
             found.append(JobAttack(f"SSH rerun on {ref}", rerun))
