@@ -7,10 +7,13 @@ from typing import Annotated
 
 import typer
 
-from ..render.files import shared_files, vault_policy_files, write_files
+from ..render.files import file_environment, shared_files, vault_policy_files
+from ..render.output import compare, unified_diff, write_output
 from ..render.templating import RenderSource
 from ..views import DECLARATION_OPTION, Views
-from ._common import AllOption, DeclarationOption, console, open_stacks, user_errors
+from ._common import AllOption, DeclarationOption, console, open_stacks, say, user_errors
+
+EXIT_DIFFERS = 1
 
 
 def render(
@@ -22,16 +25,41 @@ def render(
         Path, typer.Option("--out", "-o", help="Directory to write the files under.", show_default=True)
     ] = Path("rendered"),
     declaration: DeclarationOption = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; print a unified diff and exit 1 if the files under --out differ from "
+        "what the declaration renders (missing, changed or stale files), exit 0 if they are the same.")] = False,
 ) -> None:
     """Render the files a team commits and pushes: each repository's pipeline config, the CI
-    config policies with their tests, and the Vault policies. Same declaration, same bytes."""
+    config policies with their tests, and the Vault policies. Same declaration, same bytes.
+    Files an earlier render wrote that the declaration no longer produces are removed (unless edited)."""
     with user_errors():
         views = open_stacks(declaration, stack, all_environments, organization=stack is None)
         files = rendered_files(views, stack)
-        written = write_files(files, out)
-    for path in sorted(files):
-        console.print(f"  {out / path}", markup=False)
-    console.print(f"rendered {len(written)} files under {out}", markup=False)
+        environments = set(views.stacks)
+
+        def in_scope(path: str) -> bool:
+            return file_environment(path) in (None, *environments)
+
+        state = compare(files, out, in_scope) if check else write_output(files, out, in_scope, _shown(views))
+    if check:
+        if not state.in_step:
+            console.print(unified_diff(files, out, state), markup=False, highlight=False, end="")
+            say(f"{out} differs from what the declaration renders: {len(state.missing)} missing, "
+                f"{len(state.changed)} changed, {len(state.stale) + len(state.kept)} stale; run securepipe "
+                f"render {'--all' if stack is None else f'--stack {stack}'}")
+            raise typer.Exit(EXIT_DIFFERS)
+        say(f"{out} is in step with the declaration ({len(files)} files)")
+        return
+    for path in (*state.missing, *state.changed):
+        console.print(f"  wrote {out / path}", markup=False)
+    for path in state.stale:
+        console.print(f"  removed {out / path} (no longer rendered)", markup=False)
+    for path in state.kept:
+        say(f"warning: {out / path} is no longer rendered but is not as it was rendered (edited, or not a plain "
+            "file), so it was kept; delete it yourself if it is not needed")
+    console.print(f"rendered {len(files)} files under {out}: {len(state.missing)} new, {len(state.changed)} "
+                  f"updated, {len(files) - len(state.missing) - len(state.changed)} unchanged, "
+                  f"{len(state.stale)} removed", markup=False)
 
 
 def rendered_files(views: Views, stack: str | None) -> dict[str, str]:

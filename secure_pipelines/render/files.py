@@ -1,10 +1,10 @@
 """Plan -> the whole output tree: each repository's pipeline files (asked of its CI systems), the
-organisation-wide policy files of systems that have them, and the Vault policies."""
+organisation-wide policy files of systems that have them, and the Vault policies (``output`` writes
+them and keeps the directory in step)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from pathlib import Path
+from collections.abc import Iterable
 
 from ..ci import registry
 from ..plan.model import Plan
@@ -63,17 +63,3 @@ def render_files(plan: Plan, source: RenderSource, environments: Iterable[str] |
     for name in chosen:
         plan.environment(name)  # unknown names fail here, before anything is rendered
     return dict(sorted({**shared_files(plan, source), **vault_policy_files(plan, source, chosen)}.items()))
-
-
-def write_files(files: Mapping[str, str], out_dir: Path) -> list[Path]:
-    """Write ``files`` under ``out_dir`` (bytes exactly as rendered, LF line ends); return the paths."""
-    written: list[Path] = []
-    root = out_dir.resolve()
-    for relative, text in files.items():
-        target = (root / relative).resolve()
-        if root not in target.parents:
-            raise ValueError(f"refusing to write {relative!r} outside {root}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(text.encode("utf-8"))
-        written.append(target)
-    return written

@@ -18,6 +18,7 @@ from secure_pipelines import build_plan, load_declaration, parse_declaration
 from secure_pipelines.plan import Plan
 from secure_pipelines.rehearse.server import dev_server
 from secure_pipelines.render.files import render_files
+from secure_pipelines.render.output import write_output
 from secure_pipelines.render.templating import RenderSource
 
 EXAMPLE_PROJECT = Path(__file__).resolve().parents[2]
@@ -66,10 +67,8 @@ def plan_variant(example_values: dict[str, Any]) -> Callable[[Callable[[dict[str
 @pytest.fixture(scope="session")
 def rendered_dir(example_files: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example's files written to disk, for the command-line validators."""
-    from secure_pipelines.render.files import write_files
-
     out = tmp_path_factory.mktemp("rendered")
-    write_files(example_files, out)
+    write_output(example_files, out, lambda _path: True, "stacks/declaration.yaml")
     return out
 
 

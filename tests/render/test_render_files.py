@@ -11,6 +11,7 @@ from jinja2 import UndefinedError
 
 from secure_pipelines.plan import Plan
 from secure_pipelines.render.files import render_files
+from secure_pipelines.render.output import MANIFEST_NAME
 from secure_pipelines.render.templating import RenderSource, render_template
 
 from .conftest import EXAMPLE_PROJECT, EXAMPLE_SOURCE, tool
@@ -50,6 +51,7 @@ def test_the_cli_writes_exactly_what_render_files_returns(tmp_path: Path, exampl
     result = securepipe("render", "--all", "--out", str(tmp_path), cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr
     on_disk = {p.relative_to(tmp_path).as_posix(): p.read_text() for p in tmp_path.rglob("*") if p.is_file()}
+    assert on_disk.pop(MANIFEST_NAME)
     assert on_disk == example_files
 
 
