@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
+from ..changes import AccessChange
 from ..declaration.model import Declaration, Developer, Environment, Repository
 from ..errors import Problem
 from ..plan.model import BoundClaim, CIRole, ClaimsMatch, Deployment, Plan
@@ -176,6 +177,10 @@ class ConfigPolicy(Protocol):
 
     def failing_tests(self, plan: Plan) -> tuple[Problem, ...]:
         """The rendered policy tests that fail when run against the rendered policies."""
+        ...
+
+    def changes(self, old: Plan | None, new: Plan | None) -> list[AccessChange]:
+        """How its policy settings changed between two plans, for reviewers (``None``: not in use there)."""
         ...
 
 

@@ -3,11 +3,13 @@ tests under ``circleci/policies/``) and the verdicts of those policies on the re
 
 from __future__ import annotations
 
+from ....changes import AccessChange
 from ....errors import Problem
 from ....plan.model import Plan
 from ....render.templating import RenderSource
 from ..plan import circleci_plan
 from .bundle import POLICY_DIR, circleci_policies
+from .review import policy_changes
 from .tests_file import circleci_policy_tests
 from .verdicts import failing_policy_tests, policy_refusals
 
@@ -26,3 +28,7 @@ class CircleCIConfigPolicy:
 
     def failing_tests(self, plan: Plan) -> tuple[Problem, ...]:
         return failing_policy_tests(plan)
+
+    def changes(self, old: Plan | None, new: Plan | None) -> list[AccessChange]:
+        return list(policy_changes(circleci_plan(old).config_policy if old else None,
+                                   circleci_plan(new).config_policy if new else None))
