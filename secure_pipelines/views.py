@@ -44,7 +44,7 @@ from .project import (
     read_stack_config,
     stack_short_name,
 )
-from .render.agreement import IN_MEMORY, disagreements
+from .render.agreement import IN_MEMORY, disagreements, failing_policy_tests
 from .render.files import REPOSITORIES_DIR, render_files
 
 DECLARATION_OPTION = "--declaration"
@@ -365,6 +365,23 @@ def _checked(values: DeclarationValues) -> tuple[Declaration, Plan]:
     if isinstance(found, InvalidDeclaration):
         raise InvalidDeclaration(found.problems)
     return found
+
+
+_TESTED: OrderedDict[str, tuple[Problem, ...]] = OrderedDict()
+
+
+def failing_tests(views: Views) -> tuple[Problem, ...]:
+    """The rendered policy tests that fail, for every distinct declaration the views read (once each per
+    process: they evaluate every tampered config of every project, which takes a while)."""
+    found: list[Problem] = []
+    for view in views.views:
+        key = _key(view.sources.values)
+        if key not in _TESTED:
+            _TESTED[key] = failing_policy_tests(view.plan)
+            while len(_TESTED) > _CACHE_SIZE:
+                _TESTED.popitem(last=False)
+        found.extend(_TESTED[key])
+    return tuple(dict.fromkeys(found))
 
 
 def _checked_views(sources: Sequence[StackSources]) -> list[StackView]:

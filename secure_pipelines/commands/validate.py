@@ -5,8 +5,7 @@ from __future__ import annotations
 import typer
 
 from ..errors import InvalidDeclaration
-from ..render.agreement import failing_policy_tests
-from ..views import Views
+from ..views import Views, failing_tests
 from ._common import AllOption, DeclarationOption, StackOption, console, error_console, open_stacks, user_errors
 
 
@@ -15,10 +14,9 @@ def validate(declaration: DeclarationOption = None, stack: StackOption = None, a
     policies; print ok and a summary, or every problem found (exit 2)."""
     with user_errors():
         views = open_stacks(declaration, stack, all_stacks, every_by_default=True)
-        plans = {id(v.plan): v.plan for v in views.views}  # views that read the same values share one plan
-        failing = [p for plan in plans.values() for p in failing_policy_tests(plan)]
+        failing = failing_tests(views)
         if failing:
-            raise InvalidDeclaration(list(dict.fromkeys(failing)))
+            raise InvalidDeclaration(failing)
     for warning in views.warnings:
         error_console.print(f"warning: {warning}", markup=False, style="yellow")
     console.print(f"ok: {summary(views)}", markup=False)

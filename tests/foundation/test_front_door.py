@@ -70,7 +70,7 @@ def test_the_stacks_declaration_file_is_read_relative_to_the_project(user_projec
     user_project.write_declaration(values, "other/initech.yaml")
     user_project.write_stack("staging", {"secure-pipelines:declarationFile": "other/initech.yaml"})
     (user_project.root / "docs").mkdir()
-    ran = securepipe("validate", "-s", "staging", cwd=user_project.root / "docs")
+    ran = securepipe("explain", "-s", "staging", "-f", "json", cwd=user_project.root / "docs")
     assert ran.exit_code == 0, ran.output
     assert ran.stderr.startswith("read declaration ../other/initech.yaml (secure-pipelines:declarationFile in "
                                  "../config/Pulumi.staging.yaml)")
@@ -89,8 +89,10 @@ def test_the_environment_variable_beats_the_project_and_the_option_beats_both(
 
 
 def test_the_number_of_overrides_is_said_with_their_names(user_project, securepipe) -> None:
-    ran = securepipe("validate", cwd=user_project.root, env={"SECUREPIPE_ADMINS__AUTH__ADMIN_GROUP": "vault-owners"})
+    ran = securepipe("explain", "--all", "-f", "json", cwd=user_project.root,
+                     env={"SECUREPIPE_ADMINS__AUTH__ADMIN_GROUP": "vault-owners"})
     assert ran.exit_code == 0, ran.output
+    assert {w["group"] for access in json.loads(ran.stdout) for w in access["writers"]} == {"vault-owners"}
     assert "; 1 SECUREPIPE_ override (SECUREPIPE_ADMINS__AUTH__ADMIN_GROUP)" in ran.stderr.splitlines()[0]
 
 
