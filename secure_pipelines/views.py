@@ -45,7 +45,7 @@ from .project import (
     stack_short_name,
 )
 from .render.agreement import IN_MEMORY, disagreements, failing_policy_tests
-from .render.files import REPOSITORIES_DIR, render_files
+from .render.files import REPOSITORIES_DIR, pipeline_files
 
 DECLARATION_OPTION = "--declaration"
 NO_STACK = ""
@@ -421,14 +421,16 @@ class _Shared:
     """What every environment shares, as one view would produce it."""
 
     files: dict[str, str]
-    """Pipeline files and config policies (every environment's deploys are in them)."""
-    auth_mounts: tuple[object, ...]
-    """The organisation's auth mounts, which every environment's roles live in."""
+    """Pipeline files (every environment's deploys are in them)."""
+    organization_wide: tuple[object, ...]
+    """The CI systems' organisation-wide data (config policies are rendered from it), the auth mounts
+    every environment's roles live in, and the resources stack."""
 
     @staticmethod
     def of(view: StackView) -> _Shared:
         plan = view.plan
-        return _Shared(render_files(plan, IN_MEMORY, []), (plan.jwt_mounts, plan.admin_auth, plan.resources_stack))
+        return _Shared(pipeline_files(plan, IN_MEMORY),
+                       (plan.extras, plan.jwt_mounts, plan.admin_auth, plan.resources_stack))
 
 
 def _refuse_disagreement(views: Sequence[StackView]) -> None:
@@ -448,7 +450,7 @@ def _refuse_disagreement(views: Sequence[StackView]) -> None:
         changed = sorted((p for p in {*expected.files, *shared.files} if expected.files.get(p) != shared.files.get(p)),
                          key=lambda p: (not p.startswith(REPOSITORIES_DIR), p))  # pipeline files first
         what = (f"files ({len(changed)}: " + ", ".join(changed[:3]) + (", ..." if len(changed) > 3 else "") + ")"
-                if changed else "organisation-wide auth mounts")
+                if changed else "organisation-wide settings (config policies, auth mounts)")
         raise StacksDisagree(
             f"stacks {reference.stack} and {other.stack} read different declarations "
             f"({'; '.join(fields[:4])}{'; ...' if len(fields) > 4 else ''}) and would produce different {what}, "

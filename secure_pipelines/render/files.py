@@ -34,13 +34,18 @@ def vault_policy_files(plan: Plan, source: RenderSource, environments: Iterable[
     return files
 
 
+def pipeline_files(plan: Plan, source: RenderSource) -> dict[str, str]:
+    """Each repository's pipeline files, asked of the CI systems it builds on."""
+    return {
+        f"{repository_dir(repo.name)}/{relative}": text
+        for repo in plan.repositories for system in registry.named(repo.ci)
+        for relative, text in system.pipeline_files(plan, repo.name, source).items()
+    }
+
+
 def shared_files(plan: Plan, source: RenderSource) -> dict[str, str]:
     """The files every environment shares: each repository's pipeline files and the config policies."""
-    files: dict[str, str] = {}
-    for repo in plan.repositories:
-        for system in registry.named(repo.ci):
-            for relative, text in system.pipeline_files(plan, repo.name, source).items():
-                files[f"{repository_dir(repo.name)}/{relative}"] = text
+    files = pipeline_files(plan, source)
     for system in registry.named(m.ci for m in plan.jwt_mounts):
         if system.config_policy is not None:
             files.update(system.config_policy.files(plan, source))

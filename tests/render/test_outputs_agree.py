@@ -4,8 +4,11 @@ command and by the stack program alike, before anything is written."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from secure_pipelines.ci.circleci.policy.for_plan import plan_policies
 from secure_pipelines.errors import InvalidDeclaration
 from secure_pipelines.plan import Plan
 from secure_pipelines.render.agreement import disagreements
@@ -79,3 +82,10 @@ def test_one_mistake_is_one_problem_whatever_the_number_of_repositories(plan_var
 
 def test_the_example_renders_files_its_own_policies_accept(example_plan: Plan) -> None:
     assert disagreements(example_plan) == ()
+
+
+def test_no_rendered_rule_reads_what_a_job_runs(example_plan: Plan) -> None:
+    """The cross-check judges projects whose configs differ only in their jobs' steps through one of
+    them (it scales to many repositories). A rule that reads steps must change that grouping first."""
+    bundle = plan_policies(example_plan)
+    assert bundle and [name for name, text in bundle.items() if re.search(r"\bsteps\b", text)] == []

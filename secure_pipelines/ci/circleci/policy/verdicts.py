@@ -9,6 +9,7 @@ tests. Violations with the same reason are reported once, with every repository 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -22,7 +23,7 @@ from .cases import FEATURE_BRANCH, parse_config
 from .decision import Violation
 from .evaluate import evaluate_policies
 from .for_plan import plan_policies, run_plan_policy_tests
-from .model import ConfigPolicyPlan
+from .model import ConfigPolicyPlan, PolicyProject
 
 _SOURCE = RenderSource(declaration="(in memory)", command="securepipe validate")
 _HOLDER = re.compile(r'\b(job|executor) "([^"]+)"')
@@ -107,20 +108,47 @@ def _and(items: Iterable[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def _alike(project: PolicyProject, config: Mapping[str, Any]) -> str:
+    """Projects whose configs differ only in what their jobs run (role names, secret paths: no rule reads
+    a job's steps, and a test keeps it so) and that the policy data describes alike get one decision."""
+    jobs = {name: {k: v for k, v in body.items() if k != "steps"} if isinstance(body, Mapping) else body
+            for name, body in config.get("jobs", {}).items()}
+    shape = {**config, "jobs": jobs}
+    return json.dumps([shape, project.default_branch, sorted(project.contexts), project.frozen], sort_keys=True,
+                      default=str)
+
+
+def _violations(policies: Mapping[str, str], project: PolicyProject, config: Mapping[str, Any]
+                ) -> list[tuple[Violation, str]]:
+    found: list[tuple[Violation, str]] = []
+    for branch in (project.default_branch, FEATURE_BRANCH):
+        meta = {"project_id": project.project_id, "vcs": {"branch": branch}, "ssh_rerun": False}
+        found.extend((v, branch) for v in evaluate_policies(policies, config, meta).violations)
+    return found
+
+
 def policy_refusals(plan: Plan) -> tuple[Problem, ...]:
     """Each project's rendered config under the rendered policies, on its default branch and a feature
-    branch; every violation is a problem."""
+    branch; every violation is a problem.
+
+    Alike projects (:func:`_alike`) are judged through one of them; where it has a violation, each of
+    them is evaluated, so every repository is named with its own reasons.
+    """
     policy = circleci_plan(plan).config_policy
     if not policy.projects:
         return ()
     policies = plan_policies(plan)
-    found: list[tuple[Violation, str, str, Mapping[str, Any]]] = []
+    groups: dict[str, list[tuple[PolicyProject, Mapping[str, Any]]]] = {}
     for project in policy.projects:
         config = parse_config(circleci_config(plan, project.repository, _SOURCE))
-        for branch in (project.default_branch, FEATURE_BRANCH):
-            meta = {"project_id": project.project_id, "vcs": {"branch": branch}, "ssh_rerun": False}
-            decision = evaluate_policies(policies, config, meta)
-            found.extend((v, project.repository, branch, config) for v in decision.violations)
+        groups.setdefault(_alike(project, config), []).append((project, config))
+    found: list[tuple[Violation, str, str, Mapping[str, Any]]] = []
+    for members in groups.values():
+        if not _violations(policies, *members[0]):
+            continue
+        for project, config in members:
+            found.extend((v, project.repository, branch, config) for v, branch in _violations(policies, project,
+                                                                                             config))
     return _grouped(found, policy, set(policy.hard_fail_rules))
 
 
