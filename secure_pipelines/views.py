@@ -305,17 +305,20 @@ def _resources_stack_named(values: Mapping[str, Any]) -> str | None:
 def sources_line(sources: Sequence[StackSources], project: PulumiProject | None, cwd: Path) -> str:
     """One line: the declaration file(s) read, the stack config file(s), the ``SECUREPIPE_`` overrides."""
     by_file: dict[str, list[str]] = {}
-    origins: dict[str, str] = {}
+    origins: dict[str, dict[str, None]] = {}
     for source in sources:
         shown = _shown(source.choice.path, cwd, project)
         by_file.setdefault(shown, []).append(source.stack)
-        origins.setdefault(shown, source.choice.origin)
+        origins.setdefault(shown, {})[source.choice.origin] = None
+    said = {shown: next(iter(found)) if len(found) == 1 else f"{DECLARATION_FILE_KEY} in each stack's config"
+            if all(o.startswith(DECLARATION_FILE_KEY) for o in found) else "; ".join(found)
+            for shown, found in origins.items()}
     if len(by_file) == 1:
         (shown,) = by_file
-        declarations = f"declaration {shown} ({origins[shown]})"
+        declarations = f"declaration {shown} ({said[shown]})"
     else:
         declarations = "declarations " + ", ".join(
-            f"{shown} ({origins[shown]}; {', '.join(stacks)})" for shown, stacks in by_file.items())
+            f"{shown} ({said[shown]}; {', '.join(stacks)})" for shown, stacks in by_file.items())
     files = [_shown(s.config.file, cwd, project) for s in sources if s.config.file is not None]
     without = [s.stack for s in sources if s.config.file is None and s.stack]
     if project is None:

@@ -168,3 +168,15 @@ def test_a_stack_override_nothing_shared_depends_on_is_each_stacks_own(user_proj
     assert ran.exit_code == 0, ran.output
     groups = {a["environment"]: {w["group"] for w in a["writers"]} for a in json.loads(ran.stdout)}
     assert groups == {"staging": {"vault-admins"}, "production": {"vault-production-admins"}}
+
+
+def test_a_declaration_file_every_stack_names_is_said_once(user_project, securepipe) -> None:
+    user_project.write_declaration(user_project.declaration(), "org/declaration.yaml")
+    (user_project.root / "stacks" / "declaration.yaml").unlink()
+    for stack in ("staging", "production"):
+        user_project.write_stack(stack, {"secure-pipelines:declarationFile": "org/declaration.yaml"})
+    ran = securepipe("explain", "--all", "-f", "json", cwd=user_project.root)
+    assert ran.exit_code == 0, ran.output
+    assert ran.stderr.startswith("read declaration org/declaration.yaml (secure-pipelines:declarationFile in each "
+                                 "stack's config); stack config config/Pulumi.staging.yaml, "
+                                 "config/Pulumi.production.yaml; 0 SECUREPIPE_ overrides")
