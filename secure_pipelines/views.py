@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,12 +149,6 @@ class Views:
     @property
     def stacks(self) -> tuple[str, ...]:
         return tuple(v.stack for v in self.views)
-
-    def view(self, stack: str) -> StackView:
-        found = next((v for v in (*self.views, self.organization) if v is not None and v.stack == stack), None)
-        if found is None:
-            raise KeyError(f"no view of stack {stack!r} was opened (opened: {', '.join(self.stacks)})")
-        return found
 
     @property
     def first(self) -> StackView:
@@ -482,9 +476,3 @@ def _label(item: Any, index: int) -> str:
 def _compact(value: Any) -> str:
     text = json.dumps(value, default=str)
     return text if len(text) <= 40 else text[:37] + "..."
-
-
-def stack_sources(views: Views) -> Iterator[StackSources]:
-    """The sources of every opened view."""
-    for view in (*views.views, *([views.organization] if views.organization else [])):
-        yield view.sources
