@@ -16,6 +16,7 @@ from secure_pipelines.ci.circleci.policy.cases import parse_config
 from secure_pipelines.ci.circleci.render import circleci_config, circleci_pipeline
 from secure_pipelines.ci.github_actions.render import github_actions_pipeline, runs_on
 from secure_pipelines.declaration.model import Tier
+from secure_pipelines.errors import InvalidDeclaration
 from secure_pipelines.plan import Plan
 from secure_pipelines.render.pipelines import shell_case_pattern
 
@@ -290,11 +291,10 @@ def test_production_runs_on_a_self_hosted_runner_with_known_egress(example_plan:
         "staging": ("self-hosted", "staging"), "production": ("self-hosted", "production")}
 
 
-def test_a_security_job_name_no_ci_accepts_is_a_user_error(plan_variant: PlanVariant, tmp_path: Path) -> None:
-    from secure_pipelines.render.pipelines import UnrenderableDeclaration
-
+def test_a_security_job_name_no_ci_accepts_is_refused_by_validation(plan_variant: PlanVariant) -> None:
     def odd_name(values: dict[str, Any]) -> None:
         values["pipeline_policy"]["required_security_jobs"] = ["scan; rm -rf /"]
 
-    with pytest.raises(UnrenderableDeclaration, match="required_security_jobs"):
-        circleci_config(plan_variant(odd_name), "webapp", EXAMPLE_SOURCE)
+    with pytest.raises(InvalidDeclaration) as refused:
+        plan_variant(odd_name)
+    assert [p.field for p in refused.value.problems] == ["pipeline_policy.required_security_jobs[0]"]
