@@ -113,7 +113,8 @@ def test_the_declared_components_of_each_stack_match_the_stack_program(example_p
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)
 def test_the_declared_components_warn_as_the_stack_program_does(example_plan, stack):
     declared = capture_program(lambda: _declared_stack(example_plan, stack), stack)
-    assert sorted(declared.warnings) == sorted(capture_stack_run(stack, project_dir=DEFAULT_DECLARATION.parents[1]).warnings)
+    program = capture_stack_run(stack, project_dir=DEFAULT_DECLARATION.parents[1])
+    assert sorted(declared.warnings) == sorted(program.warnings)
 
 
 def test_the_dev_stack_warns_of_its_open_allowlist(example_plan):
