@@ -65,7 +65,8 @@ def declaration(repositories: int, protection: str = "per-repository") -> dict[s
         {
             "name": f"app-{n:04d}",
             "github_id": 700_000_000 + n,
-            "ci": {"circleci": {"project_id": uid(1, n)}} if n % 2 == 0 else {"github_actions": {}},
+            "ci": {"circleci": {"project_id": uid(1, n), "pipeline_definition_id": uid(5, n)}} if n % 2 == 0
+            else {"github_actions": {}},
             "required_status_checks": ["test", "security-scan"],
             "visibility": "private",
         }
@@ -193,7 +194,7 @@ class Measurement:
 
 
 def _components(path: Path) -> Callable[[str], tuple[CapturedResource, ...]]:
-    return lambda stack: tuple(capture_stack(stack, path))
+    return lambda stack: tuple(capture_stack(stack, path, project_dir=path.parent))
 
 
 def _plain(path: Path) -> Callable[[str], tuple[CapturedResource, ...]]:

@@ -27,7 +27,8 @@ from ruamel.yaml import YAML
 
 from secure_pipelines.declaration.loader import parse_declaration
 from secure_pipelines.plan.assembly import build_plan
-from secure_pipelines.rehearse import rehearse_declaration
+from secure_pipelines.rehearse import rehearse_views
+from secure_pipelines.views import Request, open_views
 
 
 def _uuid(*parts: object) -> str:
@@ -95,7 +96,7 @@ def run(size: int, workdir: Path) -> dict[str, Any]:
     with path.open("w") as handle:
         YAML().dump(values, handle)
     started = time.perf_counter()
-    _, rehearsal = rehearse_declaration(path, None)
+    rehearsal = rehearse_views(open_views(Request(declaration=path, organization=True), cwd=workdir))
     seconds = time.perf_counter() - started
     return {
         "repositories": size,

@@ -19,6 +19,9 @@ class Problem:
     environment: str | None = None
     """The environment it concerns, if only one (a stack then reports it); ``None`` for the organisation."""
 
+    def __hash__(self) -> int:
+        return hash((self.field, repr(self.value), self.message, self.environment))
+
     def __str__(self) -> str:
         shown = "" if self.value is None else f"{_short(self.value)}: "
         return f"{self.field}: {shown}{self.message}"
@@ -46,5 +49,32 @@ class DeclarationNotFound(SecurePipelinesError):
     """The declaration file does not exist or cannot be read."""
 
 
+class UnreadableFile(SecurePipelinesError):
+    """A file the toolkit must read is missing, unreadable, not UTF-8, or not valid YAML."""
+
+
+class NoDeclaration(DeclarationNotFound):
+    """No declaration was named, and none was found from the current directory."""
+
+
 class UnknownStack(SecurePipelinesError):
-    """A stack (``pulumi up -s``, ``--stack``) names no environment of the declaration."""
+    """A stack (``pulumi up -s``, ``--stack``, a stack config file) names no environment of the declaration.
+
+    Every command and the stack program say it with this one sentence.
+    """
+
+    def __init__(self, stack: str, known: Sequence[str]):
+        self.stack = stack
+        self.known = tuple(known)
+        super().__init__(
+            f"stack {stack!r} is not an environment of the declaration (known: {', '.join(self.known)}); "
+            "name each stack after an environment (Pulumi.<environment>.yaml, `pulumi stack select <environment>`)"
+        )
+
+
+class StacksDisagree(SecurePipelinesError):
+    """Stacks read different declarations where an output shared by every environment depends on them."""
+
+
+class UnwritableOutput(SecurePipelinesError):
+    """The output directory cannot hold the rendered files (it is a file, or cannot be written)."""

@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel
 
+from ..changes import AccessChange
 from ..declaration.model import Declaration, Developer, Environment, Repository
 from ..errors import Problem
 from ..plan.model import BoundClaim, CIRole, ClaimsMatch, Deployment, Plan
@@ -137,7 +138,8 @@ class JobAttack:
     name: str
     job: Job
     accepted_when_unbound: str | None = None
-    """Why the design accepts this attack where the plan does not bind the claim it changes."""
+    """The declaration's override (field and quoted reason) that accepts this attack where the plan does
+    not bind the claim it changes; ``None``: nothing accepts it, so if it gets in, it is an escape."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,20 @@ class ConfigPolicy(Protocol):
 
     def files(self, plan: Plan, source: RenderSource) -> dict[str, str]:
         """The policy bundle and its tests, by path relative to the output directory."""
+        ...
+
+    def refusals(self, plan: Plan) -> tuple[Problem, ...]:
+        """Every rendered pipeline config evaluated against the rendered policies, on the default
+        branch and on a feature branch: each violation (hard or soft: a rendered config must pass) is
+        a problem naming the rule, the jobs and the declaration field to change."""
+        ...
+
+    def failing_tests(self, plan: Plan) -> tuple[Problem, ...]:
+        """The rendered policy tests that fail when run against the rendered policies."""
+        ...
+
+    def changes(self, old: Plan | None, new: Plan | None) -> list[AccessChange]:
+        """How its policy settings changed between two plans, for reviewers (``None``: not in use there)."""
         ...
 
 

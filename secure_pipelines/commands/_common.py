@@ -1,29 +1,36 @@
-"""What every command shares: the declaration option and turning user mistakes into exit status 2."""
+"""What every command shares: the same options, the front door, and user mistakes as messages.
+
+Every command reads its declaration through :func:`open_stacks` (the front door, which says on stderr
+what it read) and runs its body inside :func:`user_errors`: a user's mistake is a message and exit
+status 2, Ctrl-C a message and exit status 130, never a traceback.
+"""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from ..declaration import Declaration
-from ..declaration.loader import load_declaration
-from ..errors import DeclarationNotFound, InvalidDeclaration, SecurePipelinesError
-from ..example_project import DEFAULT_DECLARATION
-from ..plan.assembly import build_plan
-from ..plan.model import Plan
+from ..errors import InvalidDeclaration, SecurePipelinesError
+from ..views import Request, Views, open_views
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, as shells report a command stopped by Ctrl-C (not a mistake in the declaration)."""
 
 DeclarationOption = Annotated[
-    Path,
-    typer.Option("--declaration", "-d", help="The declaration YAML file.", show_default=True),
+    Path | None,
+    typer.Option("--declaration", "-d", help="The declaration file (default: the one the Pulumi project found "
+                 "from the current directory names, as `pulumi up` reads it)."),
 ]
+StackOption = Annotated[str | None, typer.Option("--stack", "-s", help="One stack (environment), read as "
+                                                 "`pulumi up -s <stack>` reads it.")]
+AllOption = Annotated[bool, typer.Option("--all", help="Every environment, each read as its own stack.")]
 
 console = Console(highlight=False, soft_wrap=True)
 error_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -39,7 +46,7 @@ def for_reading(target: Console) -> Console:
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Report a user's mistake as text and exit 2; never a traceback."""
+    """Report a user's mistake as text and exit 2 (Ctrl-C: 130); never a traceback."""
     try:
         yield
     except InvalidDeclaration as error:
@@ -47,19 +54,37 @@ def user_errors() -> Iterator[None]:
         for problem in error.problems:
             error_console.print(f"  - {problem}", markup=False)
         raise typer.Exit(EXIT_USER_ERROR) from None
-    except (DeclarationNotFound, SecurePipelinesError) as error:
-        error_console.print(f"[bold red]error[/]: {error}", markup=True)
+    except SecurePipelinesError as error:
+        error_console.print(f"[bold red]error[/]: {escape(str(error))}")
         raise typer.Exit(EXIT_USER_ERROR) from None
+    except KeyboardInterrupt:
+        error_console.print("interrupted (Ctrl-C): stopped, nothing more was done", markup=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
-def load(declaration: Path | None) -> Declaration:
-    return load_declaration(declaration or DEFAULT_DECLARATION)
+def fail(message: str) -> NoReturn:
+    """Stop with a usage mistake (exit 2)."""
+    error_console.print(f"[bold red]error[/]: {escape(message)}")
+    raise typer.Exit(EXIT_USER_ERROR)
 
 
-def load_plan(declaration: Path | None) -> Plan:
-    return build_plan(load(declaration))
+def say(line: str) -> None:
+    """One line of what the command read or did, on stderr (so stdout stays the command's output)."""
+    error_console.print(line, markup=False, highlight=False)
 
 
-def fail(message: str) -> None:
-    error_console.print(f"[bold red]error[/]: {message}")
-    sys.exit(EXIT_USER_ERROR)
+def open_stacks(
+    declaration: Path | None, stack: str | None, all_stacks: bool, *, every_by_default: bool = False,
+    organization: bool = False,
+) -> Views:
+    """The front door for a command's ``-d/--declaration``, ``-s/--stack`` and ``--all`` options.
+
+    ``every_by_default``: without ``--stack``, every environment (``validate``); otherwise a command
+    must be told ``--stack`` or ``--all``.
+    """
+    if all_stacks and stack is not None:
+        fail("choose one: --stack <environment> or --all (not both)")
+    if not all_stacks and stack is None and not every_by_default:
+        fail("choose what to read: --stack <environment> or --all")
+    request = Request(declaration=declaration, stacks=None if stack is None else (stack,), organization=organization)
+    return open_views(request, report=say)

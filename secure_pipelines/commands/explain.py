@@ -10,8 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..explain import PathAccess, access_matrix, as_json, as_mermaid
-from ..rehearse.runner import select_environments
-from ._common import DeclarationOption, console, fail, for_reading, load_plan, user_errors
+from ._common import AllOption, DeclarationOption, StackOption, console, for_reading, open_stacks, user_errors
 
 
 class ExplainFormat(StrEnum):
@@ -40,21 +39,17 @@ def _table(matrix: list[PathAccess]) -> Table:
 
 
 def explain(
-    stack: Annotated[str | None, typer.Option("--stack", "-s", help="Explain one environment.")] = None,
-    all_stacks: Annotated[bool, typer.Option("--all", help="Explain every environment.")] = False,
-    declaration: DeclarationOption | None = None,
+    stack: StackOption = None,
+    all_stacks: AllOption = False,
+    declaration: DeclarationOption = None,
     output: Annotated[ExplainFormat, typer.Option("--format", "-f", help="table, json or mermaid.")]
     = ExplainFormat.TABLE,
 ) -> None:
     """Print, per secret path, which repository, CI system, branch, context or environment, developer and
     CIDRs can read it, and who can write it."""
-    if all_stacks == (stack is not None):
-        fail("choose one: --stack <environment> or --all")
-    if declaration is not None and not declaration.is_file():
-        fail(f"--declaration {declaration}: no such file")
     with user_errors():
-        plan = load_plan(declaration)
-        matrix = access_matrix(plan, select_environments(plan, stack))
+        views = open_stacks(declaration, stack, all_stacks)
+        matrix = [access for view in views.views for access in access_matrix(view.plan, (view.stack,))]
     if output is ExplainFormat.JSON:
         console.print_json(as_json(matrix))
     elif output is ExplainFormat.MERMAID:

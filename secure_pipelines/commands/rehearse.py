@@ -8,10 +8,11 @@ from typing import Annotated
 
 import typer
 
+from ..declaration.sources.environment import REHEARSAL_TOKEN_VARIABLE
 from ..errors import SecurePipelinesError
-from ..rehearse import VaultTarget, rehearse_declaration
+from ..rehearse import VaultTarget, rehearse_views
 from ..rehearse.report import as_json, print_report
-from ._common import DeclarationOption, console, fail, for_reading, user_errors
+from ._common import AllOption, DeclarationOption, StackOption, console, fail, for_reading, open_stacks, user_errors
 
 
 class ReportFormat(StrEnum):
@@ -20,15 +21,15 @@ class ReportFormat(StrEnum):
 
 
 def rehearse(
-    stack: Annotated[str | None, typer.Option("--stack", "-s", help="Rehearse one environment's stack.")] = None,
-    all_stacks: Annotated[bool, typer.Option("--all", help="Rehearse every environment's stack.")] = False,
-    declaration: DeclarationOption | None = None,
+    stack: StackOption = None,
+    all_stacks: AllOption = False,
+    declaration: DeclarationOption = None,
     vault_addr: Annotated[str | None, typer.Option(
         "--vault-addr", help="Apply to this Vault and leave the configuration there (default: an embedded "
         "OpenBao dev server on 127.0.0.1, stopped afterwards). Its listener must trust X-Forwarded-For "
         "from this machine.")] = None,
     vault_token: Annotated[str | None, typer.Option(
-        "--vault-token", envvar="SECUREPIPE_REHEARSAL_VAULT_TOKEN",
+        "--vault-token", envvar=REHEARSAL_TOKEN_VARIABLE,
         help="Token for --vault-addr (needs root-like rights).", show_envvar=True)] = None,
     keys_dir: Annotated[Path | None, typer.Option(
         "--keys-dir", help="Write each issuer's private signing key here (one PEM file per issuer).")] = None,
@@ -36,16 +37,13 @@ def rehearse(
 ) -> None:
     """Apply the Vault side of the stacks, fire every legitimate flow and attack; exit 1 on any escape
     or refused legitimate flow."""
-    if all_stacks == (stack is not None):
-        fail("choose one: --stack <environment> or --all")
     if (vault_addr is None) != (vault_token is None):
         fail("--vault-addr and --vault-token go together (or give neither for an embedded OpenBao)")
     target = VaultTarget(vault_addr, vault_token) if vault_addr and vault_token else None
-    if declaration is not None and not declaration.is_file():
-        fail(f"--declaration {declaration}: no such file")
     with user_errors():
+        views = open_stacks(declaration, stack, all_stacks, organization=True)
         try:
-            _, rehearsal = rehearse_declaration(declaration, stack, target, keys_dir)
+            rehearsal = rehearse_views(views, target, keys_dir)
         except OSError as error:
             raise SecurePipelinesError(f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from None
     if output is ReportFormat.JSON:

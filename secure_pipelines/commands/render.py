@@ -7,56 +7,88 @@ from typing import Annotated
 
 import typer
 
-from ..errors import SecurePipelinesError, UnknownStack
-from ..example_project import DEFAULT_DECLARATION, EXAMPLE_PROJECT_DIR
-from ..render.files import render_files, write_files
+from ..render.files import file_environment, shared_files, vault_policy_files
+from ..render.output import compare, unified_diff, write_output
 from ..render.templating import RenderSource
-from ._common import DeclarationOption, console, load_plan, user_errors
+from ..views import DECLARATION_OPTION, Views
+from ._common import AllOption, DeclarationOption, console, open_stacks, say, user_errors
+
+EXIT_DIFFERS = 1
 
 
 def render(
-    stack: Annotated[
-        str | None,
-        typer.Option("--stack", help="Render for one environment (its Vault policies, plus the shared files)."),
-    ] = None,
-    all_environments: Annotated[
-        bool, typer.Option("--all", help="Render for every environment of the declaration.")
-    ] = False,
+    stack: Annotated[str | None, typer.Option(
+        "--stack", "-s", help="Render for one stack (its Vault policies, plus the files every environment "
+        "shares), read as `pulumi up -s <stack>` reads it.")] = None,
+    all_environments: AllOption = False,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Directory to write the files under.", show_default=True)
     ] = Path("rendered"),
-    declaration: DeclarationOption = DEFAULT_DECLARATION,
+    declaration: DeclarationOption = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; print a unified diff and exit 1 if the files under --out differ from "
+        "what the declaration renders (missing, changed or stale files), exit 0 if they are the same.")] = False,
 ) -> None:
     """Render the files a team commits and pushes: each repository's pipeline config, the CI
-    config policies with their tests, and the Vault policies. Same declaration, same bytes."""
+    config policies with their tests, and the Vault policies. Same declaration, same bytes.
+    Files an earlier render wrote that the declaration no longer produces are removed (unless edited)."""
     with user_errors():
-        if (stack is None) == (not all_environments):
-            raise SecurePipelinesError("choose what to render: --stack <environment> or --all (not both)")
-        plan = load_plan(declaration)
-        known = [env.name for env in plan.environments]
-        if stack is not None and stack not in known:
-            raise UnknownStack(f"no environment {stack!r} in the declaration; known: {', '.join(known)}")
-        source = RenderSource(declaration=_shown(declaration), command=_command(stack, declaration))
-        files = render_files(plan, source, None if stack is None else [stack])
-        written = write_files(files, out)
-    for path in sorted(files):
-        console.print(f"  {out / path}", markup=False)
-    console.print(f"rendered {len(written)} files under {out}", markup=False)
+        views = open_stacks(declaration, stack, all_environments, organization=stack is None)
+        files = rendered_files(views, stack)
+        environments = set(views.stacks)
+
+        def in_scope(path: str) -> bool:
+            return file_environment(path) in (None, *environments)
+
+        state = compare(files, out, in_scope) if check else write_output(files, out, in_scope, _shown(views))
+    if check:
+        if not state.in_step:
+            console.print(unified_diff(files, out, state), markup=False, highlight=False, end="")
+            say(f"{out} differs from what the declaration renders: {len(state.missing)} missing, "
+                f"{len(state.changed)} changed, {len(state.stale) + len(state.kept)} stale; run securepipe "
+                f"render {'--all' if stack is None else f'--stack {stack}'}")
+            raise typer.Exit(EXIT_DIFFERS)
+        say(f"{out} is in step with the declaration ({len(files)} files)")
+        return
+    for path in (*state.missing, *state.changed):
+        console.print(f"  wrote {out / path}", markup=False)
+    for path in state.stale:
+        console.print(f"  removed {out / path} (no longer rendered)", markup=False)
+    for path in state.kept:
+        say(f"warning: {out / path} is no longer rendered but is not as it was rendered (edited, or not a plain "
+            "file), so it was kept; delete it yourself if it is not needed")
+    console.print(f"rendered {len(files)} files under {out}: {len(state.missing)} new, {len(state.changed)} "
+                  f"updated, {len(files) - len(state.missing) - len(state.changed)} unchanged, "
+                  f"{len(state.stale)} removed", markup=False)
 
 
-def _shown(declaration: Path) -> str:
-    """The declaration's name for headers: relative to the project when inside it, so the
-    rendered bytes do not depend on where the project is checked out."""
-    resolved = declaration.resolve()
-    if resolved.is_relative_to(EXAMPLE_PROJECT_DIR):
-        return resolved.relative_to(EXAMPLE_PROJECT_DIR).as_posix()
-    return declaration.as_posix()
+def rendered_files(views: Views, stack: str | None) -> dict[str, str]:
+    """Shared files from the resources stack's view (``--all``) or the stack's own; each environment's
+    Vault policies from its own stack's view."""
+    source = RenderSource(declaration=_shown(views), command=_command(views, stack))
+    shared_from = views.first if stack is not None else (views.organization or views.first)
+    files = shared_files(shared_from.plan, source)
+    for view in views.views:
+        files.update(vault_policy_files(view.plan, source, [view.stack]))
+    return dict(sorted(files.items()))
 
 
-def _command(stack: str | None, declaration: Path) -> str:
+def _shown(views: Views) -> str:
+    """The declaration's name for headers: relative to the project when inside it, so the rendered bytes
+    do not depend on where the project is checked out."""
+    names = []
+    for view in views.views:
+        path = view.sources.choice.path.resolve()
+        inside = views.project is not None and path.is_relative_to(views.project.directory.resolve())
+        names.append(path.relative_to(views.project.directory.resolve()).as_posix() if inside and views.project
+                     else str(view.sources.choice.path))
+    return ", ".join(dict.fromkeys(names))
+
+
+def _command(views: Views, stack: str | None) -> str:
     words = ["securepipe", "render", f"--stack {stack}" if stack else "--all"]
-    if declaration.resolve() != DEFAULT_DECLARATION.resolve():
-        words.append(f"--declaration {_shown(declaration)}")
+    if views.first.sources.choice.origin == DECLARATION_OPTION:
+        words.append(f"--declaration {_shown(views)}")
     return " ".join(words)
 
 

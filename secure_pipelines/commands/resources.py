@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from ..stack.capture import CapturedResource, capture_stack_run
-from ._common import console, error_console, user_errors
+from ..stack.capture import CapturedResource, capture_view
+from ._common import DeclarationOption, console, error_console, open_stacks, user_errors
 
 MASK = "[secret]"
 
@@ -91,18 +90,16 @@ def as_text(stack: str, records: Sequence[Mapping[str, Any]]) -> str:
 
 
 def resources(
-    stack: Annotated[str, typer.Option("--stack", "-s", help="The stack (environment) to list.")],
+    stack: Annotated[str, typer.Option("--stack", "-s", help="The stack (environment) to list, read as "
+                                       "`pulumi up -s <stack>` reads it.")],
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="table for people, json for tools.")
     ] = OutputFormat.TABLE,
-    declaration: Annotated[
-        Path | None,
-        typer.Option("--declaration", "-d", help="Declaration file (default: the stack's, stacks/declaration.yaml)."),
-    ] = None,
+    declaration: DeclarationOption = None,
 ) -> None:
     """List every resource the stack would register, with secret values masked."""
     with user_errors():
-        captured = capture_stack_run(stack, declaration)
+        captured = capture_view(open_stacks(declaration, stack, False).first)
     for warning in captured.warnings:
         error_console.print(f"warning: {warning}", markup=False, style="yellow")
     records = as_records(captured.resources)

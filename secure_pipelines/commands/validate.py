@@ -4,24 +4,37 @@ from __future__ import annotations
 
 import typer
 
-from ..example_project import DEFAULT_DECLARATION
-from ..plan.assembly import build_plan
-from ._common import DeclarationOption, console, error_console, load, user_errors
+from ..errors import InvalidDeclaration
+from ..views import Views, failing_tests
+from ._common import AllOption, DeclarationOption, StackOption, console, error_console, open_stacks, user_errors
 
 
-def validate(declaration: DeclarationOption = DEFAULT_DECLARATION) -> None:
-    """Check the declaration; print ok and a summary, or every problem found (exit 2)."""
+def validate(declaration: DeclarationOption = None, stack: StackOption = None, all_stacks: AllOption = False) -> None:
+    """Check the declaration as every stack reads it, with the files it renders checked against its own
+    policies; print ok and a summary, or every problem found (exit 2)."""
     with user_errors():
-        loaded = load(declaration)
-        plan = build_plan(loaded)
-    for warning in plan.warnings:
+        views = open_stacks(declaration, stack, all_stacks, every_by_default=True)
+        failing = failing_tests(views)
+        if failing:
+            raise InvalidDeclaration(failing)
+    for warning in views.warnings:
         error_console.print(f"warning: {warning}", markup=False, style="yellow")
-    envs = ", ".join(f"{e.name} ({e.tier})" for e in plan.environments)
-    console.print(
-        f"ok: {len(plan.repositories)} repositories, {len(plan.environments)} environments [{envs}], "
-        f"{len(plan.roles)} CI roles, {len(plan.jwt_mounts)} JWT mounts, {len(plan.warnings)} warnings",
-        markup=False,
-    )
+    console.print(f"ok: {summary(views)}", markup=False)
+
+
+def summary(views: Views) -> str:
+    """Repositories, the environments read (with their tiers), CI roles, JWT mounts and warnings."""
+    environments = [v.environment for v in views.views if v.environment is not None]
+    shown = ", ".join(f"{e.name} ({e.tier})" for e in environments)
+    first = views.first.plan
+    return (f"{_count(len(first.repositories), 'repository', 'repositories')}, "
+            f"{_count(len(environments), 'environment')} [{shown}], "
+            f"{_count(sum(len(e.roles) for e in environments), 'CI role')}, "
+            f"{_count(len(first.jwt_mounts), 'JWT mount')}, {_count(len(views.warnings), 'warning')}")
+
+
+def _count(number: int, one: str, many: str | None = None) -> str:
+    return f"{number} {one if number == 1 else many or one + 's'}"
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""The one way in: find a declaration's values, validate them whole, report every mistake at once.
+"""The one way in: read a declaration's values, validate them whole, report every mistake at once.
 
 Values come from, in order of precedence:
 
@@ -7,52 +7,124 @@ Values come from, in order of precedence:
 3. the declaration file.
 
 The core model checks its own sections; each ``ci:`` section is checked by the model of the CI
-system it names, and every mistake of either is reported together, by its full field path.
+system it names. Structural mistakes, the sources' own (a malformed variable) and the cross-field
+rules that can run on the parts that validated are reported together, each by its full field path.
+Which file to read is the front door's choice (``secure_pipelines.views``); this module reads it.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
-from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ..ci import registry
 from ..ci.base import CISystem
 from ..errors import InvalidDeclaration, Problem
-from ..example_project import DEFAULT_DECLARATION
 from ..plan.assembly import build_plan
+from ..plan.model import Plan
 from . import checks
 from .model import Declaration, Sections
-from .sources import PulumiConfigSource, YamlFileSource
+from .sources import EnvironmentSource, Override, PulumiConfigSource, YamlFileSource
+from .sources.environment import ENV_PREFIX
 from .sources.yaml_file import parse_yaml_mapping
 
-ENV_PREFIX = "SECUREPIPE_"
+__all__ = ["ENV_PREFIX", "DeclarationValues", "declaration_from", "load_declaration", "load_declaration_text",
+           "parse_declaration", "planned_from", "read_values"]
+
 VERSION = 2
+M = TypeVar("M", bound=BaseModel)
 
 
 class _DeclarationSettings(Declaration, BaseSettings):
-    """The declaration as pydantic-settings reads it from ``SECUREPIPE_*`` variables.
+    """The declaration as its sources read it.
 
     ``ci`` is a plain mapping here so that nested variables (``SECUREPIPE_CI__<KEY>__<FIELD>``) reach
-    every CI section, with JSON lists and objects decoded, as for the core's own fields.
+    every CI section, as for the core's own fields.
     """
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True)
     ci: dict[str, Any] = {}  # pyright: ignore[reportIncompatibleVariableOverride]
 
 
-def load_declaration(
-    path: Path | str = DEFAULT_DECLARATION,
+@dataclass(frozen=True)
+class DeclarationValues:
+    """One declaration's merged values, before validation, and what they were read from."""
+
+    file: Path
+    values: Mapping[str, Any]
+    overrides: tuple[Override, ...]
+    """The ``SECUREPIPE_`` variables that set a field."""
+    problems: tuple[Problem, ...] = ()
+    """Mistakes of the sources themselves (a variable that sets nothing, malformed JSON)."""
+
+
+def read_values(
+    path: Path | str,
     pulumi_config: Mapping[str, Any] | None = None,
-) -> Declaration:
-    """The validated declaration, or :class:`InvalidDeclaration` naming every mistake."""
+    environ: Mapping[str, str] | None = None,
+) -> DeclarationValues:
+    """The file's values, the stack config object over them, the ``SECUREPIPE_`` variables over both."""
     file_values = YamlFileSource(_DeclarationSettings, Path(path))()
     config_values = PulumiConfigSource(_DeclarationSettings, pulumi_config)()
-    env_values = EnvSettingsSource(_DeclarationSettings)()
-    return parse_declaration(_merged(file_values, config_values, env_values))
+    environment = EnvironmentSource(_DeclarationSettings, os.environ if environ is None else environ)
+    below = _merged(file_values, config_values)
+    problems = list(environment.problems)
+    crossing = [(o, list_path) for o in environment.overrides if (list_path := _list_on_the_way(below, o.path))]
+    for override, list_path in crossing:
+        problems.append(Problem(override.variable, None, f"sets a key inside the list {list_path}; set "
+                                f"{ENV_PREFIX}{list_path.upper()} to the whole list as JSON"))
+    left_out = {override.path[0] for override, _ in crossing}
+    applied = tuple(o for o in environment.overrides if o.path[0] not in left_out)
+    env_values = {key: value for key, value in environment().items() if key not in left_out}
+    return DeclarationValues(Path(path), _merged(below, env_values), applied, tuple(problems))
+
+
+def load_declaration(
+    path: Path | str,
+    pulumi_config: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Declaration:
+    """The validated declaration, or :class:`InvalidDeclaration` naming every mistake.
+
+    ``environ`` defaults to this process's environment.
+    """
+    return declaration_from(read_values(path, pulumi_config, environ))
+
+
+def declaration_from(read: DeclarationValues) -> Declaration:
+    """Validate values read from sources; a problem in a field a variable set names the variable."""
+    return planned_from(read)[0]
+
+
+def planned_from(read: DeclarationValues) -> tuple[Declaration, Plan]:
+    """Validate and plan values read from sources (the plan is the one validation built)."""
+    try:
+        return _parse(read.values, read.problems)
+    except InvalidDeclaration as refused:
+        raise InvalidDeclaration([_blamed(p, read.overrides) for p in refused.problems]) from None
+
+
+def _list_on_the_way(values: Mapping[str, Any], path: tuple[str, ...]) -> str | None:
+    node: Any = values
+    for depth, key in enumerate(path[:-1]):
+        node = node.get(key) if isinstance(node, Mapping) else None
+        if isinstance(node, list):
+            return "__".join(path[: depth + 1])
+    return None
+
+
+def _blamed(problem: Problem, overrides: tuple[Override, ...]) -> Problem:
+    for override in overrides:
+        if problem.field == override.field or problem.field.startswith((f"{override.field}.", f"{override.field}[")):
+            return Problem(problem.field, problem.value, f"{problem.message} (set by {override.variable})",
+                           problem.environment)
+    return problem
 
 
 def load_declaration_text(text: str, source: str = "declaration") -> Declaration:
@@ -73,27 +145,96 @@ def _merged(*layers: Mapping[str, Any]) -> dict[str, Any]:
 
 def parse_declaration(values: Mapping[str, Any]) -> Declaration:
     """Validate an in-memory declaration (no environment, no files)."""
+    return _parse(values, ())[0]
+
+
+def _parse(values: Mapping[str, Any], source_problems: tuple[Problem, ...]) -> tuple[Declaration, Plan]:
     if _is_version_1(values):
         raise InvalidDeclaration([version_1_problem()])
-    found: list[Problem] = []
+    found: list[Problem] = list(source_problems)
+    repaired: list[str] = []
+    core = _validated(Declaration, values, "", found, repaired)
+    sections = dict(_validated_sections(values, found, repaired))
+    if core is not None and None not in sections.values():
+        declaration = _with_sections(core, {place: s for place, s in sections.items() if s is not None})
+        if not found:
+            return declaration, _planned(declaration)
+        # Cross-field rules on the parts that validated; none about a field replaced by its default.
+        found.extend(p for p in checks.problems(declaration) if not _about(p.field, repaired))
+    raise InvalidDeclaration(_unique(found))
+
+
+def _about(field: str, repaired: list[str]) -> bool:
+    return any(field == r or field.startswith((f"{r}.", f"{r}[")) or r.startswith((f"{field}.", f"{field}["))
+               for r in repaired)
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
+
+
+def _validated(
+    model: type[M], raw: Any, prefix: str, found: list[Problem], repaired: list[str]
+) -> M | None:
+    """``model`` validated from ``raw``; on mistakes, report them all and, where each one is an
+    unknown key or a field with a default, the model with those fields left out (so cross-field
+    rules can still run on the rest). ``None`` when that is not possible."""
     try:
-        core: Declaration | None = Declaration.model_validate(values)
+        return model.model_validate(raw)
     except ValidationError as error:
-        core = None
-        found.extend(problems_from_validation(error, values, Declaration))
-    sections = dict(_validated_sections(values, found))
-    if found or core is None:
-        raise InvalidDeclaration(found)
-    return validate(_with_sections(core, sections))
+        found.extend(problems_from_validation(error, raw, model, prefix))
+        locations = [item["loc"] for item in error.errors()]
+    if not isinstance(raw, Mapping) or not all(_can_leave_out(model, loc) for loc in locations):
+        return None
+    trimmed = _without(raw, locations)
+    try:
+        kept = model.model_validate(trimmed)
+    except ValidationError:
+        return None
+    repaired.extend(_field_path(loc, raw, prefix) for loc in locations)
+    return kept
 
 
-def validate(declaration: Declaration) -> Declaration:
+def _can_leave_out(model: type[BaseModel], loc: tuple[int | str, ...]) -> bool:
+    if not loc or isinstance(loc[-1], int):
+        return False
+    parent = _model_at(model, loc[:-1])
+    if not (isinstance(parent, type) and issubclass(parent, BaseModel)):
+        return False
+    field = parent.model_fields.get(str(loc[-1]))
+    return field is None or not field.is_required()
+
+
+def _without(raw: Any, locations: list[tuple[int | str, ...]]) -> Any:
+    """A deep copy of ``raw`` without the keys at ``locations``."""
+    def copy(node: Any) -> Any:
+        if isinstance(node, Mapping):
+            return {k: copy(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [copy(v) for v in node]
+        return node
+
+    trimmed = copy(raw)
+    for loc in locations:
+        node: Any = trimmed
+        for key in loc[:-1]:
+            if isinstance(node, Mapping):
+                node = node.get(key)
+            elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+                node = node[key]
+            else:
+                node = None
+        if isinstance(node, dict):
+            node.pop(loc[-1], None)
+    return trimmed
+
+
+def _planned(declaration: Declaration) -> Plan:
     """Cross-field checks, then the plan's own (name collisions): a valid declaration always plans."""
     found = checks.problems(declaration)
     if found:
         raise InvalidDeclaration(found)
-    build_plan(declaration)
-    return declaration
+    return build_plan(declaration)
 
 
 # --- version 1 --------------------------------------------------------------------------------------
@@ -152,11 +293,15 @@ def _section_model(system: CISystem, level: str) -> type[BaseModel] | None:
             "environment": models.environment, "developer": models.developer}[level]
 
 
-def _validated_sections(values: Mapping[str, Any], found: list[Problem]) -> Iterator[tuple[Place, Sections]]:
-    """Each ``ci:`` mapping with its sections validated by their systems; mistakes go to ``found``."""
+def _validated_sections(
+    values: Mapping[str, Any], found: list[Problem], repaired: list[str]
+) -> Iterator[tuple[Place, Sections | None]]:
+    """Each ``ci:`` mapping with its sections validated by their systems (``None`` where one cannot be);
+    mistakes go to ``found``."""
     known = registry.keys()
     for level, where, mapping, place in _ci_mappings(values):
         validated: dict[str, object] = {}
+        usable = True
         for key, raw in mapping.items():
             system = registry.by_key(str(key))
             if system is None:
@@ -169,11 +314,12 @@ def _validated_sections(values: Mapping[str, Any], found: list[Problem]) -> Iter
                                      "remove this section"))
                 continue
             section = raw if raw is not None else {}
-            try:
-                validated[key] = model.model_validate(section)
-            except ValidationError as error:
-                found.extend(problems_from_validation(error, section, model, prefix=f"{where}.{key}"))
-        yield place, Sections(validated)
+            checked = _validated(model, section, f"{where}.{key}", found, repaired)
+            if checked is None:
+                usable = False
+            else:
+                validated[key] = checked
+        yield place, Sections(validated) if usable else None
 
 
 def _with_sections(core: Declaration, sections: Mapping[Place, Sections]) -> Declaration:

@@ -30,6 +30,8 @@ MAX_PRODUCTION_TOKEN_TTL_SECONDS = 900
 _SAFE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 _SAFE_SHORT_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 _BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
+JOB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
+"""A job name every supported CI system accepts, and safe as a ``make`` target."""
 
 
 def _safe_name(value: str) -> str:
@@ -64,6 +66,13 @@ def _branch_name(value: str) -> str:
     return value
 
 
+def _job_name(value: str) -> str:
+    if not JOB_NAME.match(value):
+        raise ValueError(f"{value!r} cannot name a CI job; use letters, digits, '-' or '_', starting with a letter "
+                         "(it is the job name and its make target)")
+    return value
+
+
 def _some_ci_system(sections: Sections) -> Sections:
     if not sections:
         raise ValueError("names no CI system; key each CI system that builds this repository, with its settings")
@@ -73,6 +82,7 @@ def _some_ci_system(sections: Sections) -> Sections:
 SafeName = Annotated[str, AfterValidator(_safe_name)]
 ShortName = Annotated[str, AfterValidator(_safe_short_name)]
 BranchName = Annotated[str, AfterValidator(_branch_name)]
+JobName = Annotated[str, AfterValidator(_job_name)]
 GitHubId = Annotated[int, Field(gt=0, description="GitHub's immutable numeric id")]
 OverrideReason = Annotated[str, Field(min_length=10, description="Why this risk is accepted")]
 
@@ -300,7 +310,7 @@ class PipelinePolicy(Strict):
 
     approved_registries: tuple[str, ...] = ("cimg/",)
     """Image name prefixes jobs may use, e.g. ``cimg/`` or ``ghcr.io/acme/``."""
-    required_security_jobs: tuple[str, ...] = ("security-scan",)
+    required_security_jobs: tuple[JobName, ...] = ("security-scan",)
     code_freeze: tuple[SafeName, ...] = ()
     """Repositories that may not deploy to production, even from the default branch."""
 

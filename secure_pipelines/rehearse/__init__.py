@@ -5,32 +5,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..declaration.loader import load_declaration
-from ..example_project import DEFAULT_DECLARATION
-from ..plan.assembly import build_plan
-from ..plan.model import Plan
+from ..views import Views
 from .outcomes import Access, Outcome, Rehearsal
-from .runner import VaultTarget, rehearse, select_environments
+from .runner import Subject, VaultTarget, rehearse
 from .server import OpenBaoServer, OpenBaoUnavailable, dev_server
 from .stack_resources import captured_vault_resources
 
 
-def rehearse_declaration(
-    declaration: Path | None,
-    stack: str | None,
-    target: VaultTarget | None = None,
-    keys_dir: Path | None = None,
-) -> tuple[Plan, Rehearsal]:
-    """Load, plan, capture the stacks' Vault resources and rehearse them (``stack=None``: every one)."""
-    loaded = load_declaration(declaration or DEFAULT_DECLARATION)
-    plan = build_plan(loaded)
-    environments = select_environments(plan, stack)
-    rehearsal = rehearse(
-        loaded, plan, environments,
-        lambda p, envs: captured_vault_resources(p, envs, declaration),
-        target=target, keys_dir=keys_dir,
-    )
-    return plan, rehearsal
+def subject_of(views: Views) -> Subject:
+    """Each opened stack's environment with its own view; the auth mounts from the resources stack's."""
+    organization = views.organization or views.first
+    return Subject(organization.plan, tuple((v.stack, v.declaration, v.plan) for v in views.views))
+
+
+def rehearse_views(views: Views, target: VaultTarget | None = None, keys_dir: Path | None = None) -> Rehearsal:
+    """Capture the stacks' Vault resources and rehearse them (views opened with the organisation's)."""
+    return rehearse(subject_of(views), lambda: captured_vault_resources(views), target=target, keys_dir=keys_dir)
 
 
 __all__ = [
@@ -39,9 +29,10 @@ __all__ = [
     "OpenBaoUnavailable",
     "Outcome",
     "Rehearsal",
+    "Subject",
     "VaultTarget",
     "dev_server",
     "rehearse",
-    "rehearse_declaration",
-    "select_environments",
+    "rehearse_views",
+    "subject_of",
 ]

@@ -12,8 +12,7 @@ from pathlib import Path
 from ..ci import registry
 from ..ci.base import LayerDecision
 from ..declaration.model import Declaration
-from ..errors import UnknownStack
-from ..explain import access_matrix
+from ..explain import PathAccess, access_matrix
 from ..plan import CIRole, Deployment, Plan, SecretPath
 from .addresses import outside_addresses
 from .admin import rehearse_admin
@@ -46,18 +45,47 @@ class VaultTarget:
     """Where logins go; defaults to ``addr``, whose listener must trust X-Forwarded-For from us."""
 
 
-ResourceSource = Callable[[Plan, Sequence[str]], list[VaultResource]]
+ResourceSource = Callable[[], list[VaultResource]]
+"""The Vault resources the stacks register (captured from the stack program under Pulumi's mocks)."""
 
 
-def select_environments(plan: Plan, stack: str | None) -> tuple[str, ...]:
-    """All environments, or the one named (a clear error for an unknown name)."""
-    names = tuple(e.name for e in plan.environments)
-    if stack is None:
-        return names
-    if stack not in names:
-        raise UnknownStack(f"--stack {stack!r} is not an environment of the declaration; known: "
-                                 f"{', '.join(names)}")
-    return (stack,)
+@dataclass(frozen=True)
+class Subject:
+    """What a rehearsal fires at: each environment with the declaration and plan its own stack reads,
+    and the plan of the resources stack, which owns the auth mounts every environment logs in through."""
+
+    organization: Plan
+    environments: tuple[tuple[str, Declaration, Plan], ...]
+
+    @staticmethod
+    def of(declaration: Declaration, plan: Plan, environments: Sequence[str] | None = None) -> Subject:
+        """Every environment (or those named) read from one declaration."""
+        names = [e.name for e in plan.environments] if environments is None else list(environments)
+        for name in names:
+            plan.environment(name)
+        return Subject(plan, tuple((name, declaration, plan) for name in names))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(name for name, _, _ in self.environments)
+
+    def plan_of(self, environment: str) -> Plan:
+        return next(plan for name, _, plan in self.environments if name == environment)
+
+    @property
+    def issuers(self) -> list[str]:
+        plans = (self.organization, *(plan for _, _, plan in self.environments))
+        return list(dict.fromkeys(m.issuer for plan in plans for m in plan.jwt_mounts))
+
+    def paths(self) -> list[SecretPath]:
+        return [p for name, _, plan in self.environments for p in plan.environment(name).secret_store.paths]
+
+    def deployments(self) -> list[tuple[Declaration, Plan, Deployment, CIRole]]:
+        return [(declaration, plan, deployment, role) for name, declaration, plan in self.environments
+                for deployment, role in deployments_of(plan, (name,))]
+
+    def access_matrix(self) -> list[PathAccess]:
+        return [access for name, _, plan in self.environments for access in access_matrix(plan, (name,))]
 
 
 @contextmanager
@@ -70,17 +98,16 @@ def _vault(target: VaultTarget | None) -> Iterator[OpenBaoServer]:
 
 
 def rehearse(
-    declaration: Declaration,
-    plan: Plan,
-    environments: tuple[str, ...],
+    subject: Subject,
     resources: ResourceSource,
     target: VaultTarget | None = None,
     keys_dir: Path | None = None,
 ) -> Rehearsal:
     """Apply, seed, fire; return every outcome. Embedded OpenBao unless ``target`` is given."""
     started = time.monotonic()
-    vault_resources = resources(plan, environments)
-    keys = generate_issuer_keys(m.issuer for m in plan.jwt_mounts)
+    environments = subject.names
+    vault_resources = resources()
+    keys = generate_issuer_keys(subject.issuers)
     with _vault(target) as server:
         try:
             rehearsal = Rehearsal(environments, server.api_addr, embedded=target is None)
@@ -88,7 +115,7 @@ def rehearse(
                 rehearsal.keys_written = {i: str(p) for i, p in write_private_keys(keys, keys_dir).items()}
             root = VaultSession(server.api_addr, server.root_token)
             _check_reachable(root)
-            paths = [p for env in plan.environments if env.name in environments for p in env.secret_store.paths]
+            paths = subject.paths()
             if target is not None:
                 refuse_real_vault(root, vault_resources, paths)
             applied = apply(root, vault_resources, keys)
@@ -96,19 +123,20 @@ def rehearse(
             rehearsal.outcomes.extend(verify_forwarded_address(server))
             markers = seed(root, paths)
 
-            def one_role(pair: tuple[Deployment, CIRole]) -> Rehearsal:
+            def one_role(each: tuple[Declaration, Plan, Deployment, CIRole]) -> Rehearsal:
+                declaration, plan, deployment, role = each
                 scratch = Rehearsal(environments, server.api_addr, rehearsal.embedded)
-                _rehearse_role(scratch, server, declaration, plan, pair[0], pair[1], keys, paths, markers)
+                _rehearse_role(scratch, server, declaration, plan, deployment, role, keys, paths, markers)
                 return scratch
 
             # Roles are independent; a few threads keep the server busy while Python mints tokens.
             with ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
-                for done in pool.map(one_role, deployments_of(plan, environments)):
+                for done in pool.map(one_role, subject.deployments()):
                     rehearsal.outcomes.extend(done.outcomes)
                     rehearsal.observed |= done.observed
             for env_name in environments:
-                rehearse_admin(rehearsal, server, plan, env_name, paths)
-            rehearsal.outcomes.append(differential_outcome(access_matrix(plan, environments), rehearsal.observed))
+                rehearse_admin(rehearsal, server, subject.plan_of(env_name), env_name, paths)
+            rehearsal.outcomes.append(differential_outcome(subject.access_matrix(), rehearsal.observed))
         finally:
             close_sessions()
     rehearsal.seconds = time.monotonic() - started
@@ -199,7 +227,7 @@ def _fire_attack(server: OpenBaoServer, declaration: Declaration, plan: Plan, at
     proof = "; ".join(f"{d.layer}: {d.proof}" for d in decisions) or "no later layer applies to this job"
     if attack.accepted_when_unbound:
         return outcome("admitted (no layer stops it)", "", "accepted-risk",
-                       proof=f"accepted by design: {attack.accepted_when_unbound}; asked: {proof}")
+                       proof=f"accepted in the declaration by {attack.accepted_when_unbound}; asked: {proof}")
     return outcome("admitted", "", "escape", proof=proof)
 
 

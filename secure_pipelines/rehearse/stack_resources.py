@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
-
-from ..plan import Plan
-from ..stack.capture import capture_stack
+from ..stack.capture import capture_view
+from ..views import Views
 from .apply import AUTH_BACKEND, VaultResource
 
 
-def captured_vault_resources(plan: Plan, environments: Sequence[str], declaration: Path | None
-                             ) -> list[VaultResource]:
-    """The Vault resources of each environment's stack, plus the organisation-wide auth mounts.
+def captured_vault_resources(views: Views) -> list[VaultResource]:
+    """The Vault resources of each opened stack, plus the organisation-wide auth mounts.
 
-    Organisation-wide resources (the JWT and admin auth mounts) belong to exactly one stack
-    (``plan.resources_stack``); a rehearsal of another stack alone takes those mounts from it, as a
-    real ``pulumi up`` of that stack relies on them already existing.
+    Organisation-wide resources (the JWT and admin auth mounts) belong to exactly one stack (the
+    resources stack); a rehearsal of another stack alone takes those mounts from that stack's own
+    view, as a real ``pulumi up`` of that stack relies on them already existing.
     """
     chosen: dict[tuple[str, str], VaultResource] = {}
-    for stack in environments:
-        for resource in capture_stack(stack, declaration):
+    for view in views.views:
+        for resource in capture_view(view).resources:
             if resource.type_token.startswith("vault:"):
                 chosen.setdefault((resource.type_token, resource.name), resource)
-    if plan.resources_stack not in environments:
-        for resource in capture_stack(plan.resources_stack, declaration):
+    organization = views.organization
+    if organization is not None and organization.stack not in views.stacks:
+        for resource in capture_view(organization).resources:
             if resource.type_token == AUTH_BACKEND:
                 chosen.setdefault((resource.type_token, resource.name), resource)
     return list(chosen.values())

@@ -5,7 +5,7 @@ and the file header; ``pipelines``: the CI-neutral shape of a repository's pipel
 ``secure_pipelines.render.files`` (the systems build on this package, so it does not load ``files``).
 """
 
-from .pipelines import DeployJob, Pipeline, RoleChoice, UnrenderableDeclaration, pipeline
+from .pipelines import DeployJob, Pipeline, RoleChoice, pipeline
 from .templating import CORE_TEMPLATES, RenderSource, Templates, render_template
 
 __all__ = [
@@ -15,7 +15,6 @@ __all__ = [
     "RenderSource",
     "RoleChoice",
     "Templates",
-    "UnrenderableDeclaration",
     "pipeline",
     "render_template",
 ]

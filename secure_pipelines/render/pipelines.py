@@ -8,27 +8,19 @@ here (``deploy-<environment>``), so that configs, policy tests and the rehearsal
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..declaration.model import Tier
-from ..errors import SecurePipelinesError
 from ..plan.model import CIRole, Deployment, Plan, RepositoryPlan
 
 WORKFLOW = "deliver"
 TEST_JOB = "test"
 BUILD_JOB = "build-image"
 ANY_BRANCH = "*"
-JOB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,99}$")
-"""A job name every supported CI system accepts, and safe as a ``make`` target."""
 
 RoleSelector = Callable[[CIRole], str]
 """Per developer: the value a deploy job compares to pick this role (the CI system decides which)."""
-
-
-class UnrenderableDeclaration(SecurePipelinesError):
-    """The declaration is valid, but a value cannot be written into a pipeline file."""
 
 
 @dataclass(frozen=True)
@@ -95,12 +87,6 @@ def pipeline(plan: Plan, repository: str, ci: str, selector: RoleSelector, *, in
     """The pipeline of ``repository`` on the CI system named ``ci``; frozen production deploys are
     left out unless asked. ``selector`` gives, per developer, what picks each role."""
     repo = plan.repository(repository)
-    for job in plan.pipeline_policy.required_security_jobs:
-        if not JOB_NAME.match(job):
-            raise UnrenderableDeclaration(
-                f"pipeline_policy.required_security_jobs: {job!r} cannot name a CI job; use letters, "
-                "digits, '-' or '_', starting with a letter (it is the job name and its make target)"
-            )
     deployments = [
         d for env in plan.environments for d in env.deployments
         if d.repository == repository and d.ci == ci

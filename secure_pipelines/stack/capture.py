@@ -1,10 +1,10 @@
 """Run the real stack program under Pulumi's mocks runtime and list every resource it registers.
 
 No Pulumi CLI, no provider plugin, no credentials: ``pulumi.runtime.set_mocks`` stands in for the
-engine, the program is the stack program's own entry point (:func:`.program.main`) for a project
-directory, the stack's config comes from its ``stacks/Pulumi.<stack>.yaml`` via
-``pulumi.runtime.set_all_config``, and a stack transformation records each resource's options
-(parent, protect, retain_on_delete).
+engine; the program registers a stack's view (read through the front door, exactly as
+``pulumi up`` reads it) with the stack program's own code (:func:`.program.register_view`); the
+stack's config, from its stack config file, is set with ``pulumi.runtime.set_all_config``; and a
+stack transformation records each resource's options (parent, protect, retain_on_delete).
 
 Each capture runs in its own thread: Pulumi keeps its runtime state in context variables and a
 per-thread event loop, and a new thread starts with an empty context, so captures neither see
@@ -26,18 +26,11 @@ from typing import Any
 import pulumi
 import pulumi.runtime
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
-from ..errors import InvalidDeclaration, Problem, SecurePipelinesError
-from ..example_project import EXAMPLE_PROJECT_DIR
-from .program import (
-    ADMIN_OIDC_CLIENT_ID_KEY,
-    CONFIG_NAMESPACE,
-    DECLARATION_FILE_KEY,
-    SECRET_CONFIG_KEYS,
-    main,
-)
+from ..errors import SecurePipelinesError
+from ..project import CONFIG_NAMESPACE, DECLARATION_FILE_KEY
+from ..views import Request, StackView, open_views
+from .program import ADMIN_OIDC_CLIENT_ID_KEY, SECRET_CONFIG_KEYS, register_view
 
 PROJECT_NAME = "secure-pipelines"
 PLACEHOLDER_SECRET = "captured-without-credentials"
@@ -75,24 +68,26 @@ class StackCapture:
     warnings: tuple[str, ...]
 
 
-def capture_stack(
-    stack: str, declaration: Path | None = None, project_dir: Path = EXAMPLE_PROJECT_DIR
-) -> list[CapturedResource]:
+def capture_stack(stack: str, declaration: Path | None = None, *, project_dir: Path) -> list[CapturedResource]:
     """Every resource the stack program of ``project_dir`` registers for ``stack``, in registration order.
 
-    ``declaration`` overrides the declaration file (as the stack config key
-    ``secure-pipelines:declarationFile`` would). Raises the program's own errors (``UnknownStack``,
-    ``InvalidDeclaration``, ``DeclarationNotFound``) unchanged.
+    The stack's view is read through the front door, as ``securepipe`` commands read it, from
+    ``project_dir`` (``declaration`` as ``--declaration`` would give it). Raises the user's mistakes
+    (``UnknownStack``, ``InvalidDeclaration``, ``DeclarationNotFound``) unchanged.
     """
-    return list(capture_stack_run(stack, declaration, project_dir).resources)
+    return list(capture_stack_run(stack, declaration, project_dir=project_dir).resources)
 
 
-def capture_stack_run(
-    stack: str, declaration: Path | None = None, project_dir: Path = EXAMPLE_PROJECT_DIR
-) -> StackCapture:
+def capture_stack_run(stack: str, declaration: Path | None = None, *, project_dir: Path) -> StackCapture:
     """Like :func:`capture_stack`, also returning the warnings the program logged."""
-    config, secret_keys = stack_config(stack, declaration, project_dir)
-    return capture_program(lambda: main(project_dir), stack, config, secret_keys)
+    views = open_views(Request(declaration=declaration, stacks=(stack,)), cwd=project_dir)
+    return capture_view(views.first)
+
+
+def capture_view(view: StackView) -> StackCapture:
+    """The resources and warnings of one stack's view, registered by the stack program's own code."""
+    config, secret_keys = stack_config(view)
+    return capture_program(lambda: register_view(view), view.stack, config, secret_keys)
 
 
 def capture_program(
@@ -103,7 +98,7 @@ def capture_program(
 ) -> StackCapture:
     """Run any Pulumi program function under the mocks runtime as stack ``stack`` and capture it.
 
-    ``capture_stack`` runs the stack program this way; benchmarks and tests run smaller programs.
+    ``capture_view`` runs the stack program this way; benchmarks and tests run smaller programs.
     """
     outcome: dict[str, Any] = {}
     runner = threading.Thread(
@@ -119,20 +114,18 @@ def capture_program(
     return StackCapture(stack=stack, resources=tuple(outcome["resources"]), warnings=tuple(outcome["warnings"]))
 
 
-def stack_config(
-    stack: str, declaration: Path | None = None, project_dir: Path = EXAMPLE_PROJECT_DIR
-) -> tuple[dict[str, str], list[str]]:
+def stack_config(view: StackView) -> tuple[dict[str, str], list[str]]:
     """The stack's config as the Pulumi CLI would pass it (strings; objects as JSON), and its secret keys.
 
     Encrypted (``secure:``) values cannot be read without the stack's key, and required secrets
-    may be set only on an operator's machine: both get a placeholder, still marked secret.
+    may be set only on an operator's machine: both get a placeholder, still marked secret. The
+    declaration file is the one the view read, so the program, run from this config, reads it too.
     """
-    path = project_dir / "stacks" / f"Pulumi.{stack}.yaml"
-    raw = _read_stack_file(path) if path.exists() else {}
+    stack_config = view.sources.config
     config: dict[str, str] = {}
     secret_keys: list[str] = []
-    for key, value in raw.items():
-        if isinstance(value, Mapping) and set(value) == {"secure"}:
+    for key, value in stack_config.values.items():
+        if key in stack_config.secret_keys:
             config[key] = PLACEHOLDER_SECRET
             secret_keys.append(key)
         else:
@@ -142,21 +135,8 @@ def stack_config(
             config[key] = PLACEHOLDER_SECRET
             secret_keys.append(key)
     config.setdefault(f"{CONFIG_NAMESPACE}:{ADMIN_OIDC_CLIENT_ID_KEY}", PLACEHOLDER_CLIENT_ID)
-    if declaration is not None:
-        config[f"{CONFIG_NAMESPACE}:{DECLARATION_FILE_KEY}"] = str(Path(declaration).resolve())
+    config[DECLARATION_FILE_KEY] = str(view.sources.choice.path.resolve())
     return config, secret_keys
-
-
-def _read_stack_file(path: Path) -> dict[str, Any]:
-    yaml = YAML(typ="safe", pure=True)
-    try:
-        loaded = yaml.load(path.read_text(encoding="utf-8")) or {}
-    except YAMLError as error:
-        raise InvalidDeclaration([Problem(str(path), None, f"is not valid YAML: {error}".replace("\n", " "))]) from None
-    config = loaded.get("config", {}) if isinstance(loaded, dict) else None
-    if not isinstance(config, dict):
-        raise InvalidDeclaration([Problem(f"{path}: config", None, "must be a mapping of config keys")])
-    return config
 
 
 class _SharedExecutor(ThreadPoolExecutor):

@@ -1,7 +1,8 @@
 """The stack program: settings -> model -> plan -> components -> exports.
 
-``__main__.py`` at the project root calls :func:`main`; so does ``capture_stack`` (under Pulumi's
-mocks runtime). The stack's name selects the environment.
+``__main__.py`` at the project root calls :func:`main`, which reads the stack's view through the same
+front door as every command (``secure_pipelines.views``); ``capture_stack`` registers the same view
+under Pulumi's mocks runtime. The stack's name selects the environment.
 """
 
 from __future__ import annotations
@@ -14,21 +15,15 @@ import pulumi
 
 from ..components.environment import Environment, EnvironmentArgs
 from ..components.organization import Organization, OrganizationArgs
-from ..declaration.loader import load_declaration
 from ..errors import SecurePipelinesError, UnknownStack
-from ..plan.assembly import build_plan
 from ..plan.model import EnvironmentPlan, Plan
+from ..project import CONFIG_NAMESPACE, DECLARATION_FILE_SETTING, DECLARATION_SETTING
+from ..views import StackView, program_view
 
-CONFIG_NAMESPACE = "secure-pipelines"
-DECLARATION_FILE_KEY = "declarationFile"
-"""Stack config key overriding the declaration file (relative to the project directory)."""
-DECLARATION_KEY = "declaration"
-"""Stack config object merged over the declaration file (see ``secure_pipelines.loader``)."""
 ADMIN_OIDC_CLIENT_ID_KEY = "adminOidcClientId"
 ADMIN_OIDC_CLIENT_SECRET_KEY = "adminOidcClientSecret"
 SECRET_CONFIG_KEYS = (f"{CONFIG_NAMESPACE}:{ADMIN_OIDC_CLIENT_SECRET_KEY}",)
 """Config the resources stack needs as secrets; ``capture_stack`` stands in placeholders for them."""
-DEFAULT_DECLARATION_FILE = Path("stacks") / "declaration.yaml"
 
 
 def select_environment(plan: Plan, stack: str) -> EnvironmentPlan | None:
@@ -38,22 +33,7 @@ def select_environment(plan: Plan, stack: str) -> EnvironmentPlan | None:
             return environment
     if stack == plan.resources_stack:
         return None
-    known = ", ".join(e.name for e in plan.environments)
-    raise UnknownStack(
-        f"stack {stack!r} is not an environment of the declaration (known: {known}); "
-        "name the stack after an environment, e.g. `pulumi stack select production`"
-    )
-
-
-def declaration_file(config: pulumi.Config, project_dir: Path) -> Path:
-    configured = config.get(DECLARATION_FILE_KEY)
-    path = Path(configured) if configured else DEFAULT_DECLARATION_FILE
-    return path if path.is_absolute() else project_dir / path
-
-
-def load_plan(config: pulumi.Config, project_dir: Path) -> Plan:
-    pulumi_config: Any = config.get_object(DECLARATION_KEY)
-    return build_plan(load_declaration(declaration_file(config, project_dir), pulumi_config=pulumi_config))
+    raise UnknownStack(stack, [e.name for e in plan.environments])
 
 
 def main(project_dir: Path) -> None:
@@ -69,15 +49,21 @@ def main(project_dir: Path) -> None:
 
 
 def run_stack_program(project_dir: Path) -> None:
-    """Register this stack's resources: its environment, plus org-wide ones in the resources stack."""
-    stack = pulumi.get_stack()
+    """Read this stack's view through the front door (as every command does), then register it."""
     config = pulumi.Config(CONFIG_NAMESPACE)
-    plan = load_plan(config, project_dir)
-    for warning in plan.warnings_for(stack):
+    declaration_object: Any = config.get_object(DECLARATION_SETTING)
+    view = program_view(pulumi.get_stack(), project_dir, config.get(DECLARATION_FILE_SETTING), declaration_object)
+    register_view(view)
+
+
+def register_view(view: StackView) -> None:
+    """Warn about this stack's risky choices and register its resources (config read from ``pulumi.Config``)."""
+    config = pulumi.Config(CONFIG_NAMESPACE)
+    for warning in view.stack_warnings:
         pulumi.log.warn(str(warning))
     register_stack(
-        plan,
-        stack,
+        view.plan,
+        view.stack,
         # Read only where used: the other stacks need no identity-provider credentials.
         admin_oidc_client_id=lambda: config.require(ADMIN_OIDC_CLIENT_ID_KEY),
         admin_oidc_client_secret=lambda: config.require_secret(ADMIN_OIDC_CLIENT_SECRET_KEY),

@@ -27,8 +27,10 @@ from pulumi.runtime import proto, rpc
 from ruamel.yaml import YAML
 
 from secure_pipelines.components.package import SecurePipelinesProvider
-from secure_pipelines.example_project import EXAMPLE_PROJECT_DIR
 from secure_pipelines.stack import StackCapture, capture_program
+
+EXAMPLE_PROJECT_DIR = Path(__file__).resolve().parents[2]
+"""The repository root: a Pulumi project holding the worked example."""
 
 FIXTURES = Path(__file__).with_name("fixtures")
 

@@ -13,14 +13,15 @@ from ruamel.yaml import YAML
 
 from secure_pipelines.declaration.loader import parse_declaration
 from secure_pipelines.declaration.sources.yaml_file import read_yaml_mapping
-from secure_pipelines.example_project import DEFAULT_DECLARATION
 from secure_pipelines.plan.assembly import build_plan
 from secure_pipelines.plan.model import Plan
 from secure_pipelines.rehearse.server import OpenBaoServer
 from secure_pipelines.stack import CapturedResource, capture_stack
 
 EXAMPLE_STACKS = ("dev", "staging", "production")
-_EXAMPLE = read_yaml_mapping(DEFAULT_DECLARATION)
+EXAMPLE_PROJECT = Path(__file__).resolve().parents[2]
+"""This repository: a Pulumi project whose stacks are the worked example's."""
+_EXAMPLE = read_yaml_mapping(EXAMPLE_PROJECT / "stacks" / "declaration.yaml")
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def example_plan() -> Plan:
 @pytest.fixture(scope="session")
 def captured() -> dict[str, list[CapturedResource]]:
     """Every example stack, captured once for the session."""
-    return {stack: capture_stack(stack) for stack in EXAMPLE_STACKS}
+    return {stack: capture_stack(stack, project_dir=EXAMPLE_PROJECT) for stack in EXAMPLE_STACKS}
 
 
 @pytest.fixture

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 
-from secure_pipelines.stack import capture_stack, capture_stack_run
+from secure_pipelines import stack as stack_program
 
+from .conftest import EXAMPLE_PROJECT
 from .test_stacks import BRANCH_PROTECTION, GITHUB_ENVIRONMENT, RULESET, by_name
+
+capture_stack = partial(stack_program.capture_stack, project_dir=EXAMPLE_PROJECT)
+capture_stack_run = partial(stack_program.capture_stack_run, project_dir=EXAMPLE_PROJECT)
 
 REASON = "accepted until the repository moves to the paid organisation"
 

@@ -7,8 +7,10 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from secure_pipelines.example_project import DEFAULT_DECLARATION
 from secure_pipelines.stack import capture_program
+
+DEFAULT_DECLARATION = Path(__file__).resolve().parents[2] / "stacks" / "declaration.yaml"
+"""The worked example's declaration (the repository root is its Pulumi project)."""
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTION = "## Using the components from another stack"

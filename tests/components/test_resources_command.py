@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -12,15 +13,18 @@ import pytest
 from secure_pipelines.commands.resources import MASK, shown_inputs
 from secure_pipelines.stack import CapturedResource
 
-from .conftest import EXAMPLE_STACKS
+from .conftest import EXAMPLE_PROJECT, EXAMPLE_STACKS
 
 SECUREPIPE = [sys.executable, "-m", "secure_pipelines"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SECUREPIPE, *args], capture_output=True, text=True, timeout=120, check=False)
+    """``securepipe <args>`` in its own process, from the example project's directory."""
+    return subprocess.run([*SECUREPIPE, *args], capture_output=True, text=True, timeout=120, check=False,
+                          cwd=EXAMPLE_PROJECT)
 
 
+@functools.cache
 def _json(stack: str) -> dict[str, Any]:
     result = run("resources", "--stack", stack, "--format", "json")
     assert result.returncode == 0, result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -17,13 +18,15 @@ from secure_pipelines.components import (
     DeclaredOrganization,
     InvalidComponentInputs,
 )
-from secure_pipelines.example_project import DEFAULT_DECLARATION
 from secure_pipelines.plan import Plan
 from secure_pipelines.stack import capture_program, capture_stack_run
 
 from .another_language import load_program, run_program
 from .conftest import EXAMPLE_STACKS
 from .declared_parts import comparable, declared_part
+
+DEFAULT_DECLARATION = Path(__file__).resolve().parents[2] / "stacks" / "declaration.yaml"
+"""The worked example's declaration (the repository root is its Pulumi project)."""
 
 DECLARATION = DEFAULT_DECLARATION.read_text(encoding="utf-8")
 
@@ -110,7 +113,8 @@ def test_the_declared_components_of_each_stack_match_the_stack_program(example_p
 @pytest.mark.parametrize("stack", EXAMPLE_STACKS)
 def test_the_declared_components_warn_as_the_stack_program_does(example_plan, stack):
     declared = capture_program(lambda: _declared_stack(example_plan, stack), stack)
-    assert sorted(declared.warnings) == sorted(capture_stack_run(stack).warnings)
+    program = capture_stack_run(stack, project_dir=DEFAULT_DECLARATION.parents[1])
+    assert sorted(declared.warnings) == sorted(program.warnings)
 
 
 def test_the_dev_stack_warns_of_its_open_allowlist(example_plan):

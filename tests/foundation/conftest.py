@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from secure_pipelines.declaration.sources.yaml_file import read_yaml_mapping
-from secure_pipelines.example_project import DEFAULT_DECLARATION
 
-_EXAMPLE = read_yaml_mapping(DEFAULT_DECLARATION)
+EXAMPLE_DECLARATION = Path(__file__).resolve().parents[2] / "stacks" / "declaration.yaml"
+_EXAMPLE = read_yaml_mapping(EXAMPLE_DECLARATION)
 
 
 @pytest.fixture

@@ -309,6 +309,13 @@ CASES = [
          "ci.circleci.vcs_origin_format", "{repository}"),
     Case("required approvals zero", _set(WEBAPP, "required_approvals", 0),
          "repositories[webapp].required_approvals", "greater than or equal to 1"),
+    Case("staging and production on CircleCI without the pipeline definition pin",
+         _del(lambda d: repo(d, "webapp")["ci"]["circleci"], "pipeline_definition_id"),
+         "repositories[webapp].ci.circleci.pipeline_definition_id",
+         "set repositories[webapp].ci.circleci.overrides.unpinned_pipeline_definition to the reason"),
+    Case("an override without a real reason",
+         _set(lambda d: repo(d, "webapp")["ci"]["circleci"], "overrides", {"unpinned_pipeline_definition": "ok"}),
+         "repositories[webapp].ci.circleci.overrides.unpinned_pipeline_definition", "at least 10 characters"),
 ]
 
 
@@ -364,6 +371,19 @@ def test_unenforceable_protection_is_accepted_with_a_named_override(example: dic
     repo(example, "api")["visibility"] = "private"
     repo(example, "api")["overrides"] = {"unenforced_github_protection": "Enterprise is budgeted for next year"}
     parse_declaration(example)
+
+
+def test_an_unpinned_pipeline_definition_is_accepted_only_with_its_named_override(example: dict[str, Any]) -> None:
+    from secure_pipelines import build_plan
+
+    circleci = repo(example, "webapp")["ci"]["circleci"]
+    del circleci["pipeline_definition_id"]
+    circleci["overrides"] = {"unpinned_pipeline_definition": "one pipeline definition per project, set up by admins"}
+    plan = build_plan(parse_declaration(example))
+    field = "repositories[webapp].ci.circleci.overrides.unpinned_pipeline_definition"
+    (warning,) = [w for w in plan.warnings if w.field == field]
+    assert warning.value == "one pipeline definition per project, set up by admins"
+    assert "any pipeline definition of the project reaches staging and production secrets" in warning.message
 
 
 def test_circleci_deploys_without_a_runner_inside_the_allowlist_are_a_warning(example: dict[str, Any]) -> None:

@@ -10,7 +10,9 @@ from ruamel.yaml import YAML
 
 from secure_pipelines import DeclarationNotFound, InvalidDeclaration, build_plan, load_declaration, parse_declaration
 from secure_pipelines.ci.circleci.plan import circleci_plan
-from secure_pipelines.example_project import DEFAULT_DECLARATION
+from secure_pipelines.errors import UnreadableFile
+
+DEFAULT_DECLARATION = Path(__file__).resolve().parents[2] / "stacks" / "declaration.yaml"
 
 
 def write(tmp_path: Path, data: dict[str, Any]) -> Path:
@@ -54,7 +56,7 @@ def test_an_environment_variable_mistake_is_reported_like_a_file_mistake(
 def test_a_duplicated_yaml_key_is_an_error_not_a_silent_overwrite(tmp_path: Path) -> None:
     path = tmp_path / "declaration.yaml"
     path.write_text(DEFAULT_DECLARATION.read_text() + "\nversion: 1\n")
-    with pytest.raises(InvalidDeclaration) as refused:
+    with pytest.raises(UnreadableFile) as refused:
         load_declaration(path)
     assert "not valid YAML" in str(refused.value) and "version" in str(refused.value)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -11,16 +12,25 @@ from secure_pipelines.declaration import Declaration
 from secure_pipelines.declaration.loader import load_declaration
 from secure_pipelines.plan.assembly import build_plan
 from secure_pipelines.plan.model import Plan
+from secure_pipelines.rehearse import Rehearsal, VaultTarget, rehearse_views
 from secure_pipelines.rehearse.apply import VaultResource
 from secure_pipelines.rehearse.keys import IssuerKey, generate_issuer_keys
-from secure_pipelines.rehearse.runner import select_environments
 from secure_pipelines.rehearse.stack_resources import captured_vault_resources
 from secure_pipelines.rehearse.vault_client import VaultSession
+from secure_pipelines.views import Request, Views, open_views
+
+EXAMPLE_PROJECT = Path(__file__).resolve().parents[2]
+"""This repository: a Pulumi project whose stacks are the worked example's."""
+
+
+@pytest.fixture(scope="session")
+def example_project() -> Path:
+    return EXAMPLE_PROJECT
 
 
 @pytest.fixture(scope="session")
 def example_declaration() -> Declaration:
-    return load_declaration()
+    return load_declaration(EXAMPLE_PROJECT / "stacks" / "declaration.yaml")
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +39,31 @@ def example_plan(example_declaration: Declaration) -> Plan:
 
 
 @pytest.fixture(scope="session")
-def example_resources(example_plan: Plan) -> list[VaultResource]:
+def example_views() -> Views:
+    """Every example stack, as `securepipe rehearse --all` opens them from the project directory."""
+    return open_views(Request(organization=True), cwd=EXAMPLE_PROJECT)
+
+
+@pytest.fixture(scope="session")
+def example_resources(example_views: Views) -> list[VaultResource]:
     """The Vault resources every example stack registers (captured under Pulumi's mocks)."""
-    return captured_vault_resources(example_plan, select_environments(example_plan, None), None)
+    return captured_vault_resources(example_views)
+
+
+RehearseExample = Callable[..., tuple[Plan, Rehearsal]]
+
+
+@pytest.fixture(scope="session")
+def rehearse_example() -> RehearseExample:
+    """Rehearse the example project (or ``declaration``) as `securepipe rehearse` does, from ``cwd``."""
+
+    def run(stack: str | None = None, declaration: Path | None = None, target: VaultTarget | None = None,
+            cwd: Path = EXAMPLE_PROJECT) -> tuple[Plan, Rehearsal]:
+        request = Request(declaration, None if stack is None else (stack,), organization=True)
+        views = open_views(request, cwd=cwd)
+        return views.first.plan, rehearse_views(views, target)
+
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,12 @@ from secure_pipelines.rehearse.vault_client import VaultSession
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def in_the_example_project(example_project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each command runs from the example project's directory, as a user runs it from theirs."""
+    monkeypatch.chdir(example_project)
+
+
 @dataclass(frozen=True)
 class _Resource:
     type_token: str
@@ -40,7 +46,7 @@ def test_rehearse_all_passes_on_the_example_and_writes_one_key_per_issuer(
 ) -> None:
     result = runner.invoke(app, ["rehearse", "--all", "--format", "json", "--keys-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["passed"] and report["embedded_server"]
     assert report["summary"]["escapes"] == 0 and report["summary"]["refused_legitimate"] == 0
     issuers = {m.issuer for m in example_plan.jwt_mounts}
@@ -60,7 +66,7 @@ def test_rehearse_prints_the_table_with_its_verdict() -> None:
 def test_rehearse_says_what_it_proves_and_what_it_does_not() -> None:
     result = runner.invoke(app, ["rehearse", "--stack", "staging", "--format", "json"])
     assert result.exit_code == 0, result.output
-    claim = json.loads(result.output)["scope"]
+    claim = json.loads(result.stdout)["scope"]
     assert any("refused once revoked" in s for s in claim["proves"])
     not_proven = " ".join(claim["does_not_prove"])
     assert "replayed from inside the allowlist" in not_proven and "no replay protection" in not_proven
@@ -79,7 +85,7 @@ def test_rehearse_still_fires_a_real_fork_when_the_origin_is_overridden(tmp_path
     result = runner.invoke(app, ["rehearse", "--stack", "staging", "--declaration", str(declaration),
                                  "--format", "json"])
     assert result.exit_code == 0, result.output
-    forks = [o for o in json.loads(result.output)["outcomes"] if "webapp" in o["flow"] and "fork" in o["flow"]]
+    forks = [o for o in json.loads(result.stdout)["outcomes"] if "webapp" in o["flow"] and "fork" in o["flow"]]
     assert forks and all(o["verdict"] == "ok" and "vcs-origin" in o["layer"] for o in forks)
 
 
@@ -88,7 +94,7 @@ def test_rehearse_exits_1_when_a_legitimate_flow_is_refused(openbao: OpenBaoServ
     result = runner.invoke(app, ["rehearse", "--stack", "production", "--vault-addr", openbao.api_addr,
                                  "--vault-token", openbao.root_token, "--format", "json"])
     assert result.exit_code == 1, result.output
-    assert json.loads(result.output)["summary"]["refused_legitimate"] > 0
+    assert json.loads(result.stdout)["summary"]["refused_legitimate"] > 0
 
 
 def test_rehearse_refuses_an_unknown_stack_with_exit_2() -> None:
@@ -115,13 +121,13 @@ def test_rehearse_reports_an_unreachable_vault_without_a_traceback() -> None:
 
 def test_rehearse_reports_a_missing_declaration_with_exit_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["rehearse", "--all", "--declaration", str(tmp_path / "nope.yaml")])
-    assert result.exit_code == 2 and "no such file" in result.output
+    assert result.exit_code == 2 and "no such declaration file" in result.output
 
 
 def test_explain_json_lists_every_secret_path_with_its_readers_and_writers(example_plan: Plan) -> None:
     result = runner.invoke(app, ["explain", "--all", "--format", "json"])
     assert result.exit_code == 0, result.output
-    shown = json.loads(result.output)
+    shown = json.loads(result.stdout)
     assert [a["path"] for a in shown] == [a.path for a in access_matrix(example_plan)]
     assert all(a["readers"] and a["writers"] for a in shown)
 
@@ -129,7 +135,7 @@ def test_explain_json_lists_every_secret_path_with_its_readers_and_writers(examp
 def test_explain_shows_each_contexts_expression_and_security_group() -> None:
     result = runner.invoke(app, ["explain", "--stack", "production", "--format", "json"])
     assert result.exit_code == 0, result.output
-    restrictions = {r["context_restriction"] for a in json.loads(result.output) for r in a["readers"]
+    restrictions = {r["context_restriction"] for a in json.loads(result.stdout) for r in a["readers"]
                     if r["ci"] == "circleci"}
     assert restrictions == {'pipeline.git.branch == "main" and not job.ssh.enabled and not '
                             '(pipeline.config_source starts-with "api"); security group production-approvers'}
@@ -138,9 +144,9 @@ def test_explain_shows_each_contexts_expression_and_security_group() -> None:
 def test_explain_mermaid_draws_branch_to_path(example_plan: Plan) -> None:
     result = runner.invoke(app, ["explain", "--stack", "production", "--format", "mermaid"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("flowchart LR")
+    assert result.stdout.startswith("flowchart LR")
     for path in example_plan.environment("production").secret_store.paths:
-        assert f'"{path.data_path}"' in result.output
+        assert f'"{path.data_path}"' in result.stdout
 
 
 def test_explain_refuses_an_unknown_stack_with_exit_2() -> None:

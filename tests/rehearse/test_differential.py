@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 from secure_pipelines.explain import access_matrix, granted
-from secure_pipelines.rehearse import Access, rehearse_declaration
+from secure_pipelines.rehearse import Access
 from secure_pipelines.rehearse.differential import differences, observed_grants
 
 
-def test_explain_and_the_rehearsal_agree_on_every_grant() -> None:
-    plan, rehearsal = rehearse_declaration(None, None)
+def test_explain_and_the_rehearsal_agree_on_every_grant(rehearse_example) -> None:
+    plan, rehearsal = rehearse_example()
     matrix = access_matrix(plan)
     assert granted(matrix), "explain granted nothing: the comparison would be empty"
     assert observed_grants(rehearsal.observed) == granted(matrix)
     assert [o.got for o in rehearsal.outcomes if "explain's access matrix" in o.flow] == ["equal"]
 
 
-def test_a_grant_vault_makes_beyond_the_matrix_is_a_difference() -> None:
-    plan, rehearsal = rehearse_declaration(None, "production")
+def test_a_grant_vault_makes_beyond_the_matrix_is_a_difference(rehearse_example) -> None:
+    plan, rehearsal = rehearse_example("production")
     matrix = access_matrix(plan, ["production"])
     stray = Access("circleci/webapp-production", "kv-production/data/apps/api", "read")
     extra, missing = differences(matrix, {*rehearsal.observed, stray})
     assert extra == {(stray.who, stray.data_path, stray.capability)} and not missing
 
 
-def test_a_grant_vault_withholds_is_a_difference() -> None:
-    plan, rehearsal = rehearse_declaration(None, "production")
+def test_a_grant_vault_withholds_is_a_difference(rehearse_example) -> None:
+    plan, rehearsal = rehearse_example("production")
     matrix = access_matrix(plan, ["production"])
     dropped = next(iter(rehearsal.observed))
     extra, missing = differences(matrix, rehearsal.observed - {dropped})

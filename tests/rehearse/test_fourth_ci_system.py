@@ -18,7 +18,6 @@ from secure_pipelines.declaration.model import Declaration, Developer, Environme
 from secure_pipelines.errors import Problem
 from secure_pipelines.explain import access_matrix
 from secure_pipelines.plan.model import BoundClaim, Plan
-from secure_pipelines.rehearse import rehearse_declaration
 from secure_pipelines.render.files import render_files
 from secure_pipelines.render.pipelines import pipeline
 from secure_pipelines.render.templating import RenderSource
@@ -192,11 +191,11 @@ def test_registered_explain_shows_who_reads_through_it(with_tiny_ci: None) -> No
         ("tiny-ci/site-production", "tiny-ci", "environment production")]
 
 
-def test_registered_its_roles_hold_against_openbao(with_tiny_ci: None, tmp_path: Path) -> None:
+def test_registered_its_roles_hold_against_openbao(with_tiny_ci: None, tmp_path: Path, rehearse_example) -> None:
     path = tmp_path / "tiny.yaml"
     with path.open("w") as handle:
         YAML(typ="safe", pure=True).dump(declaration(), handle)
-    _, rehearsal = rehearse_declaration(path, "production")
+    _, rehearsal = rehearse_example("production", path, cwd=tmp_path)
     assert rehearsal.passed, [(o.flow, o.got, o.proof) for o in rehearsal.outcomes if o.failed]
     logins = [o for o in rehearsal.outcomes if o.ci == "tiny-ci" and o.kind == "legitimate" and "log in" in o.flow]
     attacks = [o for o in rehearsal.outcomes if o.ci == "tiny-ci" and o.kind == "attack"]

@@ -3,22 +3,24 @@ legitimate is refused, and every attack the plan calls for was fired."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
+from ruamel.yaml import YAML
 
 from secure_pipelines.ci.circleci.claims import PIPELINE_DEFINITION_ID
 from secure_pipelines.plan import Plan
-from secure_pipelines.rehearse import Rehearsal, VaultTarget, rehearse_declaration
+from secure_pipelines.rehearse import Rehearsal, VaultTarget
 from secure_pipelines.rehearse.addresses import outside_addresses
 from secure_pipelines.rehearse.server import OpenBaoServer
 from secure_pipelines.rehearse.vault_client import VaultSession
 
 
 @pytest.fixture(scope="module")
-def example_rehearsal() -> Iterator[tuple[Plan, Rehearsal]]:
+def example_rehearsal(rehearse_example) -> Iterator[tuple[Plan, Rehearsal]]:
     """``securepipe rehearse --all`` on the example, with its own embedded OpenBao."""
-    yield rehearse_declaration(None, None)
+    yield rehearse_example()
 
 
 def _rows(rehearsal: Rehearsal, role_label: str, needle: str) -> list:
@@ -136,10 +138,11 @@ def test_admins_write_but_never_read(example_rehearsal: tuple[Plan, Rehearsal]) 
             assert [o.verdict for o in read] == ["ok"] and read[0].expected == "refused"
 
 
-def test_a_second_rehearsal_on_the_same_vault_applies_cleanly_and_passes(openbao: OpenBaoServer) -> None:
+def test_a_second_rehearsal_on_the_same_vault_applies_cleanly_and_passes(openbao: OpenBaoServer,
+                                                                         rehearse_example) -> None:
     target = VaultTarget(openbao.api_addr, openbao.root_token, openbao.forwarded_addr)
     for _ in range(2):
-        _, rehearsal = rehearse_declaration(None, None, target=target)
+        _, rehearsal = rehearse_example(target=target)
         assert rehearsal.passed, [(o.flow, o.got) for o in rehearsal.outcomes if o.failed]
         assert not rehearsal.embedded
 
@@ -151,12 +154,35 @@ def test_an_accepted_risk_is_only_where_the_plan_leaves_the_claim_unbound(
     for outcome in (o for o in rehearsal.outcomes if o.verdict == "accepted-risk"):
         role = next(r for r in plan.roles if outcome.flow.startswith(_label(r) + ":"))
         assert PIPELINE_DEFINITION_ID not in role.claims, outcome.flow
-        assert outcome.proof.startswith("accepted by design: "), outcome.flow
+        assert outcome.proof.startswith("accepted in the declaration by "), outcome.flow
     pinned = [r for r in plan.roles if PIPELINE_DEFINITION_ID in r.claims]
     assert pinned, "no role pins its pipeline definition: the refusal below would prove nothing"
     for role in pinned:
         rows = _rows(rehearsal, _label(role), "another pipeline definition")
         assert [o.verdict for o in rows] == ["ok"] and PIPELINE_DEFINITION_ID in rows[0].layer
+
+
+def test_an_accepted_risk_row_quotes_the_override_that_accepts_it(tmp_path, rehearse_example, example_project) -> None:
+    values = YAML(typ="safe", pure=True).load((example_project / "stacks" / "declaration.yaml").read_text())
+    circleci = next(r for r in values["repositories"] if r["name"] == "webapp")["ci"]["circleci"]
+    del circleci["pipeline_definition_id"]
+    reason = "one pipeline definition per project, created by the admins only"
+    circleci["overrides"] = {"unpinned_pipeline_definition": reason}
+    path = tmp_path / "declaration.yaml"
+    with path.open("w") as handle:
+        YAML(typ="safe", pure=True).dump(values, handle)
+    _, rehearsal = rehearse_example("production", path, cwd=tmp_path)
+    (row,) = _rows(rehearsal, "webapp -> production", "another pipeline definition")
+    assert row.verdict == "accepted-risk"
+    assert row.proof.startswith("accepted in the declaration by repositories[webapp].ci.circleci.overrides."
+                                f"unpinned_pipeline_definition: {reason!r}; asked: ")
+    assert rehearsal.passed
+
+
+def test_no_row_refers_to_a_document_users_do_not_have(example_rehearsal: tuple[Plan, Rehearsal]) -> None:
+    _, rehearsal = example_rehearsal
+    shown = [" ".join((o.flow, o.got, o.layer, o.proof, *o.also)) for o in rehearsal.outcomes]
+    assert shown and not [text for text in shown if re.search(r"DESIGN\.md|STYLE\.md|\.\./shared", text)]
 
 
 def test_every_ci_and_admin_token_revokes_itself_and_is_refused_afterwards(
@@ -254,13 +280,13 @@ def test_a_pipeline_started_by_a_custom_webhook_is_refused_by_vault_for_every_ci
 
 
 def test_the_admin_stand_in_mount_is_removed_and_a_leftover_one_does_not_stop_a_rehearsal(
-    openbao: OpenBaoServer,
+    openbao: OpenBaoServer, rehearse_example,
 ) -> None:
     root = VaultSession(openbao.api_addr, openbao.root_token)
     leftover = "securepipe-rehearsal-admins-production"
     root.call("delete", f"sys/auth/{leftover}")
     assert root.write(f"sys/auth/{leftover}", {"type": "jwt"}).ok
     target = VaultTarget(openbao.api_addr, openbao.root_token, openbao.forwarded_addr)
-    _, rehearsal = rehearse_declaration(None, "production", target=target)
+    _, rehearsal = rehearse_example("production", target=target)
     assert rehearsal.passed, [(o.flow, o.got) for o in rehearsal.outcomes if o.failed]
     assert f"{leftover}/" not in (root.read("sys/auth").body.get("data") or {})

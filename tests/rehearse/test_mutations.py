@@ -19,7 +19,7 @@ from secure_pipelines.ci.circleci.claims import (
 from secure_pipelines.ci.circleci.layers import context_restriction
 from secure_pipelines.declaration import Declaration
 from secure_pipelines.plan import Plan
-from secure_pipelines.rehearse import Rehearsal, VaultTarget, rehearse
+from secure_pipelines.rehearse import Rehearsal, Subject, VaultTarget, rehearse
 from secure_pipelines.rehearse.apply import AUTH_BACKEND_ROLE, ENDPOINT, POLICY, VaultResource
 from secure_pipelines.rehearse.flows import legitimate_job
 from secure_pipelines.rehearse.server import OpenBaoServer
@@ -32,7 +32,7 @@ def _rehearse_mutated(declaration: Declaration, plan: Plan, resources: list[Vaul
                       target: VaultTarget | None = None) -> Rehearsal:
     changed = [mutate(r) for r in resources]
     assert changed != resources, "the mutation changed nothing: this test would prove nothing"
-    return rehearse(declaration, plan, tuple(environments), lambda _p, _e: changed, target=target)
+    return rehearse(Subject.of(declaration, plan, environments), lambda: changed, target=target)
 
 
 def _with_inputs(resource: VaultResource, **inputs: Any) -> VaultResource:
@@ -110,8 +110,8 @@ def test_a_listener_that_ignores_x_forwarded_for_fails_the_rehearsal(
 ) -> None:
     # The plain dev listener does not trust X-Forwarded-For: Vault sees 127.0.0.1 for every login.
     target = VaultTarget(openbao.api_addr, openbao.root_token, forwarded_addr=openbao.api_addr)
-    rehearsal = rehearse(example_declaration, example_plan, ("production",),
-                         lambda _p, _e: list(example_resources), target=target)
+    rehearsal = rehearse(Subject.of(example_declaration, example_plan, ("production",)),
+                         lambda: list(example_resources), target=target)
     failed = [o for o in rehearsal.outcomes if o.failed]
     assert any(o.kind == "verification" and "X-Forwarded-For 192.0.2.55" in o.flow for o in failed)
     assert any(o.kind == "legitimate" and "log in" in o.flow for o in failed)

@@ -16,12 +16,14 @@ import pytest
 from ruamel.yaml import YAML
 
 from secure_pipelines import build_plan, load_declaration, parse_declaration
-from secure_pipelines.example_project import DEFAULT_DECLARATION
 from secure_pipelines.plan import Plan
 from secure_pipelines.rehearse.server import OpenBaoServer
 from secure_pipelines.render.files import render_files
+from secure_pipelines.render.output import write_output
 from secure_pipelines.render.templating import RenderSource
 
+EXAMPLE_PROJECT = Path(__file__).resolve().parents[2]
+EXAMPLE_DECLARATION = EXAMPLE_PROJECT / "stacks" / "declaration.yaml"
 EXAMPLE_SOURCE = RenderSource(declaration="stacks/declaration.yaml", command="securepipe render --all")
 PlanVariant = Callable[[Callable[[dict[str, Any]], None]], Plan]
 """``plan_variant``: the example's plan after a change to a copy of its declaration."""
@@ -39,7 +41,7 @@ def tool(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def example_plan() -> Plan:
-    return build_plan(load_declaration(DEFAULT_DECLARATION))
+    return build_plan(load_declaration(EXAMPLE_DECLARATION))
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +52,7 @@ def example_files(example_plan: Plan) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def example_values() -> dict[str, Any]:
     """The example declaration as plain data, to derive variants from."""
-    return YAML(typ="safe", pure=True).load(DEFAULT_DECLARATION.read_text())
+    return YAML(typ="safe", pure=True).load(EXAMPLE_DECLARATION.read_text())
 
 
 @pytest.fixture(scope="session")
@@ -68,10 +70,8 @@ def plan_variant(example_values: dict[str, Any]) -> PlanVariant:
 @pytest.fixture(scope="session")
 def rendered_dir(example_files: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example's files written to disk, for the command-line validators."""
-    from secure_pipelines.render.files import write_files
-
     out = tmp_path_factory.mktemp("rendered")
-    write_files(example_files, out)
+    write_output(example_files, out, lambda _path: True, "stacks/declaration.yaml")
     return out
 
 

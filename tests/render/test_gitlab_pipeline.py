@@ -28,7 +28,6 @@ from secure_pipelines.ci.gitlab_ci.claims import PIPELINE_SOURCE_TRAIT
 from secure_pipelines.ci.gitlab_ci.identity import GitLabCIIdentity
 from secure_pipelines.declaration import Declaration
 from secure_pipelines.declaration.loader import load_declaration
-from secure_pipelines.example_project import DEFAULT_DECLARATION
 from secure_pipelines.plan import CIRole, Plan
 from secure_pipelines.plan.vault_policies import REVOKE_SELF
 from secure_pipelines.rehearse.keys import IssuerKey, generate_issuer_keys
@@ -36,6 +35,8 @@ from secure_pipelines.rehearse.tokens import mint
 
 from .conftest import DevVault, enable, seed_secrets_and_policies, tool
 
+DEFAULT_DECLARATION = Path(__file__).resolve().parents[2] / "stacks" / "declaration.yaml"
+"""The worked example's declaration (the repository root is its Pulumi project)."""
 CONFIG = "repositories/shop/.gitlab-ci.yml"
 DIGEST_REF = "registry.gitlab.com/acme/shop@sha256:" + "cd" * 32
 RECORDED_COMMANDS = ("curl", "jq", "grep", "mktemp", "mkdir", "basename", "rm")

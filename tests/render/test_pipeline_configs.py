@@ -16,7 +16,10 @@ from secure_pipelines.ci.circleci.policy.cases import parse_config
 from secure_pipelines.ci.circleci.render import circleci_config, circleci_pipeline
 from secure_pipelines.ci.github_actions.render import github_actions_pipeline, runs_on
 from secure_pipelines.declaration.model import Tier
+from secure_pipelines.errors import InvalidDeclaration
 from secure_pipelines.plan import Plan
+from secure_pipelines.render.files import render_files
+from secure_pipelines.render.output import write_output
 from secure_pipelines.render.pipelines import shell_case_pattern
 
 from .conftest import EXAMPLE_SOURCE, tool
@@ -290,14 +293,13 @@ def test_production_runs_on_a_self_hosted_runner_with_known_egress(example_plan:
         "staging": ("self-hosted", "staging"), "production": ("self-hosted", "production")}
 
 
-def test_a_security_job_name_no_ci_accepts_is_a_user_error(plan_variant: PlanVariant, tmp_path: Path) -> None:
-    from secure_pipelines.render.pipelines import UnrenderableDeclaration
-
+def test_a_security_job_name_no_ci_accepts_is_refused_by_validation(plan_variant: PlanVariant) -> None:
     def odd_name(values: dict[str, Any]) -> None:
         values["pipeline_policy"]["required_security_jobs"] = ["scan; rm -rf /"]
 
-    with pytest.raises(UnrenderableDeclaration, match="required_security_jobs"):
-        circleci_config(plan_variant(odd_name), "webapp", EXAMPLE_SOURCE)
+    with pytest.raises(InvalidDeclaration) as refused:
+        plan_variant(odd_name)
+    assert [p.field for p in refused.value.problems] == ["pipeline_policy.required_security_jobs[0]"]
 
 
 def test_the_workflow_is_written_where_the_roles_bind_it(example_plan: Plan, example_files: dict[str, str]) -> None:
@@ -324,8 +326,6 @@ def test_workflow_dispatch_deploys_only_with_an_override_and_then_everywhere_it_
             "workflow_dispatch_deploys": "releases are cut by hand from main by the on-call engineer"}}
 
     plan = plan_variant(dispatch)
-    from secure_pipelines.render.files import render_files, write_files
-
     files = render_files(plan, EXAMPLE_SOURCE)
     workflow = parse_config(files[WORKFLOWS[0]])
     assert "workflow_dispatch" in workflow["on"]
@@ -334,7 +334,7 @@ def test_workflow_dispatch_deploys_only_with_an_override_and_then_everywhere_it_
     assert workflow["jobs"]["deploy-production"]["if"] == f"{event_test} && (github.ref == 'refs/heads/main')"
     (production,) = [r for r in plan.environment("production").roles if r.ci == "github-actions"]
     assert production.claims["event_name"] == ("push", "workflow_dispatch")
-    write_files(files, tmp_path)
+    write_output(files, tmp_path, lambda _path: True, "stacks/declaration.yaml")
     linted = run(tool("actionlint"), "-config-file", ".github/actionlint.yaml", ".github/workflows/deploy.yml",
                  cwd=tmp_path / "repositories" / "api")
     assert linted.returncode == 0, linted.stdout + linted.stderr

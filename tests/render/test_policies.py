@@ -23,10 +23,10 @@ from secure_pipelines.ci.circleci.policy.evaluate import PolicyError, evaluate_p
 from secure_pipelines.ci.circleci.policy.tests_file import circleci_policy_tests
 from secure_pipelines.plan import Plan
 
-from .conftest import EXAMPLE_SOURCE
+from .conftest import EXAMPLE_DECLARATION, EXAMPLE_SOURCE
 
 PlanVariant = Callable[[Callable[[dict[str, Any]], None]], Plan]
-EXAMPLE = build_plan(load_declaration())
+EXAMPLE = build_plan(load_declaration(EXAMPLE_DECLARATION))
 EXAMPLE_POLICY = circleci_plan(EXAMPLE).config_policy
 
 

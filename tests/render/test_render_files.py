@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from jinja2 import UndefinedError
 
-from secure_pipelines.example_project import DEFAULT_DECLARATION
 from secure_pipelines.plan import Plan
 from secure_pipelines.render.files import render_files
+from secure_pipelines.render.output import MANIFEST_NAME
 from secure_pipelines.render.templating import RenderSource, render_template
 
-from .conftest import EXAMPLE_SOURCE, tool
+from .conftest import EXAMPLE_PROJECT, EXAMPLE_SOURCE, tool
 
-REPO_ROOT = DEFAULT_DECLARATION.parent.parent
+REPO_ROOT = EXAMPLE_PROJECT
 
 
 def securepipe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -51,6 +51,7 @@ def test_the_cli_writes_exactly_what_render_files_returns(tmp_path: Path, exampl
     result = securepipe("render", "--all", "--out", str(tmp_path), cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr
     on_disk = {p.relative_to(tmp_path).as_posix(): p.read_text() for p in tmp_path.rglob("*") if p.is_file()}
+    assert on_disk.pop(MANIFEST_NAME)
     assert on_disk == example_files
 
 
@@ -97,7 +98,7 @@ def test_the_stack_and_declaration_named_in_the_header_follow_the_command(tmp_pa
 def test_an_unknown_stack_is_a_user_error_with_the_known_ones(tmp_path: Path) -> None:
     result = securepipe("render", "--stack", "prod", "--out", str(tmp_path), cwd=REPO_ROOT)
     assert result.returncode == 2
-    assert "no environment 'prod'" in result.stderr and "dev, staging, production" in result.stderr
+    assert "stack 'prod' is not an environment" in result.stderr and "dev, staging, production" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not any(tmp_path.iterdir())
 

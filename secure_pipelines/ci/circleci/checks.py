@@ -1,5 +1,6 @@
 """CircleCI's cross-field rules: the ids its bindings need, a context for each environment it deploys
-to, a runner class for production (the core checks developers' user ids); and its warnings."""
+to, a runner class for production, a pinned pipeline definition for staging and production (the core
+checks developers' user ids); and its warnings."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import ipaddress
 from collections import Counter
 from collections.abc import Iterator
 
-from ...declaration.model import PROTECTED_TIERS, Declaration, Environment, Tier
+from ...declaration.model import PROTECTED_TIERS, Declaration, Environment, Repository, Tier
 from ...errors import Problem
 from . import sections
 from .policy.model import RuleMode
@@ -17,7 +18,7 @@ def problems(d: Declaration) -> list[Problem]:
     if not any(sections.builds_on_circleci(r) for r in d.repositories) or sections.KEY not in d.ci:
         return []  # the core names a missing ci.circleci section; nothing else can be checked
     return [*_duplicate_projects(d), *_contexts(d), *_security_groups(d), *_production_runners(d),
-            *_shared_runner_classes(d), *_shared_ip_ranges(d)]
+            *_shared_runner_classes(d), *_shared_ip_ranges(d), *_pipeline_definitions(d)]
 
 
 def _users(d: Declaration, env: Environment) -> list[str]:
@@ -86,6 +87,32 @@ def _shared_ip_ranges(d: Declaration) -> Iterator[Problem]:
                           "whose egress addresses are yours alone: remove ip_ranges")
 
 
+UNPINNED = "overrides.unpinned_pipeline_definition"
+
+
+def protected_deploys(d: Declaration, repo: Repository) -> list[str]:
+    """The staging and production environments ``repo`` deploys to from CircleCI."""
+    if not sections.builds_on_circleci(repo):
+        return []
+    return [e.name for e in d.environments if e.tier in PROTECTED_TIERS and repo.name in e.repositories]
+
+
+def _pipeline_definitions(d: Declaration) -> Iterator[Problem]:
+    for repo in d.repositories:
+        section = sections.repository(repo)
+        deploys = protected_deploys(d, repo)
+        if section is None or not deploys or section.pipeline_definition_id:
+            continue
+        if section.overrides.unpinned_pipeline_definition:
+            continue
+        where = f"repositories[{repo.name}].ci.circleci"
+        yield Problem(f"{where}.pipeline_definition_id", None,
+                      f"{repo.name} deploys to {', '.join(deploys)} from CircleCI, and without this pin anyone who "
+                      "may add a pipeline definition (config source) to the project can reach those secrets from "
+                      "the default branch; set the id of the reviewed definition (`circleci pipeline list` lists "
+                      f"a project's definitions), or set {where}.{UNPINNED} to the reason you accept that")
+
+
 def warnings(d: Declaration) -> list[Problem]:
     if not any(sections.builds_on_circleci(r) for r in d.repositories):
         return []
@@ -110,6 +137,13 @@ def warnings(d: Declaration) -> list[Problem]:
                                  "environment's context", environment=env.name))
     for repo in d.repositories:
         section = sections.repository(repo)
+        if section is not None and section.overrides.unpinned_pipeline_definition:
+            reason = section.overrides.unpinned_pipeline_definition
+            found.append(Problem(
+                f"repositories[{repo.name}].ci.circleci.{UNPINNED}", reason,
+                "accepted: any pipeline definition of the project reaches staging and production secrets"
+                if not section.pipeline_definition_id else
+                "the pipeline definition is pinned, so nothing is accepted here; remove this override"))
         if section is not None and section.vcs_origin:
             found.append(Problem(f"repositories[{repo.name}].ci.circleci.vcs_origin", section.vcs_origin,
                                  "overrides the vcs-origin claim; a wrong value refuses every CircleCI login"))

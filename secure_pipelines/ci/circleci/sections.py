@@ -37,15 +37,24 @@ class CircleCIOrganization(Strict):
         return value
 
 
+class CircleCIRepositoryOverrides(Strict):
+    """Risks a repository accepts on CircleCI, each with the reason."""
+
+    unpinned_pipeline_definition: OverrideReason | None = None
+    """Accept staging and production roles that do not pin the pipeline definition."""
+
+
 class CircleCIRepository(Strict):
     """``repositories[].ci.circleci``: the project that builds the repository."""
 
     project_id: UUID = Field(description="for CircleCI: roles bind the immutable project id "
                                          "(Project Settings > Overview)")
     pipeline_definition_id: UUID | None = None
-    """Pin staging and production to this pipeline definition (the reviewed config source)."""
+    """Pin staging and production to this pipeline definition (the reviewed config source); required
+    where the repository deploys to staging or production, unless ``overrides`` accepts the risk."""
     vcs_origin: str | None = None
     """Exact ``vcs-origin`` claim value, when it differs from the organisation's format."""
+    overrides: CircleCIRepositoryOverrides = CircleCIRepositoryOverrides()
 
 
 class CircleCIContext(Strict):

@@ -12,7 +12,7 @@ from . import checks, claims, sections
 from .identity import CircleCIIdentity, vcs_origin
 from .layers import CircleCILayers
 from .plan import NAME, CircleCIPlan, build, circleci_plan
-from .policy.for_plan import ConfigPolicyFiles
+from .policy.capability import CircleCIConfigPolicy
 from .render import CONFIG_PATH, circleci_config
 
 VERSION_1_MOVES = (
@@ -30,11 +30,13 @@ VERSION_1_MOVES = (
     ("environments[].approval_hold", "environments[].ci.circleci.approval_hold"),
     ("developers[].circleci_user_id", "developers[].ci.circleci.user_id"),
 )
-PIPELINE_DEFINITION_RISK = (
-    "the design pins the pipeline definition for staging and production only, and only where the "
-    "declaration names it (repositories[].ci.circleci.pipeline_definition_id); anyone who may add a pipeline "
-    "definition to this project can reach these secrets from the default branch"
-)
+
+
+def _unpinned_override(repository: Repository) -> str | None:
+    """The declaration's override accepting an unpinned pipeline definition, quoted with its reason."""
+    section = sections.repository(repository)
+    reason = section.overrides.unpinned_pipeline_definition if section is not None else None
+    return f"repositories[{repository.name}].ci.circleci.{checks.UNPINNED}: {reason!r}" if reason else None
 
 
 class CircleCIContexts:
@@ -63,7 +65,7 @@ class CircleCISystem:
     identity = CircleCIIdentity()
     contexts = CircleCIContexts()
     later_layers = CircleCILayers()
-    config_policy = ConfigPolicyFiles()
+    config_policy = CircleCIConfigPolicy()
     vcs_host = GITHUB_HOST  # vcs-origin names github.com; CircleCI's GitLab and Bitbucket projects are not modelled
     deploys_through_github_environments = False
     version_1_moves = VERSION_1_MOVES
@@ -148,7 +150,7 @@ class CircleCISystem:
         if target.role.tier is not Tier.DEVELOPMENT:
             found.append(JobAttack("another pipeline definition (config source) of the same project",
                                    legitimate.with_trait(claims.FOREIGN_PIPELINE_DEFINITION_TRAIT, True),
-                                   accepted_when_unbound=PIPELINE_DEFINITION_RISK))
+                                   accepted_when_unbound=_unpinned_override(legitimate.repository)))
         for ref in (legitimate.ref, *target.other_refs):
             rerun = legitimate.but(ref=ref).with_trait(claims.SSH_RERUN_TRAIT, True)
             found.append(JobAttack(f"SSH rerun on {ref}", rerun))

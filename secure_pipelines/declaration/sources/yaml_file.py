@@ -7,31 +7,33 @@ from typing import Any
 
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
-from ...errors import DeclarationNotFound, InvalidDeclaration, Problem
+from ...errors import DeclarationNotFound, InvalidDeclaration, Problem, UnreadableFile
+from ...yaml_files import parse_yaml, read_yaml
+
+WHAT = "declaration file"
 
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
-    """The top-level mapping of a YAML file, with clear errors for a missing or malformed file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DeclarationNotFound(f"{path}: no such declaration file; pass --declaration FILE") from None
-    except OSError as error:
-        raise DeclarationNotFound(f"{path}: cannot be read ({error.strerror})") from None
-    return parse_yaml_mapping(text, str(path))
+    """The top-level mapping of a declaration file, with clear errors for a missing or malformed file."""
+    if not path.exists() and not path.is_symlink():
+        raise DeclarationNotFound(f"{path}: no such {WHAT}; pass --declaration FILE")
+    return _mapping(read_yaml(path, WHAT), str(path))
 
 
 def parse_yaml_mapping(text: str, source: str) -> dict[str, Any]:
-    """The top-level mapping of YAML ``text``; ``source`` names it in errors (a file, an input)."""
-    yaml = YAML(typ="safe", pure=True)
-    yaml.allow_duplicate_keys = False
+    """The top-level mapping of YAML ``text`` that is no file (a component's input); ``source`` names it
+    in errors, which are declaration problems like every other mistake in it."""
     try:
-        loaded = yaml.load(text)
-    except YAMLError as error:
-        raise InvalidDeclaration([Problem(source, None, f"is not valid YAML: {error}".replace("\n", " "))]) from None
+        loaded = parse_yaml(text, source)
+    except UnreadableFile as error:
+        where, _, what = str(error).partition(": ")
+        located = what if where == source else f"{what} (at {where.removeprefix(source + ':')}, line:column)"
+        raise InvalidDeclaration([Problem(source, None, located)]) from None
+    return _mapping(loaded, source)
+
+
+def _mapping(loaded: Any, source: str) -> dict[str, Any]:
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -40,7 +42,7 @@ def parse_yaml_mapping(text: str, source: str) -> dict[str, Any]:
 
 
 class YamlFileSource(PydanticBaseSettingsSource):
-    """Lowest-precedence source: the shared declaration file."""
+    """Lowest-precedence source: the declaration file."""
 
     def __init__(self, settings_cls: type[BaseSettings], path: Path):
         super().__init__(settings_cls)

@@ -1,5 +1,4 @@
-"""The config policy of a plan in one call: its bundle, decisions on a config, its own tests, and
-the files ``securepipe render`` writes (the bundle and its tests)."""
+"""The config policy of a plan in one call: its bundle, decisions on a config, and its own tests."""
 
 from __future__ import annotations
 
@@ -8,8 +7,7 @@ from typing import Any
 
 from ....plan.model import Plan
 from ....render.templating import RenderSource
-from ..plan import circleci_plan
-from .bundle import POLICY_DIR, circleci_policies
+from .bundle import circleci_policies
 from .decision import Decision
 from .evaluate import PolicyTestResult, evaluate_policies, run_policy_tests
 from .tests_file import circleci_policy_tests
@@ -30,13 +28,3 @@ def evaluate_plan_policies(plan: Plan, config: Mapping[str, Any], meta: Mapping[
 def run_plan_policy_tests(plan: Plan) -> tuple[PolicyTestResult, ...]:
     """Run the ``*_test.yaml`` cases rendered from ``plan`` against its own policies."""
     return run_policy_tests(plan_policies(plan), circleci_policy_tests(plan, _IN_MEMORY))
-
-
-class ConfigPolicyFiles:
-    """The config-policy capability of CircleCI: the bundle and its tests under ``circleci/policies/``."""
-
-    def files(self, plan: Plan, source: RenderSource) -> dict[str, str]:
-        if not circleci_plan(plan).config_policy.projects:
-            return {}
-        files = {**circleci_policies(plan, source), **circleci_policy_tests(plan, source)}
-        return {f"{POLICY_DIR}/{name}": text for name, text in files.items()}
