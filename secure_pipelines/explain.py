@@ -20,7 +20,7 @@ class Reader:
     """A CI role that may read a path, and everything a job must be to log in with it."""
 
     role: str
-    """``<mount>/<role>``, e.g. ``<mount>/webapp-production``."""
+    """``<mount>/<role>``, e.g. ``<mount>/production.webapp``."""
     repository: str
     ci: str
     refs: str
@@ -39,7 +39,7 @@ class Writer:
     """An admin role that may create, update and delete (never read) a path."""
 
     role: str
-    """``admin:<role>``, e.g. ``admin:admins-production``."""
+    """``admin:<role>``, e.g. ``admin:production.admins``."""
     group: str
     """The identity provider group the role is bound to."""
     cidrs: tuple[str, ...]

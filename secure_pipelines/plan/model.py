@@ -61,14 +61,22 @@ class SecretPath:
 
 @dataclass(frozen=True)
 class VaultPolicy:
+    """One ACL policy: its Vault name (``naming``), what it is for and its HCL."""
+
     name: str
     environment: str
-    purpose: Literal["ci-read", "admin-write"]
+    purpose: Literal["ci-read", "admin-write", "deployer"]
     hcl: str
+    previous_name: str | None = None
+    """Its name before the naming convention, if it had one (its old Pulumi resource name: an alias)."""
 
     @property
     def resource_name(self) -> str:
         return self.name
+
+    @property
+    def previous_resource_names(self) -> tuple[str, ...]:
+        return (self.previous_name,) if self.previous_name else ()
 
 
 @dataclass(frozen=True)
@@ -96,10 +104,16 @@ class CIRole:
     secret_paths: tuple[SecretPath, ...]
     ref_binding: str
     deploy_via: str
+    previous_role_name: str | None = None
+    """Its name before the naming convention, if it had one (gives its old Pulumi resource name: an alias)."""
 
     @property
     def resource_name(self) -> str:
         return f"{self.ci}-{self.role_name}"
+
+    @property
+    def previous_resource_names(self) -> tuple[str, ...]:
+        return (f"{self.ci}-{self.previous_role_name}",) if self.previous_role_name else ()
 
     @property
     def role_type(self) -> Literal["jwt"]:

@@ -50,7 +50,7 @@ def test_the_admin_client_secret_is_masked_in_json_and_text():
 
 def test_a_role_body_is_shown_decoded_so_reviewers_see_the_ssh_rerun_binding():
     listed = {r["name"]: r for r in _json("production")["resources"]}
-    body = listed["circleci-webapp-production"]["inputs"]["dataJson"]
+    body = listed["circleci-production.webapp"]["inputs"]["dataJson"]
     assert body["bound_claims"]["oidc.circleci.com/ssh-rerun"] == [False]
 
 

@@ -135,7 +135,7 @@ def test_each_role_is_written_at_its_plans_mount_and_name(captured, example_plan
 
 
 def test_ssh_rerun_is_bound_to_the_json_boolean_false_for_circleci_staging_and_production(captured):
-    for stack, name in (("staging", "circleci-webapp-staging"), ("production", "circleci-webapp-production")):
+    for stack, name in (("staging", "circleci-staging.webapp"), ("production", "circleci-production.webapp")):
         endpoint = by_name(captured[stack], ENDPOINT)[name]
         body = json.loads(endpoint.inputs["dataJson"])
         assert body["bound_claims"]["oidc.circleci.com/ssh-rerun"] == [False]
@@ -187,7 +187,7 @@ def test_the_admin_role_binds_the_admin_group_and_grants_only_the_write_policy(c
     assert role["groupsClaim"] == plan_role.groups_claim
     assert role["boundAudiences"] == list(plan_role.bound_audiences)
     assert role["allowedRedirectUris"] == list(plan_role.allowed_redirect_uris)
-    assert role["tokenPolicies"] == [f"admin-{stack}"]
+    assert role["tokenPolicies"] == [f"{stack}.admin"]
     assert role["tokenNoDefaultPolicy"] is True
     assert role["tokenBoundCidrs"] == ["203.0.113.64/28", "2001:db8:300::/48"]
     assert (role["tokenTtl"], role["tokenMaxTtl"]) == (plan_role.token_ttl, plan_role.token_max_ttl)

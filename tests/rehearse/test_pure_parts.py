@@ -48,10 +48,10 @@ def test_sdk_input_names_become_api_field_names() -> None:
 
 
 def test_a_role_is_written_at_its_backend_path_with_lists_for_bound_claims() -> None:
-    role = _Resource(AUTH_BACKEND_ROLE, "r", {"backend": "github-actions", "roleName": "api-production",
+    role = _Resource(AUTH_BACKEND_ROLE, "r", {"backend": "github-actions", "roleName": "production.api",
                                              "boundClaims": {"ref": "refs/heads/main"}, "tokenTtl": 300})
     [call] = calls_for(role, {})
-    assert call.path == "auth/github-actions/role/api-production"
+    assert call.path == "auth/github-actions/role/production.api"
     assert call.body == {"bound_claims": {"ref": ["refs/heads/main"]}, "token_ttl": 300}
 
 
