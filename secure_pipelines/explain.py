@@ -1,4 +1,5 @@
-"""Who can reach which secret path, from where, on which branch: the access matrix of the plan.
+"""Who can reach which secret path, from where, on which branch: the access matrix of the plan; and
+who can change what: each stack's deployer and the Vault paths it may write.
 
 Pure functions of the plan. ``securepipe explain`` prints them; the rehearsal's differential test
 checks that Vault, configured by the stacks, grants exactly this and nothing more.
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from .ci import registry
-from .plan.model import CIRole, Deployment, EnvironmentPlan, Plan, SecretPath
+from .plan.model import CIRole, Deployer, Deployment, EnvironmentPlan, Plan, SecretPath
 
 
 @dataclass(frozen=True)
@@ -167,3 +168,52 @@ def as_mermaid(matrix: Sequence[PathAccess]) -> str:
             edge(role, policy)
             edge(policy, path, arrow="-.->", label="write, never read")
     return "\n".join([*lines, *nodes.values(), *edges]) + "\n"
+
+
+@dataclass(frozen=True)
+class DeployerPath:
+    """One path a deployer may use, and how."""
+
+    path: str
+    capabilities: tuple[str, ...]
+    pinned: bool
+    """What it may write there is pinned to the plan (a policy's exact text, a role's exact policies)."""
+    purpose: str
+
+
+@dataclass(frozen=True)
+class DeployerAccess:
+    """Who can change what: one stack's deployer."""
+
+    stack: str
+    policy: str
+    role: str | None
+    """``<mount>/<role>`` the infrastructure pipeline logs in with to apply the stack (``None``: no pipeline
+    declared; an operator's token holding the policy)."""
+    logs_in_from: str | None
+    """Who may log in with the role: repository, ref and what the job runs in."""
+    cidrs: tuple[str, ...]
+    organization_wide: bool
+    paths: tuple[DeployerPath, ...]
+
+
+def _deployer_access(deployer: Deployer) -> DeployerAccess:
+    role = deployer.role
+    return DeployerAccess(
+        stack=deployer.stack,
+        policy=deployer.policy.name,
+        role=f"{role.mount_path}/{role.role_name}" if role else None,
+        logs_in_from=f"{role.repository}: {role.ref_binding} via {role.deploy_via}" if role else None,
+        cidrs=role.token_bound_cidrs if role else (),
+        organization_wide=deployer.organization_wide,
+        paths=tuple(DeployerPath(g.path, g.capabilities, g.pinned, g.purpose) for g in deployer.grants),
+    )
+
+
+def who_changes_what(plan: Plan, stacks: Sequence[str] | None = None) -> list[DeployerAccess]:
+    """Each chosen stack's deployer and every path it may use (all stacks when ``stacks`` is ``None``)."""
+    return [_deployer_access(d) for d in plan.deployers if stacks is None or d.stack in stacks]
+
+
+def deployers_as_json(deployers: Sequence[DeployerAccess]) -> str:
+    return json.dumps([asdict(d) for d in deployers], indent=2)

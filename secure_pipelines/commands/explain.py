@@ -9,7 +9,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ..explain import PathAccess, access_matrix, as_json, as_mermaid
+from ..errors import SecurePipelinesError
+from ..explain import (
+    DeployerAccess,
+    PathAccess,
+    access_matrix,
+    as_json,
+    as_mermaid,
+    deployers_as_json,
+    who_changes_what,
+)
 from ._common import AllOption, DeclarationOption, StackOption, console, for_reading, open_stacks, user_errors
 
 
@@ -17,6 +26,11 @@ class ExplainFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
     MERMAID = "mermaid"
+
+
+class ExplainView(StrEnum):
+    ACCESS = "access"
+    DEPLOYERS = "deployers"
 
 
 def _table(matrix: list[PathAccess]) -> Table:
@@ -38,24 +52,54 @@ def _table(matrix: list[PathAccess]) -> Table:
     return grid
 
 
+def _deployers_table(deployers: list[DeployerAccess]) -> Table:
+    grid = Table(title="Who can change what: each stack's deployer (pinned: only the planned text or policies)")
+    for column in ("stack", "deployer policy", "logs in as", "from", "path", "capabilities", "why"):
+        grid.add_column(column, overflow="fold")
+    for deployer in deployers:
+        who = (f"{deployer.role} ({deployer.logs_in_from})" if deployer.role
+               else "a token holding the policy (no infrastructure pipeline declared)")
+        where = ", ".join(deployer.cidrs) or "-"
+        for index, path in enumerate(deployer.paths):
+            first = index == 0
+            capabilities = ", ".join(path.capabilities) + (" (pinned)" if path.pinned else "")
+            grid.add_row(*map(escape, (deployer.stack if first else "", deployer.policy if first else "",
+                                       who if first else "", where if first else "", path.path, capabilities,
+                                       path.purpose)))
+    return grid
+
+
 def explain(
     stack: StackOption = None,
     all_stacks: AllOption = False,
     declaration: DeclarationOption = None,
     output: Annotated[ExplainFormat, typer.Option("--format", "-f", help="table, json or mermaid.")]
     = ExplainFormat.TABLE,
+    view: Annotated[ExplainView, typer.Option("--view", help="access: who can read or write each secret; "
+                                              "deployers: who can change what (each stack's deployer).")]
+    = ExplainView.ACCESS,
 ) -> None:
     """Print, per secret path, which repository, CI system, branch, context or environment, developer and
-    CIDRs can read it, and who can write it."""
+    CIDRs can read it, and who can write it; or (--view deployers) what each stack's deployer may change."""
     with user_errors():
         views = open_stacks(declaration, stack, all_stacks)
-        matrix = [access for view in views.views for access in access_matrix(view.plan, (view.stack,))]
+        matrix = [access for view_ in views.views for access in access_matrix(view_.plan, (view_.stack,))]
+        deployers = [d for view_ in views.views for d in who_changes_what(view_.plan, (view_.stack,))]
+        if view is ExplainView.DEPLOYERS and output is ExplainFormat.MERMAID:
+            raise SecurePipelinesError("--view deployers is shown as a table or json; use -f table or -f json")
+    if view is ExplainView.DEPLOYERS:
+        if output is ExplainFormat.JSON:
+            console.print_json(deployers_as_json(deployers))
+        else:
+            for_reading(console).print(_deployers_table(deployers))
+        return
     if output is ExplainFormat.JSON:
         console.print_json(as_json(matrix))
     elif output is ExplainFormat.MERMAID:
         console.print(as_mermaid(matrix), markup=False, highlight=False, end="")
     else:
         for_reading(console).print(_table(matrix))
+        console.print("Who can change what: securepipe explain --view deployers", style="dim")
 
 
 def register(app: typer.Typer) -> None:

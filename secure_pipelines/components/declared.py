@@ -159,6 +159,7 @@ class DeclaredOrganization(pulumi.ComponentResource):
                 admin_oidc_client_secret=inputs.admin_oidc_client_secret,
                 branch_protections=plan.branch_protections,
                 organization_ruleset=plan.organization_ruleset,
+                deployers=plan.deployers,
             ),
             _as_in_the_stack_program(self),
         )

@@ -78,7 +78,7 @@ def register_stack(
 ) -> None:
     """The components (and exports) of one stack: its environment, and the organisation if it owns it."""
     environment = select_environment(plan, stack)
-    auth_mounts: list[pulumi.Resource] = []
+    write_first: list[pulumi.Resource] = []
     if stack == plan.resources_stack:
         organization = Organization(
             plan.organization,
@@ -89,15 +89,17 @@ def register_stack(
                 admin_oidc_client_secret=admin_oidc_client_secret(),
                 branch_protections=plan.branch_protections,
                 organization_ruleset=plan.organization_ruleset,
+                deployers=plan.deployers,
             ),
         )
-        auth_mounts = organization.auth_mounts
+        write_first = organization.write_first
         pulumi.export("jwtMounts", organization.jwt_mounts.paths)
         pulumi.export("adminAuthPath", organization.admin_auth.path)
         pulumi.export("protectedRepositories", list(organization.branch_protection.protections))
+        pulumi.export("deployerPolicies", [d.policy.name for d in plan.deployers])
 
     if environment is not None:
-        resources = Environment(environment.name, EnvironmentArgs(environment=environment, depends_on=auth_mounts))
+        resources = Environment(environment.name, EnvironmentArgs(environment=environment, depends_on=write_first))
         pulumi.export("environment", environment.name)
         pulumi.export("secretMount", resources.secret_store.mount_path)
         pulumi.export("secretDataPaths", resources.secret_store.data_paths)

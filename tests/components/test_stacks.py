@@ -35,6 +35,7 @@ ENVIRONMENT_COMPONENTS = {
 }
 ORGANIZATION_COMPONENTS = {
     c("Organization"): 1, c("JwtAuthMounts"): 1, c("AdminAuth"): 1, c("DefaultBranchProtection"): 1,
+    c("Deployers"): 1,
 }
 
 EXPECTED_TYPES = {
@@ -45,9 +46,9 @@ EXPECTED_TYPES = {
     # staging: webapp's CircleCI role binds ssh-rerun == false (a generic endpoint); api's and shop's are plain.
     "staging": {**ENVIRONMENT_COMPONENTS, MOUNT: 1, POLICY: 4, ROLE: 3, ENDPOINT: 1,
                 GITHUB_ENVIRONMENT: 1, DEPLOYMENT_POLICY: 1},
-    # production also owns the organisation: 3 JWT mounts + the admins' OIDC mount, and protection of the
-    # 2 repositories GitHub hosts (shop lives on GitLab).
-    "production": {**ENVIRONMENT_COMPONENTS, **ORGANIZATION_COMPONENTS, MOUNT: 1, POLICY: 4, ROLE: 3,
+    # production also owns the organisation: 3 JWT mounts + the admins' OIDC mount, protection of the
+    # 2 repositories GitHub hosts (shop lives on GitLab), and the 3 stacks' deployer policies.
+    "production": {**ENVIRONMENT_COMPONENTS, **ORGANIZATION_COMPONENTS, MOUNT: 1, POLICY: 4 + 3, ROLE: 3,
                    ENDPOINT: 1, GITHUB_ENVIRONMENT: 1, DEPLOYMENT_POLICY: 1, AUTH_BACKEND: 4,
                    BRANCH_PROTECTION: 2},
 }
@@ -155,6 +156,8 @@ def test_no_string_typed_role_binds_a_value_the_provider_would_split(captured):
 def test_every_policy_is_the_plans_hcl_verbatim(captured, example_plan: Plan, stack):
     policies = by_name(captured[stack], POLICY)
     expected = {p.name: p.hcl for p in example_plan.environment(stack).policies}
+    if stack == example_plan.resources_stack:  # the organisation's key: it writes every stack's deployer policy
+        expected |= {d.policy.name: d.policy.hcl for d in example_plan.deployers}
     assert {r.inputs["name"]: r.inputs["policy"] for r in policies.values()} == expected
 
 

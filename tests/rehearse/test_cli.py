@@ -149,6 +149,16 @@ def test_explain_mermaid_draws_branch_to_path(example_plan: Plan) -> None:
         assert f'"{path.data_path}"' in result.stdout
 
 
+def test_explain_deployers_shows_who_can_change_what(example_plan: Plan) -> None:
+    result = runner.invoke(app, ["explain", "--stack", "staging", "--view", "deployers", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (staging,) = json.loads(result.stdout)
+    assert staging["policy"] == example_plan.deployer("staging").policy.name
+    assert [p["path"] for p in staging["paths"]] == [g.path for g in example_plan.deployer("staging").grants]
+    drawn = runner.invoke(app, ["explain", "--stack", "staging", "--view", "deployers", "--format", "mermaid"])
+    assert drawn.exit_code == 2 and "-f table or -f json" in drawn.output
+
+
 def test_explain_refuses_an_unknown_stack_with_exit_2() -> None:
     assert runner.invoke(app, ["explain", "--stack", "qa"]).exit_code == 2
 

@@ -23,7 +23,8 @@ def vault_files(rendered_dir: Path) -> list[Path]:
 
 
 def test_every_environment_has_its_policy_files(example_plan: Plan, rendered_dir: Path) -> None:
-    expected = {f"{env.name}/{p.name}.hcl" for env in example_plan.environments for p in env.policies}
+    expected = {f"{env.name}/{p.name}.hcl" for env in example_plan.environments
+                for p in (*env.policies, example_plan.deployer(env.name).policy)}
     assert {p.relative_to(rendered_dir / "vault").as_posix() for p in vault_files(rendered_dir)} == expected
 
 
