@@ -16,8 +16,9 @@ from ..explain import PathAccess, access_matrix
 from ..plan import CIRole, Deployment, Plan, SecretPath
 from .addresses import outside_addresses
 from .admin import rehearse_admin
-from .apply import VaultResource, apply
+from .apply import StackVaultResource
 from .attacks import LoginAttack, login_attacks, violated_binding
+from .deployers import apply_as_deployers, attack_rows, bootstrap, deployers_of
 from .differential import differential_outcome
 from .flows import deployments_of, legitimate_logins, role_key
 from .forwarded import verify_forwarded_address
@@ -45,8 +46,9 @@ class VaultTarget:
     """Where logins go; defaults to ``addr``, whose listener must trust X-Forwarded-For from us."""
 
 
-ResourceSource = Callable[[], list[VaultResource]]
-"""The Vault resources the stacks register (captured from the stack program under Pulumi's mocks)."""
+ResourceSource = Callable[[], Sequence[StackVaultResource]]
+"""The Vault resources the stacks register, each with its stack (captured from the stack program under
+Pulumi's mocks)."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,12 @@ def rehearse(
             paths = subject.paths()
             if target is not None:
                 refuse_real_vault(root, vault_resources, paths)
-            applied = apply(root, vault_resources, keys)
+            deployers = deployers_of(subject.organization, [(n, subject.plan_of(n)) for n in environments],
+                                     vault_resources)
+            tokens = bootstrap(root, deployers)
+            applied, applied_rows = apply_as_deployers(root, vault_resources, tokens, keys,
+                                                       subject.organization.resources_stack)
+            rehearsal.outcomes.extend(applied_rows)
             rehearsal.notes.extend(applied.skipped)
             rehearsal.outcomes.extend(verify_forwarded_address(server))
             markers = seed(root, paths)
@@ -136,6 +143,7 @@ def rehearse(
                     rehearsal.observed |= done.observed
             for env_name in environments:
                 rehearse_admin(rehearsal, server, subject.plan_of(env_name), env_name, paths)
+            rehearsal.outcomes.extend(attack_rows(root, subject.organization, tokens, paths))
             rehearsal.outcomes.append(differential_outcome(subject.access_matrix(), rehearsal.observed))
         finally:
             close_sessions()

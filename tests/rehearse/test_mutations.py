@@ -203,7 +203,10 @@ def test_a_policy_without_revoke_self_fails_the_rehearsal(
 
     rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, no_revoke)
     refused = [o.flow for o in rehearsal.refused_legitimate]
-    assert refused == ["webapp -> production: revokes its own token (auth/token/revoke-self), as a job does at "
+    # The deployer's policy pins the planned text, so production's own `pulumi up` is refused first; the
+    # rehearsal applies the changed policy with the bootstrap token and shows what it would do.
+    assert refused == ["deployer of production: production.ci.webapp: PUT sys/policies/acl/production.ci.webapp",
+                       "webapp -> production: revokes its own token (auth/token/revoke-self), as a job does at "
                        "its end"], refused
     assert [o.flow for o in rehearsal.escapes] == [
         "webapp -> production: its token, revoked, reads kv-production/data/apps/webapp"]
