@@ -169,8 +169,11 @@ def pulumi_up() -> Callable[..., PulumiUp]:
             except pulumi.RunError as error:
                 raised.append(error)
 
-        given = {"secure-pipelines:adminOidcClientId": "vault-admins", **(config or {})}
-        captured = capture_program(program, stack, given, list(secret_keys))
+        given = {"secure-pipelines:adminOidcClientId": "vault-admins", "secure-pipelines:githubAppId": "1200001",
+                 "secure-pipelines:githubAppInstallationId": "1300001",
+                 "secure-pipelines:githubAppPrivateKey": "set with pulumi config set --secret", **(config or {})}
+        secrets = list(dict.fromkeys([*secret_keys, "secure-pipelines:githubAppPrivateKey"]))
+        captured = capture_program(program, stack, given, secrets)
         return PulumiUp(captured.resources, raised[0] if raised else None)
 
     return run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from ..explain import (
     deployers_as_json,
     who_changes_what,
 )
+from ..plan.github_app import AppNeeds, app_needs
 from ._common import AllOption, DeclarationOption, StackOption, console, for_reading, open_stacks, user_errors
 
 
@@ -31,6 +33,7 @@ class ExplainFormat(StrEnum):
 class ExplainView(StrEnum):
     ACCESS = "access"
     DEPLOYERS = "deployers"
+    GITHUB_APP = "github-app"
 
 
 def _table(matrix: list[PathAccess]) -> Table:
@@ -69,6 +72,24 @@ def _deployers_table(deployers: list[DeployerAccess]) -> Table:
     return grid
 
 
+def _github_app_table(needs: AppNeeds) -> Table:
+    grid = Table(title="The GitHub App the stacks apply the GitHub side with: its permissions, nothing more")
+    for column in ("permission", "access", "why"):
+        grid.add_column(column, overflow="fold")
+    for permission in needs.permissions:
+        grid.add_row(escape(f"{permission.scope.capitalize()} \"{permission.name}\""), permission.access,
+                     escape("; ".join(permission.why)))
+    return grid
+
+
+def _github_app_json(needs: AppNeeds) -> str:
+    return json.dumps({
+        "permissions": [{"id": p.id, "scope": p.scope, "name": p.name, "access": p.access, "why": list(p.why)}
+                        for p in needs.permissions],
+        "repositories": list(needs.repositories),
+    }, indent=2)
+
+
 def explain(
     stack: StackOption = None,
     all_stacks: AllOption = False,
@@ -76,7 +97,8 @@ def explain(
     output: Annotated[ExplainFormat, typer.Option("--format", "-f", help="table, json or mermaid.")]
     = ExplainFormat.TABLE,
     view: Annotated[ExplainView, typer.Option("--view", help="access: who can read or write each secret; "
-                                              "deployers: who can change what (each stack's deployer).")]
+                                              "deployers: who can change what (each stack's deployer); "
+                                              "github-app: the GitHub App permissions the stacks need.")]
     = ExplainView.ACCESS,
 ) -> None:
     """Print, per secret path, which repository, CI system, branch, context or environment, developer and
@@ -85,8 +107,16 @@ def explain(
         views = open_stacks(declaration, stack, all_stacks)
         matrix = [access for view_ in views.views for access in access_matrix(view_.plan, (view_.stack,))]
         deployers = [d for view_ in views.views for d in who_changes_what(view_.plan, (view_.stack,))]
-        if view is ExplainView.DEPLOYERS and output is ExplainFormat.MERMAID:
-            raise SecurePipelinesError("--view deployers is shown as a table or json; use -f table or -f json")
+        needs = app_needs(views.first.plan, views.stacks)
+        if view is not ExplainView.ACCESS and output is ExplainFormat.MERMAID:
+            raise SecurePipelinesError(f"--view {view} is shown as a table or json; use -f table or -f json")
+    if view is ExplainView.GITHUB_APP:
+        if output is ExplainFormat.JSON:
+            console.print_json(_github_app_json(needs))
+        else:
+            for_reading(console).print(_github_app_table(needs))
+            console.print("Install it on these repositories only: " + (", ".join(needs.repositories) or "none"))
+        return
     if view is ExplainView.DEPLOYERS:
         if output is ExplainFormat.JSON:
             console.print_json(deployers_as_json(deployers))

@@ -11,7 +11,7 @@ import pytest
 
 from secure_pipelines.errors import DeclarationNotFound, InvalidDeclaration, UnknownStack
 from secure_pipelines.stack import CapturedResource, capture_program, capture_stack, capture_stack_run
-from secure_pipelines.stack.capture import PLACEHOLDER_SECRET
+from secure_pipelines.stack.capture import PLACEHOLDER_APP_ID, PLACEHOLDER_SECRET
 
 from .conftest import EXAMPLE_PROJECT
 
@@ -97,9 +97,13 @@ def test_pulumi_up_reads_what_every_command_reads(user_project, pulumi_up):
         "secure-pipelines:declaration": json.dumps(override),
         "secure-pipelines:adminOidcClientId": "vault-admins",
         "secure-pipelines:adminOidcClientSecret": PLACEHOLDER_SECRET,
+        "secure-pipelines:githubAppId": PLACEHOLDER_APP_ID,
+        "secure-pipelines:githubAppInstallationId": PLACEHOLDER_APP_ID,
+        "secure-pipelines:githubAppPrivateKey": PLACEHOLDER_SECRET,
     }
     by_pulumi_up = pulumi_up(user_project.root, "staging", pulumi_cli_config,
-                             ("secure-pipelines:adminOidcClientSecret",)).resources
+                             ("secure-pipelines:adminOidcClientSecret", "secure-pipelines:githubAppPrivateKey")
+                             ).resources
     by_commands = capture_stack("staging", project_dir=user_project.root)
     assert any("vault-staging-admins" in json.dumps(r.inputs) for r in by_commands), "the override reached it"
     assert by_pulumi_up == tuple(by_commands)

@@ -159,6 +159,15 @@ def test_explain_deployers_shows_who_can_change_what(example_plan: Plan) -> None
     assert drawn.exit_code == 2 and "-f table or -f json" in drawn.output
 
 
+def test_explain_github_app_lists_the_permissions_and_repositories_of_the_chosen_stacks() -> None:
+    result = runner.invoke(app, ["explain", "--stack", "staging", "--view", "github-app", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert {p["id"]: p["access"] for p in shown["permissions"]} == {
+        "repository.actions": "read", "repository.administration": "write", "repository.metadata": "read"}
+    assert shown["repositories"] == ["api"]
+
+
 def test_explain_refuses_an_unknown_stack_with_exit_2() -> None:
     assert runner.invoke(app, ["explain", "--stack", "qa"]).exit_code == 2
 
