@@ -10,7 +10,7 @@ import typer
 
 from ..errors import SecurePipelinesError
 from ..rehearse import VaultTarget, rehearse_declaration
-from ..rehearse.report import as_json, print_report
+from ..rehearse.report import as_json, phase_table, print_report
 from ._common import DeclarationOption, console, fail, for_reading, user_errors
 
 
@@ -33,6 +33,9 @@ def rehearse(
     keys_dir: Annotated[Path | None, typer.Option(
         "--keys-dir", help="Write each issuer's private signing key here (one PEM file per issuer).")] = None,
     output: Annotated[ReportFormat, typer.Option("--format", "-f", help="table or json.")] = ReportFormat.TABLE,
+    timings: Annotated[bool, typer.Option(
+        "--timings", help="Also show how long each phase took (with --format json, they are always in "
+        "the document's \"phases\").")] = False,
 ) -> None:
     """Apply the Vault side of the stacks, fire every legitimate flow and attack; exit 1 on any escape
     or refused legitimate flow."""
@@ -52,6 +55,8 @@ def rehearse(
         console.print_json(as_json(rehearsal))
     else:
         print_report(rehearsal, for_reading(console))
+        if timings:
+            for_reading(console).print(phase_table(rehearsal))
     if not rehearsal.passed:
         raise typer.Exit(1)
 

@@ -29,6 +29,7 @@ from .probe import Firing, claims_for, client_token, login, refusing_layer, toke
 from .scratch import refuse_real_vault
 from .seeding import MARKER_KEY, seed
 from .server import OpenBaoServer, dev_server
+from .timing import PhaseTimes
 from .vault_client import Answer, VaultSession, VaultUnreachable, close_sessions
 
 NEIGHBOURS_READ_FOR_REAL = 3
@@ -78,22 +79,30 @@ def rehearse(
 ) -> Rehearsal:
     """Apply, seed, fire; return every outcome. Embedded OpenBao unless ``target`` is given."""
     started = time.monotonic()
-    vault_resources = resources(plan, environments)
-    keys = generate_issuer_keys(m.issuer for m in plan.jwt_mounts)
+    times = PhaseTimes()
+    with times.phase("capture"):
+        vault_resources = resources(plan, environments)
+    with times.phase("keys"):
+        keys = generate_issuer_keys(m.issuer for m in plan.jwt_mounts)
+    starting = time.perf_counter()
     with _vault(target) as server:
+        times.record("server-start", time.perf_counter() - starting)
         try:
-            rehearsal = Rehearsal(environments, server.api_addr, embedded=target is None)
+            rehearsal = Rehearsal(environments, server.api_addr, embedded=target is None, phases=times)
             if keys_dir is not None:
                 rehearsal.keys_written = {i: str(p) for i, p in write_private_keys(keys, keys_dir).items()}
             root = VaultSession(server.api_addr, server.root_token)
             _check_reachable(root)
             paths = [p for env in plan.environments if env.name in environments for p in env.secret_store.paths]
-            if target is not None:
-                refuse_real_vault(root, vault_resources, paths)
-            applied = apply(root, vault_resources, keys)
+            with times.phase("apply"):
+                if target is not None:
+                    refuse_real_vault(root, vault_resources, paths)
+                applied = apply(root, vault_resources, keys)
             rehearsal.notes.extend(applied.skipped)
-            rehearsal.outcomes.extend(verify_forwarded_address(server))
-            markers = seed(root, paths)
+            with times.phase("address-check"):
+                rehearsal.outcomes.extend(verify_forwarded_address(server))
+            with times.phase("seed"):
+                markers = seed(root, paths)
 
             def one_role(pair: tuple[Deployment, CIRole]) -> Rehearsal:
                 scratch = Rehearsal(environments, server.api_addr, rehearsal.embedded)
@@ -101,15 +110,20 @@ def rehearse(
                 return scratch
 
             # Roles are independent; a few threads keep the server busy while Python mints tokens.
-            with ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
+            with times.phase("flows"), ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
                 for done in pool.map(one_role, deployments_of(plan, environments)):
                     rehearsal.outcomes.extend(done.outcomes)
                     rehearsal.observed |= done.observed
-            for env_name in environments:
-                rehearse_admin(rehearsal, server, plan, env_name, paths)
-            rehearsal.outcomes.append(differential_outcome(access_matrix(plan, environments), rehearsal.observed))
+            with times.phase("admin"):
+                for env_name in environments:
+                    rehearse_admin(rehearsal, server, plan, env_name, paths)
+            with times.phase("differential"):
+                matrix = access_matrix(plan, environments)
+                rehearsal.outcomes.append(differential_outcome(matrix, rehearsal.observed))
         finally:
             close_sessions()
+            stopping = time.perf_counter()
+    times.record("server-stop", time.perf_counter() - stopping)
     rehearsal.seconds = time.monotonic() - started
     return rehearsal
 

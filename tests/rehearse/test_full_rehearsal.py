@@ -131,3 +131,12 @@ def test_an_accepted_risk_is_only_where_the_plan_leaves_the_claim_unbound(
     for role in pinned:
         rows = _rows(rehearsal, _label(role), "another pipeline definition")
         assert [o.verdict for o in rows] == ["ok"] and PIPELINE_DEFINITION_ID in rows[0].layer
+
+
+def test_the_rehearsal_times_every_phase_it_runs(example_rehearsal: tuple[Plan, Rehearsal]) -> None:
+    _, rehearsal = example_rehearsal
+    phases = dict(rehearsal.phases.in_order())
+    assert list(phases) == ["capture", "keys", "server-start", "apply", "address-check", "seed", "flows",
+                            "admin", "differential", "server-stop"]
+    assert all(seconds > 0 for seconds in phases.values()), phases
+    assert sum(phases.values()) <= rehearsal.seconds
