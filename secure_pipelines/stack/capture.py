@@ -29,6 +29,7 @@ from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from ..components.collector import paced_for_registration
 from ..errors import InvalidDeclaration, Problem, SecurePipelinesError
 from ..example_project import EXAMPLE_PROJECT_DIR
 from .program import (
@@ -112,8 +113,9 @@ def capture_program(
         name=f"capture-{stack}",
         daemon=True,
     )
-    runner.start()
-    runner.join()
+    with paced_for_registration():
+        runner.start()
+        runner.join()
     if "error" in outcome:
         raise outcome["error"]
     return StackCapture(stack=stack, resources=tuple(outcome["resources"]), warnings=tuple(outcome["warnings"]))

@@ -12,6 +12,7 @@ from typing import Any
 
 import pulumi
 
+from ..components.collector import pace_for_registration
 from ..components.environment import Environment, EnvironmentArgs
 from ..components.organization import Organization, OrganizationArgs
 from ..declaration.loader import load_declaration
@@ -62,6 +63,7 @@ def main(project_dir: Path) -> None:
     A user's mistake (unknown stack, invalid declaration) becomes a ``pulumi.RunError``: the Pulumi
     CLI prints its message, without a traceback.
     """
+    pace_for_registration()
     try:
         run_stack_program(project_dir)
     except SecurePipelinesError as error:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import runpy
 from pathlib import Path
 
 import pulumi
 import pytest
 
+from secure_pipelines.components.collector import REGISTRATION_THRESHOLDS, paced_for_registration
 from secure_pipelines.errors import DeclarationNotFound, InvalidDeclaration, UnknownStack
 from secure_pipelines.example_project import EXAMPLE_PROJECT_DIR
 from secure_pipelines.stack import CapturedResource, capture_program, capture_stack, capture_stack_run
@@ -84,3 +86,20 @@ def test_pulumi_up_on_an_unknown_stack_ends_with_a_clean_run_error():
 def test_a_stack_reports_only_its_own_environments_warnings():
     assert not any("0.0.0.0/0" in w for w in capture_stack_run("staging").warnings)
     assert not any("0.0.0.0/0" in w for w in capture_stack_run("production").warnings)
+
+
+def test_the_collector_is_paced_for_registration_during_a_capture_and_restored_after():
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+    capture_program(lambda: seen.append(gc.get_threshold()), "dev")
+    assert seen == [REGISTRATION_THRESHOLDS]
+    assert gc.get_threshold() == before != REGISTRATION_THRESHOLDS
+
+
+def test_overlapping_paced_blocks_keep_the_pace_until_the_last_one_ends():
+    before = gc.get_threshold()
+    with paced_for_registration():
+        with paced_for_registration():
+            assert gc.get_threshold() == REGISTRATION_THRESHOLDS
+        assert gc.get_threshold() == REGISTRATION_THRESHOLDS
+    assert gc.get_threshold() == before
