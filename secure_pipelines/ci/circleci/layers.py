@@ -52,6 +52,9 @@ def context_restriction(plan: Plan, job: Job) -> LayerDecision | None:
 
 # Rendering is pure but not free; a rehearsal asks once per repository. Keyed by the plan object.
 _RENDERED: dict[tuple[int, str], tuple[Plan, dict[str, str], dict[str, Any]]] = {}
+_DECIDED: dict[tuple[int, str, str, str, bool], tuple[Plan, LayerDecision]] = {}
+"""Decisions already made: the evaluation is pure in the plan, the repository and the pipeline's
+metadata, and one costs tens of milliseconds (several developers' jobs of a repository ask the same)."""
 _POLICY_LOCK = threading.Lock()
 """One Rego evaluation at a time: the rehearsal fires roles from several threads."""
 
@@ -74,16 +77,23 @@ def config_policy(plan: Plan, job: Job) -> LayerDecision | None:
     pipeline metadata: the decision CircleCI makes when such a pipeline (or rerun) starts.
     """
     ssh_rerun = bool(job.trait(SSH_RERUN_TRAIT))
-    meta = {"project_id": job_project_id(job), "vcs": {"branch": job.branch or ""}, "ssh_rerun": ssh_rerun}
+    project_id, branch = job_project_id(job), job.branch or ""
+    key = (id(plan), job.repository.name, project_id, branch, ssh_rerun)
     with _POLICY_LOCK:
+        cached = _DECIDED.get(key)
+        if cached is not None and cached[0] is plan:
+            return cached[1]
         policies, config = _policy_inputs(plan, job.repository.name)
-        decision = evaluate_policies(policies, config, meta)
-    rules = sorted({v.rule for v in decision.hard_failures})
-    shown = f"{decision.status}" + (f" ({', '.join(rules)})" if rules else "")
-    return LayerDecision(
-        CONFIG_POLICY_LAYER, decision.status is DecisionStatus.HARD_FAIL,
-        f"config policy decision {shown} for branch {job.branch or '-'}, ssh_rerun={str(ssh_rerun).lower()}",
-    )
+        decision = evaluate_policies(policies, config,
+                                     {"project_id": project_id, "vcs": {"branch": branch}, "ssh_rerun": ssh_rerun})
+        rules = sorted({v.rule for v in decision.hard_failures})
+        shown = f"{decision.status}" + (f" ({', '.join(rules)})" if rules else "")
+        decided = LayerDecision(
+            CONFIG_POLICY_LAYER, decision.status is DecisionStatus.HARD_FAIL,
+            f"config policy decision {shown} for branch {job.branch or '-'}, ssh_rerun={str(ssh_rerun).lower()}",
+        )
+        _DECIDED[key] = (plan, decided)
+        return decided
 
 
 class CircleCILayers:
