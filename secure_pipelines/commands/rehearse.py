@@ -11,7 +11,8 @@ import typer
 from ..errors import SecurePipelinesError
 from ..rehearse import VaultTarget, rehearse_declaration
 from ..rehearse.report import as_json, phase_table, print_report
-from ._common import DeclarationOption, console, fail, for_reading, user_errors
+from ._common import DeclarationOption, console, error_console, fail, for_reading, user_errors
+from .progress import rehearsal_progress
 
 
 class ReportFormat(StrEnum):
@@ -46,9 +47,9 @@ def rehearse(
     target = VaultTarget(vault_addr, vault_token) if vault_addr and vault_token else None
     if declaration is not None and not declaration.is_file():
         fail(f"--declaration {declaration}: no such file")
-    with user_errors():
+    with user_errors(), rehearsal_progress(error_console) as progress:
         try:
-            _, rehearsal = rehearse_declaration(declaration, stack, target, keys_dir)
+            _, rehearsal = rehearse_declaration(declaration, stack, target, keys_dir, progress)
         except OSError as error:
             raise SecurePipelinesError(f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from None
     if output is ReportFormat.JSON:

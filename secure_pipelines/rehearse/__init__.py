@@ -13,6 +13,7 @@ from .outcomes import Access, Outcome, Rehearsal
 from .runner import VaultTarget, rehearse, select_environments
 from .server import OpenBaoServer, OpenBaoUnavailable, dev_server
 from .stack_resources import captured_vault_resources
+from .timing import ProgressListener
 
 
 def rehearse_declaration(
@@ -20,6 +21,7 @@ def rehearse_declaration(
     stack: str | None,
     target: VaultTarget | None = None,
     keys_dir: Path | None = None,
+    progress: ProgressListener | None = None,
 ) -> tuple[Plan, Rehearsal]:
     """Load, plan, capture the stacks' Vault resources and rehearse them (``stack=None``: every one)."""
     loaded = load_declaration(declaration or DEFAULT_DECLARATION)
@@ -28,7 +30,7 @@ def rehearse_declaration(
     rehearsal = rehearse(
         loaded, plan, environments,
         lambda p, envs: captured_vault_resources(p, envs, declaration),
-        target=target, keys_dir=keys_dir,
+        target=target, keys_dir=keys_dir, progress=progress,
     )
     return plan, rehearsal
 
@@ -38,6 +40,7 @@ __all__ = [
     "OpenBaoServer",
     "OpenBaoUnavailable",
     "Outcome",
+    "ProgressListener",
     "Rehearsal",
     "VaultTarget",
     "dev_server",

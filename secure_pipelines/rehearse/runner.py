@@ -29,7 +29,7 @@ from .probe import Firing, claims_for, client_token, login, refusing_layer, toke
 from .scratch import refuse_real_vault
 from .seeding import MARKER_KEY, seed
 from .server import OpenBaoServer, dev_server
-from .timing import PhaseTimes
+from .timing import PhaseTimes, ProgressListener
 from .vault_client import Answer, VaultSession, VaultUnreachable, close_sessions
 
 NEIGHBOURS_READ_FOR_REAL = 3
@@ -76,14 +76,17 @@ def rehearse(
     resources: ResourceSource,
     target: VaultTarget | None = None,
     keys_dir: Path | None = None,
+    progress: ProgressListener | None = None,
 ) -> Rehearsal:
-    """Apply, seed, fire; return every outcome. Embedded OpenBao unless ``target`` is given."""
+    """Apply, seed, fire; return every outcome. Embedded OpenBao unless ``target`` is given;
+    ``progress`` hears of each phase and of each role done."""
     started = time.monotonic()
-    times = PhaseTimes()
+    times = PhaseTimes(listener=progress)
     with times.phase("capture"):
         vault_resources = resources(plan, environments)
     with times.phase("keys"):
         keys = generate_issuer_keys(m.issuer for m in plan.jwt_mounts)
+    times.started("server-start")
     starting = time.perf_counter()
     with _vault(target) as server:
         times.record("server-start", time.perf_counter() - starting)
@@ -110,10 +113,12 @@ def rehearse(
                 return scratch
 
             # Roles are independent; a few threads keep the server busy while Python mints tokens.
-            with times.phase("flows"), ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
-                for done in pool.map(one_role, deployments_of(plan, environments)):
+            pairs = deployments_of(plan, environments)
+            with times.phase("flows", total=len(pairs)), ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
+                for done in pool.map(one_role, pairs):
                     rehearsal.outcomes.extend(done.outcomes)
                     rehearsal.observed |= done.observed
+                    times.advance()
             with times.phase("admin"):
                 for env_name in environments:
                     rehearse_admin(rehearsal, server, plan, env_name, paths)
@@ -122,6 +127,7 @@ def rehearse(
                 rehearsal.outcomes.append(differential_outcome(matrix, rehearsal.observed))
         finally:
             close_sessions()
+            times.started("server-stop")
             stopping = time.perf_counter()
     times.record("server-stop", time.perf_counter() - stopping)
     rehearsal.seconds = time.monotonic() - started
