@@ -17,12 +17,12 @@ too are fired with its token.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import SecurePipelinesError
 from ..plan import Deployer, EnvironmentPlan, Plan, SecretPath
-from .apply import AppliedConfiguration, ApplyFailed, StackVaultResource, VaultCall, VaultResource, apply
+from .apply import AppliedConfiguration, ApplyFailed, Refused, StackVaultResource, VaultCall, VaultResource, apply
 from .grants import READ, WRITE, capabilities_of
 from .keys import IssuerKey
 from .outcomes import Expectation, Kind, Outcome, verdict_for
@@ -106,8 +106,7 @@ def apply_as_deployers(
     return applied, rows
 
 
-def _refusal_recorder(root: VaultSession, token: DeployerToken, rows: list[Outcome]
-                      ) -> Callable[[VaultResource, VaultCall, Answer], None]:
+def _refusal_recorder(root: VaultSession, token: DeployerToken, rows: list[Outcome]) -> Refused:
     def refused(resource: VaultResource, call: VaultCall, answer: Answer) -> None:
         rows.append(_deployer_row(
             "legitimate", token, f"{resource.name}: {call.method.upper()} {call.path}", "admitted", answer,
