@@ -187,24 +187,20 @@ class DeployerAccess:
 
     stack: str
     policy: str
-    role: str | None
-    """``<mount>/<role>`` the infrastructure pipeline logs in with to apply the stack (``None``: no pipeline
-    declared; an operator's token holding the policy)."""
-    logs_in_from: str | None
-    """Who may log in with the role: repository, ref and what the job runs in."""
-    cidrs: tuple[str, ...]
+    applied_with: str
+    """What holds the policy when the stack is applied."""
     organization_wide: bool
     paths: tuple[DeployerPath, ...]
 
 
+APPLIED_WITH = "a short-lived token holding only this policy (README: Deploying with Pulumi)"
+
+
 def _deployer_access(deployer: Deployer) -> DeployerAccess:
-    role = deployer.role
     return DeployerAccess(
         stack=deployer.stack,
         policy=deployer.policy.name,
-        role=f"{role.mount_path}/{role.role_name}" if role else None,
-        logs_in_from=f"{role.repository}: {role.ref_binding} via {role.deploy_via}" if role else None,
-        cidrs=role.token_bound_cidrs if role else (),
+        applied_with=APPLIED_WITH,
         organization_wide=deployer.organization_wide,
         paths=tuple(DeployerPath(g.path, g.capabilities, g.pinned, g.purpose) for g in deployer.grants),
     )

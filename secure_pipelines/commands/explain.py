@@ -57,17 +57,14 @@ def _table(matrix: list[PathAccess]) -> Table:
 
 def _deployers_table(deployers: list[DeployerAccess]) -> Table:
     grid = Table(title="Who can change what: each stack's deployer (pinned: only the planned text or policies)")
-    for column in ("stack", "deployer policy", "logs in as", "from", "path", "capabilities", "why"):
+    for column in ("stack", "deployer policy", "applied with", "path", "capabilities", "why"):
         grid.add_column(column, overflow="fold")
     for deployer in deployers:
-        who = (f"{deployer.role} ({deployer.logs_in_from})" if deployer.role
-               else "a token holding the policy (no infrastructure pipeline declared)")
-        where = ", ".join(deployer.cidrs) or "-"
         for index, path in enumerate(deployer.paths):
             first = index == 0
             capabilities = ", ".join(path.capabilities) + (" (pinned)" if path.pinned else "")
             grid.add_row(*map(escape, (deployer.stack if first else "", deployer.policy if first else "",
-                                       who if first else "", where if first else "", path.path, capabilities,
+                                       deployer.applied_with if first else "", path.path, capabilities,
                                        path.purpose)))
     return grid
 

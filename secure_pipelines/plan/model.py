@@ -113,8 +113,6 @@ class Deployer:
     """The resources stack: it also manages the auth mounts and every deployer's policy."""
     grants: tuple[Grant, ...]
     policy: VaultPolicy
-    role: CIRole | None = None
-    """The JWT role the infrastructure pipeline applies this stack with (when the declaration names it)."""
 
     @property
     def name(self) -> str:
