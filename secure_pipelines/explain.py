@@ -196,11 +196,20 @@ class DeployerAccess:
 APPLIED_WITH = "a short-lived token holding only this policy (README: Deploying with Pulumi)"
 
 
-def _deployer_access(deployer: Deployer) -> DeployerAccess:
+def applied_with(plan: Plan, stack: str) -> str:
+    """What holds a stack's deployer policy when it is applied: the infrastructure pipeline's role, if declared."""
+    if plan.infrastructure is None:
+        return APPLIED_WITH
+    role = plan.infrastructure.role(stack)
+    return (f"the {plan.infrastructure.repository} pipeline's job in environment {stack}, logged in through "
+            f"auth/{role.mount_path}/role/{role.role_name} from {', '.join(role.token_bound_cidrs)}")
+
+
+def _deployer_access(plan: Plan, deployer: Deployer) -> DeployerAccess:
     return DeployerAccess(
         stack=deployer.stack,
         policy=deployer.policy.name,
-        applied_with=APPLIED_WITH,
+        applied_with=applied_with(plan, deployer.stack),
         organization_wide=deployer.organization_wide,
         paths=tuple(DeployerPath(g.path, g.capabilities, g.pinned, g.purpose) for g in deployer.grants),
     )
@@ -208,7 +217,7 @@ def _deployer_access(deployer: Deployer) -> DeployerAccess:
 
 def who_changes_what(plan: Plan, stacks: Sequence[str] | None = None) -> list[DeployerAccess]:
     """Each chosen stack's deployer and every path it may use (all stacks when ``stacks`` is ``None``)."""
-    return [_deployer_access(d) for d in plan.deployers if stacks is None or d.stack in stacks]
+    return [_deployer_access(plan, d) for d in plan.deployers if stacks is None or d.stack in stacks]
 
 
 def deployers_as_json(deployers: Sequence[DeployerAccess]) -> str:

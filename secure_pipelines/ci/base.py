@@ -190,6 +190,25 @@ class ConfigPolicy(Protocol):
         ...
 
 
+class InfrastructurePipeline(Protocol):
+    """Capability: the infrastructure repository's own pipeline runs on this system: on pull requests it
+    previews and checks, on the default branch it applies each stack through a JWT role of its own."""
+
+    def binding(self, declaration: Declaration, repository: Repository, environment: Environment) -> Binding:
+        """What the role applying ``environment``'s stack binds: the infrastructure repository, its default
+        branch, the reviewed pipeline file, the stack's environment (and self-hosted runners)."""
+        ...
+
+    def job_traits(self, declaration: Declaration) -> tuple[tuple[str, str | bool], ...]:
+        """What the rehearsal adds to a legitimate job to make it an infrastructure job (its pipeline file,
+        its runner, its protected environment)."""
+        ...
+
+    def files(self, plan: Plan, source: RenderSource) -> dict[str, str]:
+        """The infrastructure repository's pipeline files, by path relative to that repository."""
+        ...
+
+
 @dataclass(frozen=True)
 class SectionModels:
     """The declaration sections a CI system reads, one model per level (``None``: no section there)."""
@@ -250,6 +269,11 @@ class CISystem(Protocol):
     @property
     def config_policy(self) -> ConfigPolicy | None:
         """Capability: organisation-wide policies on pipeline configs, rendered with their tests."""
+        ...
+
+    @property
+    def infrastructure(self) -> InfrastructurePipeline | None:
+        """Capability: the infrastructure repository's own pipeline (``None``: it cannot run it)."""
         ...
 
     @property

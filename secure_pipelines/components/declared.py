@@ -20,7 +20,7 @@ from ..plan.model import EnvironmentPlan, Plan
 from ._component import type_token
 from ._inputs import InvalidComponentInputs, declared_plan, explicit_dependencies, validated_inputs
 from .environment import Environment, EnvironmentArgs
-from .organization import Organization, OrganizationArgs
+from .organization import Organization, organization_args
 
 ENVIRONMENT_COMPONENT = "DeclaredEnvironment"
 ORGANIZATION_COMPONENT = "DeclaredOrganization"
@@ -152,15 +152,7 @@ class DeclaredOrganization(pulumi.ComponentResource):
                 pulumi.log.warn(str(warning), resource=self)
         self.resources = Organization(
             plan.organization,
-            OrganizationArgs(
-                jwt_mounts=plan.jwt_mounts,
-                admin_auth=plan.admin_auth,
-                admin_oidc_client_id=inputs.admin_oidc_client_id,
-                admin_oidc_client_secret=inputs.admin_oidc_client_secret,
-                branch_protections=plan.branch_protections,
-                organization_ruleset=plan.organization_ruleset,
-                deployers=plan.deployers,
-            ),
+            organization_args(plan, inputs.admin_oidc_client_id, inputs.admin_oidc_client_secret),
             _as_in_the_stack_program(self),
         )
         self.jwt_mounts = self.resources.jwt_mounts.paths

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import pulumi
 
-from ..plan import AdminAuthMount, BranchProtection, Deployer, JwtMount, OrganizationRuleset
+from ..plan import AdminAuthMount, BranchProtection, CIRole, Deployer, JwtMount, OrganizationRuleset, Plan
 from ._component import type_token
 from .admin_auth import AdminAuth, AdminAuthArgs
 from .branch_protection import DefaultBranchProtection, DefaultBranchProtectionArgs
+from .deployer_roles import DeployerRoles, DeployerRolesArgs
 from .deployers import Deployers, DeployersArgs
 from .jwt_mounts import JwtAuthMounts, JwtAuthMountsArgs
 
@@ -33,6 +34,23 @@ class OrganizationArgs:
     """The plan's organisation ruleset (``Plan.organization_ruleset``), if it uses one."""
     deployers: Sequence[Deployer] = ()
     """The plan's deployers, one per stack (``Plan.deployers``): their policies are written first."""
+    deployer_roles: Sequence[CIRole] = ()
+    """The infrastructure pipeline's roles, one per stack (``Plan.infrastructure.roles``), if declared."""
+
+
+def organization_args(plan: Plan, admin_oidc_client_id: pulumi.Input[str],
+                      admin_oidc_client_secret: pulumi.Input[str]) -> OrganizationArgs:
+    """The organisation-wide part of ``plan``, as the stack program and ``DeclaredOrganization`` create it."""
+    return OrganizationArgs(
+        jwt_mounts=plan.jwt_mounts,
+        admin_auth=plan.admin_auth,
+        admin_oidc_client_id=admin_oidc_client_id,
+        admin_oidc_client_secret=admin_oidc_client_secret,
+        branch_protections=plan.branch_protections,
+        organization_ruleset=plan.organization_ruleset,
+        deployers=plan.deployers,
+        deployer_roles=plan.infrastructure.roles if plan.infrastructure else (),
+    )
 
 
 class Organization(pulumi.ComponentResource):
@@ -47,6 +65,8 @@ class Organization(pulumi.ComponentResource):
     """Default-branch protection (per repository, or one organisation ruleset)."""
     deployers: Deployers
     """Every stack's deployer policy."""
+    deployer_roles: DeployerRoles
+    """The infrastructure pipeline's role per stack (none when no infrastructure repository is declared)."""
     auth_mounts: list[pulumi.Resource]
     """The auth backends environments write roles into (depend on these in the same stack)."""
     write_first: list[pulumi.Resource]
@@ -75,6 +95,12 @@ class Organization(pulumi.ComponentResource):
                 protections=args.branch_protections, ruleset=args.organization_ruleset
             ),
             here,
+        )
+        self.deployer_roles = DeployerRoles(
+            f"{name}-deployer-roles",
+            DeployerRolesArgs(roles=args.deployer_roles,
+                              depends_on=[self.deployers, *self.jwt_mounts.backends.values()]),
+            pulumi.ResourceOptions(parent=self),
         )
         self.auth_mounts = [*self.jwt_mounts.backends.values(), self.admin_auth.backend]
         self.write_first = [self.deployers, *self.auth_mounts]

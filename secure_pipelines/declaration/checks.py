@@ -54,6 +54,7 @@ def problems(declaration: Declaration) -> list[Problem]:
         _policy_references,
         _resources_stack,
         _admins,
+        _infrastructure,
     ):
         found.extend(check(declaration))
     for system in registry.systems():
@@ -257,6 +258,38 @@ def _resources_stack(d: Declaration) -> Iterator[Problem]:
     stack = d.organization.resources_stack
     if stack and stack not in {e.name for e in d.environments}:
         yield Problem("organization.resources_stack", stack, "is not a declared environment")
+
+
+def _infrastructure(d: Declaration) -> Iterator[Problem]:
+    """The infrastructure repository is declared, deploys no application, builds on a CI system that can run
+    the infrastructure pipeline, and applies from closed egress ranges (it holds every deployer)."""
+    infrastructure = d.infrastructure
+    if infrastructure is None:
+        return
+    repository = _find(d.repositories, infrastructure.repository)
+    if repository is None:
+        yield Problem("infrastructure.repository", infrastructure.repository,
+                      "is not a declared repository; declare it under repositories (with its CI system)")
+    else:
+        deploying = [env.name for env in d.environments if repository.name in env.repositories]
+        if deploying:
+            yield Problem("infrastructure.repository", repository.name,
+                          f"also deploys an application to {', '.join(deploying)}; the infrastructure repository's "
+                          "pipeline file is its own (it holds the deployer roles): use a repository of its own, or "
+                          "remove it from those environments' repositories")
+        if infrastructure.ci not in repository.ci:
+            yield Problem("infrastructure.ci", infrastructure.ci,
+                          f"{repository.name} does not build on it; use one of {', '.join(repository.ci)} or add "
+                          f"{infrastructure.ci} under its ci")
+    system = registry.by_key(infrastructure.ci)
+    able = [s.key for s in registry.systems() if s.infrastructure is not None]
+    if system is None or system.infrastructure is None:
+        yield Problem("infrastructure.ci", infrastructure.ci,
+                      f"cannot run the infrastructure pipeline; use one of {', '.join(able)}")
+    yield from open_allowlist_problems("infrastructure.ip_allowlist", infrastructure.ip_allowlist, Tier.PRODUCTION)
+    if infrastructure.token_ttl > infrastructure.token_max_ttl:
+        yield Problem("infrastructure.token_ttl", infrastructure.token_ttl,
+                      f"is longer than infrastructure.token_max_ttl ({infrastructure.token_max_ttl}); lower it")
 
 
 def _admins(d: Declaration) -> Iterator[Problem]:

@@ -317,6 +317,21 @@ class PipelinePolicy(Strict):
     """Repositories that may not deploy to production, even from the default branch."""
 
 
+class Infrastructure(Strict):
+    """The repository that holds the stacks and deploys them: its own pipeline applies each stack through a
+    JWT role holding only that stack's deployer policy."""
+
+    repository: SafeName
+    """A declared repository that deploys no application (its pipeline file is the infrastructure pipeline)."""
+    ci: str
+    """The key of the CI system (one the repository builds on) that runs the infrastructure pipeline."""
+    ip_allowlist: Annotated[tuple[Cidr, ...], Field(min_length=1)]
+    """Egress ranges of the runners that apply the stacks; never an open range (it holds every deployer)."""
+    token_ttl: Annotated[int, Field(ge=60, le=MAX_PRODUCTION_TOKEN_TTL_SECONDS)] = 600
+    token_max_ttl: Annotated[int, Field(ge=60, le=MAX_PRODUCTION_TOKEN_TTL_SECONDS)] = 900
+    """A deployer token lives no longer than a production token (the provider's child token included)."""
+
+
 class Declaration(Strict):
     """Everything secure-pipelines needs to know about one organisation."""
 
@@ -330,6 +345,8 @@ class Declaration(Strict):
     repositories: Annotated[tuple[Repository, ...], Field(min_length=1)]
     environments: Annotated[tuple[Environment, ...], Field(min_length=1)]
     pipeline_policy: PipelinePolicy = PipelinePolicy()
+    infrastructure: Infrastructure | None = None
+    """The repository that deploys the stacks themselves, if it runs in CI (after bootstrap it should)."""
 
     def repository(self, name: str) -> Repository:
         return next(r for r in self.repositories if r.name == name)

@@ -12,7 +12,8 @@ from ..ci import registry
 from ..declaration import checks
 from ..declaration.model import Declaration, Developer, Environment, Tier
 from . import deployers, github, vault
-from .model import Deployment, EnvironmentPlan, Plan, RepositoryPlan, SecretPath, VaultPolicy
+from .infrastructure import infrastructure_plan
+from .model import Deployment, EnvironmentPlan, GitHubEnvironment, Plan, RepositoryPlan, SecretPath, VaultPolicy
 from .pipeline_policy import pipeline_policy
 
 
@@ -35,6 +36,7 @@ def build_plan(declaration: Declaration) -> Plan:
         pipeline_policy=pipeline_policy(declaration),
         warnings=tuple(checks.warnings(declaration)),
         extras=extras,
+        infrastructure=infrastructure_plan(declaration),
     )
     vault.refuse_collisions(plan)
     return replace(plan, deployers=deployers.deployers(plan))
@@ -88,9 +90,19 @@ def _environment_plan(declaration: Declaration, env: Environment) -> Environment
         github_environments=tuple(
             github.github_environment(declaration, env, repo) for repo in repos
             if any(system.deploys_through_github_environments for system in registry.of_repository(repo))
-        ),
+        ) + _infrastructure_environments(declaration, env),
         deployments=tuple(deployments),
     )
+
+
+def _infrastructure_environments(declaration: Declaration, env: Environment) -> tuple[GitHubEnvironment, ...]:
+    """The infrastructure repository's deployment environment for ``env``'s stack, where its CI system
+    applies stacks in GitHub deployment environments."""
+    infrastructure = declaration.infrastructure
+    system = registry.by_key(infrastructure.ci) if infrastructure else None
+    if infrastructure is None or system is None or not system.deploys_through_github_environments:
+        return ()
+    return (github.infrastructure_environment(declaration, env, declaration.repository(infrastructure.repository)),)
 
 
 def _repository_plan(declaration: Declaration, name: str) -> RepositoryPlan:

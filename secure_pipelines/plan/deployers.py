@@ -9,6 +9,8 @@ resource type the stack creates (terraform-provider-vault, which ``pulumi_vault`
 * ``vault.Policy``: ``GET``, ``PUT``, ``DELETE sys/policies/acl/<name>``;
 * ``vault.jwt.AuthBackendRole`` and ``vault.generic.Endpoint`` roles: ``GET``, ``POST``, ``DELETE
   auth/<mount>/role/<name>``;
+* the infrastructure pipeline's roles (one per stack, on its CI system's mount, written by the resources
+  stack like CI roles);
 * ``vault.jwt.AuthBackend``: ``POST sys/auth/<path>`` (sudo), ``GET sys/auth/<path>`` (sudo), ``GET`` and
   ``POST auth/<path>/config``, ``GET`` and ``POST sys/mounts/auth/<path>/tune``.
 
@@ -29,7 +31,17 @@ import json
 from collections.abc import Iterable, Sequence
 
 from .. import naming
-from .model import AdminRole, Deployer, EnvironmentPlan, Grant, JwtMount, ParameterValue, Plan, VaultPolicy
+from .model import (
+    AdminRole,
+    Deployer,
+    EnvironmentPlan,
+    Grant,
+    InfrastructurePlan,
+    JwtMount,
+    ParameterValue,
+    Plan,
+    VaultPolicy,
+)
 from .vault import ADMIN_MOUNT_PATH
 
 LOOKUP_SELF = "auth/token/lookup-self"
@@ -103,12 +115,21 @@ def _auth_mount_grants(path: str, kind: str, what: str) -> list[Grant]:
     ]
 
 
-def _organization_grants(jwt_mounts: Sequence[JwtMount], admin_mount: str) -> list[Grant]:
+def _organization_grants(jwt_mounts: Sequence[JwtMount], admin_mount: str,
+                         infrastructure: InfrastructurePlan | None) -> list[Grant]:
     grants = [g for mount in jwt_mounts
               for g in _auth_mount_grants(mount.path, "jwt", f"the {mount.ci} JWT mount {mount.path}")]
     grants += _auth_mount_grants(admin_mount, "oidc", f"the admins' OIDC mount {admin_mount}")
     grants.append(Grant(f"sys/policies/acl/{naming.deployers_prefix()}*", _rw("delete"),
                         "every stack's deployer policy, this one's included: this stack is the organisation's key"))
+    if infrastructure is not None:
+        grants += [_role_grant(role.mount_path, role.role_name, role.token_policies,
+                               f"the infrastructure pipeline's role for stack {role.environment}")
+                   for role in infrastructure.roles]
+        mount = infrastructure.roles[0].mount_path
+        grants.append(Grant(f"auth/{mount}/role/{naming.deployers_prefix()}*", ("read", "delete"),
+                            "refresh the infrastructure pipeline's roles, and remove those of stacks "
+                            "no longer declared"))
     return grants
 
 
@@ -163,7 +184,7 @@ def deployer(plan: Plan, env: EnvironmentPlan) -> Deployer:
     mounts = [*(m.path for m in plan.jwt_mounts), ADMIN_MOUNT_PATH]
     grants = [*_provider_grants(), *_secret_mount_grants(env), *_policy_grants(env), *_role_grants(env, mounts)]
     if organization_wide:
-        grants += _organization_grants(plan.jwt_mounts, plan.admin_auth.path)
+        grants += _organization_grants(plan.jwt_mounts, plan.admin_auth.path, plan.infrastructure)
     name = naming.deployer_policy(env.name)
     return Deployer(
         stack=env.name,

@@ -5,6 +5,8 @@ must enforce."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..declaration.github import (
     environments_available,
     github_plan,
@@ -86,3 +88,10 @@ def github_environment(declaration: Declaration, env: Environment, repo: Reposit
         can_admins_bypass=env.tier is not Tier.PRODUCTION,
         deployment_branches=None if "*" in branches else branches,
     )
+
+
+def infrastructure_environment(declaration: Declaration, env: Environment, repo: Repository) -> GitHubEnvironment:
+    """The deployment environment the infrastructure pipeline applies ``env``'s stack in: the default branch
+    only, the environment's reviewers, and no admin bypass (its job holds the stack's deployer role)."""
+    return replace(github_environment(declaration, env, repo), deployment_branches=(repo.default_branch,),
+                   can_admins_bypass=False)

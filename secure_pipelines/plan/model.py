@@ -342,6 +342,32 @@ class PipelinePolicyPlan:
 
 
 @dataclass(frozen=True)
+class InfrastructurePlan:
+    """The infrastructure repository deploying the stacks: one JWT role per stack, in the order its
+    pipeline applies them (the resources stack first), each holding only that stack's deployer policy.
+
+    The resources stack writes these roles (they are organisation-wide, named ``secure_pipelines.``)."""
+
+    repository: str
+    ci: str
+    """The CI system's name."""
+    default_branch: str
+    ip_allowlist: tuple[str, ...]
+    roles: tuple[CIRole, ...]
+    """One per stack, in apply order."""
+    deployments: tuple[Deployment, ...]
+    """One per stack, in apply order: the role's deploy job, as the rehearsal fires it."""
+
+    @property
+    def stacks(self) -> tuple[str, ...]:
+        """The stacks, in the order the pipeline applies them."""
+        return tuple(role.environment for role in self.roles)
+
+    def role(self, stack: str) -> CIRole:
+        return next(role for role in self.roles if role.environment == stack)
+
+
+@dataclass(frozen=True)
 class Plan:
     organization: str
     github_owner: str
@@ -359,6 +385,8 @@ class Plan:
     """Data only one CI system reads, by the system's name (its contexts, its config policy...)."""
     deployers: tuple[Deployer, ...] = ()
     """Each stack's deployer: what its ``pulumi up`` may do in Vault (``plan.deployers``)."""
+    infrastructure: InfrastructurePlan | None = None
+    """The infrastructure repository's roles, one per stack, if the declaration names it."""
 
     def extra(self, ci: str) -> object | None:
         """The data the CI system named ``ci`` keeps in the plan, if any."""

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import SecurePipelinesError
-from ..plan import Deployer, EnvironmentPlan, Plan, SecretPath
+from ..plan import CIRole, Deployer, EnvironmentPlan, Plan, SecretPath
 from .apply import AppliedConfiguration, ApplyFailed, Refused, StackVaultResource, VaultCall, VaultResource, apply
 from .grants import READ, WRITE, capabilities_of
 from .keys import IssuerKey
@@ -205,6 +205,16 @@ def cross_environment_attacks(own: EnvironmentPlan, target: EnvironmentPlan, dep
     return attacks
 
 
+def infrastructure_role_attacks(role: CIRole) -> list[DeployerAttack]:
+    """A stack's deployer may not loosen the role its own pipeline logs in with (only the resources stack
+    writes those): any repository, any branch, any network. Pure."""
+    path = f"auth/{role.mount_path}/role/{role.role_name}"
+    return [DeployerAttack(f"rewrites its own infrastructure role {role.role_name} to admit any job", "post", path,
+                           {"role_type": "jwt", "user_claim": "sub", "bound_audiences": list(role.bound_audiences),
+                            "bound_claims": {}, "token_bound_cidrs": [],
+                            "token_policies": list(role.token_policies)})]
+
+
 def token_attacks(target_policy: str | None) -> list[DeployerAttack]:
     """Tokens a deployer must not mint: another policy, root, an orphan (outliving the deployer's). Pure."""
     attacks = [DeployerAttack("creates a token with the root policy", "post", "auth/token/create",
@@ -229,6 +239,8 @@ def attack_rows(root: VaultSession, organization: Plan, tokens: Mapping[str, Dep
         attacks = token_attacks(target.admin_role.token_policies[0] if target else None)
         if not token.deployer.organization_wide and target is not None:
             attacks += cross_environment_attacks(own, target, token.deployer, mounts)
+        if not token.deployer.organization_wide and organization.infrastructure is not None:
+            attacks += infrastructure_role_attacks(organization.infrastructure.role(stack))
         for attack in attacks:
             answer = token.session.call(attack.method, attack.path, dict(attack.body))
             rows.append(_deployer_row("attack", token, attack.what, "refused", answer))

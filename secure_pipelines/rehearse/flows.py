@@ -31,7 +31,10 @@ def role_key(role: CIRole) -> str:
     return f"{role.mount_path}/{role.role_name}"
 
 
-def legitimate_job(declaration: Declaration, deployment: Deployment, role: CIRole, ref: str) -> Job:
+def legitimate_job(declaration: Declaration, deployment: Deployment, role: CIRole, ref: str,
+                   traits: tuple[tuple[str, str | bool], ...] = ()) -> Job:
+    """A real job of ``role`` on ``ref``; ``traits``: what its CI system must know about it (the
+    infrastructure pipeline's file and runners, say)."""
     developer = declaration.developer(role.developer) if role.developer else None
     return Job(
         ci=role.ci,
@@ -40,6 +43,7 @@ def legitimate_job(declaration: Declaration, deployment: Deployment, role: CIRol
         ref=ref,
         developer=developer,
         deploys_via=deployment.environment,
+        traits=traits,
     )
 
 
@@ -58,7 +62,8 @@ def deployments_of(plan: Plan, environments: tuple[str, ...]) -> list[tuple[Depl
     ]
 
 
-def legitimate_logins(declaration: Declaration, deployment: Deployment, role: CIRole) -> list[LegitimateLogin]:
+def legitimate_logins(declaration: Declaration, deployment: Deployment, role: CIRole,
+                      traits: tuple[tuple[str, str | bool], ...] = ()) -> list[LegitimateLogin]:
     """Each deploying ref from the first declared network, and the first ref from every other one."""
     repo = declaration.repository(role.repository)
     refs = legitimate_refs(deployment, repo.default_branch)
@@ -67,7 +72,7 @@ def legitimate_logins(declaration: Declaration, deployment: Deployment, role: CI
     logins: list[LegitimateLogin] = []
     for ref, cidr in pairs:
         address = inside_address(cidr)
-        job = legitimate_job(declaration, deployment, role, ref)
+        job = legitimate_job(declaration, deployment, role, ref, traits)
         who = f" as {role.developer}" if role.developer else ""
         logins.append(LegitimateLogin(
             role=role,

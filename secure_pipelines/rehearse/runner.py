@@ -87,6 +87,15 @@ class Subject:
         return [(declaration, plan, deployment, role) for name, declaration, plan in self.environments
                 for deployment, role in deployments_of(plan, (name,))]
 
+    def infrastructure(self) -> list[tuple[Declaration, Plan, Deployment, CIRole]]:
+        """The infrastructure pipeline's role per stack, rehearsed when the resources stack (which writes
+        them) is; with the declaration and plan of that stack."""
+        plan = self.organization
+        if plan.infrastructure is None or plan.resources_stack not in self.names:
+            return []
+        declaration = next(d for name, d, _ in self.environments if name == plan.resources_stack)
+        return [(declaration, plan, deployment, deployment.roles[0]) for deployment in plan.infrastructure.deployments]
+
     def access_matrix(self) -> list[PathAccess]:
         return [access for name, _, plan in self.environments for access in access_matrix(plan, (name,))]
 
@@ -142,14 +151,17 @@ def rehearse(
             with times.phase("seed"):
                 markers = seed(root, paths)
 
+            infrastructure = subject.infrastructure()
+
             def one_role(each: tuple[Declaration, Plan, Deployment, CIRole]) -> Rehearsal:
                 declaration, plan, deployment, role = each
                 scratch = Rehearsal(environments, server.api_addr, rehearsal.embedded)
-                _rehearse_role(scratch, server, declaration, plan, deployment, role, keys, paths, markers)
+                _rehearse_role(scratch, server, declaration, plan, deployment, role, keys, paths, markers,
+                               deployer=any(each is mine for mine in infrastructure))
                 return scratch
 
             # Roles are independent; a few threads keep the server busy while Python mints tokens.
-            deployments = subject.deployments()
+            deployments = subject.deployments() + infrastructure
             with times.phase("flows", total=len(deployments)), ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
                 for done in pool.map(one_role, deployments):
                     rehearsal.outcomes.extend(done.outcomes)
@@ -193,21 +205,27 @@ def _label(role: CIRole) -> str:
 def _rehearse_role(
     rehearsal: Rehearsal, server: OpenBaoServer, declaration: Declaration, plan: Plan,
     deployment: Deployment, role: CIRole, keys: dict[str, IssuerKey], paths: Sequence[SecretPath],
-    markers: dict[str, str],
+    markers: dict[str, str], *, deployer: bool = False,
 ) -> None:
+    """Fire ``role``'s legitimate logins, what its token may do, and its attacks. ``deployer``: the role is
+    the infrastructure pipeline's for one stack (its token must hold that stack's deployer policy alone)."""
     key = keys[role.issuer]
     now = int(time.time())
     session: VaultSession | None = None
-    logins = legitimate_logins(declaration, deployment, role)
+    pipeline = registry.by_name(role.ci).infrastructure
+    traits = pipeline.job_traits(declaration) if deployer and pipeline is not None else ()
+    logins = legitimate_logins(declaration, deployment, role, traits)
     for legit in logins:
         answer = login(server.forwarded_addr, legit.firing, token_for(declaration, legit.firing, key, now))
         rehearsal.outcomes.append(_row("legitimate", f"{legit.description}: log in", role, "admitted", answer))
         token = client_token(answer)
         if token and session is None:
             session = VaultSession(server.forwarded_addr, token, legit.firing.client_address)
-    if session is not None:
-        _authorization(rehearsal, VaultSession(server.api_addr, server.root_token), session, role, paths,
-                       markers)
+    root = VaultSession(server.api_addr, server.root_token)
+    if session is not None and deployer:
+        _deployer_authorization(rehearsal, root, session, role, paths)
+    elif session is not None:
+        _authorization(rehearsal, root, session, role, paths, markers)
     first = logins[0].firing.job
     refs = tuple(dict.fromkeys(legit.firing.job.ref for legit in logins if legit.firing.job.ref != first.ref))
     if not outside_addresses(role.token_bound_cidrs):
@@ -302,6 +320,31 @@ def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSessi
                                        "allowlist)", role, "refused", answer,
                                        layer="Vault: token_bound_cidrs (token tied to allowed addresses)"))
     for outcome in revocation_rows(session, role.secret_paths[0].data_path):
+        rehearsal.outcomes.append(_row(outcome.kind, f"{label}: {outcome.flow}", role, outcome.expected,
+                                       outcome.answer, layer=outcome.layer))
+
+
+def _deployer_authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSession, role: CIRole,
+                            paths: Sequence[SecretPath]) -> None:
+    """An infrastructure pipeline's token holds exactly its stack's deployer policy (no default policy),
+    reads no secret (Vault's capability check of every path), and ends when the job revokes it."""
+    label = _label(role)
+    answer = session.read("auth/token/lookup-self")
+    held = tuple(sorted((answer.body.get("data") or {}).get("policies") or ()))
+    if answer.ok and held != tuple(sorted(role.token_policies)):
+        answer = Answer(409, {}, (f"the token holds {', '.join(held) or 'no policy'}, not exactly "
+                                  f"{', '.join(role.token_policies)}",))
+    rehearsal.outcomes.append(_row("legitimate", f"{label}: its token holds only {', '.join(role.token_policies)}",
+                                   role, "admitted", answer))
+    capabilities = capabilities_of(root, session.token, [p.data_path for p in paths])
+    readable = sorted(p.data_path for p in paths if capabilities[p.data_path] - {"deny"})
+    rehearsal.outcomes.append(Outcome(
+        "attack", f"{label}: any of the {len(paths)} secret paths readable or writable (Vault capability check)",
+        role.environment, role.repository, str(role.ci), None, "refused",
+        "admitted: " + ", ".join(readable) if readable else f"refused: 0 of {len(paths)} reachable",
+        "" if readable else "Vault: ACL policy (a deployer never touches a secret)", "escape" if readable else "ok",
+    ))
+    for outcome in revocation_rows(session, "auth/token/lookup-self"):
         rehearsal.outcomes.append(_row(outcome.kind, f"{label}: {outcome.flow}", role, outcome.expected,
                                        outcome.answer, layer=outcome.layer))
 

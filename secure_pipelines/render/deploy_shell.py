@@ -52,3 +52,26 @@ def run_deploy(environment: str, image_ref: str) -> str:
     """``make deploy`` with the secrets directory and the image, but without the Vault token."""
     return (f"env -u VAULT_TOKEN DEPLOY_ENVIRONMENT={shell_quote(environment)} IMAGE_REF={image_ref} "
             'SECRETS_DIR="$secrets_dir" make deploy')
+
+
+def vault_login(mount: str, role: str, jwt_variable: str) -> str:
+    """Log in to Vault through ``role`` on ``mount`` with the OIDC token in the exported ``jwt_variable``
+    (never a command-line argument), then forget the OIDC token. ``VAULT_TOKEN`` is set but not exported:
+    only a command given it explicitly (and ``GUARD``'s revocation) sees it."""
+    return (
+        f"login_url=\"$VAULT_ADDR/v1/auth/{mount}/login\"\n"
+        f"if ! answer=$(jq -n --arg role {shell_quote(role)} '{{role: $role, jwt: env.{jwt_variable}}}' \\\n"
+        '    | curl --silent --show-error --fail-with-body --request POST --data @- "$login_url"); then\n'
+        f'  echo "Vault refused the login as {role} at $login_url" >&2; exit 1\n'
+        "fi\n"
+        f"unset {jwt_variable}\n"
+        "VAULT_TOKEN=$(printf '%s' \"$answer\" | jq -r '.auth.client_token // empty')\n"
+        "unset answer\n"
+        f'if [ -z "$VAULT_TOKEN" ]; then echo "Vault gave no token for {role} at $login_url" >&2; exit 1; fi'
+    )
+
+
+def apply_stack(stack: str) -> str:
+    """``pulumi up`` of one stack, the only process given the Vault token (its provider's child token
+    is bounded by it, and ``GUARD`` revokes it on the way out)."""
+    return f"VAULT_TOKEN=\"$VAULT_TOKEN\" pulumi up --yes --non-interactive --stack {shell_quote(stack)}"

@@ -36,12 +36,21 @@ def vault_policy_files(plan: Plan, source: RenderSource, environments: Iterable[
 
 
 def pipeline_files(plan: Plan, source: RenderSource) -> dict[str, str]:
-    """Each repository's pipeline files, asked of the CI systems it builds on."""
-    return {
+    """Each repository's pipeline files, asked of the CI systems it builds on; the infrastructure
+    repository's are its infrastructure pipeline, asked of the system that runs it."""
+    infrastructure = plan.infrastructure
+    files = {
         f"{repository_dir(repo.name)}/{relative}": text
-        for repo in plan.repositories for system in registry.named(repo.ci)
+        for repo in plan.repositories if infrastructure is None or repo.name != infrastructure.repository
+        for system in registry.named(repo.ci)
         for relative, text in system.pipeline_files(plan, repo.name, source).items()
     }
+    if infrastructure is not None:
+        pipeline = registry.by_name(infrastructure.ci).infrastructure
+        assert pipeline is not None, "checked by validation"
+        files.update({f"{repository_dir(infrastructure.repository)}/{relative}": text
+                      for relative, text in pipeline.files(plan, source).items()})
+    return files
 
 
 def shared_files(plan: Plan, source: RenderSource) -> dict[str, str]:

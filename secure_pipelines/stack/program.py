@@ -17,7 +17,7 @@ import pulumi_github as github
 
 from ..components.collector import pace_for_registration
 from ..components.environment import Environment, EnvironmentArgs
-from ..components.organization import Organization, OrganizationArgs
+from ..components.organization import Organization, organization_args
 from ..errors import SecurePipelinesError, UnknownStack
 from ..plan.github_app import app_needs
 from ..plan.model import EnvironmentPlan, Plan
@@ -128,15 +128,7 @@ def register_stack(
     if stack == plan.resources_stack:
         organization = Organization(
             plan.organization,
-            OrganizationArgs(
-                jwt_mounts=plan.jwt_mounts,
-                admin_auth=plan.admin_auth,
-                admin_oidc_client_id=admin_oidc_client_id(),
-                admin_oidc_client_secret=admin_oidc_client_secret(),
-                branch_protections=plan.branch_protections,
-                organization_ruleset=plan.organization_ruleset,
-                deployers=plan.deployers,
-            ),
+            organization_args(plan, admin_oidc_client_id(), admin_oidc_client_secret()),
             opts,
         )
         write_first = organization.write_first
@@ -144,6 +136,8 @@ def register_stack(
         pulumi.export("adminAuthPath", organization.admin_auth.path)
         pulumi.export("protectedRepositories", list(organization.branch_protection.protections))
         pulumi.export("deployerPolicies", [d.policy.name for d in plan.deployers])
+        pulumi.export("deployerRoles", [f"auth/{r.mount_path}/role/{r.role_name}"
+                                        for r in (plan.infrastructure.roles if plan.infrastructure else ())])
 
     if environment is not None:
         resources = Environment(environment.name, EnvironmentArgs(environment=environment, depends_on=write_first),

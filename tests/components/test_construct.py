@@ -83,7 +83,7 @@ def test_the_organization_reports_its_mounts(typescript_production, example_plan
     state = typescript_production.constructed["acme"].state
     assert state["jwtMounts"] == [m.path for m in example_plan.jwt_mounts]
     assert state["adminAuthPath"] == "admins"
-    assert state["protectedRepositories"] == ["webapp", "api"]
+    assert state["protectedRepositories"] == ["webapp", "api", "infrastructure"]
 
 
 def test_a_role_with_a_boolean_claim_is_an_endpoint_whose_body_keeps_the_boolean(typescript_production):

@@ -37,7 +37,7 @@ def test_the_ruleset_protects_every_repositorys_default_branch_with_the_strictes
     assert (inputs["name"], inputs["target"], inputs["enforcement"]) == ("acme-default-branch", "branch", "active")
     assert inputs["conditions"] == {
         "refName": {"includes": ["~DEFAULT_BRANCH"], "excludes": []},
-        "repositoryIds": [700000001, 700000002],
+        "repositoryIds": [700000001, 700000002, 700000009],
     }
     rules = inputs["rules"]
     assert rules["deletion"] is True and rules["nonFastForward"] is True
@@ -74,7 +74,7 @@ def test_the_ruleset_is_owned_by_the_resources_stack_only(example, declaration_f
 def _free_plan(example):
     example["organization"]["github"]["plan"] = "free"
     for repo in example["repositories"]:
-        if repo["name"] == "webapp":
+        if repo["name"] in ("webapp", "infrastructure"):
             repo["overrides"] = {"unenforced_github_protection": REASON}
     return example
 

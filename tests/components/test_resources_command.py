@@ -59,7 +59,7 @@ def test_text_shows_the_tree_protect_and_retain():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     # 15 + shop's GitLab CI role and its policy + the GitHub App's provider
-    assert lines[0] == "stack staging: 18 resources"
+    assert lines[0] == "stack staging: 20 resources"
     assert "    kv-staging  (vault:index/mount:Mount)  [protect, retain]" in lines
     assert "staging  (secure-pipelines:index:Environment)" in lines
 

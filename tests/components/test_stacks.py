@@ -37,22 +37,24 @@ ENVIRONMENT_COMPONENTS = {
 }
 ORGANIZATION_COMPONENTS = {
     c("Organization"): 1, c("JwtAuthMounts"): 1, c("AdminAuth"): 1, c("DefaultBranchProtection"): 1,
-    c("Deployers"): 1,
+    c("Deployers"): 1, c("DeployerRoles"): 1,
 }
 
 EXPECTED_TYPES = {
     # dev: per developer (lin, sam) x (webapp, api, shop): 6 CI policies + admin; 6 CI roles + the admin role,
     # all string-typed (per-developer CircleCI roles match by glob and bind no boolean); api's environment lets
     # any branch deploy.
-    "dev": {**ENVIRONMENT_COMPONENTS, MOUNT: 1, POLICY: 7, ROLE: 7, GITHUB_ENVIRONMENT: 1},
+    # Each stack also has the infrastructure repository's deployment environment (its default branch only).
+    "dev": {**ENVIRONMENT_COMPONENTS, MOUNT: 1, POLICY: 7, ROLE: 7, GITHUB_ENVIRONMENT: 2, DEPLOYMENT_POLICY: 1},
     # staging: webapp's CircleCI role binds ssh-rerun == false (a generic endpoint); api's and shop's are plain.
     "staging": {**ENVIRONMENT_COMPONENTS, MOUNT: 1, POLICY: 4, ROLE: 3, ENDPOINT: 1,
-                GITHUB_ENVIRONMENT: 1, DEPLOYMENT_POLICY: 1},
+                GITHUB_ENVIRONMENT: 2, DEPLOYMENT_POLICY: 2},
     # production also owns the organisation: 3 JWT mounts + the admins' OIDC mount, protection of the
-    # 2 repositories GitHub hosts (shop lives on GitLab), and the 3 stacks' deployer policies.
-    "production": {**ENVIRONMENT_COMPONENTS, **ORGANIZATION_COMPONENTS, MOUNT: 1, POLICY: 4 + 3, ROLE: 3,
-                   ENDPOINT: 1, GITHUB_ENVIRONMENT: 1, DEPLOYMENT_POLICY: 1, AUTH_BACKEND: 4,
-                   BRANCH_PROTECTION: 2},
+    # 3 repositories GitHub hosts (shop lives on GitLab), the 3 stacks' deployer policies and the
+    # infrastructure pipeline's 3 deployer roles.
+    "production": {**ENVIRONMENT_COMPONENTS, **ORGANIZATION_COMPONENTS, MOUNT: 1, POLICY: 4 + 3, ROLE: 3 + 3,
+                   ENDPOINT: 1, GITHUB_ENVIRONMENT: 2, DEPLOYMENT_POLICY: 2, AUTH_BACKEND: 4,
+                   BRANCH_PROTECTION: 3},
 }
 
 
@@ -274,8 +276,10 @@ def test_github_environments_follow_the_plan(captured, example_plan: Plan, stack
     for plan in example_plan.environment(stack).github_environments:
         inputs = environments[plan.resource_name].inputs
         assert (inputs["repository"], inputs["environment"]) == (plan.repository, plan.environment)
-        assert inputs["preventSelfReview"] is True
-        assert inputs["canAdminsBypass"] is (stack != "production")
+        skipped = bool(plan.reviewer_users or plan.reviewer_teams) and not plan.reviewers_enforceable
+        assert inputs.get("preventSelfReview") is (None if skipped else True)
+        # Admins may bypass only below production, and never where the infrastructure pipeline applies a stack.
+        assert inputs["canAdminsBypass"] is (stack != "production" and plan.repository != "infrastructure")
         if plan.deployment_branches is None:
             assert "deploymentBranchPolicy" not in inputs
         else:

@@ -69,6 +69,8 @@ WIDENINGS: dict[str, tuple[Mutation, str]] = {
     "production reviewers removed": (lambda v: _env(v, "production").update(reviewers={}),
                                      "environment.reviewer-teams.removed"),
     "a ruleset bypass team": (_ruleset_bypass, "protection.bypass-teams.added"),
+    "the infrastructure runners' networks widened": (
+        lambda v: v["infrastructure"].update(ip_allowlist=["203.0.113.0/24"]), "role.cidrs.widened"),
 }
 
 

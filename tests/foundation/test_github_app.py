@@ -30,12 +30,15 @@ def test_an_organisation_ruleset_needs_organisation_administration(example: dict
 
 def test_the_installation_reaches_only_the_repositories_the_stacks_write_to(example: dict[str, Any]) -> None:
     needs = app_needs(build_plan(parse_declaration(example)))
-    assert needs.repositories == ("webapp", "api")  # shop lives on GitLab: nothing to write on GitHub
+    # shop lives on GitLab: nothing to write on GitHub; the infrastructure repository has its protection and
+    # deployment environments.
+    assert needs.repositories == ("webapp", "api", "infrastructure")
 
 
 def test_a_stack_that_writes_nothing_on_github_needs_no_app(example: dict[str, Any]) -> None:
     for environment in example["environments"]:
         environment["repositories"] = [r for r in environment["repositories"] if r == "shop"]
+    del example["infrastructure"]  # its deployment environments are written by each stack
     assert not app_needs(build_plan(parse_declaration(example)), ("staging",)).needed
 
 

@@ -24,7 +24,8 @@ def write(tmp_path: Path, data: dict[str, Any]) -> Path:
 
 def test_the_example_file_loads() -> None:
     declaration = load_declaration(DEFAULT_DECLARATION)
-    assert [r.name for r in declaration.repositories] == ["webapp", "api", "shop"]
+    assert [r.name for r in declaration.repositories] == ["webapp", "api", "shop", "infrastructure"]
+    assert declaration.infrastructure is not None and declaration.infrastructure.repository == "infrastructure"
 
 
 def test_pulumi_config_overrides_the_file(example: dict[str, Any], tmp_path: Path) -> None:

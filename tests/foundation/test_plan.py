@@ -224,7 +224,7 @@ def test_one_jwt_mount_per_issuer(plan: Plan, example: dict[str, Any]) -> None:
 
 
 def test_branch_protection_applies_to_admins_and_forbids_force_push(plan: Plan) -> None:
-    assert {p.repository for p in plan.branch_protections} == {"webapp", "api"}
+    assert {p.repository for p in plan.branch_protections} == {"webapp", "api", "infrastructure"}
     for protection in plan.branch_protections:
         assert protection.enforce_admins and protection.dismiss_stale_reviews and protection.require_last_push_approval
         assert not protection.allows_force_pushes and not protection.allows_deletions
@@ -236,13 +236,14 @@ def test_an_organization_ruleset_replaces_per_repository_protection(example: dic
     plan = build_plan(parse_declaration(example))
     assert plan.branch_protections == ()
     assert plan.organization_ruleset is not None
-    assert set(plan.organization_ruleset.repository_ids) == {700000001, 700000002}
+    assert set(plan.organization_ruleset.repository_ids) == {700000001, 700000002, 700000009}
     assert plan.organization_ruleset.bypass_team_ids == ()
 
 
 def test_production_github_environment_cannot_be_bypassed_by_admins(plan: Plan) -> None:
     production = plan.environment("production").github_environments
-    assert [(g.repository, g.can_admins_bypass, g.prevent_self_review) for g in production] == [("api", False, True)]
+    assert [(g.repository, g.can_admins_bypass, g.prevent_self_review) for g in production] == [
+        ("api", False, True), ("infrastructure", False, True)]
     assert production[0].deployment_branches == ("main",)
     assert plan.environment("dev").github_environments[0].deployment_branches is None
 

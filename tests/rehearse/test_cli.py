@@ -173,7 +173,7 @@ def test_explain_github_app_lists_the_permissions_and_repositories_of_the_chosen
     shown = json.loads(result.stdout)
     assert {p["id"]: p["access"] for p in shown["permissions"]} == {
         "repository.actions": "read", "repository.administration": "write", "repository.metadata": "read"}
-    assert shown["repositories"] == ["api"]
+    assert shown["repositories"] == ["api", "infrastructure"]  # its staging deployment environment
 
 
 def test_explain_refuses_an_unknown_stack_with_exit_2() -> None:

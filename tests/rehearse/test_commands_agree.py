@@ -42,8 +42,10 @@ def resources_grants(resources: Iterable[Mapping[str, Any]]) -> tuple[set[Grant]
         elif r["type"] == "vault:generic/endpoint:Endpoint" and "/role/" in inputs["path"]:
             mount, name = re.fullmatch(r"auth/(.+)/role/(.+)", inputs["path"]).groups()
             roles.append((f"{mount}/{name}", inputs["dataJson"]["role_type"], inputs["dataJson"]["token_policies"]))
+    # KV v2 data paths: a deployer role's policy reads Vault's configuration (sys/..., auth/...), never a secret.
     secret_paths = {path for who, kind, names in roles if kind == "jwt" for name in names
-                    for path, capabilities in policies[name] if "read" in capabilities and "*" not in path}
+                    for path, capabilities in policies[name]
+                    if "read" in capabilities and "*" not in path and "/data/" in path}
     grants: set[Grant] = set()
     for who, kind, names in roles:
         for name in names:

@@ -62,6 +62,7 @@ def test_the_staging_deployer_is_refused_everything_outside_its_environment(stag
         "creates a token with another policy (production.admin)",
         "points the auth mount circleci at another issuer",
         "reads its own environment's secret kv-staging/data/apps/webapp",
+        "rewrites its own infrastructure role secure_pipelines.deployer.staging to admit any job",
     }
     assert expected <= attacks.keys(), sorted(attacks)
     assert all(o.verdict == "ok" and o.layer == "Vault: deployer policy secure_pipelines.deployer.staging"

@@ -16,6 +16,8 @@ from secure_pipelines.rehearse.addresses import outside_addresses
 from secure_pipelines.rehearse.server import OpenBaoServer
 from secure_pipelines.rehearse.vault_client import VaultSession
 
+from .test_infrastructure_roles import assert_rehearsed
+
 
 @pytest.fixture(scope="module")
 def example_rehearsal(rehearse_example) -> Iterator[tuple[Plan, Rehearsal]]:
@@ -299,3 +301,9 @@ def test_the_rehearsal_times_every_phase_it_runs(example_rehearsal: tuple[Plan, 
                             "admin", "deployers", "differential", "server-stop"]
     assert all(seconds > 0 for seconds in phases.values()), phases
     assert sum(phases.values()) <= rehearsal.seconds
+
+
+def test_the_infrastructure_roles_admit_their_job_and_refuse_every_attack(
+    example_rehearsal: tuple[Plan, Rehearsal],
+) -> None:
+    assert_rehearsed(*example_rehearsal)

@@ -25,7 +25,8 @@ from secure_pipelines.render.pipelines import shell_case_pattern
 from .conftest import EXAMPLE_SOURCE, tool
 
 CIRCLECI_CONFIGS = ["repositories/webapp/.circleci/config.yml"]
-WORKFLOWS = ["repositories/api/.github/workflows/deploy.yml"]
+WORKFLOWS = ["repositories/api/.github/workflows/deploy.yml",
+             "repositories/infrastructure/.github/workflows/infrastructure.yml"]
 PlanVariant = Callable[[Callable[[dict[str, Any]], None]], Plan]
 FULL_SHA = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 

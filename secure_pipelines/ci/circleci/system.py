@@ -66,6 +66,7 @@ class CircleCISystem:
     contexts = CircleCIContexts()
     later_layers = CircleCILayers()
     config_policy = CircleCIConfigPolicy()
+    infrastructure = None
     vcs_host = GITHUB_HOST  # vcs-origin names github.com; CircleCI's GitLab and Bitbucket projects are not modelled
     deploys_through_github_environments = False
     version_1_moves = VERSION_1_MOVES

@@ -209,3 +209,10 @@ def audience(declaration: Declaration) -> str:
 def host(declaration: Declaration) -> str:
     """The instance's host name, as ``ci_config_ref_uri`` writes it (no scheme)."""
     return organization(declaration).url.removeprefix("https://")
+
+
+def config_ref_uri(declaration: Declaration, declared: Repository, branch: str) -> str:
+    """``ci_config_ref_uri`` of the project's own CI config on ``branch``: host (no scheme), project
+    path, ``//``, config path, ``@`` and the ref path."""
+    section = repository(declared)
+    return f"{host(declaration)}/{section.project_path}//{section.ci_config_path}@refs/heads/{branch}"

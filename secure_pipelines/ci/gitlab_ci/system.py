@@ -31,17 +31,12 @@ from .claims import (
     USER_ID,
 )
 from .identity import GitLabCIIdentity
+from .infrastructure import GitLabInfrastructure
 from .plan import NAME, GitLabCIPlan, build, gitlab_plan, requires_protected_environment
 from .render import gitlab_ci_config
+from .sections import config_ref_uri
 
 VCS_HOST = "gitlab"
-
-
-def config_ref_uri(declaration: Declaration, repository: Repository, branch: str) -> str:
-    """``ci_config_ref_uri`` of the project's own CI config on ``branch``: host (no scheme), project
-    path, ``//``, config path, ``@`` and the ref path."""
-    section = sections.repository(repository)
-    return f"{sections.host(declaration)}/{section.project_path}//{section.ci_config_path}@refs/heads/{branch}"
 
 
 class GitLabCISystem:
@@ -63,6 +58,7 @@ class GitLabCISystem:
     contexts = None
     later_layers = None
     config_policy = None
+    infrastructure = GitLabInfrastructure()
     vcs_host = VCS_HOST
     deploys_through_github_environments = False
     version_1_moves = ()

@@ -193,3 +193,40 @@ path "sys/mounts/auth/admins/tune" {
 path "sys/policies/acl/secure_pipelines.deployer.*" {
   capabilities = ["create", "read", "update", "delete"]
 }
+# the infrastructure pipeline's role for stack production, carrying only secure_pipelines.deployer.production
+path "auth/github-actions/role/secure_pipelines.deployer.production" {
+  capabilities = ["create", "read", "update", "delete"]
+  allowed_parameters = {
+    "*" = []
+    "token_policies" = [["secure_pipelines.deployer.production"]]
+  }
+  denied_parameters = {
+    "policies" = []
+  }
+}
+# the infrastructure pipeline's role for stack dev, carrying only secure_pipelines.deployer.dev
+path "auth/github-actions/role/secure_pipelines.deployer.dev" {
+  capabilities = ["create", "read", "update", "delete"]
+  allowed_parameters = {
+    "*" = []
+    "token_policies" = [["secure_pipelines.deployer.dev"]]
+  }
+  denied_parameters = {
+    "policies" = []
+  }
+}
+# the infrastructure pipeline's role for stack staging, carrying only secure_pipelines.deployer.staging
+path "auth/github-actions/role/secure_pipelines.deployer.staging" {
+  capabilities = ["create", "read", "update", "delete"]
+  allowed_parameters = {
+    "*" = []
+    "token_policies" = [["secure_pipelines.deployer.staging"]]
+  }
+  denied_parameters = {
+    "policies" = []
+  }
+}
+# refresh the infrastructure pipeline's roles, and remove those of stacks no longer declared
+path "auth/github-actions/role/secure_pipelines.deployer.*" {
+  capabilities = ["read", "delete"]
+}
