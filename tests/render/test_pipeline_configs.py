@@ -21,6 +21,7 @@ from secure_pipelines.plan import Plan
 from secure_pipelines.render.files import render_files
 from secure_pipelines.render.output import write_output
 from secure_pipelines.render.pipelines import shell_case_pattern
+from secure_pipelines.render.templating import shell_quote
 
 from .conftest import EXAMPLE_SOURCE, tool
 
@@ -171,7 +172,7 @@ def test_deploy_jobs_log_in_with_the_oidc_token_against_the_planned_mount_and_ro
             assert "$CIRCLE_OIDC_TOKEN_V2" in command
             assert f"$VAULT_ADDR/v1/auth/{deployment.roles[0].mount_path}/login" in command
             for role in deployment.roles:
-                assert f"role={role.role_name}" in command
+                assert f"role={shell_quote(role.role_name)}" in command
                 assert role.secret_paths[0].data_path in command
 
 
@@ -217,11 +218,16 @@ def test_workflow_is_read_only_by_default(example_files: dict[str, str]) -> None
     assert workflow(example_files)["permissions"] == {"contents": "read"}
 
 
+def logs_in(step: dict[str, Any]) -> bool:
+    """A workflow step that logs in to Vault (the deploy script requests the job's token and logs in)."""
+    return "$VAULT_ADDR/v1/auth/" in step.get("run", "")
+
+
 def test_only_the_jobs_that_log_in_to_vault_may_request_an_oidc_token(example_files: dict[str, str]) -> None:
     for name, job in workflow(example_files)["jobs"].items():
-        logs_in = any("vault-action" in str(step.get("uses", "")) for step in job["steps"])
-        assert (job.get("permissions", {}).get("id-token") == "write") == logs_in, name
-        assert logs_in == name.startswith("deploy-"), name
+        logs_in_here = any(logs_in(step) for step in job["steps"])
+        assert (job.get("permissions", {}).get("id-token") == "write") == logs_in_here, name
+        assert logs_in_here == name.startswith("deploy-"), name
 
 
 def test_deploy_jobs_are_bound_to_their_github_environment(example_plan: Plan, example_files: dict[str, str]) -> None:
@@ -236,10 +242,9 @@ def test_deploy_jobs_log_in_with_the_planned_role(example_plan: Plan, example_fi
     for env in example_plan.environments:
         for deployment in (d for d in env.deployments if d.ci == "github-actions"):
             job = jobs[f"deploy-{env.name}"]
-            login = next(s for s in job["steps"] if "vault-action" in str(s.get("uses", "")))["with"]
-            assert login["method"] == "jwt"
-            assert login["path"] == deployment.roles[0].mount_path
-            assert login["jwtGithubAudience"] == deployment.roles[0].bound_audiences[0]
+            login = next(s for s in job["steps"] if logs_in(s))["run"]
+            assert f"$VAULT_ADDR/v1/auth/{deployment.roles[0].mount_path}/login" in login
+            assert f"&audience={deployment.roles[0].bound_audiences[0]}\"" in login
             text = json.dumps(job)
             for role in deployment.roles:
                 assert role.role_name in text
@@ -313,9 +318,9 @@ def test_the_workflow_is_written_where_the_roles_bind_it(example_plan: Plan, exa
 
 def test_deploys_request_the_vault_audience_never_githubs_default(example_files: dict[str, str]) -> None:
     workflow = config(example_files, WORKFLOWS[0])
-    logins = [step for job in workflow["jobs"].values() for step in job["steps"]
-              if "hashicorp/vault-action" in str(step.get("uses"))]
-    assert logins and {step["with"]["jwtGithubAudience"] for step in logins} == {"vault.acme"}
+    logins = [step["run"] for job in workflow["jobs"].values() for step in job["steps"] if logs_in(step)]
+    assert logins and {re.findall(r"&audience=([^\"]*)\"", login)[0] for login in logins} == {"vault.acme"}
+    assert all(len(re.findall(r"&audience=", login)) == 1 for login in logins)
 
 
 def test_workflow_dispatch_deploys_only_with_an_override_and_then_everywhere_it_is_bound(
