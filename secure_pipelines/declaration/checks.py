@@ -25,6 +25,7 @@ from .github import (
 )
 from .model import (
     PROTECTED_TIERS,
+    TIER_LIMITS,
     Declaration,
     Environment,
     GitHubPlan,
@@ -113,7 +114,7 @@ def _branches(env: Environment, where: str, d: Declaration) -> Iterator[Problem]
     if env.tier in PROTECTED_TIERS:
         if "*" in env.branches:
             yield Problem(f"{where}.branches", list(env.branches),
-                          f"a {env.tier} environment deploys from the default branch only; remove '*'")
+                          f"a {env.tier} environment deploys from {TIER_LIMITS[env.tier].branches}; remove '*'")
             return
         for repo_name in env.repositories:
             repo = _find(d.repositories, repo_name)
@@ -124,6 +125,11 @@ def _branches(env: Environment, where: str, d: Declaration) -> Iterator[Problem]
                     f"a {env.tier} environment deploys only from the default branch "
                     f"({repo.default_branch} for {repo.name}); remove 'branches' or set it to [{repo.default_branch}]",
                 )
+    elif "*" in env.branches and env.tier is not Tier.DEVELOPMENT:
+        yield Problem(f"{where}.branches", list(env.branches),
+                      f"a {env.tier} environment deploys from {TIER_LIMITS[env.tier].branches}: '*' would let anyone "
+                      "who can push a branch deploy there and reach its secrets; list the branches, e.g. "
+                      "[main, release/qa], or remove 'branches' to deploy from the default branch")
     elif "*" in env.branches and len(env.branches) > 1:
         yield Problem(f"{where}.branches", list(env.branches), "'*' already means any branch; list it alone")
 

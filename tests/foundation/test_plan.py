@@ -159,7 +159,7 @@ def test_each_ci_policy_reads_only_its_own_repository_in_its_own_environment(pla
 
 def test_each_environment_has_its_own_admin_group_and_admins_log_in_from_their_networks(plan: Plan) -> None:
     groups = {env.name: env.admin_role.admin_group for env in plan.environments}
-    assert groups == {"dev": "vault-dev-admins", "staging": "vault-staging-admins",
+    assert groups == {"dev": "vault-dev-admins", "qa": "vault-qa-admins", "staging": "vault-staging-admins",
                       "production": "vault-production-admins"}
     assert {env.admin_role.token_bound_cidrs for env in plan.environments} == {
         ("203.0.113.64/28", "2001:db8:300::/48")}
@@ -205,9 +205,9 @@ def test_adding_a_repository_renames_nothing(example: dict[str, Any], plan: Plan
 
 def test_adding_an_environment_renames_nothing(example: dict[str, Any], plan: Plan) -> None:
     example["environments"].insert(0, {
-        "name": "qa", "tier": "staging", "repositories": ["api"], "ip_allowlist": ["192.0.2.0/24"],
+        "name": "perf", "tier": "staging", "repositories": ["api"], "ip_allowlist": ["192.0.2.128/25"],
     })
-    example["admins"]["groups"]["qa"] = "vault-qa-admins"
+    example["admins"]["groups"]["perf"] = "vault-perf-admins"
     bigger = build_plan(parse_declaration(example))
     for kind, names in _names(plan).items():
         assert names <= _names(bigger)[kind], kind
@@ -269,18 +269,21 @@ def test_pipeline_policy_data_names_contexts_by_tier(plan: Plan) -> None:
     policy = circleci_plan(plan).config_policy
     assert policy.production_contexts == ("acme-production",)
     assert policy.staging_contexts == ("acme-staging",)
+    assert policy.test_contexts == ("acme-qa",)
     assert [p.repository for p in policy.projects] == ["webapp"]
     assert set(policy.hard_fail_rules) == set(policy.enabled_rules)
 
 
 def test_unknown_environment_lookup_names_the_known_ones(plan: Plan) -> None:
-    with pytest.raises(KeyError, match="known: dev, staging, production"):
+    with pytest.raises(KeyError, match="known: dev, qa, staging, production"):
         plan.environment("prod")
 
 
-def test_staging_and_production_circleci_roles_pin_the_pipeline_definition(plan: Plan, example: dict[str, Any]) -> None:
+def test_test_staging_and_production_circleci_roles_pin_the_pipeline_definition(
+    plan: Plan, example: dict[str, Any]
+) -> None:
     webapp = next(r for r in example["repositories"] if r["name"] == "webapp")
-    for environment in ("staging", "production"):
+    for environment in ("qa", "staging", "production"):
         pinned = role(plan, "circleci", "webapp", environment)
         assert pinned.claims["oidc.circleci.com/pipeline-definition-id"] == (
             webapp["ci"]["circleci"]["pipeline_definition_id"],)
@@ -291,9 +294,10 @@ def test_staging_and_production_circleci_roles_pin_the_pipeline_definition(plan:
 
 def test_circleci_deploys_run_on_the_declared_runner_classes(plan: Plan) -> None:
     classes = {d.environment: d.runner for e in plan.environments for d in e.deployments if d.ci == "circleci"}
-    assert classes == {"dev": None, "staging": "acme/staging-deployers", "production": "acme/prod-deployers"}
+    assert classes == {"dev": None, "qa": "acme/qa-deployers", "staging": "acme/staging-deployers",
+                       "production": "acme/prod-deployers"}
     github = [d.runner for e in plan.environments for d in e.deployments if d.ci == "github-actions"]
-    assert github == [None, None, None]
+    assert github == [None, None, None, None]
 
 
 def test_organisation_warnings_belong_to_the_resources_stack(example: dict[str, Any]) -> None:
@@ -303,3 +307,28 @@ def test_organisation_warnings_belong_to_the_resources_stack(example: dict[str, 
     assert [w.field for w in plan.warnings_for("production") if w.field == approvals] == [approvals]
     assert not [w for w in plan.warnings_for("staging") if w.field == approvals]
     assert [w.field for w in plan.warnings_for("dev")] == ["environments[dev].ip_allowlist"]
+
+
+def test_test_qa_and_demo_are_three_environments_of_one_tier_each_with_its_own_vault_objects(
+    example: dict[str, Any],
+) -> None:
+    qa = next(e for e in example["environments"] if e["name"] == "qa")
+    for index, name in enumerate(("test", "demo"), start=1):
+        twin = copy.deepcopy(qa)
+        twin["name"] = name
+        twin["branches"] = ["main"]
+        twin["ip_allowlist"] = [f"192.0.2.{128 + 64 * (index - 1)}/26"]
+        context_id = f"3b1e7c4d-2a5f-4e6b-9c8d-7e6f5a4b3c2{index}"
+        twin["ci"]["circleci"]["context"] = {"name": f"acme-{name}", "id": context_id}
+        twin["ci"]["circleci"]["runner_resource_class"] = f"acme/{name}-deployers"
+        twin["ci"]["gitlab_ci"]["runner_tags"] = [f"acme-{name}-deployers"]
+        example["environments"].insert(1 + index, twin)
+        example["admins"]["groups"][name] = f"vault-{name}-admins"
+    plan = build_plan(parse_declaration(example))  # validated, and every rendered file checked against its policy
+    assert [(e.name, e.tier) for e in plan.environments] == [
+        ("dev", Tier.DEVELOPMENT), ("qa", Tier.TEST), ("test", Tier.TEST), ("demo", Tier.TEST),
+        ("staging", Tier.STAGING), ("production", Tier.PRODUCTION)]
+    tested = [plan.environment(name) for name in ("qa", "test", "demo")]
+    assert len({e.secret_store.mount for e in tested}) == 3
+    assert len({e.admin_role.admin_group for e in tested}) == 3
+    assert len({r.role_name for e in tested for r in e.roles}) == sum(len(e.roles) for e in tested) == 9

@@ -98,7 +98,7 @@ def test_rehearse_exits_1_when_a_legitimate_flow_is_refused(openbao: OpenBaoServ
 
 
 def test_rehearse_refuses_an_unknown_stack_with_exit_2() -> None:
-    result = runner.invoke(app, ["rehearse", "--stack", "qa"])
+    result = runner.invoke(app, ["rehearse", "--stack", "perf"])
     assert result.exit_code == 2
     assert "not an environment" in result.output and "Traceback" not in result.output
 
@@ -150,7 +150,7 @@ def test_explain_mermaid_draws_branch_to_path(example_plan: Plan) -> None:
 
 
 def test_explain_refuses_an_unknown_stack_with_exit_2() -> None:
-    assert runner.invoke(app, ["explain", "--stack", "qa"]).exit_code == 2
+    assert runner.invoke(app, ["explain", "--stack", "perf"]).exit_code == 2
 
 
 def test_rehearse_refuses_a_vault_holding_a_real_secret(openbao: OpenBaoServer) -> None:

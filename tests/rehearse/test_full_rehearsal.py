@@ -204,7 +204,7 @@ def test_an_unversioned_config_on_the_default_branch_is_stopped_by_every_circlec
     """Vault cannot tell it from the reviewed config (identical claims); the context restriction can."""
     plan, rehearsal = example_rehearsal
     circleci_roles = [r for r in plan.roles if r.ci == "circleci"]
-    assert {r.tier for r in circleci_roles} == {"development", "staging", "production"}
+    assert {r.tier for r in circleci_roles} == {"development", "test", "staging", "production"}
     for role in circleci_roles:
         (row,) = _rows(rehearsal, _label(role), "unversioned config (pipeline.config_source api) on refs/heads/main")
         assert (row.got, row.verdict, row.layer) == (

@@ -108,7 +108,7 @@ def test_only_deploy_jobs_request_an_id_token_with_the_roles_audience(gitlab_con
     (audience,) = {a for r in gitlab_roles(example_plan) for a in r.bound_audiences}
     jobs = {name: job for name, job in gitlab_config.items() if isinstance(job, dict) and "stage" in job}
     with_tokens = {name for name, job in jobs.items() if "id_tokens" in job}
-    assert with_tokens == {"deploy-dev", "deploy-staging", "deploy-production"}
+    assert with_tokens == {"deploy-dev", "deploy-qa", "deploy-staging", "deploy-production"}
     assert "id_tokens" not in gitlab_config.get("default", {})
     for name in with_tokens:
         assert jobs[name]["id_tokens"] == {"VAULT_ID_TOKEN": {"aud": audience}}

@@ -39,6 +39,10 @@ def config(files: dict[str, str], path: str) -> dict[str, Any]:
     return parse_config(files[path])
 
 
+def _environment(values: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(e for e in values["environments"] if e["name"] == name)
+
+
 def invocations(circleci: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for item in circleci["workflows"]["deliver"]["jobs"]:
@@ -102,7 +106,7 @@ def test_circleci_has_test_security_build_and_one_deploy_per_environment(
 ) -> None:
     jobs = invocations(config(example_files, CIRCLECI_CONFIGS[0]))
     expected = ["test", *example_plan.pipeline_policy.required_security_jobs, "build-image",
-                "deploy-dev", "deploy-staging", "approve-production", "deploy-production"]
+                "deploy-dev", "deploy-qa", "deploy-staging", "approve-production", "deploy-production"]
     assert list(jobs) == expected
     assert set(jobs["build-image"]["requires"]) == {"test", *example_plan.pipeline_policy.required_security_jobs}
 
@@ -120,6 +124,17 @@ def test_staging_and_production_run_on_the_default_branch_only(example_files: di
     assert "filters" not in jobs["deploy-dev"]
 
 
+def test_a_test_environment_deploys_from_its_declared_branches_only_on_every_ci(example_files: dict[str, str]) -> None:
+    circleci = invocations(config(example_files, CIRCLECI_CONFIGS[0]))["deploy-qa"]
+    assert circleci["filters"] == {"branches": {"only": ["main", "release/qa"]}}
+    github = workflow(example_files)["jobs"]["deploy-qa"]
+    assert github["environment"] == "qa"
+    assert "github.ref == 'refs/heads/main' || github.ref == 'refs/heads/release/qa'" in github["if"]
+    gitlab = config(example_files, "repositories/shop/.gitlab-ci.yml")["deploy-qa"]
+    assert gitlab["environment"]["deployment_tier"] == "testing"
+    assert '$CI_COMMIT_BRANCH == "main" || $CI_COMMIT_BRANCH == "release/qa"' in gitlab["rules"][0]["if"]
+
+
 def test_production_waits_for_a_manual_approval_after_staging(example_files: dict[str, str]) -> None:
     jobs = invocations(config(example_files, CIRCLECI_CONFIGS[0]))
     assert jobs["approve-production"]["type"] == "approval"
@@ -129,7 +144,7 @@ def test_production_waits_for_a_manual_approval_after_staging(example_files: dic
 
 def test_no_approval_job_when_the_declaration_asks_for_none(plan_variant: PlanVariant) -> None:
     def no_hold(values: dict[str, Any]) -> None:
-        values["environments"][2]["ci"]["circleci"]["approval_hold"] = False
+        _environment(values, "production")["ci"]["circleci"]["approval_hold"] = False
 
     plan = plan_variant(no_hold)
     jobs = invocations(parse_config(circleci_config(plan, "webapp", EXAMPLE_SOURCE)))
@@ -139,7 +154,7 @@ def test_no_approval_job_when_the_declaration_asks_for_none(plan_variant: PlanVa
 
 def test_circleci_ip_ranges_follow_the_environment(plan_variant: PlanVariant) -> None:
     def staging_on_circleci_ranges(values: dict[str, Any]) -> None:
-        values["environments"][1]["ci"]["circleci"]["ip_ranges"] = True
+        _environment(values, "staging")["ci"]["circleci"]["ip_ranges"] = True
 
     rendered = parse_config(circleci_config(plan_variant(staging_on_circleci_ranges), "webapp", EXAMPLE_SOURCE))
     assert rendered["jobs"]["deploy-staging"]["circleci_ip_ranges"] is True
@@ -295,7 +310,8 @@ def test_production_ships_the_image_built_in_this_run(example_files: dict[str, s
 def test_production_runs_on_a_self_hosted_runner_with_known_egress(example_plan: Plan) -> None:
     jobs = github_actions_pipeline(example_plan, "api").deploy_jobs
     assert {j.environment: runs_on(j) for j in jobs if j.tier is not Tier.DEVELOPMENT} == {
-        "staging": ("self-hosted", "staging"), "production": ("self-hosted", "production")}
+        "qa": ("self-hosted", "qa"), "staging": ("self-hosted", "staging"),
+        "production": ("self-hosted", "production")}
 
 
 def test_a_security_job_name_no_ci_accepts_is_refused_by_validation(plan_variant: PlanVariant) -> None:
@@ -309,11 +325,11 @@ def test_a_security_job_name_no_ci_accepts_is_refused_by_validation(plan_variant
 
 def test_the_workflow_is_written_where_the_roles_bind_it(example_plan: Plan, example_files: dict[str, str]) -> None:
     for role in (r for r in example_plan.roles if r.ci == "github-actions" and "workflow_ref" in r.claims):
-        (bound,) = role.claims["workflow_ref"]
-        owner_repo, _, rest = str(bound).partition("/.github/")
-        path = ".github/" + rest.split("@")[0]
-        assert owner_repo == f"acme/{role.repository}"
-        assert f"repositories/{role.repository}/{path}" in example_files
+        for bound in role.claims["workflow_ref"]:  # one per branch that deploys
+            owner_repo, _, rest = str(bound).partition("/.github/")
+            path = ".github/" + rest.split("@")[0]
+            assert owner_repo == f"acme/{role.repository}"
+            assert f"repositories/{role.repository}/{path}" in example_files
 
 
 def test_deploys_request_the_vault_audience_never_githubs_default(example_files: dict[str, str]) -> None:

@@ -11,7 +11,7 @@ from ...render.deploy_shell import JobToken, deploy_script
 from ...render.pipelines import DeployJob, Pipeline, pipeline
 from ...render.templating import RenderSource, Templates, shell_quote
 from .claims import USER_ID
-from .plan import ID_TOKEN_VARIABLE, NAME, GitLabEnvironmentPlan, gitlab_plan
+from .plan import ID_TOKEN_VARIABLE, NAME, GitLabEnvironmentPlan, deployment_tier, gitlab_plan
 
 JOB_IMAGE = "cimg/base:2025.01"
 """The image every job runs in (bash, curl, jq, the docker CLI)."""
@@ -66,8 +66,8 @@ def gitlab_ci_config(plan: Plan, repository: str, source: RenderSource) -> str:
     shape = gitlab_pipeline(plan, repository)
     extra = gitlab_plan(plan)
     deploys = [
-        GitLabDeploy(job=job, rule=deploy_rule(job, env), tags=env.runner_tags, deployment_tier=str(job.tier),
-                     script=deploy_script(job, TOKEN, '"$IMAGE_REF"'))
+        GitLabDeploy(job=job, rule=deploy_rule(job, env), tags=env.runner_tags,
+                     deployment_tier=deployment_tier(job.tier), script=deploy_script(job, TOKEN, '"$IMAGE_REF"'))
         for job in shape.deploy_jobs
         for env in (extra.environment(job.environment),)
     ]
