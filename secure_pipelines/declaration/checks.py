@@ -25,6 +25,7 @@ from .github import (
 )
 from .model import (
     PROTECTED_TIERS,
+    SHARED_PREFIX,
     TIER_LIMITS,
     Declaration,
     Environment,
@@ -48,6 +49,7 @@ def problems(declaration: Declaration) -> list[Problem]:
         _duplicates,
         _environment_rules,
         _repository_references,
+        _shared_secrets,
         _ci_sections,
         _developer_identities,
         _vcs_hosts,
@@ -149,6 +151,26 @@ def _repository_references(d: Declaration) -> Iterator[Problem]:
             if name not in repo_names:
                 yield Problem(f"environments[{env.name}].repositories", name,
                               "is not a declared repository; add it under repositories or remove it here")
+
+
+def _shared_secrets(d: Declaration) -> Iterator[Problem]:
+    for env in d.environments:
+        where = f"environments[{env.name}].shared_secrets"
+        for name in _duplicated(s.name for s in env.shared_secrets):
+            yield Problem(f"{where}[{name}].name", name, "is declared twice; each shared secret has one name")
+        for shared in env.shared_secrets:
+            for name in _duplicated(shared.repositories):
+                yield Problem(f"{where}[{shared.name}].repositories", name, "is listed twice")
+            for name in shared.repositories:
+                if name not in env.repositories:
+                    yield Problem(f"{where}[{shared.name}].repositories", name,
+                                  f"does not deploy to {env.name}, so no role of it could read the secret; add it to "
+                                  f"environments[{env.name}].repositories or remove it here")
+        if env.shared_secrets and env.secrets.prefix == SHARED_PREFIX:
+            # `shared/<developer>` would be both a shared secret and the parent of that developer's paths.
+            yield Problem(f"environments[{env.name}].secrets.prefix", env.secrets.prefix,
+                          f"is where shared secrets live ({SHARED_PREFIX}/<name>), so a shared secret could name "
+                          "a repository's own paths; choose another prefix, e.g. apps")
 
 
 def _ci_sections(d: Declaration) -> Iterator[Problem]:

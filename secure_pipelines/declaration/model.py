@@ -291,6 +291,24 @@ class SecretLayout(Strict):
     """Paths are ``<prefix>/<repository>`` (``<prefix>/<developer>/<repository>`` per developer)."""
 
 
+SHARED_PREFIX = "shared"
+"""Shared secrets live at ``shared/<name>`` in the environment's mount, apart from every repository's own."""
+
+
+class SharedSecret(Strict):
+    """A secret several repositories of one environment read (a database every service uses, say), kept once
+    at ``shared/<name>`` in the environment's mount instead of copied into each repository's path."""
+
+    name: SafeName
+    repositories: Annotated[tuple[SafeName, ...], Field(min_length=1)]
+    """The repositories whose CI roles read it; each must deploy to the environment. No other role can."""
+
+    @property
+    def path(self) -> str:
+        """Relative to the mount, e.g. ``shared/postgres``."""
+        return f"{SHARED_PREFIX}/{self.name}"
+
+
 class Reviewers(Strict):
     users: tuple[GitHubId, ...] = ()
     teams: tuple[GitHubId, ...] = ()
@@ -324,6 +342,8 @@ class Environment(Strict):
     developers: tuple[ShortName, ...] = ()
     """Per-developer environments: one role set and path set per developer."""
     secrets: SecretLayout = SecretLayout()
+    shared_secrets: tuple[SharedSecret, ...] = ()
+    """Secrets several of its repositories read, each at ``shared/<name>`` (admins write them, as every secret)."""
     overrides: EnvironmentOverrides = EnvironmentOverrides()
     ci: Sections = Sections()
     """Settings of each CI system for this environment (e.g. the context or runner its jobs use)."""

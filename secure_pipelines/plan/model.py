@@ -44,19 +44,30 @@ class JwtMount:
 
 @dataclass(frozen=True)
 class SecretPath:
-    """One KV v2 secret path a CI role may read."""
+    """One KV v2 secret path a CI role may read: a repository's own, or a shared one."""
 
     environment: str
-    repository: str
+    repository: str | None
+    """The one repository that reads it; ``None`` for a shared secret."""
     developer: str | None
     mount: str
     path: str
-    """Relative to the mount, e.g. ``apps/webapp``."""
+    """Relative to the mount, e.g. ``apps/webapp`` or ``shared/postgres``."""
+    shared: str | None = None
+    """The shared secret's name (``environments[].shared_secrets``), else ``None``."""
+    readers: tuple[str, ...] = ()
+    """A shared secret's repositories (a repository's own path: that repository alone)."""
 
     @property
     def data_path(self) -> str:
         """The API path of the secret's data (KV v2 puts ``data/`` after the mount)."""
         return f"{self.mount}/data/{self.path}"
+
+    @property
+    def file_name(self) -> str:
+        """Where a deploy step puts it in its secrets directory: ``<repository>.json``, or
+        ``shared/<name>.json`` (a directory no repository name can reach)."""
+        return f"shared/{self.shared}.json" if self.shared else f"{self.path.rsplit('/', 1)[-1]}.json"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from ..ci.base import CISystem
-from ..declaration.model import Admins, Declaration, Developer, Environment, Repository
+from ..declaration.model import Admins, Declaration, Developer, Environment, Repository, SharedSecret
 from ..errors import InvalidDeclaration, Problem
 from .model import AdminAuthMount, AdminRole, CIRole, JwtMount, Plan, SecretPath, SecretStore, VaultPolicy
 from .vault_policies import admin_write_policy, ci_read_policy
@@ -42,7 +42,25 @@ def secret_path(env: Environment, repo: Repository, developer: Developer | None)
         developer=developer.name if developer else None,
         mount=env.secret_mount,
         path="/".join(parts),
+        readers=(repo.name,),
     )
+
+
+def shared_secret_path(env: Environment, shared: SharedSecret) -> SecretPath:
+    return SecretPath(
+        environment=env.name,
+        repository=None,
+        developer=None,
+        mount=env.secret_mount,
+        path=shared.path,
+        shared=shared.name,
+        readers=shared.repositories,
+    )
+
+
+def shared_paths_of(env: Environment, repo: Repository) -> tuple[SecretPath, ...]:
+    """The shared secrets of ``env`` that ``repo`` reads."""
+    return tuple(shared_secret_path(env, s) for s in env.shared_secrets if repo.name in s.repositories)
 
 
 def ci_policy_name(env: Environment, repo: Repository, developer: Developer | None) -> str:
@@ -50,14 +68,17 @@ def ci_policy_name(env: Environment, repo: Repository, developer: Developer | No
     return f"ci-{env.name}-{middle}{repo.name}"
 
 
-def ci_read(env: Environment, repo: Repository, developer: Developer | None, path: SecretPath) -> VaultPolicy:
-    """The policy that reads exactly ``path``, for the role(s) of ``repo`` in ``env`` (as ``developer``)."""
+def ci_read(
+    env: Environment, repo: Repository, developer: Developer | None, paths: Sequence[SecretPath]
+) -> VaultPolicy:
+    """The policy that reads exactly ``paths`` (its own, then the shared secrets it is listed for), for the
+    role(s) of ``repo`` in ``env`` (as ``developer``)."""
     who = f"{repo.name} in {env.name}" + (f" for {developer.name}" if developer else "")
     return VaultPolicy(
         name=ci_policy_name(env, repo, developer),
         environment=env.name,
         purpose="ci-read",
-        hcl=ci_read_policy(f"CI read access: {who}", env.secret_mount, [path.path]),
+        hcl=ci_read_policy(f"CI read access: {who}", env.secret_mount, [p.path for p in paths]),
     )
 
 
@@ -76,7 +97,7 @@ def ci_role(
     repo: Repository,
     system: CISystem,
     developer: Developer | None,
-    path: SecretPath,
+    paths: Sequence[SecretPath],
 ) -> CIRole:
     """The role a job of ``repo`` on ``system`` logs in with to deploy to ``env`` (as ``developer``)."""
     binding = system.binding(declaration, repo, env, developer)
@@ -99,7 +120,7 @@ def ci_role(
         token_ttl=env.token_ttl,
         token_max_ttl=env.token_max_ttl,
         token_type="service",
-        secret_paths=(path,),
+        secret_paths=tuple(paths),
         ref_binding=binding.ref_binding,
         deploy_via=binding.deploy_via,
     )

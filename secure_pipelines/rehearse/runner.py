@@ -248,7 +248,8 @@ def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSessi
         data = (answer.body.get("data") or {}).get("data") or {}
         if answer.ok and data.get(MARKER_KEY) != markers.get(path.data_path):
             answer = Answer(409, {}, ("Vault answered with a value that is not this path's seeded secret",))
-        rehearsal.outcomes.append(_row("legitimate", f"{label}: read own {path.data_path}", role, "admitted",
+        whose = f"shared ({', '.join(path.readers)})" if path.shared else "own"
+        rehearsal.outcomes.append(_row("legitimate", f"{label}: read {whose} {path.data_path}", role, "admitted",
                                        answer))
         write = session.write(path.data_path, {"data": {MARKER_KEY: "overwritten by a CI token"}})
         rehearsal.outcomes.append(_row("attack", f"{label}: CI token writes its own {path.data_path}", role,
@@ -256,8 +257,9 @@ def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSessi
     others = [p for p in paths if p.data_path not in own]
     for path in _neighbours(role, others):
         answer = session.read(path.data_path)
-        rehearsal.outcomes.append(_row("attack", f"{label}: CI token reads {path.data_path}", role, "refused",
-                                       answer, layer="Vault: ACL policy"))
+        unlisted = f" (shared with {', '.join(path.readers)} only)" if path.shared else ""
+        rehearsal.outcomes.append(_row("attack", f"{label}: CI token reads {path.data_path}{unlisted}", role,
+                                       "refused", answer, layer="Vault: ACL policy"))
     capabilities = capabilities_of(root, session.token, [p.data_path for p in paths])
     rehearsal.observed |= grants_of(role_key(role), capabilities)
     readable_others = sorted(p.data_path for p in others if READ & capabilities[p.data_path])
@@ -279,9 +281,12 @@ def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSessi
 
 
 def _neighbours(role: CIRole, others: Sequence[SecretPath]) -> list[SecretPath]:
-    """Paths an attacker would try first: same repository elsewhere, same place for others."""
+    """Paths an attacker would try first: same repository elsewhere, same place for others, and every shared
+    secret of its environment it is not listed for."""
     same_repo = [p for p in others if p.repository == role.repository]
-    same_env = [p for p in others if p.environment == role.environment and p.repository != role.repository]
-    return same_repo[:NEIGHBOURS_READ_FOR_REAL] + same_env[:NEIGHBOURS_READ_FOR_REAL]
+    same_env = [p for p in others
+                if p.environment == role.environment and p.repository is not None and p.repository != role.repository]
+    unlisted = [p for p in others if p.environment == role.environment and p.shared]
+    return same_repo[:NEIGHBOURS_READ_FOR_REAL] + same_env[:NEIGHBOURS_READ_FOR_REAL] + unlisted
 
 

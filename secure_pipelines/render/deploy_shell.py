@@ -107,18 +107,24 @@ def _choose_role(job: DeployJob, token: JobToken) -> str:
 
 def _reads(job: DeployJob) -> str:
     """Each role's secret reads, by the role chosen (one role: unconditional)."""
-    def reads(paths: tuple[str, ...]) -> list[str]:
-        return [f"read_secret {shell_quote(path)} {shell_quote(path.rsplit('/', 1)[-1] + '.json')}" for path in paths]
+    def reads(secrets: tuple[tuple[str, str], ...]) -> list[str]:
+        return [f"read_secret {shell_quote(path)} {shell_quote(file)}" for path, file in secrets]
 
     if not job.per_developer:
-        return "\n".join(reads(job.roles[0].secret_paths))
+        return "\n".join(reads(job.roles[0].secrets))
     lines = ['case "$role" in']
     for choice in job.roles:
         lines.append(f"  {shell_quote(choice.role)})")
-        lines += [f"    {line}" for line in reads(choice.secret_paths)]
+        lines += [f"    {line}" for line in reads(choice.secrets)]
         lines.append("    ;;")
     lines.append("esac")
     return "\n".join(lines)
+
+
+def _secrets_dirs(job: DeployJob) -> str:
+    """``mkdir`` of the secrets directory and of each subdirectory a secret's file goes in."""
+    subdirs = sorted({file.rsplit("/", 1)[0] for choice in job.roles for _, file in choice.secrets if "/" in file})
+    return " ".join(["mkdir", '"$private_dir/secrets"', *(f'"$private_dir/secrets/"{shell_quote(d)}' for d in subdirs)])
 
 
 def _login(job: DeployJob, token: JobToken) -> str:
@@ -157,7 +163,7 @@ def deploy_script(job: DeployJob, token: JobToken, image_ref: str) -> str:
         "fi",
         "# Secrets only in a private directory; on every way out it is removed and the token revoked.",
         "private_dir=$(mktemp -d)",
-        'mkdir "$private_dir/secrets"',
+        _secrets_dirs(job),
         "vault_token=",
         "role=",
         _VAULT,

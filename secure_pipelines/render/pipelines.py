@@ -29,8 +29,9 @@ class RoleChoice:
 
     role: str
     developer: str | None
-    secret_paths: tuple[str, ...]
-    """API paths of the secrets it reads, e.g. ``kv-production/data/apps/webapp``."""
+    secrets: tuple[tuple[str, str], ...]
+    """``(API path, file)`` of each secret it reads, e.g. ``("kv-production/data/apps/webapp", "webapp.json")``:
+    its own, then the shared ones (``shared/<name>.json``)."""
     selector: str | None
     """Per developer: what the job compares to pick this role (a subject pattern, a user id...)."""
 
@@ -130,7 +131,7 @@ def _deploy_job(plan: Plan, deployment: Deployment, earlier: list[DeployJob], se
             RoleChoice(
                 role=role.role_name,
                 developer=role.developer,
-                secret_paths=tuple(p.data_path for p in role.secret_paths),
+                secrets=tuple((p.data_path, p.file_name) for p in role.secret_paths),
                 selector=selector(role) if choose else None,
             )
             for role in deployment.roles

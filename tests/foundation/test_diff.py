@@ -69,6 +69,8 @@ WIDENINGS: dict[str, tuple[Mutation, str]] = {
     "production reviewers removed": (lambda v: _env(v, "production").update(reviewers={}),
                                      "environment.reviewer-teams.removed"),
     "a ruleset bypass team": (_ruleset_bypass, "protection.bypass-teams.added"),
+    "a repository reads a shared secret": (
+        lambda v: _env(v, "production")["shared_secrets"][0]["repositories"].append("api"), "grant.added"),
 }
 
 

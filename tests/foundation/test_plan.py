@@ -144,8 +144,11 @@ def test_staging_and_production_roles_pin_the_default_branch(plan: Plan) -> None
             assert ci_role.claims[ref_claim] == (("main",) if ci_role.ci == "gitlab-ci" else ("refs/heads/main",))
 
 
-def test_each_ci_policy_reads_only_its_own_repository_in_its_own_environment(plan: Plan) -> None:
+def test_each_ci_policy_reads_only_its_own_repository_and_its_shared_secrets_in_its_own_environment(
+    plan: Plan, example: dict[str, Any],
+) -> None:
     for env in plan.environments:
+        declared = next(e for e in example["environments"] if e["name"] == env.name)
         for policy in env.policies:
             stanzas = [line.split('"')[1] for line in policy.hcl.splitlines() if line.startswith("path ")]
             assert stanzas.count(REVOKE_SELF) == 1, "every token may end itself, and nothing more under auth/"
@@ -154,7 +157,24 @@ def test_each_ci_policy_reads_only_its_own_repository_in_its_own_environment(pla
             if policy.purpose == "ci-read":
                 assert 'capabilities = ["read"]' in policy.hcl
                 repository = policy.name.split("-")[-1]
-                assert all(p.removesuffix("/*").endswith(f"/{repository}") for p in paths)
+                shared = {f"{env.secret_store.mount}/data/shared/{s['name']}"
+                          for s in declared.get("shared_secrets", []) if repository in s["repositories"]}
+                own = [p for p in paths if p.removesuffix("/*") not in shared]
+                assert own and all(p.removesuffix("/*").endswith(f"/{repository}") for p in own)
+                assert {p.removesuffix("/*") for p in paths} - {p.removesuffix("/*") for p in own} == shared
+
+
+def test_a_shared_secret_is_in_the_read_policies_of_its_listed_repositories_only(plan: Plan) -> None:
+    production = plan.environment("production")
+    readers = {p.name for p in production.policies if "kv-production/data/shared/payments" in p.hcl}
+    assert readers == {"ci-production-webapp", "ci-production-shop"}
+    admin = next(p for p in production.policies if p.purpose == "admin-write")
+    assert 'path "kv-production/data/*"' in admin.hcl and '"read"' not in admin.hcl  # writes it, as every secret
+    (shared,) = [p for p in production.secret_store.paths if p.shared]
+    assert (shared.data_path, shared.readers) == ("kv-production/data/shared/payments", ("webapp", "shop"))
+    for role in production.roles:
+        reads = {p.data_path for p in role.secret_paths}
+        assert ("kv-production/data/shared/payments" in reads) == (role.repository in ("webapp", "shop"))
 
 
 def test_each_environment_has_its_own_admin_group_and_admins_log_in_from_their_networks(plan: Plan) -> None:

@@ -50,8 +50,25 @@ def test_every_role_logs_in_from_every_declared_cidr_and_reads_its_own_paths(
         for cidr in role.token_bound_cidrs:
             assert any(f"({cidr})" in o.flow for o in logins), f"{role.role_name}: no login from {cidr}"
         for path in role.secret_paths:
-            reads = _rows(rehearsal, _label(role), f"read own {path.data_path}")
+            whose = f"read shared ({', '.join(path.readers)})" if path.shared else "read own"
+            reads = _rows(rehearsal, _label(role), f"{whose} {path.data_path}")
             assert [o.verdict for o in reads] == ["ok"], role.role_name
+
+
+def test_a_shared_secret_is_read_by_its_listed_repositories_and_refused_to_every_other(
+    example_rehearsal: tuple[Plan, Rehearsal],
+) -> None:
+    plan, rehearsal = example_rehearsal
+    shared = "kv-production/data/shared/payments"
+    for role in plan.environment("production").roles:
+        if role.repository in ("webapp", "shop"):
+            (row,) = _rows(rehearsal, _label(role), f"read shared (webapp, shop) {shared}")
+            assert (row.expected, row.verdict) == ("admitted", "ok")
+            (write,) = _rows(rehearsal, _label(role), f"CI token writes its own {shared}")
+            assert (write.verdict, write.layer) == ("ok", "Vault: ACL policy (read-only)")
+        else:
+            (row,) = _rows(rehearsal, _label(role), f"CI token reads {shared} (shared with webapp, shop only)")
+            assert (row.expected, row.got, row.verdict) == ("refused", "refused: permission denied", "ok")
 
 
 def test_every_role_faces_the_whole_attack_matrix(example_rehearsal: tuple[Plan, Rehearsal]) -> None:

@@ -47,12 +47,16 @@ set -euo pipefail
   echo "target=$1"
   echo "environment=$DEPLOY_ENVIRONMENT"
   echo "image=$IMAGE_REF"
-  for f in "$SECRETS_DIR"/*.json; do echo "secret $(basename "$f")=$(jq -c . "$f")"; done
+  for f in $(cd "$SECRETS_DIR" && find . -name '*.json' | sort); do
+    echo "secret ${f#./}=$(jq -c . "$SECRETS_DIR/$f")"
+  done
 } > "$MAKE_RECORD"
 {
   echo "dir=$SECRETS_DIR"
   echo "dir mode=$(stat -c %a "$SECRETS_DIR")"
-  for f in "$SECRETS_DIR"/*.json; do echo "mode $(basename "$f")=$(stat -c %a "$f")"; done
+  for f in $(cd "$SECRETS_DIR" && find . -mindepth 1 | sort); do
+    echo "mode ${f#./}=$(stat -c %a "$SECRETS_DIR/$f")"
+  done
   echo "token in make's environment=${VAULT_TOKEN:-${CIRCLE_OIDC_TOKEN_V2:-none}}"
   echo "token request in make's environment=${ACTIONS_ID_TOKEN_REQUEST_TOKEN:-none}"
 } > "$MAKE_RECORD.private"
@@ -188,6 +192,7 @@ def test_production_deploy_reads_production_secrets_and_ships_the_digest(
     assert recorded == {
         "target": "deploy", "environment": "production", "image": DIGEST_REF,
         "secret webapp.json": '{"owner":"kv-production-scripts/apps/webapp"}',
+        "secret shared/payments.json": '{"owner":"kv-production-scripts/shared/payments"}',  # listed for webapp
     }
 
 
@@ -253,6 +258,7 @@ def test_a_deploy_reads_its_secrets_into_a_private_directory_and_hides_the_token
     assert result.returncode == 0, result.stderr
     private = read_record(tmp_path / "make-record.private")
     assert private["dir mode"] == "700" and private["mode webapp.json"] == "600"
+    assert private["mode shared"] == "700" and private["mode shared/payments.json"] == "600"
     assert private["token in make's environment"] == "none"
     assert recorded["secret webapp.json"]
 
