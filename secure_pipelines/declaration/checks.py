@@ -24,6 +24,7 @@ from .github import (
     vcs_hosts,
 )
 from .model import (
+    PROMOTIONS_PREFIX,
     PROTECTED_TIERS,
     SHARED_PREFIX,
     TIER_LIMITS,
@@ -50,6 +51,7 @@ def problems(declaration: Declaration) -> list[Problem]:
         _environment_rules,
         _repository_references,
         _shared_secrets,
+        _promotions,
         _ci_sections,
         _developer_identities,
         _vcs_hosts,
@@ -171,6 +173,46 @@ def _shared_secrets(d: Declaration) -> Iterator[Problem]:
             yield Problem(f"environments[{env.name}].secrets.prefix", env.secrets.prefix,
                           f"is where shared secrets live ({SHARED_PREFIX}/<name>), so a shared secret could name "
                           "a repository's own paths; choose another prefix, e.g. apps")
+
+
+def _promotions(d: Declaration) -> Iterator[Problem]:
+    tiers = list(Tier)
+    by_name = {e.name: e for e in d.environments}
+    for env in d.environments:
+        source = by_name.get(env.promote_from) if env.promote_from else None
+        where = f"environments[{env.name}].promote_from"
+        if env.promote_from is None:
+            continue
+        if source is None:
+            yield Problem(where, env.promote_from, f"is not a declared environment (known: {', '.join(by_name)})")
+            continue
+        if source is env:
+            yield Problem(where, env.promote_from, "an environment cannot promote from itself; name the environment "
+                                                   "an image must pass first")
+            continue
+        if tiers.index(source.tier) > tiers.index(env.tier):
+            yield Problem(where, env.promote_from,
+                          f"is a {source.tier} environment, above this {env.tier} one; promote upwards only "
+                          f"(development < test < staging < production)")
+        missing = [r for r in env.repositories if r not in source.repositories]
+        if missing:
+            yield Problem(where, env.promote_from,
+                          f"{', '.join(missing)} deploy(s) to {env.name} but not to {env.promote_from}, so nothing "
+                          f"could ever be promoted; add them to environments[{source.name}].repositories")
+        seen = [env.name]
+        while source is not None and source.promote_from and source.name not in seen:
+            seen.append(source.name)
+            source = by_name.get(source.promote_from)
+        if source is not None and source.name == env.name:
+            circle = " -> ".join([*seen, env.name])
+            yield Problem(where, env.promote_from, f"promotions go round in a circle ({circle}); an image could "
+                                                   "never enter it")
+    for name in d.promotion_sources():
+        env = by_name.get(name)
+        if env is not None and env.secrets.prefix == PROMOTIONS_PREFIX:
+            yield Problem(f"environments[{name}].secrets.prefix", env.secrets.prefix,
+                          f"is where {name} records the digests it deployed ({PROMOTIONS_PREFIX}/<repository>), "
+                          "which only its CI roles may write; choose another prefix, e.g. apps")
 
 
 def _ci_sections(d: Declaration) -> Iterator[Problem]:

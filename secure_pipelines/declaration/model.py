@@ -291,6 +291,9 @@ class SecretLayout(Strict):
     """Paths are ``<prefix>/<repository>`` (``<prefix>/<developer>/<repository>`` per developer)."""
 
 
+PROMOTIONS_PREFIX = "promotions"
+"""Where an environment others promote from records the image digests it deployed:
+``promotions/<repository>/<digest hex>`` in its mount (only its CI roles write there; admins are denied)."""
 SHARED_PREFIX = "shared"
 """Shared secrets live at ``shared/<name>`` in the environment's mount, apart from every repository's own."""
 
@@ -342,6 +345,9 @@ class Environment(Strict):
     developers: tuple[ShortName, ...] = ()
     """Per-developer environments: one role set and path set per developer."""
     secrets: SecretLayout = SecretLayout()
+    promote_from: ShortName | None = None
+    """The environment (of a lower or equal tier) an image must have been deployed to before it deploys here:
+    the deploy step refuses a digest that environment did not record."""
     shared_secrets: tuple[SharedSecret, ...] = ()
     """Secrets several of its repositories read, each at ``shared/<name>`` (admins write them, as every secret)."""
     overrides: EnvironmentOverrides = EnvironmentOverrides()
@@ -393,6 +399,10 @@ class Declaration(Strict):
             return self.organization.resources_stack
         production = [e.name for e in self.environments if e.tier is Tier.PRODUCTION]
         return production[0] if production else self.environments[0].name
+
+    def promotion_sources(self) -> set[str]:
+        """Environments another environment promotes from (their deploys record what they deployed)."""
+        return {e.promote_from for e in self.environments if e.promote_from}
 
     def deploy_branches(self, environment: Environment, repository: Repository) -> tuple[str, ...]:
         """Branches of ``repository`` that may deploy to ``environment`` (``('*',)`` means any)."""

@@ -55,7 +55,7 @@ def _environment_plan(declaration: Declaration, env: Environment) -> Environment
         for developer in developers:
             path = vault.secret_path(env, repo, developer)
             paths.append(path)
-            policies.append(vault.ci_read(env, repo, developer, (path, *shared)))
+            policies.append(vault.ci_read(declaration, env, repo, developer, (path, *shared)))
         for system in registry.of_repository(repo):
             roles = tuple(
                 vault.ci_role(declaration, env, repo, system, developer,
@@ -75,7 +75,7 @@ def _environment_plan(declaration: Declaration, env: Environment) -> Environment
                 frozen=env.tier is Tier.PRODUCTION and repo.name in declaration.pipeline_policy.code_freeze,
             ))
     paths.extend(vault.shared_secret_path(env, shared) for shared in env.shared_secrets)
-    admin_policy = vault.admin_write(env)
+    admin_policy = vault.admin_write(declaration, env)
     policies.append(admin_policy)
     return EnvironmentPlan(
         name=env.name,

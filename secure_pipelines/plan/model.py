@@ -71,6 +71,29 @@ class SecretPath:
 
 
 @dataclass(frozen=True)
+class PromotionRecords:
+    """Where deploys of one repository to one environment record each image digest they deployed, one
+    create-only record per digest (``<prefix>/<digest hex>``), for the environment that promotes from it."""
+
+    environment: str
+    """The environment whose deploys record (the one promoted from)."""
+    repository: str
+    mount: str
+    prefix: str
+    """Relative to the mount, e.g. ``promotions/webapp``."""
+
+    @property
+    def data_prefix(self) -> str:
+        """The API path records sit under, e.g. ``kv-staging/data/promotions/webapp``."""
+        return f"{self.mount}/data/{self.prefix}"
+
+    @property
+    def data_glob(self) -> str:
+        """Every record's API path: what policies grant and explain shows."""
+        return f"{self.data_prefix}/*"
+
+
+@dataclass(frozen=True)
 class VaultPolicy:
     name: str
     environment: str
@@ -107,6 +130,10 @@ class CIRole:
     secret_paths: tuple[SecretPath, ...]
     ref_binding: str
     deploy_via: str
+    records: PromotionRecords | None = None
+    """Where its deploys record the digest they deployed (another environment promotes from this one)."""
+    promoted_from: PromotionRecords | None = None
+    """The records a digest must be in before its deploys may ship it (``promote_from``)."""
 
     @property
     def resource_name(self) -> str:

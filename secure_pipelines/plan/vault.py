@@ -6,9 +6,27 @@ from collections import Counter
 from collections.abc import Sequence
 
 from ..ci.base import CISystem
-from ..declaration.model import Admins, Declaration, Developer, Environment, Repository, SharedSecret
+from ..declaration.model import (
+    PROMOTIONS_PREFIX,
+    Admins,
+    Declaration,
+    Developer,
+    Environment,
+    Repository,
+    SharedSecret,
+)
 from ..errors import InvalidDeclaration, Problem
-from .model import AdminAuthMount, AdminRole, CIRole, JwtMount, Plan, SecretPath, SecretStore, VaultPolicy
+from .model import (
+    AdminAuthMount,
+    AdminRole,
+    CIRole,
+    JwtMount,
+    Plan,
+    PromotionRecords,
+    SecretPath,
+    SecretStore,
+    VaultPolicy,
+)
 from .vault_policies import admin_write_policy, ci_read_policy
 
 ADMIN_MOUNT_PATH = "admins"
@@ -63,13 +81,28 @@ def shared_paths_of(env: Environment, repo: Repository) -> tuple[SecretPath, ...
     return tuple(shared_secret_path(env, s) for s in env.shared_secrets if repo.name in s.repositories)
 
 
+def promotion_records(env: Environment, repo: Repository) -> PromotionRecords:
+    """Where deploys of ``repo`` to ``env`` record the digests they deployed."""
+    return PromotionRecords(environment=env.name, repository=repo.name, mount=env.secret_mount,
+                            prefix=f"{PROMOTIONS_PREFIX}/{repo.name}")
+
+
+def promotions_of(declaration: Declaration, env: Environment, repo: Repository
+                  ) -> tuple[PromotionRecords | None, PromotionRecords | None]:
+    """``(records it writes, records it must find)`` for deploys of ``repo`` to ``env``."""
+    records = promotion_records(env, repo) if env.name in declaration.promotion_sources() else None
+    source = declaration.environment(env.promote_from) if env.promote_from else None
+    return records, promotion_records(source, repo) if source is not None else None
+
+
 def ci_policy_name(env: Environment, repo: Repository, developer: Developer | None) -> str:
     middle = f"{developer.name}-" if developer else ""
     return f"ci-{env.name}-{middle}{repo.name}"
 
 
 def ci_read(
-    env: Environment, repo: Repository, developer: Developer | None, paths: Sequence[SecretPath]
+    declaration: Declaration, env: Environment, repo: Repository, developer: Developer | None,
+    paths: Sequence[SecretPath],
 ) -> VaultPolicy:
     """The policy that reads exactly ``paths`` (its own, then the shared secrets it is listed for), for the
     role(s) of ``repo`` in ``env`` (as ``developer``)."""
@@ -78,16 +111,18 @@ def ci_read(
         name=ci_policy_name(env, repo, developer),
         environment=env.name,
         purpose="ci-read",
-        hcl=ci_read_policy(f"CI read access: {who}", env.secret_mount, [p.path for p in paths]),
+        hcl=ci_read_policy(f"CI read access: {who}", env.secret_mount, [p.path for p in paths],
+                           *(r.data_prefix if r else None for r in promotions_of(declaration, env, repo))),
     )
 
 
-def admin_write(env: Environment) -> VaultPolicy:
+def admin_write(declaration: Declaration, env: Environment) -> VaultPolicy:
+    records = PROMOTIONS_PREFIX if env.name in declaration.promotion_sources() else None
     return VaultPolicy(
         name=f"admin-{env.name}",
         environment=env.name,
         purpose="admin-write",
-        hcl=admin_write_policy(f"Secret admins of {env.name}: write and rotate", env.secret_mount),
+        hcl=admin_write_policy(f"Secret admins of {env.name}: write and rotate", env.secret_mount, records),
     )
 
 
@@ -101,6 +136,7 @@ def ci_role(
 ) -> CIRole:
     """The role a job of ``repo`` on ``system`` logs in with to deploy to ``env`` (as ``developer``)."""
     binding = system.binding(declaration, repo, env, developer)
+    records, promoted_from = promotions_of(declaration, env, repo)
     suffix = f"-{developer.name}" if developer else ""
     return CIRole(
         ci=system.name,
@@ -123,6 +159,8 @@ def ci_role(
         secret_paths=tuple(paths),
         ref_binding=binding.ref_binding,
         deploy_via=binding.deploy_via,
+        records=records,
+        promoted_from=promoted_from,
     )
 
 

@@ -149,6 +149,41 @@ if [ -z "$vault_token" ]; then
 fi"""
 
 
+def _promoted(job: DeployJob) -> list[str]:
+    """Refuse a digest the environment promoted from did not record (read with this job's own token)."""
+    if job.promoted_from is None:
+        return []
+    source, records = job.promoted_from
+    return [f"""\
+record_status=$(vault GET {shell_quote(records)}/"$digest" --output /dev/null --write-out '%{{http_code}}') || true
+case "$record_status" in
+  200) echo "promoting $image_ref: {source} deployed it" ;;
+  404) echo "error: $image_ref was never deployed to {source}; deploy it there first, then promote that digest" \\
+         "(no record at {records}/$digest)" >&2; exit 1 ;;
+  *) echo "error: could not check whether {source} deployed $image_ref (HTTP $record_status from Vault)" >&2
+     exit 1 ;;
+esac"""]
+
+
+def _record(job: DeployJob) -> list[str]:
+    """After a deploy that succeeded, record its digest once (create only) for the environments that
+    promote from this one; an existing record (a rerun) is kept as it is."""
+    if job.records is None:
+        return []
+    return [f"""\
+record={shell_quote(job.records)}/"$digest"
+if [ "$(vault GET "$record" --output /dev/null --write-out '%{{http_code}}' || true)" = 200 ]; then
+  echo "$image_ref was already recorded as deployed to {job.environment}"
+elif jq --null-input --compact-output --arg image "$image_ref" '{{data: {{image: $image}}}}' \\
+    | vault POST "$record" --fail --output /dev/null --data @-; then
+  echo "recorded $image_ref as deployed to {job.environment}"
+else
+  echo "error: {job.environment} deployed $image_ref but could not record it at $record," \\
+    "so it cannot be promoted; check the role's policy grants create there" >&2
+  exit 1
+fi"""]
+
+
 def deploy_script(job: DeployJob, token: JobToken, image_ref: str) -> str:
     """The whole deploy step of ``job``: check the image, log in, read the secrets, deploy, clean up.
 
@@ -161,6 +196,7 @@ def deploy_script(job: DeployJob, token: JobToken, image_ref: str) -> str:
         f"if ! printf '%s' \"$image_ref\" | grep -Eq '{DIGEST_PATTERN}'; then",
         '  echo "error: the image is not pinned by digest: $image_ref" >&2; exit 1',
         "fi",
+        'digest="${image_ref##*@sha256:}"',
         "# Secrets only in a private directory; on every way out it is removed and the token revoked.",
         "private_dir=$(mktemp -d)",
         _secrets_dirs(job),
@@ -174,8 +210,10 @@ def deploy_script(job: DeployJob, token: JobToken, image_ref: str) -> str:
     parts += [
         _choose_role(job, token),
         _login(job, token),
+        *_promoted(job),
         _reads(job),
         f"DEPLOY_ENVIRONMENT={shell_quote(job.environment)} IMAGE_REF=\"$image_ref\" "
         'SECRETS_DIR="$private_dir/secrets" make deploy',
+        *_record(job),
     ]
     return "\n".join(parts)

@@ -53,6 +53,11 @@ class DeployJob:
     mount: str
     audience: str
     roles: tuple[RoleChoice, ...]
+    records: str | None = None
+    """Where the job records the digest it deployed (API path prefix), when another environment promotes
+    from this one."""
+    promoted_from: tuple[str, str] | None = None
+    """``(environment, API path prefix)`` of the records a digest must be in before the job deploys it."""
 
     @property
     def per_developer(self) -> bool:
@@ -136,6 +141,9 @@ def _deploy_job(plan: Plan, deployment: Deployment, earlier: list[DeployJob], se
             )
             for role in deployment.roles
         ),
+        records=first_role.records.data_prefix if first_role.records else None,
+        promoted_from=(first_role.promoted_from.environment, first_role.promoted_from.data_prefix)
+        if first_role.promoted_from else None,
     )
 
 

@@ -38,6 +38,7 @@ def _new_repository(values: dict[str, Any]) -> None:
     values["repositories"].append({"name": "billing", "github_id": 700000003, "ci": {"github_actions": {}},
                                    "required_status_checks": ["test"], "visibility": "public",
                                    "overrides": {"self_hosted_runners_on_public_repository": "ephemeral runners"}})
+    _env(values, "staging")["repositories"].append("billing")  # production promotes from staging
     _env(values, "production")["repositories"].append("billing")
 
 

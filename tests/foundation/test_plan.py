@@ -152,7 +152,8 @@ def test_each_ci_policy_reads_only_its_own_repository_and_its_shared_secrets_in_
         for policy in env.policies:
             stanzas = [line.split('"')[1] for line in policy.hcl.splitlines() if line.startswith("path ")]
             assert stanzas.count(REVOKE_SELF) == 1, "every token may end itself, and nothing more under auth/"
-            paths = [p for p in stanzas if p != REVOKE_SELF]
+            # promotion records: its own (create) or those of the environment it promotes from (read)
+            paths = [p for p in stanzas if p != REVOKE_SELF and "/data/promotions/" not in p]
             assert paths and all(p.startswith(f"{env.secret_store.mount}/") for p in paths)
             if policy.purpose == "ci-read":
                 assert 'capabilities = ["read"]' in policy.hcl
@@ -352,3 +353,20 @@ def test_test_qa_and_demo_are_three_environments_of_one_tier_each_with_its_own_v
     assert len({e.secret_store.mount for e in tested}) == 3
     assert len({e.admin_role.admin_group for e in tested}) == 3
     assert len({r.role_name for e in tested for r in e.roles}) == sum(len(e.roles) for e in tested) == 9
+
+
+def test_staging_records_digests_production_reads_them_and_no_admin_may_write_them(plan: Plan) -> None:
+    staging, production = plan.environment("staging"), plan.environment("production")
+    for role in staging.roles:
+        assert role.records is not None and role.promoted_from is None
+        assert role.records.data_glob == f"kv-staging/data/promotions/{role.repository}/*"
+        (policy,) = [p for p in staging.policies if p.name in role.token_policies]
+        assert f'path "{role.records.data_glob}" {{\n  capabilities = ["create", "read"]\n}}' in policy.hcl
+    for role in production.roles:
+        assert role.records is None and role.promoted_from is not None
+        (policy,) = [p for p in production.policies if p.name in role.token_policies]
+        assert f'path "kv-staging/data/promotions/{role.repository}/*" {{\n  capabilities = ["read"]\n}}' in policy.hcl
+    admin = next(p for p in staging.policies if p.purpose == "admin-write")
+    for api in ("data", "metadata", "delete", "undelete", "destroy"):
+        assert f'path "kv-staging/{api}/promotions/*" {{\n  capabilities = ["deny"]\n}}' in admin.hcl
+    assert all("promotions" not in p.hcl for e in plan.environments if e.name in ("dev", "qa") for p in e.policies)

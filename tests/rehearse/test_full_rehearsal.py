@@ -71,6 +71,25 @@ def test_a_shared_secret_is_read_by_its_listed_repositories_and_refused_to_every
             assert (row.expected, row.got, row.verdict) == ("refused", "refused: permission denied", "ok")
 
 
+def test_staging_records_each_digest_once_production_reads_it_and_nobody_else_can_forge_one(
+    example_rehearsal: tuple[Plan, Rehearsal],
+) -> None:
+    plan, rehearsal = example_rehearsal
+    for role in plan.roles:
+        expected = ["creates a promotion record anywhere but its own"]
+        if role.environment == "staging":
+            expected += ["records a digest it deployed", "overwrites a promotion record"]
+        if role.environment == "production":
+            expected += [f"reads staging's record kv-staging/data/promotions/{role.repository}/",
+                         "forges a record in staging"]
+        for needle in expected:
+            assert [o.verdict for o in _rows(rehearsal, _label(role), needle)] == ["ok"], (role.role_name, needle)
+        if role.environment != "staging":
+            assert _rows(rehearsal, _label(role), "records a digest") == []
+    forged = [o for o in rehearsal.outcomes if o.flow.startswith("admin staging forges a promotion record")]
+    assert len(forged) == 3 and {(o.expected, o.verdict) for o in forged} == {("refused", "ok")}
+
+
 def test_every_role_faces_the_whole_attack_matrix(example_rehearsal: tuple[Plan, Rehearsal]) -> None:
     plan, rehearsal = example_rehearsal
     for role in plan.roles:

@@ -142,6 +142,15 @@ def seed_secrets_and_policies(client: hvac.Client, plan: Plan) -> None:
             client.sys.create_or_update_policy(policy.name, policy.hcl)
 
 
+def record_deployed(client: hvac.Client, plan: Plan, image_ref: str) -> None:
+    """Record ``image_ref`` as deployed to every environment others promote from, for every repository
+    (what a deploy there leaves behind), so deploys that promote from it may ship it."""
+    digest = image_ref.rsplit("@sha256:", 1)[1]
+    for records in {r.records for r in plan.roles if r.records is not None}:
+        client.secrets.kv.v2.create_or_update_secret(path=f"{records.prefix}/{digest}", mount_point=records.mount,
+                                                     secret={"image": image_ref})
+
+
 def live_tokens(vault: DevVault, role_name: str, since: float) -> list[dict[str, Any]]:
     """Tokens the role named ``role_name`` issued since ``since`` that Vault still honours (looked up by
     accessor as root: a deploy step never shows its token, so tests find it this way)."""

@@ -38,7 +38,7 @@ from secure_pipelines.ci.circleci.policy.cases import parse_config
 from secure_pipelines.components.ci_roles import _vault_role_body
 from secure_pipelines.plan import CIRole, Plan
 
-from .conftest import DevVault, enable, live_tokens, revoke_all, seed_secrets_and_policies
+from .conftest import DevVault, enable, live_tokens, record_deployed, revoke_all, seed_secrets_and_policies
 
 DIGEST_REF = "ghcr.io/acme/webapp@sha256:" + "ab" * 32
 FAKE_MAKE = """#!/usr/bin/env bash
@@ -93,6 +93,7 @@ def harness(render_openbao: DevVault, scripts_plan: Plan, scripts_files: dict[st
         client.write(f"auth/{mount.path}/config", jwt_validation_pubkeys=[key.as_pem(private=False).decode()],
                      bound_issuer=mount.issuer)
     seed_secrets_and_policies(client, plan)
+    record_deployed(client, plan, DIGEST_REF)
     for role in plan.roles:
         client.adapter.post(f"/v1/auth/{role.mount_path}/role/{role.role_name}", json=_role_body(role))
     workspace = tmp_path_factory.mktemp("workspace")
@@ -138,16 +139,22 @@ def read_record(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines()) if path.exists() else {}
 
 
-def circleci_command(harness: Harness, job: str) -> str:
+def circleci_command(harness: Harness, job: str, workspace: Path | None = None) -> str:
     command = harness.config["jobs"][job]["steps"][-1]["run"]["command"]
-    return command.replace("/tmp/workspace", str(harness.workspace))
+    return command.replace("/tmp/workspace", str(workspace or harness.workspace))
 
 
-def run_deploy_step(harness: Harness, job: str, token: str, tmp_path: Path, **extra: str
+def run_deploy_step(harness: Harness, job: str, token: str, tmp_path: Path, image: str | None = None, **extra: str
                     ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """The job's deploy step, shipping the workspace's image (or ``image``, from a workspace of its own)."""
     record = tmp_path / "make-record"
+    workspace = None
+    if image is not None:
+        workspace = tmp_path / "workspace"
+        (workspace / "image").mkdir(parents=True)
+        (workspace / "image" / "ref").write_text(image + "\n")
     env = step_env(harness, record, CIRCLE_OIDC_TOKEN_V2=token, **extra)
-    result = subprocess.run(["bash", "-eo", "pipefail", "-c", circleci_command(harness, job)], env=env,
+    result = subprocess.run(["bash", "-eo", "pipefail", "-c", circleci_command(harness, job, workspace)], env=env,
                             capture_output=True, text=True, timeout=60)
     return result, read_record(record)
 
@@ -223,6 +230,51 @@ def test_a_deploy_refuses_an_image_that_is_not_pinned_by_digest(
     assert not recorded
 
 
+# --- Promotion: production ships only what staging recorded ------------------------------------------
+
+
+def _circleci_token_for(harness: Harness, environment: str) -> str:
+    (role,) = [r for r in harness.plan.environment(environment).roles if r.ci == "circleci"]
+    return circleci_token(harness, harness.plan, role, user="3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152")
+
+
+def test_production_refuses_a_digest_staging_never_recorded(harness: Harness, tmp_path: Path) -> None:
+    unpromoted = "ghcr.io/acme/webapp@sha256:" + secrets.token_hex(32)
+    result, recorded = run_deploy_step(harness, "deploy-production", _circleci_token_for(harness, "production"),
+                                       tmp_path, image=unpromoted)
+    assert result.returncode == 1
+    assert f"error: {unpromoted} was never deployed to staging; deploy it there first" in result.stderr
+    assert not recorded  # make deploy never ran
+
+
+def test_staging_records_what_it_deployed_once_and_production_then_promotes_it(
+    harness: Harness, tmp_path: Path
+) -> None:
+    image = "ghcr.io/acme/webapp@sha256:" + secrets.token_hex(32)
+    first, _ = run_deploy_step(harness, "deploy-staging", _circleci_token_for(harness, "staging"),
+                               tmp_path / "first", image=image)
+    assert first.returncode == 0, first.stderr
+    assert f"recorded {image} as deployed to staging" in first.stdout
+    rerun, _ = run_deploy_step(harness, "deploy-staging", _circleci_token_for(harness, "staging"),
+                               tmp_path / "rerun", image=image)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{image} was already recorded as deployed to staging" in rerun.stdout
+    promoted, recorded = run_deploy_step(harness, "deploy-production", _circleci_token_for(harness, "production"),
+                                         tmp_path / "production", image=image)
+    assert promoted.returncode == 0, promoted.stderr
+    assert f"promoting {image}: staging deployed it" in promoted.stdout and recorded["image"] == image
+
+
+def test_a_staging_deploy_that_fails_records_nothing(harness: Harness, tmp_path: Path) -> None:
+    image = "ghcr.io/acme/webapp@sha256:" + secrets.token_hex(32)
+    failed, _ = run_deploy_step(harness, "deploy-staging", _circleci_token_for(harness, "staging"),
+                                tmp_path / "staging", image=image, MAKE_EXIT="2")
+    assert failed.returncode == 2 and "recorded" not in failed.stdout
+    refused, _ = run_deploy_step(harness, "deploy-production", _circleci_token_for(harness, "production"),
+                                 tmp_path / "production", image=image)
+    assert refused.returncode == 1 and "was never deployed to staging" in refused.stderr
+
+
 # --- No secret left on the runner, no token outliving the job (CircleCI) ---------------------------
 
 PUSHER = "3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152"
@@ -243,8 +295,9 @@ def without_revoke_self(harness: Harness, role: CIRole) -> Iterator[None]:
     client = hvac.Client(url=harness.vault.addr, token=harness.vault.token)
     (name,) = role.token_policies
     planned = next(p.hcl for e in harness.plan.environments for p in e.policies if p.name == name)
-    reads_only = "".join(f'path "{p.data_path}" {{\n  capabilities = ["read"]\n}}\n' for p in role.secret_paths)
-    client.sys.create_or_update_policy(name, reads_only)
+    revoke = 'path "auth/token/revoke-self" {\n  capabilities = ["update"]\n}\n'
+    assert revoke in planned
+    client.sys.create_or_update_policy(name, planned.replace(revoke, ""))
     try:
         yield
     finally:

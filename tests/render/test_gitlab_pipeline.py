@@ -33,7 +33,7 @@ from secure_pipelines.plan.vault_policies import REVOKE_SELF
 from secure_pipelines.rehearse.keys import IssuerKey, generate_issuer_keys
 from secure_pipelines.rehearse.tokens import mint
 
-from .conftest import DevVault, enable, live_tokens, revoke_all, seed_secrets_and_policies, tool
+from .conftest import DevVault, enable, live_tokens, record_deployed, revoke_all, seed_secrets_and_policies, tool
 
 DEFAULT_DECLARATION = Path(__file__).resolve().parents[2] / "stacks" / "declaration.yaml"
 """The worked example's declaration (the repository root is its Pulumi project)."""
@@ -254,6 +254,7 @@ def harness(render_openbao: DevVault, scripts_plan: Plan, scripts_files: dict[st
     client.write_data(f"auth/{mount.path}/config",
                       data={"jwt_validation_pubkeys": [key.public_pem], "bound_issuer": mount.issuer})
     seed_secrets_and_policies(client, scripts_plan)
+    record_deployed(client, scripts_plan, DIGEST_REF)
     for role in gitlab_roles(scripts_plan):
         client.adapter.post(f"/v1/auth/{role.mount_path}/role/{role.role_name}", json=_role_body(role))
     bin_dir = tmp_path_factory.mktemp("bin")
