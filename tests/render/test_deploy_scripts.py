@@ -479,6 +479,20 @@ def github_production(harness: Harness, endpoint: TokenEndpoint) -> CIRole:
     return role
 
 
+def test_github_production_refuses_a_digest_staging_never_recorded_and_revokes_its_token(
+    harness: Harness, token_endpoint: TokenEndpoint, tmp_path: Path
+) -> None:
+    role = github_production(harness, token_endpoint)
+    unpromoted = "ghcr.io/acme/api@sha256:" + secrets.token_hex(32)
+    since = time.time()
+    result, recorded = run_github_deploy(harness, token_endpoint, "deploy-production", tmp_path, IMAGE_REF=unpromoted)
+    assert result.returncode == 1
+    assert f"error: {unpromoted} was never deployed to staging" in result.stderr
+    assert "Vault token revoked" in result.stdout
+    assert not recorded
+    assert live_tokens(harness.vault, role.role_name, since) == []
+
+
 @pytest.mark.parametrize("make_exit", [0, 3], ids=["deploy succeeds", "deploy fails"])
 def test_github_deploy_removes_its_secrets_and_revokes_the_token_either_way(
     harness: Harness, token_endpoint: TokenEndpoint, tmp_path: Path, make_exit: int
