@@ -215,6 +215,28 @@ def test_an_accepted_risk_row_quotes_the_override_that_accepts_it(tmp_path, rehe
     assert rehearsal.passed
 
 
+def test_every_tier_with_a_demo_promoted_from_qa_rehearses_with_zero_escapes(
+    tmp_path, rehearse_example, example_project
+) -> None:
+    values = YAML(typ="safe", pure=True).load((example_project / "stacks" / "declaration.yaml").read_text())
+    qa = next(e for e in values["environments"] if e["name"] == "qa")
+    demo = {**qa, "name": "demo", "branches": ["main"], "promote_from": "qa", "ip_allowlist": ["192.0.2.128/26"],
+            "ci": {"circleci": {"context": {"name": "acme-demo", "id": "4c2f8d5e-3b6a-4f7c-8d9e-0f1a2b3c4d5e"},
+                                "runner_resource_class": "acme/demo-deployers"},
+                   "gitlab_ci": {"runner_tags": ["acme-demo-deployers"]}}}
+    values["environments"].insert(2, demo)
+    values["admins"]["groups"]["demo"] = "vault-demo-admins"
+    path = tmp_path / "declaration.yaml"
+    with path.open("w") as handle:
+        YAML(typ="safe", pure=True).dump(values, handle)
+    plan, rehearsal = rehearse_example(None, path, cwd=tmp_path)
+    assert [e.tier for e in plan.environments] == ["development", "test", "test", "staging", "production"]
+    assert rehearsal.passed and rehearsal.escapes == []
+    for role in plan.environment("demo").roles:
+        assert [o.verdict for o in _rows(rehearsal, _label(role), "reads qa's record")] == ["ok"]
+        assert [o.verdict for o in _rows(rehearsal, _label(role), "forges a record in qa")] == ["ok"]
+
+
 def test_no_row_refers_to_a_document_users_do_not_have(example_rehearsal: tuple[Plan, Rehearsal]) -> None:
     _, rehearsal = example_rehearsal
     shown = [" ".join((o.flow, o.got, o.layer, o.proof, *o.also)) for o in rehearsal.outcomes]
