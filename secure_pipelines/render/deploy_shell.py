@@ -149,13 +149,19 @@ if [ -z "$vault_token" ]; then
 fi"""
 
 
+_VAULT_STATUS = """\
+vault_status() {  # vault_status API-PATH: Vault's HTTP status for reading it (000: Vault did not answer)
+  vault GET "$1" --output /dev/null --write-out '%{http_code}' || true
+}"""
+
+
 def _promoted(job: DeployJob) -> list[str]:
     """Refuse a digest the environment promoted from did not record (read with this job's own token)."""
     if job.promoted_from is None:
         return []
     source, records = job.promoted_from
-    return [f"""\
-record_status=$(vault GET {shell_quote(records)}/"$digest" --output /dev/null --write-out '%{{http_code}}') || true
+    return [_VAULT_STATUS, f"""\
+record_status=$(vault_status {shell_quote(records)}/"$digest")
 case "$record_status" in
   200) echo "promoting $image_ref: {source} deployed it" ;;
   404) echo "error: $image_ref was never deployed to {source}; deploy it there first, then promote that digest" \\
@@ -170,13 +176,15 @@ def _record(job: DeployJob) -> list[str]:
     promote from this one; an existing record (a rerun) is kept as it is."""
     if job.records is None:
         return []
-    return [f"""\
+    return [*([] if job.promoted_from else [_VAULT_STATUS]), f"""\
 record={shell_quote(job.records)}/"$digest"
-if [ "$(vault GET "$record" --output /dev/null --write-out '%{{http_code}}' || true)" = 200 ]; then
+if [ "$(vault_status "$record")" = 200 ]; then
   echo "$image_ref was already recorded as deployed to {job.environment}"
 elif jq --null-input --compact-output --arg image "$image_ref" '{{data: {{image: $image}}}}' \\
     | vault POST "$record" --fail --output /dev/null --data @-; then
   echo "recorded $image_ref as deployed to {job.environment}"
+elif [ "$(vault_status "$record")" = 200 ]; then  # a concurrent deploy of the same digest recorded it first
+  echo "$image_ref was recorded as deployed to {job.environment} by a concurrent deploy"
 else
   echo "error: {job.environment} deployed $image_ref but could not record it at $record," \\
     "so it cannot be promoted; check the role's policy grants create there" >&2
