@@ -11,8 +11,19 @@ import typer
 from ..declaration.sources.environment import REHEARSAL_TOKEN_VARIABLE
 from ..errors import SecurePipelinesError
 from ..rehearse import VaultTarget, rehearse_views
-from ..rehearse.report import as_json, print_report
-from ._common import AllOption, DeclarationOption, StackOption, console, fail, for_reading, open_stacks, user_errors
+from ..rehearse.report import as_json, phase_table, print_report
+from ._common import (
+    AllOption,
+    DeclarationOption,
+    StackOption,
+    console,
+    error_console,
+    fail,
+    for_reading,
+    open_stacks,
+    user_errors,
+)
+from .progress import rehearsal_progress
 
 
 class ReportFormat(StrEnum):
@@ -34,6 +45,9 @@ def rehearse(
     keys_dir: Annotated[Path | None, typer.Option(
         "--keys-dir", help="Write each issuer's private signing key here (one PEM file per issuer).")] = None,
     output: Annotated[ReportFormat, typer.Option("--format", "-f", help="table or json.")] = ReportFormat.TABLE,
+    timings: Annotated[bool, typer.Option(
+        "--timings", help="Also show how long each phase took (with --format json, they are always in "
+        "the document's \"phases\").")] = False,
 ) -> None:
     """Apply the Vault side of the stacks, fire every legitimate flow and attack; exit 1 on any escape
     or refused legitimate flow."""
@@ -42,14 +56,18 @@ def rehearse(
     target = VaultTarget(vault_addr, vault_token) if vault_addr and vault_token else None
     with user_errors():
         views = open_stacks(declaration, stack, all_stacks, organization=True)
-        try:
-            rehearsal = rehearse_views(views, target, keys_dir)
-        except OSError as error:
-            raise SecurePipelinesError(f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from None
+        with rehearsal_progress(error_console) as progress:
+            try:
+                rehearsal = rehearse_views(views, target, keys_dir, progress)
+            except OSError as error:
+                raise SecurePipelinesError(
+                    f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from None
     if output is ReportFormat.JSON:
         console.print_json(as_json(rehearsal))
     else:
         print_report(rehearsal, for_reading(console))
+        if timings:
+            for_reading(console).print(phase_table(rehearsal))
     if not rehearsal.passed:
         raise typer.Exit(1)
 

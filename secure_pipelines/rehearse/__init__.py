@@ -10,6 +10,7 @@ from .outcomes import Access, Outcome, Rehearsal
 from .runner import Subject, VaultTarget, rehearse
 from .server import OpenBaoServer, OpenBaoUnavailable, dev_server
 from .stack_resources import captured_vault_resources
+from .timing import ProgressListener
 
 
 def subject_of(views: Views) -> Subject:
@@ -18,9 +19,18 @@ def subject_of(views: Views) -> Subject:
     return Subject(organization.plan, tuple((v.stack, v.declaration, v.plan) for v in views.views))
 
 
-def rehearse_views(views: Views, target: VaultTarget | None = None, keys_dir: Path | None = None) -> Rehearsal:
-    """Capture the stacks' Vault resources and rehearse them (views opened with the organisation's)."""
-    return rehearse(subject_of(views), lambda: captured_vault_resources(views), target=target, keys_dir=keys_dir)
+def rehearse_views(
+    views: Views,
+    target: VaultTarget | None = None,
+    keys_dir: Path | None = None,
+    progress: ProgressListener | None = None,
+) -> Rehearsal:
+    """Capture the stacks' Vault resources and rehearse them (views opened with the organisation's);
+    ``progress`` hears of each phase and of each role done."""
+    return rehearse(
+        subject_of(views), lambda: captured_vault_resources(views),
+        target=target, keys_dir=keys_dir, progress=progress,
+    )
 
 
 __all__ = [
@@ -28,6 +38,7 @@ __all__ = [
     "OpenBaoServer",
     "OpenBaoUnavailable",
     "Outcome",
+    "ProgressListener",
     "Rehearsal",
     "Subject",
     "VaultTarget",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -160,23 +161,44 @@ def vault_resources(resources: Iterable[VaultResource]) -> list[VaultResource]:
 
 def apply(session: VaultSession, resources: Iterable[VaultResource], keys: Mapping[str, IssuerKey],
           ) -> AppliedConfiguration:
-    """Send every captured Vault resource to Vault; stop at the first refusal with its reason."""
+    """Send every captured Vault resource to Vault; stop at the first refusal with its reason.
+
+    Resources of one rank (mounts, then policies, then roles, then secrets) do not depend on each
+    other, so a rank's resources are sent by :data:`APPLY_WORKERS` threads at once; each resource's
+    own calls (enable a mount, then configure it) stay in order, and so do the ranks.
+    """
     applied = AppliedConfiguration()
-    for resource in vault_resources(resources):
+    ordered = vault_resources(resources)
+    for resource in ordered:
         if resource.type_token == AUTH_BACKEND and (resource.inputs.get("type") or "jwt") != "jwt":
             applied.admin_mounts.append(_trim(resource.inputs.get("path")))
             applied.skipped.append(
                 f"{resource.name}: OIDC config (discovery URL, client secret) not sent; admin logins are "
                 "rehearsed on a rehearsal-only JWT mount with the admin roles' bindings read back from Vault"
             )
-        for call in calls_for(resource, keys):
-            if _already_enabled(session, call):
-                continue
-            answer: Answer = session.call(call.method, call.path, dict(call.body))
-            if not answer.ok:
-                raise ApplyFailed(f"{resource.name}: {call.method.upper()} {call.path} refused: {answer.reason}")
-            applied.calls.append(call)
+    planned = [(resource, calls_for(resource, keys)) for resource in ordered]  # refuses unknown types first
+    with ThreadPoolExecutor(max_workers=APPLY_WORKERS) as pool:
+        for rank in sorted({_ORDER.get(r.type_token, 9) for r in ordered}):
+            batch = [(r, calls) for r, calls in planned if _ORDER.get(r.type_token, 9) == rank]
+            for sent in pool.map(lambda each: _send(session, *each), batch):
+                applied.calls.extend(sent)
     return applied
+
+
+APPLY_WORKERS = 4
+"""Concurrent requests while applying (the server answers several at once; one client thread cannot keep it busy)."""
+
+
+def _send(session: VaultSession, resource: VaultResource, calls: list[VaultCall]) -> list[VaultCall]:
+    sent: list[VaultCall] = []
+    for call in calls:
+        if _already_enabled(session, call):
+            continue
+        answer: Answer = session.call(call.method, call.path, dict(call.body))
+        if not answer.ok:
+            raise ApplyFailed(f"{resource.name}: {call.method.upper()} {call.path} refused: {answer.reason}")
+        sent.append(call)
+    return sent
 
 
 def _already_enabled(session: VaultSession, call: VaultCall) -> bool:

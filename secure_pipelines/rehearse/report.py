@@ -13,6 +13,7 @@ from rich.table import Table
 
 from .outcomes import Outcome, Rehearsal
 from .scope import scope
+from .timing import PHASES
 
 _STYLE = {
     "ok": "green",
@@ -50,6 +51,7 @@ def as_json(rehearsal: Rehearsal) -> str:
         "vault_addr": rehearsal.vault_addr,
         "embedded_server": rehearsal.embedded,
         "seconds": round(rehearsal.seconds, 3),
+        "phases": {name: round(seconds, 3) for name, seconds in rehearsal.phases.in_order()},
         "summary": summary(rehearsal),
         "outcomes": [_outcome(o) for o in rehearsal.outcomes],
         "observed_access": sorted(
@@ -111,3 +113,16 @@ def print_report(rehearsal: Rehearsal, console: Console) -> None:
         f"{counts['verifications']} verifications; {counts['escapes']} escapes; "
         f"{counts['refused_legitimate']} legitimate flows refused ({rehearsal.seconds:.1f}s)"
     )
+
+
+def phase_table(rehearsal: Rehearsal) -> Table:
+    """Where the rehearsal's time went, phase by phase (``securepipe rehearse --timings``)."""
+    grid = Table(title=f"Rehearsal phases ({len(rehearsal.outcomes)} rows in {rehearsal.seconds:.1f}s)")
+    grid.add_column("phase", no_wrap=True)
+    grid.add_column("what it does")
+    grid.add_column("seconds", justify="right", no_wrap=True)
+    grid.add_column("share", justify="right", no_wrap=True)
+    total = rehearsal.seconds or 1.0
+    for name, seconds in rehearsal.phases.in_order():
+        grid.add_row(name, PHASES[name], f"{seconds:.2f}", f"{100 * seconds / total:.0f}%")
+    return grid

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from .revocation import revocation_rows
 from .scratch import refuse_real_vault
 from .seeding import MARKER_KEY, Promotions, seed, seed_records
 from .server import OpenBaoServer, dev_server
+from .timing import PhaseTimes, ProgressListener
 from .vault_client import Answer, VaultSession, VaultUnreachable, close_sessions
 
 NEIGHBOURS_READ_FOR_REAL = 3
@@ -108,28 +110,39 @@ def rehearse(
     resources: ResourceSource,
     target: VaultTarget | None = None,
     keys_dir: Path | None = None,
+    progress: ProgressListener | None = None,
 ) -> Rehearsal:
-    """Apply, seed, fire; return every outcome. Embedded OpenBao unless ``target`` is given."""
+    """Apply, seed, fire; return every outcome. Embedded OpenBao unless ``target`` is given;
+    ``progress`` hears of each phase and of each role done."""
     started = time.monotonic()
     environments = subject.names
-    vault_resources = resources()
-    keys = generate_issuer_keys(subject.issuers)
+    times = PhaseTimes(listener=progress)
+    with times.phase("capture"):
+        vault_resources = resources()
+    with times.phase("keys"):
+        keys = generate_issuer_keys(subject.issuers)
+    times.started("server-start")
+    starting = time.perf_counter()
     with _vault(target) as server:
+        times.record("server-start", time.perf_counter() - starting)
         try:
-            rehearsal = Rehearsal(environments, server.api_addr, embedded=target is None)
+            rehearsal = Rehearsal(environments, server.api_addr, embedded=target is None, phases=times)
             if keys_dir is not None:
                 rehearsal.keys_written = {i: str(p) for i, p in write_private_keys(keys, keys_dir).items()}
             root = VaultSession(server.api_addr, server.root_token)
             _check_reachable(root)
             paths = subject.paths()
-            if target is not None:
-                refuse_real_vault(root, vault_resources, paths)
-            applied = apply(root, vault_resources, keys)
+            with times.phase("apply"):
+                if target is not None:
+                    refuse_real_vault(root, vault_resources, paths)
+                applied = apply(root, vault_resources, keys)
             rehearsal.notes.extend(applied.skipped)
-            rehearsal.outcomes.extend(verify_forwarded_address(server))
-            markers = seed(root, paths)
-            records = subject.records()
-            recorded = seed_records(root, [r for r in records if r.environment in environments])
+            with times.phase("address-check"):
+                rehearsal.outcomes.extend(verify_forwarded_address(server))
+            with times.phase("seed"):
+                markers = seed(root, paths)
+                records = subject.records()
+                recorded = seed_records(root, [r for r in records if r.environment in environments])
 
             def one_role(each: tuple[Declaration, Plan, Deployment, CIRole]) -> Rehearsal:
                 declaration, plan, deployment, role = each
@@ -139,16 +152,23 @@ def rehearse(
                 return scratch
 
             # Roles are independent; a few threads keep the server busy while Python mints tokens.
-            with ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
-                for done in pool.map(one_role, subject.deployments()):
+            deployments = subject.deployments()
+            with times.phase("flows", total=len(deployments)), ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
+                for done in pool.map(one_role, deployments):
                     rehearsal.outcomes.extend(done.outcomes)
                     rehearsal.observed |= done.observed
-            for env_name in environments:
-                rehearse_admin(rehearsal, server, subject.plan_of(env_name), env_name, paths,
-                               [r for r in records if r.environment == env_name])
-            rehearsal.outcomes.append(differential_outcome(subject.access_matrix(), rehearsal.observed))
+                    times.advance()
+            with times.phase("admin"):
+                for env_name in environments:
+                    rehearse_admin(rehearsal, server, subject.plan_of(env_name), env_name, paths,
+                                   [r for r in records if r.environment == env_name])
+            with times.phase("differential"):
+                rehearsal.outcomes.append(differential_outcome(subject.access_matrix(), rehearsal.observed))
         finally:
             close_sessions()
+            times.started("server-stop")
+            stopping = time.perf_counter()
+    times.record("server-stop", time.perf_counter() - stopping)
     rehearsal.seconds = time.monotonic() - started
     return rehearsal
 
@@ -293,7 +313,7 @@ def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSessi
 
 
 def _promotion_rows(rehearsal: Rehearsal, session: VaultSession, role: CIRole, promotions: Promotions,
-                    capabilities: dict[str, set[str]]) -> None:
+                    capabilities: Mapping[str, AbstractSet[str]]) -> None:
     """Its own deploys record a digest once and never overwrite one; it reads the records of the environment
     it promotes from and cannot forge one there; it can create no record anywhere else."""
     label = _label(role)

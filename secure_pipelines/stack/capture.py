@@ -27,6 +27,7 @@ import pulumi
 import pulumi.runtime
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 
+from ..components.collector import paced_for_registration
 from ..errors import SecurePipelinesError
 from ..project import CONFIG_NAMESPACE, DECLARATION_FILE_KEY
 from ..views import Request, StackView, open_views
@@ -107,8 +108,9 @@ def capture_program(
         name=f"capture-{stack}",
         daemon=True,
     )
-    runner.start()
-    runner.join()
+    with paced_for_registration():
+        runner.start()
+        runner.join()
     if "error" in outcome:
         raise outcome["error"]
     return StackCapture(stack=stack, resources=tuple(outcome["resources"]), warnings=tuple(outcome["warnings"]))

@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from ..components.collector import pace_for_registration
 from ..components.environment import Environment, EnvironmentArgs
 from ..components.organization import Organization, OrganizationArgs
 from ..errors import SecurePipelinesError, UnknownStack
@@ -42,6 +43,7 @@ def main(project_dir: Path) -> None:
     A user's mistake (unknown stack, invalid declaration) becomes a ``pulumi.RunError``: the Pulumi
     CLI prints its message, without a traceback.
     """
+    pace_for_registration()
     try:
         run_stack_program(project_dir)
     except SecurePipelinesError as error:

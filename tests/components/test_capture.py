@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import runpy
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
+from secure_pipelines.components.collector import REGISTRATION_THRESHOLDS, paced_for_registration
 from secure_pipelines.errors import DeclarationNotFound, InvalidDeclaration, UnknownStack
 from secure_pipelines.stack import CapturedResource, capture_program, capture_stack, capture_stack_run
 from secure_pipelines.stack.capture import PLACEHOLDER_SECRET
@@ -116,3 +118,21 @@ def test_pulumi_up_reads_a_relative_declaration_variable_from_the_project_direct
     ran = pulumi_up(user_project.root, "staging")
     assert ran.error is None, ran.error
     assert any(r.name == "staging" for r in ran.resources), "the program read the declaration the variable names"
+
+
+
+def test_the_collector_is_paced_for_registration_during_a_capture_and_restored_after():
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+    capture_program(lambda: seen.append(gc.get_threshold()), "dev")
+    assert seen == [REGISTRATION_THRESHOLDS]
+    assert gc.get_threshold() == before != REGISTRATION_THRESHOLDS
+
+
+def test_overlapping_paced_blocks_keep_the_pace_until_the_last_one_ends():
+    before = gc.get_threshold()
+    with paced_for_registration():
+        with paced_for_registration():
+            assert gc.get_threshold() == REGISTRATION_THRESHOLDS
+        assert gc.get_threshold() == REGISTRATION_THRESHOLDS
+    assert gc.get_threshold() == before

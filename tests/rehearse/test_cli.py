@@ -76,6 +76,14 @@ def test_rehearse_says_what_it_proves_and_what_it_does_not() -> None:
     assert "What this rehearsal proves:" in printed and "What it does not prove:" in printed
 
 
+def test_rehearse_shows_where_its_time_went_when_asked() -> None:
+    result = runner.invoke(app, ["rehearse", "--stack", "staging", "--timings"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Rehearsal phases" in result.output
+    first_cells = {line.split("│")[1].strip() for line in result.output.splitlines() if line.count("│") > 2}
+    assert {"capture", "server-start", "apply", "seed", "flows", "differential"} <= first_cells
+
+
 def test_rehearse_still_fires_a_real_fork_when_the_origin_is_overridden(tmp_path: Path) -> None:
     declaration = tmp_path / "declaration.yaml"
     text = (Path(__file__).resolve().parents[2] / "stacks" / "declaration.yaml").read_text()
