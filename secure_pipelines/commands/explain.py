@@ -42,9 +42,11 @@ def _table(matrix: list[PathAccess]) -> Table:
                    "developer", "from (CIDRs)", "policy"):
         grid.add_column(column, overflow="fold")
     for access in matrix:
+        recorders = {r.role for r in access.recorders}
         for reader in access.readers:
             via = reader.deploys_via + (f" ({reader.context_restriction})" if reader.context_restriction else "")
-            grid.add_row(*map(escape, (access.path, "read", reader.role, reader.repository, reader.ci, reader.refs,
+            can = "read, create (no overwrite)" if reader.role in recorders else "read"
+            grid.add_row(*map(escape, (access.path, can, reader.role, reader.repository, reader.ci, reader.refs,
                                        via, reader.developer or "-", ", ".join(reader.cidrs), reader.policy)))
         for writer in access.writers:
             grid.add_row(*map(escape, (access.path, "write (no read)", writer.role, "-", "-", "-",

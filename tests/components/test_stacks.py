@@ -49,8 +49,8 @@ EXPECTED_TYPES = {
     "staging": {**ENVIRONMENT_COMPONENTS, MOUNT: 1, POLICY: 4, ROLE: 3, ENDPOINT: 1,
                 GITHUB_ENVIRONMENT: 1, DEPLOYMENT_POLICY: 1},
     # production also owns the organisation: 3 JWT mounts + the admins' OIDC mount, protection of the
-    # 2 repositories GitHub hosts (shop lives on GitLab), and the 3 stacks' deployer policies.
-    "production": {**ENVIRONMENT_COMPONENTS, **ORGANIZATION_COMPONENTS, MOUNT: 1, POLICY: 4 + 3, ROLE: 3,
+    # 2 repositories GitHub hosts (shop lives on GitLab), and the 4 stacks' deployer policies.
+    "production": {**ENVIRONMENT_COMPONENTS, **ORGANIZATION_COMPONENTS, MOUNT: 1, POLICY: 4 + 4, ROLE: 3,
                    ENDPOINT: 1, GITHUB_ENVIRONMENT: 1, DEPLOYMENT_POLICY: 1, AUTH_BACKEND: 4,
                    BRANCH_PROTECTION: 2},
 }

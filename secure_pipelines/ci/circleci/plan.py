@@ -168,6 +168,7 @@ def _config_policy(declaration: Declaration) -> ConfigPolicyPlan:
         projects=projects,
         production_contexts=contexts_of(Tier.PRODUCTION),
         staging_contexts=contexts_of(Tier.STAGING),
+        test_contexts=contexts_of(Tier.TEST),
         development_contexts=contexts_of(Tier.DEVELOPMENT),
         approval_contexts=tuple(sorted(contexts[e.name] for e in declaration.environments
                                        if sections.environment(e).approval_hold and e.name in contexts)),

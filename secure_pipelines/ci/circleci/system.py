@@ -3,7 +3,7 @@ settings, plan data, rendered files, rehearsal identity, attacks and later layer
 
 from __future__ import annotations
 
-from ...declaration.model import GITHUB_HOST, PROTECTED_TIERS, Declaration, Developer, Environment, Repository, Tier
+from ...declaration.model import GITHUB_HOST, REVIEWED_TIERS, Declaration, Developer, Environment, Repository, Tier
 from ...errors import Problem
 from ...plan.model import BoundClaim, Plan
 from ...render.templating import RenderSource
@@ -101,7 +101,7 @@ class CircleCISystem:
         if not any_branch:
             bound.append(BoundClaim(claims.VCS_REF, tuple(f"refs/heads/{b}" for b in branches)))
         section = sections.repository(repository)
-        if environment.tier in PROTECTED_TIERS and section is not None and section.pipeline_definition_id:
+        if environment.tier in REVIEWED_TIERS and section is not None and section.pipeline_definition_id:
             bound.append(BoundClaim(claims.PIPELINE_DEFINITION_ID, (str(section.pipeline_definition_id),)))
         if developer is not None:
             # CircleCI names the triggering user only inside `sub`. The fixed prefix ends with the

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from ...declaration.model import PROTECTED_TIERS, Declaration, Environment, Tier
+from ...declaration.model import REVIEWED_TIERS, Declaration, Environment, Tier
 from ...plan.model import Plan
 from . import sections
 
@@ -61,10 +61,20 @@ def gitlab_plan(plan: Plan) -> GitLabCIPlan:
     return cast(GitLabCIPlan, extra)
 
 
+DEPLOYMENT_TIERS = {Tier.DEVELOPMENT: "development", Tier.TEST: "testing", Tier.STAGING: "staging",
+                    Tier.PRODUCTION: "production"}
+"""GitLab's ``deployment_tier`` of each tier (GitLab names its test tier ``testing``)."""
+
+
+def deployment_tier(tier: Tier) -> str:
+    """The ``environment:deployment_tier`` deploy jobs declare, and the ``deployment_tier`` claim roles bind."""
+    return DEPLOYMENT_TIERS[tier]
+
+
 def requires_protected_environment(declaration: Declaration, env: Environment) -> bool:
-    """Staging and production roles require a protected environment where the plan can protect one;
+    """Test, staging and production roles require a protected environment where the plan can protect one;
     on Free, validation has made the override name the reason."""
-    return env.tier in PROTECTED_TIERS and sections.organization(declaration).plan.protects_environments
+    return env.tier in REVIEWED_TIERS and sections.organization(declaration).plan.protects_environments
 
 
 def build(declaration: Declaration) -> GitLabCIPlan:
