@@ -77,6 +77,7 @@ class TinyCI:
     contexts = None
     later_layers = None
     config_policy = None
+    scaffold = None
     vcs_host = "github"
     deploys_through_github_environments = False
     version_1_moves = ()

@@ -14,6 +14,7 @@ from . import checks, sections
 from .claims import AUDIENCE_TRAIT, CALLED_WORKFLOW_TRAIT, EVENT_TRAIT, RUNNER_TRAIT, WORKFLOW_FILE_TRAIT
 from .identity import ISSUER, GitHubActionsIdentity, audience, github_default_audience
 from .render import ACTIONLINT_PATH, github_actionlint_config, github_workflow
+from .scaffold import GitHubActionsScaffold
 from .workflow import (
     GITHUB_HOSTED,
     NAME,
@@ -54,6 +55,7 @@ class GitHubActionsSystem:
     contexts = None
     later_layers = None
     config_policy = None
+    scaffold = GitHubActionsScaffold()
     vcs_host = GITHUB_HOST
     deploys_through_github_environments = True
     version_1_moves = VERSION_1_MOVES

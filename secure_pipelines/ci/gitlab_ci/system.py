@@ -33,6 +33,7 @@ from .claims import (
 from .identity import GitLabCIIdentity
 from .plan import NAME, GitLabCIPlan, build, gitlab_plan, requires_protected_environment
 from .render import gitlab_ci_config
+from .scaffold import GitLabCIScaffold
 
 VCS_HOST = "gitlab"
 
@@ -63,6 +64,7 @@ class GitLabCISystem:
     contexts = None
     later_layers = None
     config_policy = None
+    scaffold = GitLabCIScaffold()
     vcs_host = VCS_HOST
     deploys_through_github_environments = False
     version_1_moves = ()
