@@ -6,10 +6,10 @@ from typing import Annotated
 
 import typer
 
-from .commands import components_schema, diff, explain, init, rehearse, render, resources, validate
+from .commands import checklist, components_schema, diff, explain, init, rehearse, render, resources, validate
 from .version import installed_version
 
-COMMANDS = (init, validate, render, explain, resources, rehearse, diff, components_schema)
+COMMANDS = (init, validate, checklist, render, explain, resources, rehearse, diff, components_schema)
 """One module per command, each with ``register(app)``, in the order a new user meets them."""
 
 app = typer.Typer(

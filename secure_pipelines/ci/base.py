@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel
 
 from ..changes import AccessChange
+from ..checklist.steps import Setup, Step
 from ..declaration.model import Declaration, Developer, Environment, Repository
 from ..errors import Problem
 from ..plan.model import BoundClaim, CIRole, ClaimsMatch, Deployment, Plan
@@ -218,6 +219,15 @@ class Scaffold(Protocol):
         ...
 
 
+class SetupSteps(Protocol):
+    """Capability: the steps this system needs taken by hand (what Pulumi cannot configure in it), for the
+    setup checklist: its ids, its settings, its runners and variables, each with the exact value."""
+
+    def steps(self, setup: Setup) -> list[Step]:
+        """Its steps for the plan of ``setup`` (any phase and scope; the checklist puts them in order)."""
+        ...
+
+
 @dataclass(frozen=True)
 class SectionModels:
     """The declaration sections a CI system reads, one model per level (``None``: no section there)."""
@@ -283,6 +293,11 @@ class CISystem(Protocol):
     @property
     def scaffold(self) -> Scaffold | None:
         """Capability: its parts of the declaration a new project starts from (``None``: it writes none)."""
+        ...
+
+    @property
+    def setup_steps(self) -> SetupSteps | None:
+        """Capability: its steps of the setup checklist (``None``: it needs nothing done by hand)."""
         ...
 
     @property

@@ -78,6 +78,7 @@ class TinyCI:
     later_layers = None
     config_policy = None
     scaffold = None
+    setup_steps = None
     vcs_host = "github"
     deploys_through_github_environments = False
     version_1_moves = ()

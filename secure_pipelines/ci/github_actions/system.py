@@ -15,6 +15,7 @@ from .claims import AUDIENCE_TRAIT, CALLED_WORKFLOW_TRAIT, EVENT_TRAIT, RUNNER_T
 from .identity import ISSUER, GitHubActionsIdentity, audience, github_default_audience
 from .render import ACTIONLINT_PATH, github_actionlint_config, github_workflow
 from .scaffold import GitHubActionsScaffold
+from .setup import GitHubActionsSetupSteps
 from .workflow import (
     GITHUB_HOSTED,
     NAME,
@@ -56,6 +57,7 @@ class GitHubActionsSystem:
     later_layers = None
     config_policy = None
     scaffold = GitHubActionsScaffold()
+    setup_steps = GitHubActionsSetupSteps()
     vcs_host = GITHUB_HOST
     deploys_through_github_environments = True
     version_1_moves = VERSION_1_MOVES

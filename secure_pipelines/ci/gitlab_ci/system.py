@@ -34,6 +34,7 @@ from .identity import GitLabCIIdentity
 from .plan import NAME, GitLabCIPlan, build, gitlab_plan, requires_protected_environment
 from .render import gitlab_ci_config
 from .scaffold import GitLabCIScaffold
+from .setup import GitLabCISetupSteps
 
 VCS_HOST = "gitlab"
 
@@ -65,6 +66,7 @@ class GitLabCISystem:
     later_layers = None
     config_policy = None
     scaffold = GitLabCIScaffold()
+    setup_steps = GitLabCISetupSteps()
     vcs_host = VCS_HOST
     deploys_through_github_environments = False
     version_1_moves = ()
