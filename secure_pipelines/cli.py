@@ -14,11 +14,13 @@ COMMANDS = (init, validate, checklist, render, explain, resources, rehearse, dif
 
 app = typer.Typer(
     name="securepipe",
-    help="Release production secrets to reviewed CI jobs only: validate, render, explain, rehearse and review "
-    "changes.",
+    help="Release production secrets to reviewed CI jobs only. Start a project (init), check its declaration "
+    "(validate), list what to set up by hand (checklist), render the files to commit, explain and rehearse who can "
+    "reach each secret, and review changes (diff).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 
 

@@ -7,10 +7,14 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ..explain import PathAccess, access_matrix, as_json, as_mermaid
-from ._common import AllOption, DeclarationOption, StackOption, console, for_reading, open_stacks, user_errors
+from ._common import AllOption, DeclarationOption, StackOption, console, open_stacks, print_rows, user_errors
+
+COLUMNS = ("path", "access", "who", "repository", "CI", "branch / ref", "context / environment", "developer",
+           "from (CIDRs)", "policy")
+WIDE_FROM = 150
+"""Narrower than this, each row is shown stacked (it reads in 80 columns)."""
 
 
 class ExplainFormat(StrEnum):
@@ -19,23 +23,21 @@ class ExplainFormat(StrEnum):
     MERMAID = "mermaid"
 
 
-def _table(matrix: list[PathAccess]) -> Table:
-    grid = Table(title="Who can reach each secret path")
-    for column in ("path", "access", "who", "repository", "CI", "branch / ref", "context / environment",
-                   "developer", "from (CIDRs)", "policy"):
-        grid.add_column(column, overflow="fold")
+def rows(matrix: list[PathAccess]) -> list[list[str]]:
+    """One row of rich markup per reader and per writer of each path, in ``COLUMNS`` order."""
+    found: list[list[str]] = []
     for access in matrix:
         for reader in access.readers:
             via = reader.deploys_via + (f" ({reader.context_restriction})" if reader.context_restriction else "")
-            grid.add_row(*map(escape, (access.path, "read", reader.role, reader.repository, reader.ci, reader.refs,
-                                       via, reader.developer or "-", ", ".join(reader.cidrs), reader.policy)))
+            found.append([*map(escape, (access.path, "read", reader.role, reader.repository, reader.ci, reader.refs,
+                                        via, reader.developer or "-", ", ".join(reader.cidrs), reader.policy))])
         for writer in access.writers:
-            grid.add_row(*map(escape, (access.path, "write (no read)", writer.role, "-", "-", "-",
-                                       f"group {writer.group}", "-",
-                                       ", ".join(writer.cidrs) or "any (no CIDR binding)", writer.policy)))
+            found.append([*map(escape, (access.path, "write (no read)", writer.role, "-", "-", "-",
+                                        f"group {writer.group}", "-",
+                                        ", ".join(writer.cidrs) or "any (no CIDR binding)", writer.policy))])
         if not access.readers:
-            grid.add_row(escape(access.path), "read", "[yellow]nobody[/]", "-", "-", "-", "-", "-", "-", "-")
-    return grid
+            found.append([escape(access.path), "read", "[yellow]nobody[/]", "-", "-", "-", "-", "-", "-", "-"])
+    return found
 
 
 def explain(
@@ -55,7 +57,7 @@ def explain(
     elif output is ExplainFormat.MERMAID:
         console.print(as_mermaid(matrix), markup=False, highlight=False, end="")
     else:
-        for_reading(console).print(_table(matrix))
+        print_rows(console, "Who can reach each secret path", COLUMNS, rows(matrix), WIDE_FROM)
 
 
 def register(app: typer.Typer) -> None:

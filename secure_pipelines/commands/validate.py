@@ -5,15 +5,26 @@ from __future__ import annotations
 import typer
 
 from ..errors import InvalidDeclaration, Problem
+from ..progress import progress
 from ..scaffold.checks import missing_stack_files, placeholders_left
 from ..views import Views, failing_tests
-from ._common import AllOption, DeclarationOption, StackOption, console, error_console, open_stacks, user_errors
+from ._common import (
+    AllOption,
+    DeclarationOption,
+    StackOption,
+    console,
+    error_console,
+    open_stacks,
+    shown_progress,
+    user_errors,
+)
 
 
 def validate(declaration: DeclarationOption = None, stack: StackOption = None, all_stacks: AllOption = False) -> None:
-    """Check the declaration as every stack reads it, with the files it renders checked against its own
-    policies; print ok and a summary, or every problem found (exit 2)."""
-    with user_errors():
+    """Check the declaration as each stack reads it, and the files it renders against its own policies;
+    print ok and a summary (with warnings), or every problem found (exit 2). Without --stack: every stack."""
+    with user_errors(), shown_progress():
+        progress().phase("checking the declaration as each stack reads it")
         views = open_stacks(declaration, stack, all_stacks, every_by_default=True)
         failing = failing_tests(views)
         if failing:

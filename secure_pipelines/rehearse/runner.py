@@ -14,6 +14,7 @@ from ..ci.base import LayerDecision
 from ..declaration.model import Declaration
 from ..explain import PathAccess, access_matrix
 from ..plan import CIRole, Deployment, Plan, SecretPath
+from ..progress import progress
 from .addresses import outside_addresses
 from .admin import rehearse_admin
 from .apply import VaultResource, apply
@@ -105,9 +106,12 @@ def rehearse(
 ) -> Rehearsal:
     """Apply, seed, fire; return every outcome. Embedded OpenBao unless ``target`` is given."""
     started = time.monotonic()
+    report = progress()
     environments = subject.names
+    report.phase("reading each stack's Vault resources (its program under Pulumi's mocks)")
     vault_resources = resources()
     keys = generate_issuer_keys(subject.issuers)
+    report.phase("starting the embedded OpenBao" if target is None else f"connecting to {target.addr}")
     with _vault(target) as server:
         try:
             rehearsal = Rehearsal(environments, server.api_addr, embedded=target is None)
@@ -118,9 +122,11 @@ def rehearse(
             paths = subject.paths()
             if target is not None:
                 refuse_real_vault(root, vault_resources, paths)
+            report.phase(f"applying the stacks' Vault configuration ({len(vault_resources)} resources)")
             applied = apply(root, vault_resources, keys)
             rehearsal.notes.extend(applied.skipped)
             rehearsal.outcomes.extend(verify_forwarded_address(server))
+            report.phase(f"seeding every secret path ({len(paths)})")
             markers = seed(root, paths)
 
             def one_role(each: tuple[Declaration, Plan, Deployment, CIRole]) -> Rehearsal:
@@ -129,13 +135,19 @@ def rehearse(
                 _rehearse_role(scratch, server, declaration, plan, deployment, role, keys, paths, markers)
                 return scratch
 
+            deployments = subject.deployments()
+            report.phase("firing each role's legitimate deploys and attacks", total=len(deployments))
             # Roles are independent; a few threads keep the server busy while Python mints tokens.
             with ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
-                for done in pool.map(one_role, subject.deployments()):
+                for done in pool.map(one_role, deployments):
                     rehearsal.outcomes.extend(done.outcomes)
                     rehearsal.observed |= done.observed
+                    report.advance()
+            report.phase("rehearsing each environment's admins", total=len(environments))
             for env_name in environments:
                 rehearse_admin(rehearsal, server, subject.plan_of(env_name), env_name, paths)
+                report.advance()
+            report.phase("comparing what Vault granted with `securepipe explain`")
             rehearsal.outcomes.append(differential_outcome(subject.access_matrix(), rehearsal.observed))
         finally:
             close_sessions()
