@@ -44,8 +44,9 @@ def init(
     for path in written:
         console.print(f"  wrote {_relative(path)}", markup=False)
     shown = "" if directory == Path(".") else f"cd {directory} && "
+    where = "this directory" if directory == Path(".") else directory
     console.print(
-        f"started the secure-pipelines project of {name} in {directory}. Next:\n"
+        f"started the secure-pipelines project of {name} in {where}. Next:\n"
         f"  1. {shown}edit stacks/declaration.yaml: replace each placeholder id (its comment says where to find "
         "it), keep what you use\n"
         "  2. securepipe validate            checks it, and lists the placeholders left\n"
