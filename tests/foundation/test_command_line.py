@@ -12,9 +12,11 @@ import typer.core
 import typer.main
 from rich.console import Console
 
+from secure_pipelines.ci.circleci.policy.evaluate import run_policy_tests
 from secure_pipelines.cli import app
 from secure_pipelines.commands._common import print_rows
 from secure_pipelines.commands.rehearse import show_summary
+from secure_pipelines.progress import reporting_to
 from secure_pipelines.rehearse.outcomes import Outcome, Rehearsal
 
 GROUP = typer.main.get_command(app)
@@ -128,3 +130,23 @@ def test_a_passing_rehearsal_summary_is_one_line() -> None:
     show_summary(rehearsal, target)
     assert target.file.getvalue().count("\n") == 1
     assert target.file.getvalue().startswith("PASSED")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.phases: list[tuple[str, int | None]] = []
+        self.steps: dict[str, int] = {}
+
+    def phase(self, description: str, total: int | None = None) -> None:
+        self.phases.append((description, total))
+
+    def advance(self, count: int = 1) -> None:
+        self.steps[self.phases[-1][0]] = self.steps.get(self.phases[-1][0], 0) + count
+
+
+def test_the_policy_tests_report_one_phase_and_each_test_file_done() -> None:
+    recorder = Recorder()
+    with reporting_to(recorder):
+        run_policy_tests({}, {"a_test.yaml": "{}\n", "b_test.yaml": "{}\n", "c_test.yaml": "{}\n"})
+    assert recorder.phases == [("running the rendered config policy tests", 3)]
+    assert recorder.steps == {"running the rendered config policy tests": 3}
