@@ -5,12 +5,18 @@ Run from the project root:
     .venv/bin/python bench/bench_components.py [--sizes 10 100 1000] [--repeats 3]
 
 For each organisation size (repositories across the dev, staging and production environments) it
-measures, per variant, the wall time and the tracemalloc peak of running all three stacks:
+runs each variant in fresh processes (``--repeats`` of each, interleaved; medians) and measures the
+three stacks one after another: wall time, CPU time (which the load of a shared machine moves
+less), the whole process (interpreter start and imports included) and its peak resident set:
 
 * ``components``: the real stack program (``__main__.py`` via ``capture_stack``): load the
   declaration file, build the plan, register the ``Environment`` / ``Organization`` components.
 * ``plain``: the same load and plan, then the same Vault and GitHub resources registered flat,
-  without any component.
+  without any component (no parent, no alias; the same other options).
+
+It prints the components' cost relative to the flat program at the largest size (goal: at most
+1.2) and how each variant grows from the smallest size to the largest (goal: 10x the repositories
+in at most 10.5x the time).
 
 Both variants must register the same provider resources (checked). It then counts the GitHub
 resources, and so the write requests a first ``pulumi up`` makes, with per-repository branch
@@ -22,14 +28,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +61,9 @@ from secure_pipelines.stack import (
 
 STACKS = ("dev", "staging", "production")
 GITHUB_WRITES_PER_MINUTE = 80
+COMPONENT_RATIO_GOAL = 1.2
+LINEAR_SLACK = 1.05
+"""10x the repositories may take at most 10.5x the time."""
 
 
 def declaration(repositories: int, protection: str = "per-repository") -> dict[str, Any]:
@@ -114,16 +125,19 @@ def declaration(repositories: int, protection: str = "per-repository") -> dict[s
 
 
 def plain_program(plan: Plan, stack: str) -> None:
-    """The same resources as the component program, registered flat (no component, no parent)."""
+    """The same resources as the component program, registered flat: no component, so no parent and no
+    alias; the same ``protect``/``retain_on_delete`` and the same ``depends_on`` on the auth mounts."""
     environment = select_environment(plan, stack)
+    mounts: list[pulumi.Resource] = []
     if stack == plan.resources_stack:
         for mount in plan.jwt_mounts:
-            vault.jwt.AuthBackend(mount.resource_name, type="jwt", path=mount.path, description=mount.description,
-                                  oidc_discovery_url=mount.oidc_discovery_url, bound_issuer=mount.issuer)
-        vault.jwt.AuthBackend(plan.admin_auth.resource_name, type="oidc", path=plan.admin_auth.path,
-                              description=plan.admin_auth.description,
-                              oidc_discovery_url=plan.admin_auth.oidc_discovery_url, oidc_client_id="bench",
-                              oidc_client_secret=pulumi.Output.secret("bench"))
+            mounts.append(vault.jwt.AuthBackend(
+                mount.resource_name, type="jwt", path=mount.path, description=mount.description,
+                oidc_discovery_url=mount.oidc_discovery_url, bound_issuer=mount.issuer))
+        mounts.append(vault.jwt.AuthBackend(
+            plan.admin_auth.resource_name, type="oidc", path=plan.admin_auth.path,
+            description=plan.admin_auth.description, oidc_discovery_url=plan.admin_auth.oidc_discovery_url,
+            oidc_client_id="bench", oidc_client_secret=pulumi.Output.secret("bench")))
         for protection in plan.branch_protections:
             github.BranchProtection(
                 protection.resource_name, repository_id=protection.repository, pattern=protection.branch,
@@ -151,11 +165,13 @@ def plain_program(plan: Plan, stack: str) -> None:
                 description=store.description, opts=keep)
     for policy in environment.policies:
         vault.Policy(policy.resource_name, name=policy.name, policy=policy.hcl)
+    # Roles are written into the mounts: a flat program must wait for them too, as the components do.
+    after_mounts = pulumi.ResourceOptions(depends_on=mounts) if mounts else None
     for role in environment.roles:
         if role.has_typed_claims:
             vault.generic.Endpoint(role.resource_name, path=_role_api_path(role),
                                    data_json=json.dumps(_vault_role_body(role), sort_keys=True),
-                                   disable_read=False, ignore_absent_fields=True)
+                                   disable_read=False, ignore_absent_fields=True, opts=after_mounts)
         else:
             vault.jwt.AuthBackendRole(
                 role.resource_name, backend=role.mount_path, role_name=role.role_name, role_type="jwt",
@@ -163,14 +179,15 @@ def plain_program(plan: Plan, stack: str) -> None:
                 bound_claims_type=role.claims_match, user_claim=role.user_claim,
                 token_policies=list(role.token_policies), token_no_default_policy=True,
                 token_bound_cidrs=[_vault_cidr(c) for c in role.token_bound_cidrs], token_ttl=role.token_ttl,
-                token_max_ttl=role.token_max_ttl, token_type=role.token_type)
+                token_max_ttl=role.token_max_ttl, token_type=role.token_type, opts=after_mounts)
     admin = environment.admin_role
     vault.jwt.AuthBackendRole(
         admin.resource_name, backend=admin.mount_path, role_name=admin.role_name, role_type="oidc",
         bound_audiences=list(admin.bound_audiences), user_claim=admin.user_claim, groups_claim=admin.groups_claim,
         bound_claims=_admin_bound_claims(admin), bound_claims_type="string",
         allowed_redirect_uris=list(admin.allowed_redirect_uris), token_policies=list(admin.token_policies),
-        token_no_default_policy=True, token_ttl=admin.token_ttl, token_max_ttl=admin.token_max_ttl)
+        token_no_default_policy=True, token_ttl=admin.token_ttl, token_max_ttl=admin.token_max_ttl,
+        opts=after_mounts)
     for env in environment.github_environments:
         created = github.RepositoryEnvironment(
             env.resource_name, repository=env.repository, environment=env.environment,
@@ -186,13 +203,6 @@ def plain_program(plan: Plan, stack: str) -> None:
                                                          environment=created.environment, branch_pattern=branch)
 
 
-@dataclass(frozen=True)
-class Measurement:
-    seconds: float
-    peak_bytes: int
-    resources: tuple[CapturedResource, ...]
-
-
 def _components(path: Path) -> Callable[[str], tuple[CapturedResource, ...]]:
     return lambda stack: tuple(capture_stack(stack, path, project_dir=path.parent))
 
@@ -203,21 +213,33 @@ def _plain(path: Path) -> Callable[[str], tuple[CapturedResource, ...]]:
     return run
 
 
-def measure(variant: Callable[[str], tuple[CapturedResource, ...]], repeats: int) -> Measurement:
-    """Best wall time of ``repeats`` runs of all three stacks; peak traced memory of one more run."""
-    best = float("inf")
-    resources: tuple[CapturedResource, ...] = ()
-    for _ in range(repeats):
-        start = time.perf_counter()
-        resources = tuple(r for stack in STACKS for r in variant(stack))
-        best = min(best, time.perf_counter() - start)
-    peak = 0
-    for stack in STACKS:  # one stack at a time, as `pulumi up -s <stack>` runs them
-        tracemalloc.start()
-        variant(stack)
-        peak = max(peak, tracemalloc.get_traced_memory()[1])
-        tracemalloc.stop()
-    return Measurement(best, peak, resources)
+VARIANTS = {"components": _components, "plain": _plain}
+
+
+def measure_one(variant: str, path: Path) -> dict[str, Any]:
+    """The three stacks of one variant, one after another, in this (fresh) process."""
+    run = VARIANTS[variant](path)
+    started, cpu = time.perf_counter(), time.process_time()
+    resources = [r for stack in STACKS for r in run(stack)]
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "all_resources": len(resources),
+        "provider_resources": dict(provider_resources(resources)),
+    }
+
+
+def measure(variant: str, path: Path) -> dict[str, Any]:
+    """One fresh process runs ``variant``; its figures, with the whole process's wall time."""
+    started = time.perf_counter()
+    child = subprocess.run([sys.executable, __file__, "--measure-one", variant, str(path)],
+                           capture_output=True, text=True, check=False)
+    if child.returncode != 0:
+        sys.exit(f"the {variant} program failed:\n{child.stderr[-3000:]}")
+    run = json.loads(child.stdout.strip().splitlines()[-1])
+    run["process_seconds"] = time.perf_counter() - started
+    return run
 
 
 def provider_resources(resources: Sequence[CapturedResource]) -> Counter[str]:
@@ -239,36 +261,77 @@ def _register_components(plan: Plan, stack: str) -> None:
                    admin_oidc_client_secret=lambda: pulumi.Output.secret("bench"))
 
 
+def _medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    merged = dict(runs[0])
+    for key in ("seconds", "cpu_seconds", "process_seconds", "peak_rss_mib"):
+        merged[key] = statistics.median(r[key] for r in runs)
+    return merged
+
+
+def _shown(run: dict[str, Any]) -> str:
+    return (f"{run['seconds']:.1f} s, {run['cpu_seconds']:.1f} s CPU, {run['process_seconds']:.1f} s, "
+            f"{run['peak_rss_mib']:.0f} MiB")
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
-    parser.add_argument("--repeats", type=int, default=3, help="timing runs per size (best is kept); 1 above 100")
+    parser.add_argument("--repeats", type=int, default=3, help="fresh processes per size and variant (medians)")
+    parser.add_argument("--measure-one", nargs=2, metavar=("VARIANT", "DECLARATION"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.measure_one:
+        print(json.dumps(measure_one(args.measure_one[0], Path(args.measure_one[1]))))
+        return
 
-    print("## Program under Pulumi mocks: 3 stacks (dev, staging, production)\n")
-    print("time: the three stacks one after another (best of --repeats up to 100 repositories, else one run);")
-    print("peak: tracemalloc peak of the largest single stack (each stack is its own `pulumi up`).\n")
-    print("| repos | resources (provider / all) | components: time, peak | plain: time, peak "
-          "| time ratio | ms per resource (components) |")
+    print(f"## Program under Pulumi mocks: 3 stacks (dev, staging, production); {_load()}\n")
+    print(f"Each figure is the median of {args.repeats} fresh processes per variant, the variants interleaved.")
+    print("time: the three stacks one after another (wall; CPU of the process beside it, which load moves less);")
+    print("process: the whole process, interpreter start and imports included; peak: its peak resident set.\n")
+    print("| repos | resources (provider / all) | components: time, CPU, process, peak "
+          "| plain: time, CPU, process, peak | ratio (time / CPU) | ms CPU per resource (components) |")
     print("|---:|---:|---:|---:|---:|---:|")
+    measured: dict[int, dict[str, dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
             values = declaration(size)
             parse_declaration(values)  # refuse a broken generator before timing anything
             path = Path(tmp) / f"declaration-{size}.json"
             path.write_text(json.dumps(values), encoding="utf-8")  # JSON is YAML
-            repeats = args.repeats if size <= 100 else 1
-            with_components = measure(_components(path), repeats)
-            plain = measure(_plain(path), repeats)
-            same = provider_resources(with_components.resources) == provider_resources(plain.resources)
-            if not same:
+            runs: dict[str, list[dict[str, Any]]] = {"components": [], "plain": []}
+            for _ in range(args.repeats):  # interleaved, so a change of load hits both variants
+                for variant in runs:
+                    runs[variant].append(measure(variant, path))
+            both = {v: _medians(r) for v, r in runs.items()}
+            measured[size] = both
+            components, plain = both["components"], both["plain"]
+            if components["provider_resources"] != plain["provider_resources"]:
                 sys.exit(f"the plain program registers other resources than the components at {size} repositories")
-            provider = sum(provider_resources(plain.resources).values())
-            print(f"| {size} | {provider} / {len(with_components.resources)} "
-                  f"| {with_components.seconds:.2f} s, {with_components.peak_bytes / 2**20:.1f} MiB "
-                  f"| {plain.seconds:.2f} s, {plain.peak_bytes / 2**20:.1f} MiB "
-                  f"| {with_components.seconds / plain.seconds:.2f} "
-                  f"| {1000 * with_components.seconds / len(with_components.resources):.2f} |", flush=True)
+            provider = sum(plain["provider_resources"].values())
+            print(f"| {size} | {provider} / {components['all_resources']} | {_shown(components)} | {_shown(plain)} "
+                  f"| {components['seconds'] / plain['seconds']:.2f} / "
+                  f"{components['cpu_seconds'] / plain['cpu_seconds']:.2f} "
+                  f"| {1000 * components['cpu_seconds'] / components['all_resources']:.2f} |", flush=True)
+
+    largest = max(measured)
+    components, plain = measured[largest]["components"], measured[largest]["plain"]
+    ratio = components["cpu_seconds"] / plain["cpu_seconds"]
+    print(f"\n- components / plain at {largest} repositories: {ratio:.2f} of CPU time, "
+          f"{components['seconds'] / plain['seconds']:.2f} of wall time "
+          f"({'met' if ratio <= COMPONENT_RATIO_GOAL else 'not met'}: goal {COMPONENT_RATIO_GOAL})")
+    smallest = min(measured)
+    if largest >= 10 * smallest:
+        for variant in ("components", "plain"):
+            grow = measured[largest][variant]["cpu_seconds"] / measured[smallest][variant]["cpu_seconds"]
+            allowed = LINEAR_SLACK * largest / smallest
+            verdict = "linear: met" if grow <= allowed else "faster than linear: not met"
+            print(f"- {variant}: x{grow:.1f} CPU time for x{largest / smallest:.0f} repositories "
+                  f"({verdict}; goal at most x{allowed:.1f})")
+    print(f"\n({_load()} at the end)\n")
 
     print("\n## GitHub write requests on a first `pulumi up` of all 3 stacks\n")
     print(f"(at ~{GITHUB_WRITES_PER_MINUTE} content-creating requests a minute, GitHub's secondary rate limit)\n")

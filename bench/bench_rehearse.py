@@ -1,21 +1,35 @@
-"""Scale benchmark of ``securepipe rehearse --all`` (never a timed test).
+"""Scale benchmark of ``securepipe rehearse --all`` against the server's own limit (never a timed test).
 
 Run from the project root:
 
-    .venv/bin/python bench/bench_rehearse.py [--sizes 10 50 200] [--repeats 1]
+    .venv/bin/python bench/bench_rehearse.py [--sizes 10 50 200 1000] [--repeats 1] [--threads 1 2 4 8 16]
 
-For each organisation size (repositories across dev (per developer, two developers), staging and
-production; half on CircleCI, half on GitHub Actions) it generates a declaration (validated with
-``parse_declaration``), writes it to a temporary file, and times one whole rehearsal: capture of the
-three stacks under Pulumi's mocks, start of the embedded OpenBao dev server, apply, seeding, every
-legitimate flow and attack, the differential check, and the server's stop. It prints the roles,
-requests-worth of rows and the wall time per size, and checks that each rehearsal passed.
+In one run it measures:
+
+* the limit: the embedded OpenBao's raw JWT login throughput on this machine (``login_limit.py``:
+  pre-signed tokens, one role, several client threads; the best thread count is kept);
+* for each organisation size (repositories across dev (per developer, two developers), staging and
+  production; half on CircleCI, half on GitHub Actions), one whole rehearsal in a fresh process:
+  capture of the three stacks under Pulumi's mocks, server start, apply, seeding, every legitimate
+  flow and attack, the differential check and the server's stop. The phase times come from the
+  rehearsal's own record (``Rehearsal.phases``); peak memory is the peak resident set of the
+  rehearsing process and, separately, of its OpenBao server.
+
+It prints rows per second (over the whole rehearsal, and over its flows-and-attacks phase), their
+ratio to the raw login limit, and the issue's goals: rows per second at least 0.6 of the limit,
+200 repositories in 30 s, 1000 in 180 s, and peak memory per row that does not grow with size.
+With ``--repeats`` above 1 every figure is the median of the runs. The machine's load average is
+printed beside the figures: on a shared machine they move with it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,12 +37,16 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
+from login_limit import login_limit
 
 from secure_pipelines.declaration.loader import parse_declaration
 from secure_pipelines.plan.assembly import build_plan
 from secure_pipelines.rehearse import rehearse_views
+from secure_pipelines.rehearse.timing import PHASES
 from secure_pipelines.views import Request, open_views
+
+RATIO_GOAL = 0.6
+SECONDS_GOAL = {200: 30.0, 1000: 180.0}
 
 
 def _uuid(*parts: object) -> str:
@@ -89,41 +107,121 @@ def declaration(repositories: int) -> dict[str, Any]:
     }
 
 
-def run(size: int, workdir: Path) -> dict[str, Any]:
-    values = declaration(size)
-    plan = build_plan(parse_declaration(values))  # validated before it is timed
-    path = workdir / f"declaration-{size}.yaml"
-    with path.open("w") as handle:
-        YAML().dump(values, handle)
+def rehearse_once(path: Path) -> dict[str, Any]:
+    """One whole rehearsal of the declaration at ``path`` in this process (run in a fresh one)."""
     started = time.perf_counter()
-    rehearsal = rehearse_views(open_views(Request(declaration=path, organization=True), cwd=workdir))
+    rehearsal = rehearse_views(open_views(Request(declaration=path, organization=True), cwd=path.parent))
     seconds = time.perf_counter() - started
+    own, server = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
-        "repositories": size,
-        "roles": len(plan.roles),
-        "secret_paths": sum(len(e.secret_store.paths) for e in plan.environments),
         "rows": len(rehearsal.outcomes),
         "passed": rehearsal.passed,
-        "seconds": round(seconds, 2),
+        "seconds": seconds,
+        "phases": dict(rehearsal.phases.in_order()),
+        # CPU time of the whole process (imports included) and of the server, its only child.
+        "cpu_seconds": own.ru_utime + own.ru_stime,
+        "server_cpu_seconds": server.ru_utime + server.ru_stime,
+        "peak_rss_mib": own.ru_maxrss / 1024,
+        "server_peak_rss_mib": server.ru_maxrss / 1024,
     }
 
 
+def run_size(size: int, workdir: Path) -> dict[str, Any]:
+    """A fresh process rehearses ``size`` repositories; its figures, plus the plan's size."""
+    values = declaration(size)
+    plan = build_plan(parse_declaration(values))  # a broken generator fails before anything is timed
+    path = workdir / f"declaration-{size}.json"
+    path.write_text(json.dumps(values), encoding="utf-8")  # JSON is YAML
+    child = subprocess.run([sys.executable, __file__, "--rehearse-one", str(path)],
+                           capture_output=True, text=True, check=False)
+    if child.returncode != 0:
+        sys.exit(f"the rehearsal of {size} repositories failed:\n{child.stderr[-3000:]}")
+    figures = json.loads(child.stdout.strip().splitlines()[-1])
+    figures.update(repositories=size, roles=len(plan.roles),
+                   secret_paths=sum(len(e.secret_store.paths) for e in plan.environments))
+    return figures
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    first = runs[0]
+    merged = dict(first)
+    for key in ("seconds", "cpu_seconds", "server_cpu_seconds", "peak_rss_mib", "server_peak_rss_mib"):
+        merged[key] = statistics.median(r[key] for r in runs)
+    merged["phases"] = {p: statistics.median(r["phases"].get(p, 0.0) for r in runs) for p in first["phases"]}
+    merged["passed"] = all(r["passed"] for r in runs)
+    merged["all_seconds"] = [round(r["seconds"], 2) for r in runs]
+    return merged
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 200])
-    parser.add_argument("--repeats", type=int, default=1)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 50, 200, 1000])
+    parser.add_argument("--repeats", type=int, default=1, help="runs per size; figures are medians")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2, 4, 8, 16],
+                        help="client threads tried for the raw login limit")
+    parser.add_argument("--limit-seconds", type=float, default=3.0, help="measuring time per thread count")
+    parser.add_argument("--rehearse-one", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rehearse_one is not None:
+        print(json.dumps(rehearse_once(args.rehearse_one)))
+        return 0
+
+    print(f"## Raw login limit of the embedded OpenBao ({_load()})\n")
+    rates = login_limit(args.threads, args.limit_seconds)
+    for rate in rates:
+        print(f"- {rate.threads:>2} client threads: {rate.per_second:6.0f} logins/s")
+    best = max(rates, key=lambda r: r.per_second)
+    limit = best.per_second
+    print(f"\nlimit: **{limit:.0f} logins/s** ({best.threads} threads)\n")
+
+    print("## Rehearsal (`securepipe rehearse --all`), one fresh process per run\n")
+    shown = [p for p in PHASES if p not in ("keys", "address-check")]
+    print("| repos | roles | rows | seconds | rows/s | ratio to limit | flows rows/s (ratio) | "
+          + " | ".join(shown) + " | CPU s (python / server) | peak MiB (python / server) | MiB per 1000 rows | load |")
+    print("|" + "---:|" * (12 + len(shown)))
     results: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-rehearse-") as workdir:
         for size in args.sizes:
-            runs = [run(size, Path(workdir)) for _ in range(args.repeats)]
-            best = min(runs, key=lambda r: r["seconds"])
-            best["all_seconds"] = [r["seconds"] for r in runs]
-            results.append(best)
-            print(f"{size:>5} repositories: {best['roles']:>5} roles, {best['secret_paths']:>5} paths, "
-                  f"{best['rows']:>6} rows, passed={best['passed']}, {best['seconds']:.2f}s", flush=True)
-    print(json.dumps(results, indent=2))
-    return 0 if all(r["passed"] for r in results) else 1
+            result = _median([run_size(size, Path(workdir)) for _ in range(args.repeats)])
+            results.append(result)
+            rate = result["rows"] / result["seconds"]
+            flows = result["phases"].get("flows", 0.0) + result["phases"].get("admin", 0.0)
+            flows_rate = result["rows"] / flows if flows else 0.0
+            peak = result["peak_rss_mib"] + result["server_peak_rss_mib"]
+            print(f"| {size} | {result['roles']} | {result['rows']} | {result['seconds']:.1f} | {rate:.0f} "
+                  f"| {rate / limit:.2f} | {flows_rate:.0f} ({flows_rate / limit:.2f}) | "
+                  + " | ".join(f"{result['phases'].get(p, 0.0):.1f}" for p in shown)
+                  + f" | {result['cpu_seconds']:.0f} / {result['server_cpu_seconds']:.0f}"
+                  + f" | {result['peak_rss_mib']:.0f} / {result['server_peak_rss_mib']:.0f} "
+                  f"| {1000 * peak / result['rows']:.1f} | {os.getloadavg()[0]:.1f} |", flush=True)
+
+    print("\n## Goals\n")
+    failed = [r for r in results if not r["passed"]]
+    for r in failed:
+        print(f"- FAILED: the rehearsal of {r['repositories']} repositories did not pass")
+    for r in results:
+        ratio = r["rows"] / r["seconds"] / limit
+        print(f"- {r['repositories']} repositories: rows/s {ratio:.2f} of the limit "
+              f"({'met' if ratio >= RATIO_GOAL else 'not met'}: goal {RATIO_GOAL})")
+        goal = SECONDS_GOAL.get(r["repositories"])
+        if goal is not None:
+            print(f"- {r['repositories']} repositories in {r['seconds']:.0f} s "
+                  f"({'met' if r['seconds'] <= goal else 'not met'}: goal {goal:.0f} s)")
+    if len(results) >= 2:
+        small, large = results[-2], results[-1]
+        per_row = [(r["peak_rss_mib"] + r["server_peak_rss_mib"]) / r["rows"] for r in (small, large)]
+        growth = per_row[1] / per_row[0]
+        print(f"- peak memory per row from {small['repositories']} to {large['repositories']} repositories: "
+              f"x{growth:.2f} ({'linear or better' if growth <= 1.1 else 'grows faster than the rows'})")
+    print(f"\n({_load()} at the end)")
+    print("\n```json\n" + json.dumps({"limit_logins_per_second": round(limit),
+                                        "limit_threads": best.threads, "sizes": results}, indent=2) + "\n```")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

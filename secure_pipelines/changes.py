@@ -28,7 +28,7 @@ class AccessChange:
     """Stable id of the kind of change, e.g. ``role.claim-removed`` or ``protection.weakened``."""
     kind: Kind
     subject: str
-    """What changed, e.g. ``role <mount>/webapp-production`` or ``branch protection of webapp``."""
+    """What changed, e.g. ``role <mount>/production.webapp`` or ``branch protection of webapp``."""
     field: str
     """The setting that changed, e.g. ``bound_claims.<claim>`` or ``token_bound_cidrs``."""
     old: str

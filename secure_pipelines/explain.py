@@ -1,4 +1,5 @@
-"""Who can reach which secret path, from where, on which branch: the access matrix of the plan.
+"""Who can reach which secret path, from where, on which branch: the access matrix of the plan; and
+who can change what: each stack's deployer and the Vault paths it may write.
 
 Pure functions of the plan. ``securepipe explain`` prints them; the rehearsal's differential test
 checks that Vault, configured by the stacks, grants exactly this and nothing more.
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from .ci import registry
-from .plan.model import CIRole, Deployment, EnvironmentPlan, Plan, SecretPath
+from .plan.model import CIRole, Deployer, Deployment, EnvironmentPlan, Plan, SecretPath
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Reader:
     """A CI role that may read a path, and everything a job must be to log in with it."""
 
     role: str
-    """``<mount>/<role>``, e.g. ``<mount>/webapp-production``."""
+    """``<mount>/<role>``, e.g. ``<mount>/production.webapp``."""
     repository: str
     ci: str
     refs: str
@@ -39,7 +40,7 @@ class Writer:
     """An admin role that may create, update and delete (never read) a path."""
 
     role: str
-    """``admin:<role>``, e.g. ``admin:admins-production``."""
+    """``admin:<role>``, e.g. ``admin:production.admins``."""
     group: str
     """The identity provider group the role is bound to."""
     cidrs: tuple[str, ...]
@@ -167,3 +168,48 @@ def as_mermaid(matrix: Sequence[PathAccess]) -> str:
             edge(role, policy)
             edge(policy, path, arrow="-.->", label="write, never read")
     return "\n".join([*lines, *nodes.values(), *edges]) + "\n"
+
+
+@dataclass(frozen=True)
+class DeployerPath:
+    """One path a deployer may use, and how."""
+
+    path: str
+    capabilities: tuple[str, ...]
+    pinned: bool
+    """What it may write there is pinned to the plan (a policy's exact text, a role's exact policies)."""
+    purpose: str
+
+
+@dataclass(frozen=True)
+class DeployerAccess:
+    """Who can change what: one stack's deployer."""
+
+    stack: str
+    policy: str
+    applied_with: str
+    """What holds the policy when the stack is applied."""
+    organization_wide: bool
+    paths: tuple[DeployerPath, ...]
+
+
+APPLIED_WITH = "a short-lived token holding only this policy (README: Deploying with Pulumi)"
+
+
+def _deployer_access(deployer: Deployer) -> DeployerAccess:
+    return DeployerAccess(
+        stack=deployer.stack,
+        policy=deployer.policy.name,
+        applied_with=APPLIED_WITH,
+        organization_wide=deployer.organization_wide,
+        paths=tuple(DeployerPath(g.path, g.capabilities, g.pinned, g.purpose) for g in deployer.grants),
+    )
+
+
+def who_changes_what(plan: Plan, stacks: Sequence[str] | None = None) -> list[DeployerAccess]:
+    """Each chosen stack's deployer and every path it may use (all stacks when ``stacks`` is ``None``)."""
+    return [_deployer_access(d) for d in plan.deployers if stacks is None or d.stack in stacks]
+
+
+def deployers_as_json(deployers: Sequence[DeployerAccess]) -> str:
+    return json.dumps([asdict(d) for d in deployers], indent=2)

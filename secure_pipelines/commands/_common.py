@@ -17,20 +17,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.padding import Padding
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from ..errors import InvalidDeclaration, SecurePipelinesError
-from ..progress import reporting_to
 from ..views import Request, Views, open_views
 
 EXIT_USER_ERROR = 2
@@ -59,35 +48,6 @@ def for_reading(target: Console) -> Console:
     columns = os.environ.get("COLUMNS", "")
     return Console(file=target.file, width=int(columns) if columns.isdigit() and int(columns) > 0 else PIPED_WIDTH,
                    highlight=False, soft_wrap=False)
-
-
-class _Bar:
-    """The library's progress (``secure_pipelines.progress``) as a rich progress bar: one task per phase."""
-
-    def __init__(self, bar: Progress):
-        self.bar = bar
-        self.task: TaskID | None = None
-
-    def phase(self, description: str, total: int | None = None) -> None:
-        if self.task is not None:
-            self.bar.update(self.task, visible=False)
-        self.task = self.bar.add_task(description, total=total)
-
-    def advance(self, count: int = 1) -> None:
-        if self.task is not None:
-            self.bar.advance(self.task, count)
-
-
-@contextmanager
-def shown_progress() -> Iterator[None]:
-    """Long work's phase, done/total and time left on stderr when it is a terminal; nothing when piped."""
-    if not error_console.is_terminal:
-        yield
-        return
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn())
-    with Progress(*columns, console=error_console, transient=True) as bar, reporting_to(_Bar(bar)):
-        yield
 
 
 @contextmanager

@@ -11,18 +11,29 @@ from rich.console import Console
 
 from ..declaration.sources.environment import REHEARSAL_TOKEN_VARIABLE
 from ..errors import SecurePipelinesError
+from ..progress import shown_on
 from ..rehearse import Rehearsal, VaultTarget, rehearse_views
-from ..rehearse.report import COLUMNS, as_json, as_json_summary, failures, print_closing, rows, title, verdict
+from ..rehearse.report import (
+    COLUMNS,
+    as_json,
+    as_json_summary,
+    failures,
+    phase_table,
+    print_closing,
+    rows,
+    title,
+    verdict,
+)
 from ._common import (
     AllOption,
     DeclarationOption,
     StackOption,
     console,
+    error_console,
     fail,
     for_reading,
     open_stacks,
     print_rows,
-    shown_progress,
     user_errors,
 )
 
@@ -51,6 +62,9 @@ def rehearse(
     output: Annotated[ReportFormat, typer.Option("--format", "-f", help="table or json.")] = ReportFormat.TABLE,
     brief: Annotated[bool, typer.Option("--summary", help="Only the counts, and each escape or refused "
                                         "legitimate flow.")] = False,
+    timings: Annotated[bool, typer.Option(
+        "--timings", help="Also show how long each phase took (with --format json, they are always in "
+        "the document's \"phases\").")] = False,
 ) -> None:
     """Prove the stacks' Vault roles: apply them to an embedded OpenBao, fire every legitimate deploy and
     every attack at them; exit 1 if any attack gets in or any legitimate deploy is refused."""
@@ -59,18 +73,22 @@ def rehearse(
     target = VaultTarget(vault_addr, vault_token) if vault_addr and vault_token else None
     with user_errors():
         views = open_stacks(declaration, stack, all_stacks, organization=True)
-        try:
-            with shown_progress():
+        with shown_on(error_console):
+            try:
                 rehearsal = rehearse_views(views, target, keys_dir)
-        except OSError as error:
-            raise SecurePipelinesError(f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from None
+            except OSError as error:
+                raise SecurePipelinesError(
+                    f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")) from None
     if output is ReportFormat.JSON:
         console.print_json(as_json_summary(rehearsal) if brief else as_json(rehearsal))
-    elif brief:
-        show_summary(rehearsal, console)
     else:
-        print_rows(console, title(rehearsal), COLUMNS, rows(rehearsal.outcomes), WIDE_FROM)
-        print_closing(rehearsal, for_reading(console))
+        if brief:
+            show_summary(rehearsal, console)
+        else:
+            print_rows(console, title(rehearsal), COLUMNS, rows(rehearsal.outcomes), WIDE_FROM)
+            print_closing(rehearsal, for_reading(console))
+        if timings:
+            for_reading(console).print(phase_table(rehearsal))
     if not rehearsal.passed:
         raise typer.Exit(1)
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..progress import progress
+from ..progress import progress, shown_on
 from ..stack.capture import CapturedResource, capture_view
 from ._common import (
     AllOption,
@@ -23,7 +23,6 @@ from ._common import (
     console,
     error_console,
     open_stacks,
-    shown_progress,
     user_errors,
 )
 
@@ -111,7 +110,7 @@ def resources(
     masked; no Pulumi CLI, credentials or network needed."""
     with user_errors():
         views = open_stacks(declaration, stack, all_stacks)
-        with shown_progress():
+        with shown_on(error_console):
             report = progress()
             report.phase("running each stack's program under Pulumi's mocks", total=len(views.views))
             captured = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ..errors import InvalidDeclaration, Problem
-from ..progress import progress
+from ..progress import progress, shown_on
 from ..scaffold.checks import missing_stack_files, placeholders_left
 from ..views import Views, failing_tests
 from ._common import (
@@ -15,7 +15,6 @@ from ._common import (
     console,
     error_console,
     open_stacks,
-    shown_progress,
     user_errors,
 )
 
@@ -23,7 +22,7 @@ from ._common import (
 def validate(declaration: DeclarationOption = None, stack: StackOption = None, all_stacks: AllOption = False) -> None:
     """Check the declaration as each stack reads it, and the files it renders against its own policies;
     print ok and a summary (with warnings), or every problem found (exit 2). Without --stack: every stack."""
-    with user_errors(), shown_progress():
+    with user_errors(), shown_on(error_console):
         progress().phase("checking the declaration as each stack reads it")
         views = open_stacks(declaration, stack, all_stacks, every_by_default=True)
         failing = failing_tests(views)

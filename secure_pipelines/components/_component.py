@@ -21,6 +21,7 @@ def child_options(
     *,
     depends_on: Sequence[pulumi.Resource] = (),
     keep: bool = False,
+    previous_names: Sequence[str] = (),
 ) -> pulumi.ResourceOptions:
     """Options for a component's child.
 
@@ -31,13 +32,20 @@ def child_options(
     Every child also carries an alias to the same name at the stack root, so a resource that was
     first created outside any component (a flat program, or an older version of this one) is
     adopted by the component instead of being deleted and recreated.
+
+    ``previous_names`` are the resource's names before a rename (the Vault naming convention): each is
+    an alias, here and at the stack root, so Pulumi keeps the resource's identity. Where the rename
+    also changes the Vault object's path, the provider still replaces the object (Vault has no rename).
     """
+    aliases = [pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]
+    for name in previous_names:
+        aliases += [pulumi.Alias(name=name), pulumi.Alias(name=name, parent=pulumi.ROOT_STACK_RESOURCE)]
     return pulumi.ResourceOptions(
         parent=parent,
         depends_on=list(depends_on) or None,
         protect=True if keep else None,
         retain_on_delete=True if keep else None,
-        aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)],
+        aliases=aliases,
     )
 
 

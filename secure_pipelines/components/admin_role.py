@@ -36,7 +36,7 @@ class AdminRole(pulumi.ComponentResource):
     role: vault.jwt.AuthBackendRole
     """The OIDC role."""
     role_name: pulumi.Output[str]
-    """The role's name, e.g. ``admins-production``."""
+    """The role's name, e.g. ``production.admins``."""
 
     def __init__(self, name: str, args: AdminRoleArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(type_token("AdminRole"), name, None, opts)

@@ -47,7 +47,7 @@ class CIJwtRoleArgs(TypedDict):
     """Path of the JWT auth mount the role lives in, e.g. ``ci``; the mount trusts exactly one CI issuer
     (its ``bound_issuer``), so the issuer is bound there, not here."""
     role_name: str
-    """The role's name, e.g. ``webapp-production``: lowercase letters, digits, '-', '_' or '.'."""
+    """The role's name, e.g. ``production.webapp``: lowercase letters, digits, '-', '_' or '.'."""
     tier: str
     """``development``, ``staging`` or ``production``: staging and production refuse an open allowlist,
     and token TTLs above one hour (15 minutes for production) need ``overrides.long_token_ttl``."""

@@ -132,26 +132,29 @@ class CIRoles(pulumi.ComponentResource):
     roles: dict[str, pulumi.CustomResource]
     """Each role's resource (``AuthBackendRole`` or ``generic.Endpoint``), keyed by ``<mount>/<role>``."""
     role_paths: list[str]
-    """The API path of every role, e.g. ``auth/<mount>/role/webapp-production``."""
+    """The API path of every role, e.g. ``auth/<mount>/role/production.webapp``."""
 
     def __init__(self, name: str, args: CIRolesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(type_token("CIRoles"), name, None, opts)
         self.roles = {
-            f"{role.mount_path}/{role.role_name}": jwt_role(self, role, args.depends_on) for role in args.roles
+            f"{role.mount_path}/{role.role_name}": jwt_role(self, role, args.depends_on, role.previous_resource_names)
+            for role in args.roles
         }
         self.role_paths = [_role_api_path(role) for role in args.roles]
         self.register_outputs({"rolePaths": self.role_paths})
 
 
 def jwt_role(
-    parent: pulumi.Resource, role: JwtRoleSettings, depends_on: Sequence[pulumi.Resource] = ()
+    parent: pulumi.Resource, role: JwtRoleSettings, depends_on: Sequence[pulumi.Resource] = (),
+    previous_names: Sequence[str] = (),
 ) -> pulumi.CustomResource:
     """The one resource that writes ``role`` into Vault, as a child of ``parent``.
 
     A ``generic.Endpoint`` with the role's API body when a bound value is typed (a boolean the
-    provider's string map cannot say), else a ``jwt.AuthBackendRole``.
+    provider's string map cannot say), else a ``jwt.AuthBackendRole``. ``previous_names``: its
+    resource names before a rename (aliases).
     """
-    opts = child_options(parent, depends_on=depends_on)
+    opts = child_options(parent, depends_on=depends_on, previous_names=previous_names)
     if role.has_typed_claims:
         # Read back after every refresh (drift detection on exactly the fields written);
         # Vault returns many more fields than we write, so absent ones are ignored.

@@ -74,9 +74,9 @@ class DeclaredEnvironment(pulumi.ComponentResource):
     policies: list[str]
     """The names of the environment's Vault policies."""
     ci_roles: list[str]
-    """The API path of every CI role, e.g. ``auth/<mount>/role/webapp-production``."""
+    """The API path of every CI role, e.g. ``auth/<mount>/role/production.webapp``."""
     admin_role: pulumi.Output[str]
-    """The role the environment's secret admins log in with, e.g. ``admins-production``."""
+    """The role the environment's secret admins log in with, e.g. ``production.admins``."""
 
     def __init__(self, name: str, args: DeclaredEnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
         inputs = validated_inputs(ENVIRONMENT_COMPONENT, name, _EnvironmentInputs, args)
@@ -159,6 +159,7 @@ class DeclaredOrganization(pulumi.ComponentResource):
                 admin_oidc_client_secret=inputs.admin_oidc_client_secret,
                 branch_protections=plan.branch_protections,
                 organization_ruleset=plan.organization_ruleset,
+                deployers=plan.deployers,
             ),
             _as_in_the_stack_program(self),
         )

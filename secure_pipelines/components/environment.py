@@ -28,8 +28,8 @@ class EnvironmentArgs:
     environment: EnvironmentPlan
     """The plan of the one environment this component owns (``Plan.environment(name)``)."""
     depends_on: Sequence[pulumi.Resource] = ()
-    """Organisation-wide resources (auth mounts) this stack also creates; empty in other stacks,
-    whose roles are written into mounts another stack owns."""
+    """Organisation-wide resources this stack also creates (deployer policies, auth mounts); empty in other
+    stacks, whose policies and roles are written under deployer policies and into mounts another stack owns."""
 
 
 class Environment(pulumi.ComponentResource):
@@ -51,7 +51,9 @@ class Environment(pulumi.ComponentResource):
         env = args.environment
         here = pulumi.ResourceOptions(parent=self)
         self.secret_store = SecretStore(f"{env.name}-secrets", SecretStoreArgs(store=env.secret_store), here)
-        self.policies = AccessPolicies(f"{env.name}-policies", AccessPoliciesArgs(policies=env.policies), here)
+        self.policies = AccessPolicies(
+            f"{env.name}-policies", AccessPoliciesArgs(policies=env.policies, depends_on=args.depends_on), here
+        )
         self.ci_roles = CIRoles(
             f"{env.name}-ci-roles", CIRolesArgs(roles=env.roles, depends_on=args.depends_on), here
         )

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 import pulumi
 
-from ..plan import AdminAuthMount, BranchProtection, JwtMount, OrganizationRuleset
+from ..plan import AdminAuthMount, BranchProtection, Deployer, JwtMount, OrganizationRuleset
 from ._component import type_token
 from .admin_auth import AdminAuth, AdminAuthArgs
 from .branch_protection import DefaultBranchProtection, DefaultBranchProtectionArgs
+from .deployers import Deployers, DeployersArgs
 from .jwt_mounts import JwtAuthMounts, JwtAuthMountsArgs
 
 
@@ -30,10 +31,13 @@ class OrganizationArgs:
     """The plan's per-repository branch protections (``Plan.branch_protections``)."""
     organization_ruleset: OrganizationRuleset | None = None
     """The plan's organisation ruleset (``Plan.organization_ruleset``), if it uses one."""
+    deployers: Sequence[Deployer] = ()
+    """The plan's deployers, one per stack (``Plan.deployers``): their policies are written first."""
 
 
 class Organization(pulumi.ComponentResource):
-    """CI auth mounts, the admin auth mount and default-branch protection: owned by one stack."""
+    """Every stack's deployer policy, CI auth mounts, the admin auth mount and default-branch protection:
+    owned by one stack."""
 
     jwt_mounts: JwtAuthMounts
     """One JWT auth mount per CI issuer."""
@@ -41,12 +45,20 @@ class Organization(pulumi.ComponentResource):
     """The admins' OIDC auth mount."""
     branch_protection: DefaultBranchProtection
     """Default-branch protection (per repository, or one organisation ruleset)."""
+    deployers: Deployers
+    """Every stack's deployer policy."""
     auth_mounts: list[pulumi.Resource]
     """The auth backends environments write roles into (depend on these in the same stack)."""
+    write_first: list[pulumi.Resource]
+    """What this stack's environment must wait for: the deployer policies (they admit what it writes) and
+    the auth mounts (its roles live in them)."""
 
     def __init__(self, name: str, args: OrganizationArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(type_token("Organization"), name, None, opts)
-        here = pulumi.ResourceOptions(parent=self)
+        self.deployers = Deployers(f"{name}-deployers", DeployersArgs(deployers=args.deployers),
+                                   pulumi.ResourceOptions(parent=self))
+        # Written after the deployer policies: this stack's own token may only do what they say.
+        here = pulumi.ResourceOptions(parent=self, depends_on=[self.deployers])
         self.jwt_mounts = JwtAuthMounts(f"{name}-jwt-mounts", JwtAuthMountsArgs(mounts=args.jwt_mounts), here)
         self.admin_auth = AdminAuth(
             f"{name}-admin-auth",
@@ -65,4 +77,5 @@ class Organization(pulumi.ComponentResource):
             here,
         )
         self.auth_mounts = [*self.jwt_mounts.backends.values(), self.admin_auth.backend]
+        self.write_first = [self.deployers, *self.auth_mounts]
         self.register_outputs({"jwtMounts": self.jwt_mounts.paths, "adminAuthPath": self.admin_auth.path})

@@ -22,6 +22,7 @@ from pulumi.provider.server import ComponentInitError
 from ._component import PACKAGE
 from ._inputs import InvalidComponentInputs
 from .ci_jwt_role import CIJwtRole
+from .collector import pace_for_registration
 from .declared import DeclaredEnvironment, DeclaredOrganization
 
 SCHEMA_COMPONENTS: tuple[type[pulumi.ComponentResource], ...] = (CIJwtRole, DeclaredEnvironment, DeclaredOrganization)
@@ -75,4 +76,5 @@ def schema_text() -> str:
 
 def serve(args: Sequence[str]) -> None:
     """Serve the package to the Pulumi engine (``args``: the engine's address and flags, as Pulumi passes them)."""
+    pace_for_registration()
     main(SecurePipelinesProvider(), list(args))

@@ -18,6 +18,8 @@ class AccessPoliciesArgs:
 
     policies: Sequence[VaultPolicy]
     """The plan's policies of one environment (``EnvironmentPlan.policies``): CI read, admin write."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """Resources to write first (in the resources stack: the deployer policies that admit these)."""
 
 
 class AccessPolicies(pulumi.ComponentResource):
@@ -35,7 +37,7 @@ class AccessPolicies(pulumi.ComponentResource):
                 policy.resource_name,
                 name=policy.name,
                 policy=policy.hcl,
-                opts=child_options(self),
+                opts=child_options(self, depends_on=args.depends_on, previous_names=policy.previous_resource_names),
             )
             for policy in args.policies
         }

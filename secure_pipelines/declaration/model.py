@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, GetCoreSchemaHandler
 from pydantic_core import core_schema
 
+from .. import naming
+
 GITHUB_HOST = "github"
 """The VCS host the core protects (branch protection, rulesets, deployment environments); a CI
 system names the host its repositories live on (``CISystem.vcs_host``)."""
@@ -302,7 +304,7 @@ class Environment(Strict):
 
     @property
     def secret_mount(self) -> str:
-        return self.secrets.mount or f"kv-{self.name}"
+        return self.secrets.mount or naming.secret_mount(self.name)
 
 
 class PipelinePolicy(Strict):

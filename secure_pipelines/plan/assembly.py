@@ -6,10 +6,12 @@ a name. CI systems contribute their bindings, deploy settings and extras through
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..ci import registry
 from ..declaration import checks
 from ..declaration.model import Declaration, Developer, Environment, Tier
-from . import github, vault
+from . import deployers, github, vault
 from .model import Deployment, EnvironmentPlan, Plan, RepositoryPlan, SecretPath, VaultPolicy
 from .pipeline_policy import pipeline_policy
 
@@ -35,7 +37,7 @@ def build_plan(declaration: Declaration) -> Plan:
         extras=extras,
     )
     vault.refuse_collisions(plan)
-    return plan
+    return replace(plan, deployers=deployers.deployers(plan))
 
 
 def _developers(declaration: Declaration, env: Environment) -> tuple[Developer | None, ...]:

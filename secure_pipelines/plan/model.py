@@ -61,14 +61,62 @@ class SecretPath:
 
 @dataclass(frozen=True)
 class VaultPolicy:
+    """One ACL policy: its Vault name (``naming``), what it is for and its HCL."""
+
     name: str
     environment: str
-    purpose: Literal["ci-read", "admin-write"]
+    purpose: Literal["ci-read", "admin-write", "deployer"]
     hcl: str
+    previous_name: str | None = None
+    """Its name before the naming convention, if it had one (its old Pulumi resource name: an alias)."""
 
     @property
     def resource_name(self) -> str:
         return self.name
+
+    @property
+    def previous_resource_names(self) -> tuple[str, ...]:
+        return (self.previous_name,) if self.previous_name else ()
+
+
+ParameterValue = str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One ``path`` stanza of a deployer policy."""
+
+    path: str
+    capabilities: tuple[str, ...]
+    purpose: str
+    """Why the stack needs it, for people (``explain``, the rendered policy's comments)."""
+    allowed: tuple[tuple[str, tuple[ParameterValue, ...]], ...] = ()
+    """``allowed_parameters``: each parameter with the only values it may take (empty: any value)."""
+    other_parameters: bool = True
+    """Parameters not in ``allowed`` may be sent (``"*" = []``); only meaningful with ``allowed``."""
+    denied: tuple[str, ...] = ()
+    """``denied_parameters``: parameters a request may not carry at all."""
+
+    @property
+    def pinned(self) -> bool:
+        """A parameter of this stanza is pinned to planned values."""
+        return any(values for _, values in self.allowed)
+
+
+@dataclass(frozen=True)
+class Deployer:
+    """What one stack's ``pulumi up`` may do in Vault."""
+
+    stack: str
+    tier: Tier
+    organization_wide: bool
+    """The resources stack: it also manages the auth mounts and every deployer's policy."""
+    grants: tuple[Grant, ...]
+    policy: VaultPolicy
+
+    @property
+    def name(self) -> str:
+        return self.policy.name
 
 
 @dataclass(frozen=True)
@@ -96,10 +144,16 @@ class CIRole:
     secret_paths: tuple[SecretPath, ...]
     ref_binding: str
     deploy_via: str
+    previous_role_name: str | None = None
+    """Its name before the naming convention, if it had one (gives its old Pulumi resource name: an alias)."""
 
     @property
     def resource_name(self) -> str:
         return f"{self.ci}-{self.role_name}"
+
+    @property
+    def previous_resource_names(self) -> tuple[str, ...]:
+        return (f"{self.ci}-{self.previous_role_name}",) if self.previous_role_name else ()
 
     @property
     def role_type(self) -> Literal["jwt"]:
@@ -303,6 +357,8 @@ class Plan:
     warnings: tuple[Problem, ...]
     extras: tuple[tuple[str, object], ...] = ()
     """Data only one CI system reads, by the system's name (its contexts, its config policy...)."""
+    deployers: tuple[Deployer, ...] = ()
+    """Each stack's deployer: what its ``pulumi up`` may do in Vault (``plan.deployers``)."""
 
     def extra(self, ci: str) -> object | None:
         """The data the CI system named ``ci`` keeps in the plan, if any."""
@@ -328,6 +384,9 @@ class Plan:
     @property
     def roles(self) -> tuple[CIRole, ...]:
         return tuple(role for env in self.environments for role in env.roles)
+
+    def deployer(self, stack: str) -> Deployer:
+        return next(d for d in self.deployers if d.stack == stack)
 
     def mount(self, ci: str) -> JwtMount:
         return next(m for m in self.jwt_mounts if m.ci == ci)

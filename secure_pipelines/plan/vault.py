@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from .. import naming
 from ..ci.base import CISystem
 from ..declaration.model import Admins, Declaration, Developer, Environment, Repository
 from ..errors import InvalidDeclaration, Problem
@@ -46,8 +47,7 @@ def secret_path(env: Environment, repo: Repository, developer: Developer | None)
 
 
 def ci_policy_name(env: Environment, repo: Repository, developer: Developer | None) -> str:
-    middle = f"{developer.name}-" if developer else ""
-    return f"ci-{env.name}-{middle}{repo.name}"
+    return naming.ci_policy(env.name, repo.name, developer.name if developer else None)
 
 
 def ci_read(env: Environment, repo: Repository, developer: Developer | None, path: SecretPath) -> VaultPolicy:
@@ -58,15 +58,17 @@ def ci_read(env: Environment, repo: Repository, developer: Developer | None, pat
         environment=env.name,
         purpose="ci-read",
         hcl=ci_read_policy(f"CI read access: {who}", env.secret_mount, [path.path]),
+        previous_name=naming.previous_ci_policy(env.name, repo.name, developer.name if developer else None),
     )
 
 
 def admin_write(env: Environment) -> VaultPolicy:
     return VaultPolicy(
-        name=f"admin-{env.name}",
+        name=naming.admin_policy(env.name),
         environment=env.name,
         purpose="admin-write",
         hcl=admin_write_policy(f"Secret admins of {env.name}: write and rotate", env.secret_mount),
+        previous_name=naming.previous_admin_policy(env.name),
     )
 
 
@@ -80,11 +82,11 @@ def ci_role(
 ) -> CIRole:
     """The role a job of ``repo`` on ``system`` logs in with to deploy to ``env`` (as ``developer``)."""
     binding = system.binding(declaration, repo, env, developer)
-    suffix = f"-{developer.name}" if developer else ""
+    who = developer.name if developer else None
     return CIRole(
         ci=system.name,
         mount_path=system.mount_path,
-        role_name=f"{repo.name}-{env.name}{suffix}",
+        role_name=naming.ci_role(env.name, repo.name, who),
         repository=repo.name,
         environment=env.name,
         tier=env.tier,
@@ -102,6 +104,7 @@ def ci_role(
         secret_paths=(path,),
         ref_binding=binding.ref_binding,
         deploy_via=binding.deploy_via,
+        previous_role_name=naming.previous_ci_role(env.name, repo.name, who),
     )
 
 
@@ -113,7 +116,7 @@ def admin_role(admins: Admins, env: Environment, policy: VaultPolicy) -> AdminRo
     assert group is not None, "checked by validation"
     return AdminRole(
         mount_path=ADMIN_MOUNT_PATH,
-        role_name=f"admins-{env.name}",
+        role_name=naming.admin_role(env.name),
         environment=env.name,
         bound_audiences=auth.bound_audiences,
         groups_claim=auth.groups_claim,

@@ -19,7 +19,8 @@ def subject_of(views: Views) -> Subject:
 
 
 def rehearse_views(views: Views, target: VaultTarget | None = None, keys_dir: Path | None = None) -> Rehearsal:
-    """Capture the stacks' Vault resources and rehearse them (views opened with the organisation's)."""
+    """Capture the stacks' Vault resources and rehearse them (views opened with the organisation's);
+    the current progress listener (``secure_pipelines.progress``) hears of each phase and of each role done."""
     return rehearse(subject_of(views), lambda: captured_vault_resources(views), target=target, keys_dir=keys_dir)
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -47,6 +48,13 @@ class VaultResource(Protocol):
 
     @property
     def inputs(self) -> Mapping[str, Any]: ...
+
+
+class StackVaultResource(VaultResource, Protocol):
+    """A captured Vault resource and the stack that registers it (``stack_resources.StackResource``)."""
+
+    @property
+    def stack(self) -> str: ...
 
 
 class ApplyFailed(SecurePipelinesError):
@@ -158,33 +166,62 @@ def vault_resources(resources: Iterable[VaultResource]) -> list[VaultResource]:
     return sorted(chosen, key=lambda r: _ORDER.get(r.type_token, 9))
 
 
+Refused = Callable[[VaultResource, VaultCall, Answer], None]
+"""Told of a request Vault refused; raises to stop the apply, returns to go on."""
+
+
 def apply(session: VaultSession, resources: Iterable[VaultResource], keys: Mapping[str, IssuerKey],
-          ) -> AppliedConfiguration:
-    """Send every captured Vault resource to Vault; stop at the first refusal with its reason."""
-    applied = AppliedConfiguration()
-    for resource in vault_resources(resources):
+          refused: Refused | None = None, applied: AppliedConfiguration | None = None) -> AppliedConfiguration:
+    """Send every captured Vault resource to Vault, in the order Vault needs them. At a refusal: stop with
+    its reason, or tell ``refused`` (which may stop, or send it another way and go on).
+
+    Resources of one rank (mounts, then policies, then roles, then secrets) do not depend on each
+    other, so a rank's resources are sent by :data:`APPLY_WORKERS` threads at once; each resource's
+    own calls (enable a mount, then configure it) stay in order, and so do the ranks.
+    """
+    applied = applied or AppliedConfiguration()
+    ordered = vault_resources(resources)
+    for resource in ordered:
         if resource.type_token == AUTH_BACKEND and (resource.inputs.get("type") or "jwt") != "jwt":
             applied.admin_mounts.append(_trim(resource.inputs.get("path")))
             applied.skipped.append(
                 f"{resource.name}: OIDC config (discovery URL, client secret) not sent; admin logins are "
                 "rehearsed on a rehearsal-only JWT mount with the admin roles' bindings read back from Vault"
             )
-        for call in calls_for(resource, keys):
-            if _already_enabled(session, call):
-                continue
-            answer: Answer = session.call(call.method, call.path, dict(call.body))
-            if not answer.ok:
-                raise ApplyFailed(f"{resource.name}: {call.method.upper()} {call.path} refused: {answer.reason}")
-            applied.calls.append(call)
+    planned = [(resource, calls_for(resource, keys)) for resource in ordered]  # refuses unknown types first
+    with ThreadPoolExecutor(max_workers=APPLY_WORKERS) as pool:
+        for rank in sorted({_ORDER.get(r.type_token, 9) for r in ordered}):
+            batch = [(r, calls) for r, calls in planned if _ORDER.get(r.type_token, 9) == rank]
+            for sent in pool.map(lambda each: _send(session, *each, refused=refused), batch):
+                applied.calls.extend(sent)
     return applied
+
+
+APPLY_WORKERS = 4
+"""Concurrent requests while applying (the server answers several at once; one client thread cannot keep it busy)."""
+
+
+def _send(session: VaultSession, resource: VaultResource, calls: list[VaultCall], refused: Refused | None
+          ) -> list[VaultCall]:
+    sent: list[VaultCall] = []
+    for call in calls:
+        if _already_enabled(session, call):
+            continue
+        answer: Answer = session.call(call.method, call.path, dict(call.body))
+        if not answer.ok:
+            if refused is None:
+                raise ApplyFailed(f"{resource.name}: {call.method.upper()} {call.path} refused: {answer.reason}")
+            refused(resource, call, answer)
+        sent.append(call)
+    return sent
 
 
 def _already_enabled(session: VaultSession, call: VaultCall) -> bool:
     """Applying twice to the same Vault (``--vault-addr``) keeps an existing mount of the same type
-    (as ``pulumi up`` would: the mount is already in its state)."""
-    table = next((t for t in ("sys/auth", "sys/mounts") if call.path.startswith(t + "/")), None)
-    if table is None:
+    (as ``pulumi up`` would: the mount is already in its state). Read as the provider reads a mount it
+    manages (``GET sys/mounts/<path>``, ``GET sys/auth/<path>``): a deployer may read nothing else."""
+    if call.method != "post" or not re.fullmatch(r"sys/(auth|mounts)/.+", call.path) or call.path.endswith("/tune"):
         return False
-    listed = session.read(table).body
-    entry = (listed.get("data") or listed).get(call.path.removeprefix(table + "/") + "/")
-    return isinstance(entry, dict) and entry.get("type") == call.body.get("type")
+    found = session.read(call.path)
+    entry = found.body.get("data") or found.body
+    return found.ok and entry.get("type") == call.body.get("type")

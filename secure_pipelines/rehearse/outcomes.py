@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .timing import PhaseTimes
+
 Kind = Literal["legitimate", "attack", "verification"]
 Expectation = Literal["admitted", "refused"]
 Verdict = Literal["ok", "stopped-elsewhere", "accepted-risk", "escape", "refused-legitimate", "not-applicable"]
@@ -66,6 +68,8 @@ class Rehearsal:
     notes: list[str] = field(default_factory=list)
     keys_written: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    phases: PhaseTimes = field(default_factory=PhaseTimes)
+    """Wall time per phase (capture, server start, apply, seeding, flows and attacks, ...)."""
 
     @property
     def escapes(self) -> list[Outcome]:

@@ -11,9 +11,11 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from .outcomes import Outcome, Rehearsal
 from .scope import scope
+from .timing import PHASES
 
 _STYLE = {
     "ok": "green",
@@ -51,6 +53,7 @@ def as_json(rehearsal: Rehearsal) -> str:
         "vault_addr": rehearsal.vault_addr,
         "embedded_server": rehearsal.embedded,
         "seconds": round(rehearsal.seconds, 3),
+        "phases": {name: round(seconds, 3) for name, seconds in rehearsal.phases.in_order()},
         "summary": summary(rehearsal),
         "outcomes": [_outcome(o) for o in rehearsal.outcomes],
         "observed_access": sorted(
@@ -125,7 +128,22 @@ def print_closing(rehearsal: Rehearsal, console: Console) -> None:
 
 
 def as_json_summary(rehearsal: Rehearsal) -> str:
-    """The counts and the failing outcomes only."""
+    """The counts, the phases' seconds and the failing outcomes only."""
     return json.dumps({"passed": rehearsal.passed, "environments": list(rehearsal.environments),
-                       "seconds": round(rehearsal.seconds, 3), "summary": summary(rehearsal),
-                       "failures": [_outcome(o) for o in failures(rehearsal)]}, indent=2)
+                       "seconds": round(rehearsal.seconds, 3),
+                       "phases": {name: round(seconds, 3) for name, seconds in rehearsal.phases.in_order()},
+                       "summary": summary(rehearsal), "failures": [_outcome(o) for o in failures(rehearsal)]},
+                      indent=2)
+
+
+def phase_table(rehearsal: Rehearsal) -> Table:
+    """Where the rehearsal's time went, phase by phase (``securepipe rehearse --timings``)."""
+    grid = Table(title=f"Rehearsal phases ({len(rehearsal.outcomes)} rows in {rehearsal.seconds:.1f}s)")
+    grid.add_column("phase", no_wrap=True)
+    grid.add_column("what it does")
+    grid.add_column("seconds", justify="right", no_wrap=True)
+    grid.add_column("share", justify="right", no_wrap=True)
+    total = rehearsal.seconds or 1.0
+    for name, seconds in rehearsal.phases.in_order():
+        grid.add_row(name, PHASES[name], f"{seconds:.2f}", f"{100 * seconds / total:.0f}%")
+    return grid

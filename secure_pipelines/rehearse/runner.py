@@ -17,8 +17,9 @@ from ..plan import CIRole, Deployment, Plan, SecretPath
 from ..progress import progress
 from .addresses import outside_addresses
 from .admin import rehearse_admin
-from .apply import VaultResource, apply
+from .apply import StackVaultResource
 from .attacks import LoginAttack, login_attacks, violated_binding
+from .deployers import apply_as_deployers, attack_rows, bootstrap, deployers_of
 from .differential import differential_outcome
 from .flows import deployments_of, legitimate_logins, role_key
 from .forwarded import verify_forwarded_address
@@ -30,6 +31,7 @@ from .revocation import revocation_rows
 from .scratch import refuse_real_vault
 from .seeding import MARKER_KEY, seed
 from .server import OpenBaoServer, dev_server
+from .timing import PhaseTimes
 from .vault_client import Answer, VaultSession, VaultUnreachable, close_sessions
 
 NEIGHBOURS_READ_FOR_REAL = 3
@@ -46,8 +48,9 @@ class VaultTarget:
     """Where logins go; defaults to ``addr``, whose listener must trust X-Forwarded-For from us."""
 
 
-ResourceSource = Callable[[], list[VaultResource]]
-"""The Vault resources the stacks register (captured from the stack program under Pulumi's mocks)."""
+ResourceSource = Callable[[], Sequence[StackVaultResource]]
+"""The Vault resources the stacks register, each with its stack (captured from the stack program under
+Pulumi's mocks)."""
 
 
 @dataclass(frozen=True)
@@ -104,30 +107,40 @@ def rehearse(
     target: VaultTarget | None = None,
     keys_dir: Path | None = None,
 ) -> Rehearsal:
-    """Apply, seed, fire; return every outcome. Embedded OpenBao unless ``target`` is given."""
+    """Apply, seed, fire; return every outcome. Embedded OpenBao unless ``target`` is given;
+    the current progress listener (``secure_pipelines.progress``) hears of each phase and of each role done."""
     started = time.monotonic()
-    report = progress()
     environments = subject.names
-    report.phase("reading each stack's Vault resources (its program under Pulumi's mocks)")
-    vault_resources = resources()
-    keys = generate_issuer_keys(subject.issuers)
-    report.phase("starting the embedded OpenBao" if target is None else f"connecting to {target.addr}")
+    times = PhaseTimes(listener=progress())
+    with times.phase("capture"):
+        vault_resources = resources()
+    with times.phase("keys"):
+        keys = generate_issuer_keys(subject.issuers)
+    times.started("server-start")
+    starting = time.perf_counter()
     with _vault(target) as server:
+        times.record("server-start", time.perf_counter() - starting)
         try:
-            rehearsal = Rehearsal(environments, server.api_addr, embedded=target is None)
+            rehearsal = Rehearsal(environments, server.api_addr, embedded=target is None, phases=times)
             if keys_dir is not None:
                 rehearsal.keys_written = {i: str(p) for i, p in write_private_keys(keys, keys_dir).items()}
             root = VaultSession(server.api_addr, server.root_token)
             _check_reachable(root)
             paths = subject.paths()
-            if target is not None:
-                refuse_real_vault(root, vault_resources, paths)
-            report.phase(f"applying the stacks' Vault configuration ({len(vault_resources)} resources)")
-            applied = apply(root, vault_resources, keys)
+            with times.phase("apply"):
+                if target is not None:
+                    refuse_real_vault(root, vault_resources, paths)
+                deployers = deployers_of(subject.organization, [(n, subject.plan_of(n)) for n in environments],
+                                         vault_resources)
+                tokens = bootstrap(root, deployers)
+                applied, applied_rows = apply_as_deployers(root, vault_resources, tokens, keys,
+                                                           subject.organization.resources_stack)
+                rehearsal.outcomes.extend(applied_rows)
             rehearsal.notes.extend(applied.skipped)
-            rehearsal.outcomes.extend(verify_forwarded_address(server))
-            report.phase(f"seeding every secret path ({len(paths)})")
-            markers = seed(root, paths)
+            with times.phase("address-check"):
+                rehearsal.outcomes.extend(verify_forwarded_address(server))
+            with times.phase("seed"):
+                markers = seed(root, paths)
 
             def one_role(each: tuple[Declaration, Plan, Deployment, CIRole]) -> Rehearsal:
                 declaration, plan, deployment, role = each
@@ -135,22 +148,25 @@ def rehearse(
                 _rehearse_role(scratch, server, declaration, plan, deployment, role, keys, paths, markers)
                 return scratch
 
-            deployments = subject.deployments()
-            report.phase("firing each role's legitimate deploys and attacks", total=len(deployments))
             # Roles are independent; a few threads keep the server busy while Python mints tokens.
-            with ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
+            deployments = subject.deployments()
+            with times.phase("flows", total=len(deployments)), ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
                 for done in pool.map(one_role, deployments):
                     rehearsal.outcomes.extend(done.outcomes)
                     rehearsal.observed |= done.observed
-                    report.advance()
-            report.phase("rehearsing each environment's admins", total=len(environments))
-            for env_name in environments:
-                rehearse_admin(rehearsal, server, subject.plan_of(env_name), env_name, paths)
-                report.advance()
-            report.phase("comparing what Vault granted with `securepipe explain`")
-            rehearsal.outcomes.append(differential_outcome(subject.access_matrix(), rehearsal.observed))
+                    times.advance()
+            with times.phase("admin"):
+                for env_name in environments:
+                    rehearse_admin(rehearsal, server, subject.plan_of(env_name), env_name, paths)
+            with times.phase("deployers"):
+                rehearsal.outcomes.extend(attack_rows(root, subject.organization, tokens, paths))
+            with times.phase("differential"):
+                rehearsal.outcomes.append(differential_outcome(subject.access_matrix(), rehearsal.observed))
         finally:
             close_sessions()
+            times.started("server-stop")
+            stopping = time.perf_counter()
+    times.record("server-stop", time.perf_counter() - stopping)
     rehearsal.seconds = time.monotonic() - started
     return rehearsal
 

@@ -28,6 +28,8 @@ def scope(rehearsal: Rehearsal) -> Scope:
         "every attack row was refused by the Vault check it names, or (marked stopped-elsewhere) admitted by "
         "Vault by design and stopped by the later layer it names, with the check that proves it",
         "every CI and admin token can revoke itself and is refused once revoked",
+        "each stack's Vault resources apply with a token holding only that stack's deployer policy, and every "
+        "deployer attack row (another environment, its own pins, tokens, auth mounts, secrets) was refused",
         "the address Vault checks is the right-most X-Forwarded-For entry the trusted listener receives",
         "explain's access matrix equals what Vault granted",
     ]

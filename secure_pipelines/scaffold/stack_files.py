@@ -10,10 +10,13 @@ from ruamel.yaml import YAML
 
 from ..project import CONFIG_NAMESPACE
 from ..render.templating import Templates
+from .model import placeholder_number
 
 VAULT_ADDRESS_KEY = "vault:address"
 GITHUB_OWNER_KEY = "github:owner"
 ADMIN_OIDC_CLIENT_ID_KEY = f"{CONFIG_NAMESPACE}:adminOidcClientId"
+GITHUB_APP_ID_KEY = f"{CONFIG_NAMESPACE}:githubAppId"
+GITHUB_APP_INSTALLATION_ID_KEY = f"{CONFIG_NAMESPACE}:githubAppInstallationId"
 TEMPLATES = Templates(__package__ or "secure_pipelines.scaffold")
 
 
@@ -42,14 +45,21 @@ def placeholder_vault_address(organization: str) -> str:
 
 def provider_settings(stack: str, *, owner: str, resources: bool, vault_address: str | None,
                       admin_client_id: str, organization: str) -> StackSettings:
-    """The provider settings of one stack: Vault's address and the GitHub owner; for the resources
-    stack also Vault's client id at the admins' identity provider (its secret is set with
+    """The provider settings of one stack: Vault's address, the GitHub owner and the GitHub App installation
+    the GitHub side is applied with (its private key is a Pulumi secret); for the resources stack also Vault's
+    client id at the admins' identity provider (its secret is set with
     ``pulumi config set --secret``, never written here)."""
     known = vault_address and vault_address != placeholder_vault_address(organization)
     address = (Setting(VAULT_ADDRESS_KEY, vault_address) if known and vault_address else
                Setting(VAULT_ADDRESS_KEY, placeholder_vault_address(organization),
                        "placeholder: your Vault's address (or VAULT_ADDR)"))
-    settings = [address, Setting(GITHUB_OWNER_KEY, owner, "the GitHub organisation")]
+    settings = [
+        address, Setting(GITHUB_OWNER_KEY, owner, "the GitHub organisation"),
+        Setting(GITHUB_APP_ID_KEY, str(placeholder_number(90)), "placeholder: the GitHub App's id (GitHub > "
+                "Organization settings > Developer settings > GitHub Apps > the App > App ID)"),
+        Setting(GITHUB_APP_INSTALLATION_ID_KEY, str(placeholder_number(91)), "placeholder: its installation id on "
+                f"{owner} (the number ending https://github.com/organizations/{owner}/settings/installations/<id>)"),
+    ]
     if resources:
         settings.append(Setting(ADMIN_OIDC_CLIENT_ID_KEY, admin_client_id,
                                 "Vault's client id at your identity provider: one of admins.auth.bound_audiences"))

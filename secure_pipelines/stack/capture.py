@@ -27,15 +27,23 @@ import pulumi
 import pulumi.runtime
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 
+from ..components.collector import paced_for_registration
 from ..errors import SecurePipelinesError
 from ..project import CONFIG_NAMESPACE, DECLARATION_FILE_KEY
 from ..views import Request, StackView, open_views
-from .program import ADMIN_OIDC_CLIENT_ID_KEY, SECRET_CONFIG_KEYS, register_view
+from .program import (
+    ADMIN_OIDC_CLIENT_ID_KEY,
+    GITHUB_APP_ID_KEY,
+    GITHUB_APP_INSTALLATION_ID_KEY,
+    SECRET_CONFIG_KEYS,
+    register_view,
+)
 
 PROJECT_NAME = "secure-pipelines"
 PLACEHOLDER_SECRET = "captured-without-credentials"
 """Stands in for secret config (encrypted in the stack file, or set only on the operator's machine)."""
 PLACEHOLDER_CLIENT_ID = "captured-without-client-id"
+PLACEHOLDER_APP_ID = "captured-without-github-app"
 
 
 @dataclass(frozen=True)
@@ -107,8 +115,9 @@ def capture_program(
         name=f"capture-{stack}",
         daemon=True,
     )
-    runner.start()
-    runner.join()
+    with paced_for_registration():
+        runner.start()
+        runner.join()
     if "error" in outcome:
         raise outcome["error"]
     return StackCapture(stack=stack, resources=tuple(outcome["resources"]), warnings=tuple(outcome["warnings"]))
@@ -135,6 +144,8 @@ def stack_config(view: StackView) -> tuple[dict[str, str], list[str]]:
             config[key] = PLACEHOLDER_SECRET
             secret_keys.append(key)
     config.setdefault(f"{CONFIG_NAMESPACE}:{ADMIN_OIDC_CLIENT_ID_KEY}", PLACEHOLDER_CLIENT_ID)
+    config.setdefault(f"{CONFIG_NAMESPACE}:{GITHUB_APP_ID_KEY}", PLACEHOLDER_APP_ID)
+    config.setdefault(f"{CONFIG_NAMESPACE}:{GITHUB_APP_INSTALLATION_ID_KEY}", PLACEHOLDER_APP_ID)
     config[DECLARATION_FILE_KEY] = str(view.sources.choice.path.resolve())
     return config, secret_keys
 

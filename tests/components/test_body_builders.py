@@ -25,20 +25,20 @@ def _role(plan: Plan, name: str) -> CIRole:
 
 
 def test_the_api_body_keeps_the_ssh_rerun_claim_a_json_boolean(example_plan: Plan):
-    body = _vault_role_body(_role(example_plan, "webapp-production"))
+    body = _vault_role_body(_role(example_plan, "production.webapp"))
     assert body["bound_claims"]["oidc.circleci.com/ssh-rerun"] == [False]
     assert body["bound_claims"]["oidc.circleci.com/ssh-rerun"][0] is False
 
 
 def test_the_api_body_carries_every_security_setting_of_the_role(example_plan: Plan):
-    role = _role(example_plan, "webapp-production")
+    role = _role(example_plan, "production.webapp")
     assert _vault_role_body(role) == {
         "role_type": "jwt",
         "bound_audiences": list(role.bound_audiences),
         "bound_claims": {c.claim: list(c.values) for c in role.bound_claims},
         "bound_claims_type": "string",
         "user_claim": "sub",
-        "token_policies": ["ci-production-webapp"],
+        "token_policies": ["production.ci.webapp"],
         "token_no_default_policy": True,
         "token_bound_cidrs": ["203.0.113.16/28", "2001:db8:200::/48"],
         "token_ttl": 300,
@@ -60,11 +60,11 @@ def test_one_address_networks_are_written_as_vault_reads_them_back(cidr, written
 
 
 def test_the_api_path_is_the_roles_mount_and_name(example_plan: Plan):
-    assert _role_api_path(_role(example_plan, "webapp-staging")) == "auth/circleci/role/webapp-staging"
+    assert _role_api_path(_role(example_plan, "staging.webapp")) == "auth/circleci/role/staging.webapp"
 
 
 def test_provider_claims_join_any_of_values_with_commas(example_plan: Plan):
-    role = _role(example_plan, "api-production")
+    role = _role(example_plan, "production.api")
     two_branches = dataclasses.replace(role, bound_claims=(
         *role.bound_claims[:-2], BoundClaim("ref", ("refs/heads/main", "refs/heads/release")),
     ))
@@ -72,12 +72,12 @@ def test_provider_claims_join_any_of_values_with_commas(example_plan: Plan):
 
 
 def test_provider_claims_of_a_plain_role_are_the_plans_strings(example_plan: Plan):
-    role = _role(example_plan, "api-production")
+    role = _role(example_plan, "production.api")
     assert _provider_bound_claims(role) == {c.claim: c.values[0] for c in role.bound_claims}
 
 
 def test_provider_claims_refuse_a_value_the_provider_would_split(example_plan: Plan):
-    role = _role(example_plan, "api-production")
+    role = _role(example_plan, "production.api")
     bad = dataclasses.replace(role, bound_claims=(BoundClaim("environment", ("prod,staging",)),))
     with pytest.raises(ValueError, match="contains ','"):
         _provider_bound_claims(bad)
@@ -85,7 +85,7 @@ def test_provider_claims_refuse_a_value_the_provider_would_split(example_plan: P
 
 def test_provider_claims_refuse_a_typed_value(example_plan: Plan):
     with pytest.raises(ValueError, match="not a string"):
-        _provider_bound_claims(_role(example_plan, "webapp-production"))
+        _provider_bound_claims(_role(example_plan, "production.webapp"))
 
 
 def test_no_comma_passes_a_plain_value_through():

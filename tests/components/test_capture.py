@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import runpy
 from pathlib import Path
@@ -9,9 +10,10 @@ from pathlib import Path
 import pulumi
 import pytest
 
+from secure_pipelines.components.collector import REGISTRATION_THRESHOLDS, paced_for_registration
 from secure_pipelines.errors import DeclarationNotFound, InvalidDeclaration, UnknownStack
 from secure_pipelines.stack import CapturedResource, capture_program, capture_stack, capture_stack_run
-from secure_pipelines.stack.capture import PLACEHOLDER_SECRET
+from secure_pipelines.stack.capture import PLACEHOLDER_APP_ID, PLACEHOLDER_SECRET
 
 from .conftest import EXAMPLE_PROJECT
 
@@ -97,9 +99,13 @@ def test_pulumi_up_reads_what_every_command_reads(user_project, pulumi_up):
         "secure-pipelines:declaration": json.dumps(override),
         "secure-pipelines:adminOidcClientId": "vault-admins",
         "secure-pipelines:adminOidcClientSecret": PLACEHOLDER_SECRET,
+        "secure-pipelines:githubAppId": PLACEHOLDER_APP_ID,
+        "secure-pipelines:githubAppInstallationId": PLACEHOLDER_APP_ID,
+        "secure-pipelines:githubAppPrivateKey": PLACEHOLDER_SECRET,
     }
     by_pulumi_up = pulumi_up(user_project.root, "staging", pulumi_cli_config,
-                             ("secure-pipelines:adminOidcClientSecret",)).resources
+                             ("secure-pipelines:adminOidcClientSecret", "secure-pipelines:githubAppPrivateKey")
+                             ).resources
     by_commands = capture_stack("staging", project_dir=user_project.root)
     assert any("vault-staging-admins" in json.dumps(r.inputs) for r in by_commands), "the override reached it"
     assert by_pulumi_up == tuple(by_commands)
@@ -116,3 +122,21 @@ def test_pulumi_up_reads_a_relative_declaration_variable_from_the_project_direct
     ran = pulumi_up(user_project.root, "staging")
     assert ran.error is None, ran.error
     assert any(r.name == "staging" for r in ran.resources), "the program read the declaration the variable names"
+
+
+
+def test_the_collector_is_paced_for_registration_during_a_capture_and_restored_after():
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+    capture_program(lambda: seen.append(gc.get_threshold()), "dev")
+    assert seen == [REGISTRATION_THRESHOLDS]
+    assert gc.get_threshold() == before != REGISTRATION_THRESHOLDS
+
+
+def test_overlapping_paced_blocks_keep_the_pace_until_the_last_one_ends():
+    before = gc.get_threshold()
+    with paced_for_registration():
+        with paced_for_registration():
+            assert gc.get_threshold() == REGISTRATION_THRESHOLDS
+        assert gc.get_threshold() == REGISTRATION_THRESHOLDS
+    assert gc.get_threshold() == before

@@ -69,8 +69,8 @@ def written(openbao_root: VaultSession) -> dict[str, WrittenRole]:
                 answer = openbao_root.call(call.method, call.path, dict(call.body))
                 assert answer.ok, answer.reason
     return {
-        "release-bot": WrittenRole(mounts["release-bot"], "release-bot-production", keys[CIRCLECI_ISSUER]),
-        "docs-bot": WrittenRole(mounts["docs-bot"], "docs-production", keys[GITHUB_ISSUER]),
+        "release-bot": WrittenRole(mounts["release-bot"], "production.release-bot", keys[CIRCLECI_ISSUER]),
+        "docs-bot": WrittenRole(mounts["docs-bot"], "production.docs", keys[GITHUB_ISSUER]),
     }
 
 
@@ -115,7 +115,7 @@ def _login(openbao: OpenBaoServer, role: WrittenRole, claims: dict[str, Any], ad
 def test_the_legitimate_circleci_job_logs_in_with_only_the_roles_policy_for_five_minutes(openbao, written):
     answer = _login(openbao, written["release-bot"], circleci_claims(), RUNNER)
     assert answer.ok, answer.reason
-    assert answer.body["auth"]["policies"] == ["ci-production-release-bot"]
+    assert answer.body["auth"]["policies"] == ["production.ci.release-bot"]
     assert answer.body["auth"]["lease_duration"] == 300
 
 
@@ -123,7 +123,7 @@ def test_the_legitimate_github_job_logs_in_from_either_network(openbao, written)
     for address in (RUNNER, RUNNER_V6):
         answer = _login(openbao, written["docs-bot"], github_claims(), address)
         assert answer.ok, (address, answer.reason)
-        assert answer.body["auth"]["policies"] == ["ci-production-docs"]
+        assert answer.body["auth"]["policies"] == ["production.ci.docs"]
 
 
 def _without(claim: str) -> Callable[[dict[str, Any]], None]:

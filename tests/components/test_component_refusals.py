@@ -115,7 +115,7 @@ def test_a_glob_after_a_fixed_prefix_ending_in_a_slash_is_accepted():
         "sub": ["org/6a1f4c2e/project/7d03a245/user/3f6fce01/*"],
     })
     run = run_program("production", [call])
-    assert run.constructed["release-bot"].state == {"rolePath": "auth/circleci/role/release-bot-production"}
+    assert run.constructed["release-bot"].state == {"rolePath": "auth/circleci/role/production.release-bot"}
 
 
 def test_every_problem_is_reported_at_once():

@@ -31,7 +31,9 @@ def typescript_production() -> ProgramRun:
 
 def test_the_declared_components_create_exactly_what_the_stack_program_creates(typescript_production, captured):
     declared = declared_part(typescript_production.capture.resources)
-    program = {(r.type_token, r.name): r for r in captured["production"]}
+    # The stack program configures the GitHub App's provider itself; a user's program passes its own in opts.
+    program = {(r.type_token, r.name): r for r in captured["production"]
+               if not r.type_token.startswith("pulumi:providers:")}
     assert set(declared) == set(program)
     for key, resource in program.items():
         assert comparable(declared[key]) == comparable(resource), key
@@ -48,10 +50,10 @@ def test_roles_wait_for_what_the_program_made_the_environment_depend_on(typescri
     """A component's dependencies do not hold its children back: the roles must wait for the mounts."""
     organization = typescript_production.constructed["acme"].urn
     waits = typescript_production.depends_on
-    assert waits[(ENDPOINT, "circleci-webapp-production")] == (organization,)
-    assert waits[(AUTH_BACKEND_ROLE, "github-actions-api-production")] == (organization,)
+    assert waits[(ENDPOINT, "circleci-production.webapp")] == (organization,)
+    assert waits[(AUTH_BACKEND_ROLE, "github-actions-production.api")] == (organization,)
     assert waits[(AUTH_BACKEND_ROLE, "admin-production")] == (organization,)
-    assert waits[(ENDPOINT, "circleci-release-bot-production")] == (organization,)
+    assert waits[(ENDPOINT, "circleci-production.release-bot")] == (organization,)
     assert waits[(MOUNT, "kv-production")] == ()
 
 
@@ -74,7 +76,7 @@ def test_the_environment_reports_its_outputs_to_the_program(typescript_productio
     assert state["ciRoles"] == [f"auth/{r.mount_path}/role/{r.role_name}" for r in environment.roles]
     assert state["policies"] == [p.name for p in environment.policies]
     assert (state["environment"], state["tier"], state["adminRole"]) == ("production", "production",
-                                                                         "admins-production")
+                                                                         "production.admins")
 
 
 def test_the_organization_reports_its_mounts(typescript_production, example_plan: Plan):
@@ -87,8 +89,8 @@ def test_the_organization_reports_its_mounts(typescript_production, example_plan
 def test_a_role_with_a_boolean_claim_is_an_endpoint_whose_body_keeps_the_boolean(typescript_production):
     resources = typescript_production.capture.resources
     (role,) = [r for r in resources if r.parent == "release-bot"]
-    assert (role.type_token, role.name) == (ENDPOINT, "circleci-release-bot-production")
-    assert role.inputs["path"] == "auth/circleci/role/release-bot-production"
+    assert (role.type_token, role.name) == (ENDPOINT, "circleci-production.release-bot")
+    assert role.inputs["path"] == "auth/circleci/role/production.release-bot"
     body = json.loads(role.inputs["dataJson"])
     assert body["bound_claims"]["oidc.circleci.com/ssh-rerun"] == [False]
     assert body["bound_claims"]["oidc.circleci.com/vcs-ref"] == ["refs/heads/main"]
@@ -102,15 +104,15 @@ def test_a_role_with_a_boolean_claim_is_an_endpoint_whose_body_keeps_the_boolean
 def test_a_role_of_strings_only_is_an_auth_backend_role(typescript_production):
     resources = typescript_production.capture.resources
     (role,) = [r for r in resources if r.parent == "docs-bot"]
-    assert (role.type_token, role.name) == (AUTH_BACKEND_ROLE, "github-actions-docs-production")
+    assert (role.type_token, role.name) == (AUTH_BACKEND_ROLE, "github-actions-production.docs")
     inputs = role.inputs
-    assert (inputs["backend"], inputs["roleName"], inputs["roleType"]) == ("github-actions", "docs-production", "jwt")
+    assert (inputs["backend"], inputs["roleName"], inputs["roleType"]) == ("github-actions", "production.docs", "jwt")
     assert inputs["boundClaims"] == {"repository_id": "700000003", "repository_owner_id": "91234567",
                                      "environment": "production", "ref": "refs/heads/main"}
     assert inputs["tokenBoundCidrs"] == ["203.0.113.16/28", "2001:db8:200::/48"]
-    assert inputs["tokenPolicies"] == ["ci-production-docs"]
+    assert inputs["tokenPolicies"] == ["production.ci.docs"]
     assert typescript_production.constructed["docs-bot"].state == {
-        "rolePath": "auth/github-actions/role/docs-production"}
+        "rolePath": "auth/github-actions/role/production.docs"}
 
 
 def test_the_program_registers_each_component_once_and_nothing_else(typescript_production):

@@ -52,7 +52,7 @@ def circleci(openbao_client: hvac.Client, example_plan: Plan, issuer_key: RSAKey
 @pytest.fixture(scope="module")
 def production_plan_role(example_plan: Plan, mount_path: str) -> CIRole:
     """The plan's CircleCI production role, in this module's mount, logged in to from loopback."""
-    role = next(r for r in example_plan.roles if r.role_name == "webapp-production")
+    role = next(r for r in example_plan.roles if r.role_name == "production.webapp")
     return dataclasses.replace(role, mount_path=mount_path, token_bound_cidrs=tuple(LOOPBACK))
 
 

@@ -50,7 +50,7 @@ def test_the_admin_client_secret_is_masked_in_json_and_text():
 
 def test_a_role_body_is_shown_decoded_so_reviewers_see_the_ssh_rerun_binding():
     listed = {r["name"]: r for r in _json("production")["resources"]}
-    body = listed["circleci-webapp-production"]["inputs"]["dataJson"]
+    body = listed["circleci-production.webapp"]["inputs"]["dataJson"]
     assert body["bound_claims"]["oidc.circleci.com/ssh-rerun"] == [False]
 
 
@@ -58,7 +58,8 @@ def test_text_shows_the_tree_protect_and_retain():
     result = run("resources", "--stack", "staging")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "stack staging: 17 resources"  # 15 + shop's GitLab CI role and its policy
+    # 15 + shop's GitLab CI role and its policy + the GitHub App's provider
+    assert lines[0] == "stack staging: 18 resources"
     assert "    kv-staging  (vault:index/mount:Mount)  [protect, retain]" in lines
     assert "staging  (secure-pipelines:index:Environment)" in lines
 

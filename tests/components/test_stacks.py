@@ -29,12 +29,15 @@ def c(name: str) -> str:
     return f"secure-pipelines:index:{name}"
 
 
+GITHUB_APP = "pulumi:providers:github"
 ENVIRONMENT_COMPONENTS = {
+    GITHUB_APP: 1,  # every example stack writes on GitHub, through the App installation's provider
     c("Environment"): 1, c("SecretStore"): 1, c("AccessPolicies"): 1, c("CIRoles"): 1,
     c("AdminRole"): 1, c("GitHubEnvironments"): 1,
 }
 ORGANIZATION_COMPONENTS = {
     c("Organization"): 1, c("JwtAuthMounts"): 1, c("AdminAuth"): 1, c("DefaultBranchProtection"): 1,
+    c("Deployers"): 1,
 }
 
 EXPECTED_TYPES = {
@@ -45,9 +48,9 @@ EXPECTED_TYPES = {
     # staging: webapp's CircleCI role binds ssh-rerun == false (a generic endpoint); api's and shop's are plain.
     "staging": {**ENVIRONMENT_COMPONENTS, MOUNT: 1, POLICY: 4, ROLE: 3, ENDPOINT: 1,
                 GITHUB_ENVIRONMENT: 1, DEPLOYMENT_POLICY: 1},
-    # production also owns the organisation: 3 JWT mounts + the admins' OIDC mount, and protection of the
-    # 2 repositories GitHub hosts (shop lives on GitLab).
-    "production": {**ENVIRONMENT_COMPONENTS, **ORGANIZATION_COMPONENTS, MOUNT: 1, POLICY: 4, ROLE: 3,
+    # production also owns the organisation: 3 JWT mounts + the admins' OIDC mount, protection of the
+    # 2 repositories GitHub hosts (shop lives on GitLab), and the 3 stacks' deployer policies.
+    "production": {**ENVIRONMENT_COMPONENTS, **ORGANIZATION_COMPONENTS, MOUNT: 1, POLICY: 4 + 3, ROLE: 3,
                    ENDPOINT: 1, GITHUB_ENVIRONMENT: 1, DEPLOYMENT_POLICY: 1, AUTH_BACKEND: 4,
                    BRANCH_PROTECTION: 2},
 }
@@ -135,7 +138,7 @@ def test_each_role_is_written_at_its_plans_mount_and_name(captured, example_plan
 
 
 def test_ssh_rerun_is_bound_to_the_json_boolean_false_for_circleci_staging_and_production(captured):
-    for stack, name in (("staging", "circleci-webapp-staging"), ("production", "circleci-webapp-production")):
+    for stack, name in (("staging", "circleci-staging.webapp"), ("production", "circleci-production.webapp")):
         endpoint = by_name(captured[stack], ENDPOINT)[name]
         body = json.loads(endpoint.inputs["dataJson"])
         assert body["bound_claims"]["oidc.circleci.com/ssh-rerun"] == [False]
@@ -155,6 +158,8 @@ def test_no_string_typed_role_binds_a_value_the_provider_would_split(captured):
 def test_every_policy_is_the_plans_hcl_verbatim(captured, example_plan: Plan, stack):
     policies = by_name(captured[stack], POLICY)
     expected = {p.name: p.hcl for p in example_plan.environment(stack).policies}
+    if stack == example_plan.resources_stack:  # the organisation's key: it writes every stack's deployer policy
+        expected |= {d.policy.name: d.policy.hcl for d in example_plan.deployers}
     assert {r.inputs["name"]: r.inputs["policy"] for r in policies.values()} == expected
 
 
@@ -187,7 +192,7 @@ def test_the_admin_role_binds_the_admin_group_and_grants_only_the_write_policy(c
     assert role["groupsClaim"] == plan_role.groups_claim
     assert role["boundAudiences"] == list(plan_role.bound_audiences)
     assert role["allowedRedirectUris"] == list(plan_role.allowed_redirect_uris)
-    assert role["tokenPolicies"] == [f"admin-{stack}"]
+    assert role["tokenPolicies"] == [f"{stack}.admin"]
     assert role["tokenNoDefaultPolicy"] is True
     assert role["tokenBoundCidrs"] == ["203.0.113.64/28", "2001:db8:300::/48"]
     assert (role["tokenTtl"], role["tokenMaxTtl"]) == (plan_role.token_ttl, plan_role.token_max_ttl)
@@ -288,7 +293,7 @@ def test_production_environment_requires_the_declared_reviewers(captured):
 def test_every_resource_is_a_child_of_a_component_and_components_register_under_the_stack(captured, stack):
     components = {r.name: r for r in captured[stack] if r.type_token.startswith("secure-pipelines:index:")}
     for resource in captured[stack]:
-        if resource.type_token in (c("Environment"), c("Organization")):
+        if resource.type_token in (c("Environment"), c("Organization"), GITHUB_APP):
             assert resource.parent is None
         else:
             assert resource.parent in components, resource.name

@@ -113,17 +113,6 @@ def _shared_mount(d: dict[str, Any]) -> None:
     env(d, "production")["secrets"] = {"mount": "kv-shared"}
 
 
-def _colliding_names(d: dict[str, Any]) -> None:
-    # env "dev" per developer "lin" + repo "webapp" vs env "dev-lin" + repo "webapp": same policy name
-    d["environments"].append({
-        "name": "dev-lin", "tier": "development", "repositories": ["webapp"],
-        "ip_allowlist": ["10.0.0.0/8"], "secrets": {"mount": "kv-dev-lin"},
-    })
-    d["environments"][-1]["ci"] = {"circleci": {"context": {"name": "acme-dev-lin",
-                                                            "id": "8e14b356-d192-4a03-8f4e-5263748596a7"}}}
-    d["admins"]["groups"]["dev-lin"] = "vault-dev-admins"
-
-
 def _developer_missing_ci_id(d: dict[str, Any]) -> None:
     del d["developers"][0]["ci"]["circleci"]
 
@@ -242,7 +231,6 @@ CASES = [
     Case("per-developer unknown developer", _set(DEV, "developers", ["lin", "kim"]),
          "environments[dev].developers", "not in developers"),
     Case("two environments share a mount", _shared_mount, "environments.secrets.mount", "its own"),
-    Case("names collide in Vault", _colliding_names, "policy names", "same Vault name"),
     Case("code freeze of an unknown repository", _frozen_unknown, "pipeline_policy.code_freeze", "not a declared"),
     Case("production on CircleCI without runner class", _no_runner_class,
          "environments[production].ci.circleci.runner_resource_class", "self-hosted runner"),

@@ -152,7 +152,7 @@ def test_diff_writes_a_pull_request_comment_and_json(example_values_module, secu
     new = _write(tmp_path / "new.yaml", _changed(example_values_module, WIDENINGS["another admin group"][0]))
     markdown = securepipe("diff", str(old), str(new), "-f", "md", cwd=tmp_path)
     assert markdown.stdout.startswith(f"### Access changes ({old} -> {new})\n\n**1 widening, 0 narrowing")
-    assert ("| widening | admin role admin:admins-production: members of engineering now write these secrets"
+    assert ("| widening | admin role admin:production.admins: members of engineering now write these secrets"
             in markdown.stdout)
     document = json.loads(securepipe("diff", str(old), str(new), "-f", "json", cwd=tmp_path).stdout)
     assert document["widens"] and document["widening"] == 1

@@ -109,7 +109,7 @@ def test_a_stack_config_override_changes_what_every_command_sees_identically(use
     _override_staging(user_project, lambda env: env.update(ip_allowlist=["192.0.2.0/26"]))
     root = user_project.root
     resources = json.loads(securepipe("resources", "-s", "staging", "-f", "json", cwd=root).stdout)["resources"]
-    body = next(r for r in resources if r["name"] == "circleci-shop-staging")["inputs"]["dataJson"]
+    body = next(r for r in resources if r["name"] == "circleci-staging.shop")["inputs"]["dataJson"]
     explained = json.loads(securepipe("explain", "-s", "staging", "-f", "json", cwd=root).stdout)
     rehearsed = json.loads(securepipe("rehearse", "-s", "staging", "-f", "json", cwd=root).stdout)
     assert body["token_bound_cidrs"] == ["192.0.2.0/26"]

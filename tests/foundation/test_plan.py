@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from secure_pipelines import build_plan, parse_declaration
+from secure_pipelines import build_plan, naming, parse_declaration
 from secure_pipelines.ci.circleci.claims import CONTEXT_IDS, PROJECT_ID, SSH_RERUN, VCS_ORIGIN, VCS_REF
 from secure_pipelines.ci.circleci.plan import circleci_plan
 from secure_pipelines.declaration.model import Tier
@@ -153,8 +153,9 @@ def test_each_ci_policy_reads_only_its_own_repository_in_its_own_environment(pla
             assert paths and all(p.startswith(f"{env.secret_store.mount}/") for p in paths)
             if policy.purpose == "ci-read":
                 assert 'capabilities = ["read"]' in policy.hcl
-                repository = policy.name.split("-")[-1]
-                assert all(p.removesuffix("/*").endswith(f"/{repository}") for p in paths)
+                (own,) = [path for path in env.secret_store.paths
+                          if naming.ci_policy(env.name, path.repository, path.developer) == policy.name]
+                assert all(p.removesuffix("/*").endswith(f"/{own.path}") for p in paths)
 
 
 def test_each_environment_has_its_own_admin_group_and_admins_log_in_from_their_networks(plan: Plan) -> None:

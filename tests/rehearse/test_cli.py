@@ -76,6 +76,14 @@ def test_rehearse_says_what_it_proves_and_what_it_does_not() -> None:
     assert "What this rehearsal proves:" in printed and "What it does not prove:" in printed
 
 
+def test_rehearse_shows_where_its_time_went_when_asked() -> None:
+    result = runner.invoke(app, ["rehearse", "--stack", "staging", "--timings"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Rehearsal phases" in result.output
+    first_cells = {line.split("│")[1].strip() for line in result.output.splitlines() if line.count("│") > 2}
+    assert {"capture", "server-start", "apply", "seed", "flows", "differential"} <= first_cells
+
+
 def test_rehearse_still_fires_a_real_fork_when_the_origin_is_overridden(tmp_path: Path) -> None:
     declaration = tmp_path / "declaration.yaml"
     text = (Path(__file__).resolve().parents[2] / "stacks" / "declaration.yaml").read_text()
@@ -147,6 +155,25 @@ def test_explain_mermaid_draws_branch_to_path(example_plan: Plan) -> None:
     assert result.stdout.startswith("flowchart LR")
     for path in example_plan.environment("production").secret_store.paths:
         assert f'"{path.data_path}"' in result.stdout
+
+
+def test_explain_deployers_shows_who_can_change_what(example_plan: Plan) -> None:
+    result = runner.invoke(app, ["explain", "--stack", "staging", "--view", "deployers", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (staging,) = json.loads(result.stdout)
+    assert staging["policy"] == example_plan.deployer("staging").policy.name
+    assert [p["path"] for p in staging["paths"]] == [g.path for g in example_plan.deployer("staging").grants]
+    drawn = runner.invoke(app, ["explain", "--stack", "staging", "--view", "deployers", "--format", "mermaid"])
+    assert drawn.exit_code == 2 and "-f table or -f json" in drawn.output
+
+
+def test_explain_github_app_lists_the_permissions_and_repositories_of_the_chosen_stacks() -> None:
+    result = runner.invoke(app, ["explain", "--stack", "staging", "--view", "github-app", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert {p["id"]: p["access"] for p in shown["permissions"]} == {
+        "repository.actions": "read", "repository.administration": "write", "repository.metadata": "read"}
+    assert shown["repositories"] == ["api"]
 
 
 def test_explain_refuses_an_unknown_stack_with_exit_2() -> None:

@@ -175,7 +175,7 @@ def test_registered_it_plans_its_mount_and_roles(with_tiny_ci: None) -> None:
     plan = build_plan(parse_declaration(declaration()))
     assert [(m.ci, m.path, m.issuer) for m in plan.jwt_mounts] == [("tiny-ci", "tiny-ci", "https://ci.tiny.example")]
     (role,) = plan.roles
-    assert (role.ci, role.mount_path, role.role_name) == ("tiny-ci", "tiny-ci", "site-production")
+    assert (role.ci, role.mount_path, role.role_name) == ("tiny-ci", "tiny-ci", "production.site")
     assert role.claims == {"project": ("42",), "environment": ("production",), "ref": ("refs/heads/main",)}
     assert plan.environment("production").github_environments == ()
 
@@ -183,14 +183,14 @@ def test_registered_it_plans_its_mount_and_roles(with_tiny_ci: None) -> None:
 def test_registered_it_renders_the_files_it_declares(with_tiny_ci: None) -> None:
     plan = build_plan(parse_declaration(declaration()))
     files = render_files(plan, RenderSource("tiny.yaml", "test"))
-    assert files["repositories/site/.tiny-ci.yml"].endswith("deploy-production: login tiny-ci as site-production\n")
+    assert files["repositories/site/.tiny-ci.yml"].endswith("deploy-production: login tiny-ci as production.site\n")
 
 
 def test_registered_explain_shows_who_reads_through_it(with_tiny_ci: None) -> None:
     plan = build_plan(parse_declaration(declaration()))
     (access,) = access_matrix(plan)
     assert [(r.role, r.ci, r.deploys_via) for r in access.readers] == [
-        ("tiny-ci/site-production", "tiny-ci", "environment production")]
+        ("tiny-ci/production.site", "tiny-ci", "environment production")]
 
 
 def test_registered_its_roles_hold_against_openbao(with_tiny_ci: None, tmp_path: Path, rehearse_example) -> None:
@@ -246,7 +246,7 @@ def test_a_repository_on_another_host_needs_no_github_id_and_gets_no_github_prot
     assert plan.repository("site").github_id is None
     assert plan.branch_protections == ()
     assert plan.environment("production").github_environments == ()
-    assert [r.role_name for r in plan.roles] == ["site-production"]
+    assert [r.role_name for r in plan.roles] == ["production.site"]
 
 
 def test_an_organisation_ruleset_covers_only_repositories_github_hosts(with_tiny_ci_elsewhere: None) -> None:

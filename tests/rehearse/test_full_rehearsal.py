@@ -290,3 +290,12 @@ def test_the_admin_stand_in_mount_is_removed_and_a_leftover_one_does_not_stop_a_
     _, rehearsal = rehearse_example("production", target=target)
     assert rehearsal.passed, [(o.flow, o.got) for o in rehearsal.outcomes if o.failed]
     assert f"{leftover}/" not in (root.read("sys/auth").body.get("data") or {})
+
+
+def test_the_rehearsal_times_every_phase_it_runs(example_rehearsal: tuple[Plan, Rehearsal]) -> None:
+    _, rehearsal = example_rehearsal
+    phases = dict(rehearsal.phases.in_order())
+    assert list(phases) == ["capture", "keys", "server-start", "apply", "address-check", "seed", "flows",
+                            "admin", "deployers", "differential", "server-stop"]
+    assert all(seconds > 0 for seconds in phases.values()), phases
+    assert sum(phases.values()) <= rehearsal.seconds

@@ -65,7 +65,7 @@ PRODUCTION = {
     "another environment's context / environment (dev)": {"environment", "deployment_tier",
                                                           "environment_protected", "runner_environment"},
 }
-"""Each attack on ``shop-production``, and the bindings its token breaks."""
+"""Each attack on ``production.shop``, and the bindings its token breaks."""
 
 DEV = {
     "merge-request pipeline from a branch named main": {"pipeline_source"},
@@ -80,7 +80,7 @@ DEV = {
     "another developer's dev environment (sam as lin)": {"user_id"},
     "fork's origin": {"project_id", "namespace_id"},
 }
-"""Attacks on ``shop-dev-lin``: a development role binds less, and still refuses these."""
+"""Attacks on ``dev.shop.lin``: a development role binds less, and still refuses these."""
 
 ACCEPTED_IN_DEV = {"main unprotected (ref_protected false)",
                    "another CI config file of the project (.gitlab/deploy.yml)",

@@ -62,7 +62,7 @@ def test_a_policy_that_reads_another_repositorys_path_is_an_escape(
     example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
 ) -> None:
     def widen(resource: VaultResource) -> VaultResource:
-        if resource.type_token == POLICY and resource.inputs["name"] == "ci-production-webapp":
+        if resource.type_token == POLICY and resource.inputs["name"] == "production.ci.webapp":
             extra = 'path "kv-production/data/apps/api" {\n  capabilities = ["read"]\n}\n'
             return _with_inputs(resource, policy=resource.inputs["policy"] + extra)
         return resource
@@ -77,7 +77,7 @@ def test_a_policy_that_reads_another_repositorys_path_is_an_escape(
 def test_a_role_that_forgets_its_ref_binding_is_an_escape_even_behind_the_context(
     example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
 ) -> None:
-    mutate = _endpoint_body_change("webapp-production", lambda body: body["bound_claims"].pop(VCS_REF))
+    mutate = _endpoint_body_change("production.webapp", lambda body: body["bound_claims"].pop(VCS_REF))
     rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, mutate)
     escaped = [o for o in rehearsal.escapes if o.flow.startswith("webapp -> production")]
     assert any("look-alike ref" in o.flow for o in escaped), [o.flow for o in rehearsal.escapes]
@@ -87,7 +87,7 @@ def test_a_role_that_forgets_its_ref_binding_is_an_escape_even_behind_the_contex
 def test_ssh_rerun_bound_as_a_string_refuses_the_legitimate_deploy(
     example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
 ) -> None:
-    mutate = _endpoint_body_change("webapp-production",
+    mutate = _endpoint_body_change("production.webapp",
                                    lambda body: body["bound_claims"].__setitem__(SSH_RERUN, ["false"]))
     rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, mutate)
     refused = [o.flow for o in rehearsal.refused_legitimate]
@@ -97,7 +97,7 @@ def test_ssh_rerun_bound_as_a_string_refuses_the_legitimate_deploy(
 def test_a_role_without_its_allowlist_is_an_escape(
     example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
 ) -> None:
-    unbind = _role_inputs("api-production", tokenBoundCidrs=[])
+    unbind = _role_inputs("production.api", tokenBoundCidrs=[])
     rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, unbind)
     flows = [o.flow for o in rehearsal.escapes]
     assert any("api -> production: login from outside the allowlist" in f for f in flows), flows
@@ -120,7 +120,7 @@ def test_a_listener_that_ignores_x_forwarded_for_fails_the_rehearsal(
 def test_a_production_role_that_forgets_its_pipeline_definition_is_an_escape_not_an_accepted_risk(
     example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
 ) -> None:
-    mutate = _endpoint_body_change("webapp-production",
+    mutate = _endpoint_body_change("production.webapp",
                                    lambda body: body["bound_claims"].pop(PIPELINE_DEFINITION_ID))
     rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, mutate)
     flows = [o.flow for o in rehearsal.escapes]
@@ -140,7 +140,7 @@ def _role_claims_without(role_name: str, claim: str) -> Mutation:
 def test_a_github_role_that_forgets_the_event_is_an_escape(
     example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
 ) -> None:
-    mutate = _role_claims_without("api-production", "event_name")
+    mutate = _role_claims_without("production.api", "event_name")
     rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, mutate)
     flows = {o.flow for o in rehearsal.escapes}
     assert {f"api -> production: {event} event on refs/heads/main in environment production"
@@ -150,7 +150,7 @@ def test_a_github_role_that_forgets_the_event_is_an_escape(
 def test_a_github_role_that_forgets_the_runner_is_an_escape(
     example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
 ) -> None:
-    mutate = _role_claims_without("api-production", "runner_environment")
+    mutate = _role_claims_without("production.api", "runner_environment")
     rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, mutate)
     assert "api -> production: a GitHub-hosted runner" in {o.flow for o in rehearsal.escapes}
 
@@ -159,8 +159,8 @@ def test_a_github_role_that_trusts_any_workflow_of_the_repository_is_an_escape(
     example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
 ) -> None:
     def unpin(resource: VaultResource) -> VaultResource:
-        return _role_claims_without("api-production", "job_workflow_ref")(
-            _role_claims_without("api-production", "workflow_ref")(resource))
+        return _role_claims_without("production.api", "job_workflow_ref")(
+            _role_claims_without("production.api", "workflow_ref")(resource))
 
     rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, unpin)
     flows = {o.flow for o in rehearsal.escapes}
@@ -175,7 +175,7 @@ def test_a_circleci_role_that_forgets_its_vcs_claims_admits_a_custom_webhook_and
         body["bound_claims"].pop(VCS_ORIGIN)
         body["bound_claims"].pop(VCS_REF)
 
-    mutate = _endpoint_body_change("webapp-production", forget)
+    mutate = _endpoint_body_change("production.webapp", forget)
     rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, mutate)
     (row,) = [o for o in rehearsal.escapes if "custom webhook" in o.flow]
     assert row.flow.startswith("webapp -> production") and "the plan binds oidc.circleci.com/vcs-origin" in row.proof
@@ -197,13 +197,16 @@ def test_a_policy_without_revoke_self_fails_the_rehearsal(
     example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
 ) -> None:
     def no_revoke(resource: VaultResource) -> VaultResource:
-        if resource.type_token == POLICY and resource.inputs["name"] == "ci-production-webapp":
+        if resource.type_token == POLICY and resource.inputs["name"] == "production.ci.webapp":
             return _with_inputs(resource, policy=resource.inputs["policy"].split("# End this token")[0])
         return resource
 
     rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, no_revoke)
     refused = [o.flow for o in rehearsal.refused_legitimate]
-    assert refused == ["webapp -> production: revokes its own token (auth/token/revoke-self), as a job does at "
+    # The deployer's policy pins the planned text, so production's own `pulumi up` is refused first; the
+    # rehearsal applies the changed policy with the bootstrap token and shows what it would do.
+    assert refused == ["deployer of production: production.ci.webapp: PUT sys/policies/acl/production.ci.webapp",
+                       "webapp -> production: revokes its own token (auth/token/revoke-self), as a job does at "
                        "its end"], refused
     assert [o.flow for o in rehearsal.escapes] == [
         "webapp -> production: its token, revoked, reads kv-production/data/apps/webapp"]
@@ -212,10 +215,10 @@ def test_a_policy_without_revoke_self_fails_the_rehearsal(
 def test_an_admin_role_without_the_admins_networks_is_an_escape(
     example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
 ) -> None:
-    unbind = _role_inputs("admins-production", tokenBoundCidrs=[])
+    unbind = _role_inputs("production.admins", tokenBoundCidrs=[])
     rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, unbind)
     flows = [o.flow for o in rehearsal.escapes]
-    assert any(f.startswith("admin role admins-production binds its tokens to the admins' networks") for f in flows)
+    assert any(f.startswith("admin role production.admins binds its tokens to the admins' networks") for f in flows)
     assert any(f.startswith("admin production: its admin logs in from outside the admins' networks") for f in flows)
     assert any(f.startswith("admin production: its token replayed from") for f in flows), flows
 
@@ -223,7 +226,7 @@ def test_an_admin_role_without_the_admins_networks_is_an_escape(
 def test_an_admin_role_bound_to_two_groups_is_an_escape(
     example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
 ) -> None:
-    widen = _role_inputs("admins-production", boundClaims={"groups": "vault-production-admins,vault-dev-admins"})
+    widen = _role_inputs("production.admins", boundClaims={"groups": "vault-production-admins,vault-dev-admins"})
     rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, widen)
     flows = [o.flow for o in rehearsal.escapes]
     assert "admin production: an admin of another environment (group vault-dev-admins) logs in" in flows, flows

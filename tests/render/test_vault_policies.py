@@ -23,7 +23,8 @@ def vault_files(rendered_dir: Path) -> list[Path]:
 
 
 def test_every_environment_has_its_policy_files(example_plan: Plan, rendered_dir: Path) -> None:
-    expected = {f"{env.name}/{p.name}.hcl" for env in example_plan.environments for p in env.policies}
+    expected = {f"{env.name}/{p.name}.hcl" for env in example_plan.environments
+                for p in (*env.policies, example_plan.deployer(env.name).policy)}
     assert {p.relative_to(rendered_dir / "vault").as_posix() for p in vault_files(rendered_dir)} == expected
 
 
@@ -52,7 +53,7 @@ def test_a_ci_policy_reads_its_own_path_and_nothing_else(
     """Written from the rendered file, the policy grants what the plan says: read on its own path."""
     client = hvac.Client(url=render_openbao.addr, token=render_openbao.token)
     name = f"check-ci-{environment}-webapp"
-    rendered = rendered_dir / f"vault/{environment}/ci-{environment}-webapp.hcl"
+    rendered = rendered_dir / f"vault/{environment}/{environment}.ci.webapp.hcl"
     client.sys.create_or_update_policy(name, rendered.read_text())
     token = client.auth.token.create(policies=[name], ttl="5m")["auth"]["client_token"]
     capabilities = client.sys.get_capabilities(
@@ -62,8 +63,8 @@ def test_a_ci_policy_reads_its_own_path_and_nothing_else(
     assert capabilities[f"kv-{environment}/data/apps/api"] == ["deny"]
 
 
-@pytest.mark.parametrize("policy", ["production/ci-production-webapp", "production/admin-production",
-                                    "dev/ci-dev-lin-api"])
+@pytest.mark.parametrize("policy", ["production/production.ci.webapp", "production/production.admin",
+                                    "dev/dev.ci.api.lin"])
 def test_every_token_may_revoke_itself_and_do_nothing_else_with_tokens(
     render_openbao: DevVault, rendered_dir: Path, policy: str
 ) -> None:
@@ -88,7 +89,7 @@ def test_a_ci_token_without_the_default_policy_can_revoke_itself(
     """CI roles drop Vault's default policy; the CI policy grants revoke-self back, and nothing else of it."""
     client = hvac.Client(url=render_openbao.addr, token=render_openbao.token)
     name = "check-ci-revoke-self"
-    client.sys.create_or_update_policy(name, (rendered_dir / "vault/production/ci-production-webapp.hcl").read_text())
+    client.sys.create_or_update_policy(name, (rendered_dir / "vault/production/production.ci.webapp.hcl").read_text())
     token = client.auth.token.create(policies=[name], no_default_policy=True, ttl="5m")["auth"]["client_token"]
     job = hvac.Client(url=render_openbao.addr, token=token)
     assert client.sys.get_capabilities(paths=["auth/token/lookup-self"], token=token)["auth/token/lookup-self"] == [
