@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 from ..declaration.where import github_owner_id, github_repository_id
+from ..plan.github_app import app_needs
 from ..plan.model import EnvironmentPlan
 from .steps import Phase, Scope, Setup, Step, Value, declared, hint
 
@@ -46,6 +47,38 @@ def github_ids(setup: Setup) -> Iterator[Step]:
             verify=f"`curl -s {github_repository_id(plan.github_owner, repository.name).split(' ')[0]} | jq .id` "
                    "prints the declared id (with a token if the repository is private)",
         )
+
+
+def github_app(setup: Setup) -> Iterator[Step]:
+    """The GitHub App the stacks apply the GitHub side with: created with exactly the permissions the plan
+    needs, installed on the repositories the stacks write to only, its ids and key in each stack's config."""
+    plan = setup.plan
+    needs = app_needs(plan)
+    if not needs.needed:
+        return
+    yield Step(
+        "github.app", Phase.DECLARE, _organization(setup),
+        "Create the GitHub App the stacks apply the GitHub side with, with exactly these permissions",
+        values=tuple(Value(f"{p.scope.capitalize()} \"{p.name}\"", p.access) for p in needs.permissions),
+        where=f"https://github.com/organizations/{plan.github_owner}/settings/apps/new (no webhook, no user "
+              "authorisation); then Generate a private key (a .pem file)",
+        verify="the App's Permissions page lists these and no other; `securepipe explain --all --view github-app` "
+               "prints the same",
+        why="the stacks write branch protection and environments with a token of this App: only these "
+            "permissions, only on the installed repositories, never a person's token",
+    )
+    yield Step(
+        "github.app-installation", Phase.DECLARE, _organization(setup),
+        "Install the App on these repositories only, and put its ids in every stack config file",
+        values=(Value("repositories", ", ".join(needs.repositories)),
+                hint("secure-pipelines:githubAppId", "the App ID on the App's General settings page"),
+                hint("secure-pipelines:githubAppInstallationId", "the number ending the installation's URL, "
+                     f"https://github.com/organizations/{plan.github_owner}/settings/installations/<id>")),
+        where="the App's page > Install App > Only select repositories; then stacks/Pulumi.<stack>.yaml",
+        verify="the installation lists exactly these repositories; `securepipe validate` reads the stack files",
+        why="an installation on all repositories would let the stacks' key change repositories the "
+            "declaration does not name",
+    )
 
 
 def vault_server(setup: Setup) -> Iterator[Step]:
@@ -128,9 +161,12 @@ def apply_stacks(setup: Setup) -> Iterator[Step]:
                                          if first else ""),
             values=(Value("stack config file", f"stacks/Pulumi.{name}.yaml"),
                     Value("vault:address", address.value, address.exact),
-                    hint("credentials", "export VAULT_TOKEN (a token limited to this stack's mount, policies and "
-                                        "roles) and GITHUB_TOKEN"),
+                    hint("credentials", "export VAULT_TOKEN: a short-lived token of this stack's deployer policy "
+                                        f"{plan.deployer(name).name} (README: Key zero), never root"),
                     Value("once", f"pulumi stack init {name}"),
+                    *((Value("the GitHub App's key, once", f"pulumi config set --secret -s {name} "
+                             "secure-pipelines:githubAppPrivateKey < app.private-key.pem"),)
+                      if app_needs(plan, [name]).needed else ()),
                     Value("prove, then apply", f"securepipe rehearse -s {name} && pulumi up -s {name}")),
             where="the infrastructure project's directory",
             verify=f"`pulumi preview -s {name}` shows no change; `securepipe resources -s {name}` lists what it "
@@ -241,6 +277,7 @@ def verify_chain(setup: Setup) -> Iterator[Step]:
 
 
 CORE_PARTS: tuple[StepSource, ...] = (
-    github_ids, vault_server, admins_identity_provider, apply_stacks, github_repositories, secrets, verify_chain,
+    github_ids, github_app, vault_server, admins_identity_provider, apply_stacks, github_repositories, secrets,
+    verify_chain,
 )
 """The core's parts, each a plain function; the CI systems' parts come from their capability."""

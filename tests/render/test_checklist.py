@@ -15,6 +15,7 @@ from secure_pipelines.checklist.build import checklist, for_stacks
 from secure_pipelines.checklist.formats import as_json, as_markdown
 from secure_pipelines.checklist.steps import PHASE_ORDER, Phase, Setup, Step
 from secure_pipelines.plan import Plan
+from secure_pipelines.plan.github_app import app_needs
 from secure_pipelines.scaffold.model import placeholder_uuid
 
 SHELL_VARIABLE = re.compile(r"\$\{?([A-Z][A-Z0-9_]*)")
@@ -160,3 +161,17 @@ def test_the_command_reads_the_stacks_and_prints_json(securepipe, user_project) 
     assert "circleci.context-variables.staging" in steps and "circleci.config-policies" not in steps
     assert {"name": "VAULT_ADDR", "value": "https://vault.globex.example:8200", "exact": True} in \
         steps["circleci.context-variables.staging"]["values"]
+
+
+def test_the_github_app_is_created_with_exactly_the_permissions_and_repositories_the_stacks_need(
+        example_plan: Plan, example_steps: list[Step]) -> None:
+    needs = app_needs(example_plan)
+    assert needs.permissions and needs.repositories
+    steps = {step.id: step for step in example_steps}
+    granted = {(value.name, value.value) for value in steps["github.app"].values}
+    assert granted == {(f'{p.scope.capitalize()} "{p.name}"', p.access) for p in needs.permissions}
+    (repositories,) = [v.value for v in steps["github.app-installation"].values if v.name == "repositories"]
+    assert repositories.split(", ") == list(needs.repositories)
+    keyed = {s.environment for s in example_steps if s.phase is Phase.APPLY
+             for v in s.values if "githubAppPrivateKey" in v.value}
+    assert keyed and keyed == {e.name for e in example_plan.environments if app_needs(example_plan, [e.name]).needed}
