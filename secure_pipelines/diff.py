@@ -34,6 +34,7 @@ from .plan.model import (
     JwtMount,
     PipelinePolicyPlan,
     Plan,
+    PromotionRecords,
 )
 
 
@@ -160,6 +161,10 @@ def _described(role: CIRole) -> str:
             f"from {', '.join(role.token_bound_cidrs)}")
 
 
+def _glob(records: PromotionRecords | None) -> list[str]:
+    return [records.data_glob] if records else []
+
+
 def _roles(old: Access, new: Access) -> Iterator[AccessChange]:
     removed, added, kept = _keyed(old.roles, new.roles)
     for key in added:
@@ -196,6 +201,11 @@ def _role(subject: str, old: CIRole, new: CIRole) -> Iterator[AccessChange]:
                               what="role.max-ttl")
     yield from compare_sets(subject, "reads", [p.data_path for p in old.secret_paths],
                             [p.data_path for p in new.secret_paths], more_is=WIDENING, what="grant")
+    yield from compare_sets(subject, "creates promotion records at", _glob(old.records), _glob(new.records),
+                            more_is=WIDENING, what="grant.records")
+    # A deploy held to a digest another environment recorded ships less; dropping the check ships anything.
+    yield from compare_sets(subject, "ships only digests recorded at", _glob(old.promoted_from),
+                            _glob(new.promoted_from), more_is=NARROWING, what="role.promotion")
     if (old.deploy_via, old.ref_binding) != (new.deploy_via, new.ref_binding) and before == after:
         yield AccessChange("role.described", NEUTRAL, subject, "deploys via / refs",
                            f"{old.deploy_via}; {old.ref_binding}", f"{new.deploy_via}; {new.ref_binding}",

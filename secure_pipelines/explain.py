@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from .ci import registry
-from .plan.model import CIRole, Deployer, Deployment, EnvironmentPlan, Plan, SecretPath
+from .plan.model import CIRole, Deployer, Deployment, EnvironmentPlan, Plan, PromotionRecords, SecretPath
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,8 @@ class PathAccess:
     """The KV v2 API path, e.g. ``kv-production/data/apps/webapp``."""
     readers: tuple[Reader, ...]
     writers: tuple[Writer, ...]
+    recorders: tuple[Reader, ...] = ()
+    """CI roles that create records here (promotion records: create only, never overwrite)."""
 
 
 def _restriction(plan: Plan, env: EnvironmentPlan, deployment: Deployment) -> str | None:
@@ -104,13 +106,38 @@ def access_matrix(plan: Plan, environments: Sequence[str] | None = None) -> list
                 for deployment in env.deployments for role in deployment.roles if _reads(role, path)
             )
             matrix.append(PathAccess(env.name, path.data_path, readers, writers))
+        matrix.extend(_promotion_access(plan, env))
     return matrix
+
+
+def _promotion_access(plan: Plan, env: EnvironmentPlan) -> list[PathAccess]:
+    """The digest records ``env``'s deploys create (and read back), and those of the environment it promotes
+    from, which its deploys read; nobody else, admins included, may touch either."""
+    found: list[PathAccess] = []
+    for creates, pick in ((True, _own_records), (False, _source_records)):
+        by_records: dict[PromotionRecords, list[Reader]] = {}
+        for deployment in env.deployments:
+            for role in deployment.roles:
+                if (records := pick(role)) is not None:
+                    by_records.setdefault(records, []).append(_reader(plan, env, deployment, role))
+        for records, readers in by_records.items():
+            found.append(PathAccess(env.name, records.data_glob, tuple(readers), (), tuple(readers) if creates else ()))
+    return found
+
+
+def _own_records(role: CIRole) -> PromotionRecords | None:
+    return role.records
+
+
+def _source_records(role: CIRole) -> PromotionRecords | None:
+    return role.promoted_from
 
 
 def granted(matrix: Sequence[PathAccess]) -> set[tuple[str, str, str]]:
     """``(who, path, capability)`` for every grant in the matrix (``read`` or ``write``)."""
     grants = {(r.role, a.path, "read") for a in matrix for r in a.readers}
     grants |= {(w.role, a.path, "write") for a in matrix for w in a.writers}
+    grants |= {(r.role, a.path, "write") for a in matrix for r in a.recorders}
     return grants
 
 
@@ -158,7 +185,7 @@ def as_mermaid(matrix: Sequence[PathAccess]) -> str:
             edge(pipeline, via)
             edge(via, role)
             edge(role, policy)
-            edge(policy, path, label="read")
+            edge(policy, path, label="read, create (no overwrite)" if reader in access.recorders else "read")
         for writer in access.writers:
             group = node(_node("group", writer.group), f"group {writer.group}", ("([", "])"))
             where = f"<br/>from {', '.join(writer.cidrs)}" if writer.cidrs else ""

@@ -37,7 +37,8 @@ class CIJwtRoleOverrides(TypedDict):
     """Risks the role accepts on purpose, each with the reason (at least 10 characters)."""
 
     long_token_ttl: NotRequired[str]
-    """Accept token TTLs above the tier's limit (one hour; 15 minutes for production): why."""
+    """Accept token TTLs above the tier's limit (development one hour, test 30 minutes, staging 20,
+    production 15): why."""
 
 
 class CIJwtRoleArgs(TypedDict):
@@ -49,8 +50,9 @@ class CIJwtRoleArgs(TypedDict):
     role_name: str
     """The role's name, e.g. ``production.webapp``: lowercase letters, digits, '-', '_' or '.'."""
     tier: str
-    """``development``, ``staging`` or ``production``: staging and production refuse an open allowlist,
-    and token TTLs above one hour (15 minutes for production) need ``overrides.long_token_ttl``."""
+    """``development``, ``test``, ``staging`` or ``production``: staging and production refuse an open
+    allowlist, and token TTLs above the tier's limit (development one hour, test 30 minutes, staging 20,
+    production 15) need ``overrides.long_token_ttl``."""
     bound_audiences: list[str]
     """The audiences a token must name (``aud``); at least one, as the CI system sends it."""
     bound_claims: dict[str, list[Any]]
@@ -169,8 +171,8 @@ def role_from_args(name: str, args: CIJwtRoleArgs) -> tuple[ExplicitRole, list[s
 
 class CIJwtRole(pulumi.ComponentResource):
     """One Vault JWT role for CI jobs, from explicit fields, checked as secure-pipelines checks its own roles:
-    no bound claim, no audience, a glob that widens a binding, or (staging and production) an open
-    allowlist or a TTL above the tier's limit is refused, and nothing is created. The role is written
+    no bound claim, no audience, a glob that widens a binding, an open allowlist (staging and production)
+    or a TTL above the tier's limit is refused, and nothing is created. The role is written
     as ``vault.generic.Endpoint`` with its API body when a bound value is a boolean (the provider's
     string map cannot say ``false``), else as ``vault.jwt.AuthBackendRole``; its tokens never carry
     Vault's default policy."""

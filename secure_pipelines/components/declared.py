@@ -66,7 +66,7 @@ class DeclaredEnvironment(pulumi.ComponentResource):
     environment: str
     """The environment's name."""
     tier: str
-    """The environment's tier: ``development``, ``staging`` or ``production``."""
+    """The environment's tier: ``development``, ``test``, ``staging`` or ``production``."""
     secret_mount: pulumi.Output[str]
     """The KV v2 mount holding the environment's secrets, e.g. ``kv-production``."""
     secret_data_paths: list[str]

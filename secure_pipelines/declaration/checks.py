@@ -24,7 +24,10 @@ from .github import (
     vcs_hosts,
 )
 from .model import (
+    PROMOTIONS_PREFIX,
     PROTECTED_TIERS,
+    SHARED_PREFIX,
+    TIER_LIMITS,
     Declaration,
     Environment,
     GitHubPlan,
@@ -47,6 +50,8 @@ def problems(declaration: Declaration) -> list[Problem]:
         _duplicates,
         _environment_rules,
         _repository_references,
+        _shared_secrets,
+        _promotions,
         _ci_sections,
         _developer_identities,
         _vcs_hosts,
@@ -114,7 +119,7 @@ def _branches(env: Environment, where: str, d: Declaration) -> Iterator[Problem]
     if env.tier in PROTECTED_TIERS:
         if "*" in env.branches:
             yield Problem(f"{where}.branches", list(env.branches),
-                          f"a {env.tier} environment deploys from the default branch only; remove '*'")
+                          f"a {env.tier} environment deploys from {TIER_LIMITS[env.tier].branches}; remove '*'")
             return
         for repo_name in env.repositories:
             repo = _find(d.repositories, repo_name)
@@ -125,6 +130,11 @@ def _branches(env: Environment, where: str, d: Declaration) -> Iterator[Problem]
                     f"a {env.tier} environment deploys only from the default branch "
                     f"({repo.default_branch} for {repo.name}); remove 'branches' or set it to [{repo.default_branch}]",
                 )
+    elif "*" in env.branches and env.tier is not Tier.DEVELOPMENT:
+        yield Problem(f"{where}.branches", list(env.branches),
+                      f"a {env.tier} environment deploys from {TIER_LIMITS[env.tier].branches}: '*' would let anyone "
+                      "who can push a branch deploy there and reach its secrets; list the branches, e.g. "
+                      "[main, release/qa], or remove 'branches' to deploy from the default branch")
     elif "*" in env.branches and len(env.branches) > 1:
         yield Problem(f"{where}.branches", list(env.branches), "'*' already means any branch; list it alone")
 
@@ -144,6 +154,66 @@ def _repository_references(d: Declaration) -> Iterator[Problem]:
             if name not in repo_names:
                 yield Problem(f"environments[{env.name}].repositories", name,
                               "is not a declared repository; add it under repositories or remove it here")
+
+
+def _shared_secrets(d: Declaration) -> Iterator[Problem]:
+    for env in d.environments:
+        where = f"environments[{env.name}].shared_secrets"
+        for name in _duplicated(s.name for s in env.shared_secrets):
+            yield Problem(f"{where}[{name}].name", name, "is declared twice; each shared secret has one name")
+        for shared in env.shared_secrets:
+            for name in _duplicated(shared.repositories):
+                yield Problem(f"{where}[{shared.name}].repositories", name, "is listed twice")
+            for name in shared.repositories:
+                if name not in env.repositories:
+                    yield Problem(f"{where}[{shared.name}].repositories", name,
+                                  f"does not deploy to {env.name}, so no role of it could read the secret; add it to "
+                                  f"environments[{env.name}].repositories or remove it here")
+        if env.shared_secrets and env.secrets.prefix == SHARED_PREFIX:
+            # `shared/<developer>` would be both a shared secret and the parent of that developer's paths.
+            yield Problem(f"environments[{env.name}].secrets.prefix", env.secrets.prefix,
+                          f"is where shared secrets live ({SHARED_PREFIX}/<name>), so a shared secret could name "
+                          "a repository's own paths; choose another prefix, e.g. apps")
+
+
+def _promotions(d: Declaration) -> Iterator[Problem]:
+    tiers = list(Tier)
+    by_name = {e.name: e for e in d.environments}
+    for env in d.environments:
+        source = by_name.get(env.promote_from) if env.promote_from else None
+        where = f"environments[{env.name}].promote_from"
+        if env.promote_from is None:
+            continue
+        if source is None:
+            yield Problem(where, env.promote_from, f"is not a declared environment (known: {', '.join(by_name)})")
+            continue
+        if source is env:
+            yield Problem(where, env.promote_from, "an environment cannot promote from itself; name the environment "
+                                                   "an image must pass first")
+            continue
+        if tiers.index(source.tier) > tiers.index(env.tier):
+            yield Problem(where, env.promote_from,
+                          f"is a {source.tier} environment, above this {env.tier} one; promote upwards only "
+                          f"(development < test < staging < production)")
+        missing = [r for r in env.repositories if r not in source.repositories]
+        if missing:
+            yield Problem(where, env.promote_from,
+                          f"{', '.join(missing)} deploy(s) to {env.name} but not to {env.promote_from}, so nothing "
+                          f"could ever be promoted; add them to environments[{source.name}].repositories")
+        seen = [env.name]
+        while source is not None and source.promote_from and source.name not in seen:
+            seen.append(source.name)
+            source = by_name.get(source.promote_from)
+        if source is not None and source.name == env.name:
+            circle = " -> ".join([*seen, env.name])
+            yield Problem(where, env.promote_from, f"promotions go round in a circle ({circle}); an image could "
+                                                   "never enter it")
+    for name in d.promotion_sources():
+        env = by_name.get(name)
+        if env is not None and env.secrets.prefix == PROMOTIONS_PREFIX:
+            yield Problem(f"environments[{name}].secrets.prefix", env.secrets.prefix,
+                          f"is where {name} records the digests it deployed ({PROMOTIONS_PREFIX}/<repository>), "
+                          "which only its CI roles may write; choose another prefix, e.g. apps")
 
 
 def _ci_sections(d: Declaration) -> Iterator[Problem]:

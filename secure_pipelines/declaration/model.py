@@ -14,6 +14,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -25,9 +26,6 @@ from .. import naming
 GITHUB_HOST = "github"
 """The VCS host the core protects (branch protection, rulesets, deployment environments); a CI
 system names the host its repositories live on (``CISystem.vcs_host``)."""
-
-MAX_TOKEN_TTL_SECONDS = 3600
-MAX_PRODUCTION_TOKEN_TTL_SECONDS = 900
 
 _SAFE_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$")
 _SAFE_SHORT_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$")
@@ -146,13 +144,43 @@ class Sections(Mapping[str, object]):
 
 
 class Tier(StrEnum):
+    """How close an environment is to production, lowest first: each tier's limits are stricter than the
+    one below (``TIER_LIMITS``)."""
+
     DEVELOPMENT = "development"
+    TEST = "test"
+    """Test, QA and demo environments: shared by the team, fed from reviewed branches, no production data."""
     STAGING = "staging"
     PRODUCTION = "production"
 
 
 PROTECTED_TIERS = (Tier.STAGING, Tier.PRODUCTION)
 """Tiers that deploy from the default branch only, from closed allowlists."""
+REVIEWED_TIERS = (Tier.TEST, Tier.STAGING, Tier.PRODUCTION)
+"""Tiers that deploy only from branches named in the declaration (never any branch), so every role binds
+the ref and the reviewed pipeline that runs on it (the pinned pipeline definition, workflow or CI config)."""
+
+
+@dataclass(frozen=True)
+class TierLimits:
+    """What an environment of one tier may be, and why: the validation messages quote it."""
+
+    max_token_ttl: int
+    """The longest token TTL (and maximum TTL) without ``overrides.long_token_ttl``, in seconds."""
+    branches: str
+    """Which branches may deploy, for people."""
+    open_allowlist: Literal["warned", "refused"]
+    """What an allowlist admitting every address (``0.0.0.0/0``, ``::/0``) gets."""
+
+
+TIER_LIMITS: Mapping[Tier, TierLimits] = {
+    Tier.DEVELOPMENT: TierLimits(3600, "any branch ('*') or declared exact branch names", "warned"),
+    Tier.TEST: TierLimits(1800, "the default branch, or declared exact branch names (never a glob or '*')",
+                          "warned"),
+    Tier.STAGING: TierLimits(1200, "the default branch only", "refused"),
+    Tier.PRODUCTION: TierLimits(900, "the default branch only", "refused"),
+}
+"""Each tier's limits; they tighten from development to production."""
 
 
 class GitHubPlan(StrEnum):
@@ -265,6 +293,27 @@ class SecretLayout(Strict):
     """Paths are ``<prefix>/<repository>`` (``<prefix>/<developer>/<repository>`` per developer)."""
 
 
+PROMOTIONS_PREFIX = "promotions"
+"""Where an environment others promote from records the image digests it deployed:
+``promotions/<repository>/<digest hex>`` in its mount (only its CI roles write there; admins are denied)."""
+SHARED_PREFIX = "shared"
+"""Shared secrets live at ``shared/<name>`` in the environment's mount, apart from every repository's own."""
+
+
+class SharedSecret(Strict):
+    """A secret several repositories of one environment read (a database every service uses, say), kept once
+    at ``shared/<name>`` in the environment's mount instead of copied into each repository's path."""
+
+    name: SafeName
+    repositories: Annotated[tuple[SafeName, ...], Field(min_length=1)]
+    """The repositories whose CI roles read it; each must deploy to the environment. No other role can."""
+
+    @property
+    def path(self) -> str:
+        """Relative to the mount, e.g. ``shared/postgres``."""
+        return f"{SHARED_PREFIX}/{self.name}"
+
+
 class Reviewers(Strict):
     users: tuple[GitHubId, ...] = ()
     teams: tuple[GitHubId, ...] = ()
@@ -276,9 +325,8 @@ class Reviewers(Strict):
 
 class EnvironmentOverrides(Strict):
     long_token_ttl: OverrideReason | None = None
-    """Accept token TTLs above the tier's limit (1 hour; 15 minutes for production)."""
-
-
+    """Accept token TTLs above the tier's limit (``TIER_LIMITS``: one hour for development, 30 minutes for
+    test, 20 for staging, 15 for production)."""
 
 
 class Environment(Strict):
@@ -287,7 +335,8 @@ class Environment(Strict):
     repositories: tuple[SafeName, ...] = ()
     """Repositories that deploy to this environment."""
     branches: tuple[BranchName, ...] | None = None
-    """Branches that may deploy; staging and production: the default branch only (the default)."""
+    """Branches that may deploy (default: the default branch). Development: any (``'*'``) or exact names;
+    test: exact names; staging and production: the default branch only."""
     ip_allowlist: Annotated[tuple[Cidr, ...], Field(min_length=1)]
     """Egress ranges of the runners; Vault binds tokens to them (``token_bound_cidrs``)."""
     token_ttl: Annotated[int, Field(ge=60)] = 600
@@ -298,6 +347,11 @@ class Environment(Strict):
     developers: tuple[ShortName, ...] = ()
     """Per-developer environments: one role set and path set per developer."""
     secrets: SecretLayout = SecretLayout()
+    promote_from: ShortName | None = None
+    """The environment (of a lower or equal tier) an image must have been deployed to before it deploys here:
+    the deploy step refuses a digest that environment did not record."""
+    shared_secrets: tuple[SharedSecret, ...] = ()
+    """Secrets several of its repositories read, each at ``shared/<name>`` (admins write them, as every secret)."""
     overrides: EnvironmentOverrides = EnvironmentOverrides()
     ci: Sections = Sections()
     """Settings of each CI system for this environment (e.g. the context or runner its jobs use)."""
@@ -327,8 +381,8 @@ class Infrastructure(Strict):
     """The key of the CI system (one the repository builds on) that runs the infrastructure pipeline."""
     ip_allowlist: Annotated[tuple[Cidr, ...], Field(min_length=1)]
     """Egress ranges of the runners that apply the stacks; never an open range (it holds every deployer)."""
-    token_ttl: Annotated[int, Field(ge=60, le=MAX_PRODUCTION_TOKEN_TTL_SECONDS)] = 600
-    token_max_ttl: Annotated[int, Field(ge=60, le=MAX_PRODUCTION_TOKEN_TTL_SECONDS)] = 900
+    token_ttl: Annotated[int, Field(ge=60, le=TIER_LIMITS[Tier.PRODUCTION].max_token_ttl)] = 600
+    token_max_ttl: Annotated[int, Field(ge=60, le=TIER_LIMITS[Tier.PRODUCTION].max_token_ttl)] = 900
     """A deployer token lives no longer than a production token (the provider's child token included)."""
 
 
@@ -364,6 +418,10 @@ class Declaration(Strict):
             return self.organization.resources_stack
         production = [e.name for e in self.environments if e.tier is Tier.PRODUCTION]
         return production[0] if production else self.environments[0].name
+
+    def promotion_sources(self) -> set[str]:
+        """Environments another environment promotes from (their deploys record what they deployed)."""
+        return {e.promote_from for e in self.environments if e.promote_from}
 
     def deploy_branches(self, environment: Environment, repository: Repository) -> tuple[str, ...]:
         """Branches of ``repository`` that may deploy to ``environment`` (``('*',)`` means any)."""

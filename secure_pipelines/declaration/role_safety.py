@@ -14,7 +14,7 @@ import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 
 from ..errors import Problem
-from .model import MAX_PRODUCTION_TOKEN_TTL_SECONDS, MAX_TOKEN_TTL_SECONDS, PROTECTED_TIERS, Tier
+from .model import TIER_LIMITS, Tier
 
 GLOB = "*"
 LONG_TTL_OVERRIDE = "overrides.long_token_ttl"
@@ -26,8 +26,8 @@ def _is_open(cidr: str) -> bool:
 
 
 def open_allowlist_problems(field: str, cidrs: Sequence[str], tier: Tier) -> Iterator[Problem]:
-    """A staging or production allowlist that admits every address (``0.0.0.0/0``, ``::/0``)."""
-    if tier not in PROTECTED_TIERS:
+    """An allowlist that admits every address (``0.0.0.0/0``, ``::/0``) where the tier refuses one."""
+    if TIER_LIMITS[tier].open_allowlist != "refused":
         return
     for cidr in cidrs:
         if _is_open(cidr):
@@ -36,15 +36,24 @@ def open_allowlist_problems(field: str, cidrs: Sequence[str], tier: Tier) -> Ite
 
 
 def open_allowlist_warning(field: str, cidrs: Sequence[str], tier: Tier) -> Problem | None:
-    """A development allowlist that admits every address: legal, but worth saying."""
-    if tier is Tier.DEVELOPMENT and any(_is_open(cidr) for cidr in cidrs):
+    """An open allowlist where the tier allows one: legal, but worth saying (louder for a test tier)."""
+    if TIER_LIMITS[tier].open_allowlist != "warned" or not any(_is_open(cidr) for cidr in cidrs):
+        return None
+    if tier is Tier.DEVELOPMENT:
         return Problem(field, list(cidrs), "a token for this environment can be used from any address")
-    return None
+    return Problem(field, list(cidrs), f"a token for this {tier} environment can be used from any address, and its "
+                                       "secrets are shared by the team; list your runners' egress ranges")
 
 
 def max_token_ttl(tier: Tier) -> int:
-    """The longest token TTL accepted without an override: 15 minutes for production, else one hour."""
-    return MAX_PRODUCTION_TOKEN_TTL_SECONDS if tier is Tier.PRODUCTION else MAX_TOKEN_TTL_SECONDS
+    """The longest token TTL accepted without an override: one hour for development, 30 minutes for test,
+    20 for staging, 15 for production."""
+    return TIER_LIMITS[tier].max_token_ttl
+
+
+def ttl_ladder() -> str:
+    """Every tier's TTL limit, lowest tier first, for messages."""
+    return ", ".join(f"{tier} {TIER_LIMITS[tier].max_token_ttl}" for tier in Tier) + " seconds"
 
 
 def _field(where: str, name: str) -> str:
@@ -68,8 +77,9 @@ def ttl_problems(
             yield Problem(
                 _field(where, name),
                 value,
-                f"exceeds {limit} seconds for a {tier} environment; shorten it, or set "
-                f"{LONG_TTL_OVERRIDE} to the reason you accept a longer-lived token",
+                f"exceeds {limit} seconds, the limit for a {tier} environment (limits tighten towards production: "
+                f"{ttl_ladder()}); shorten it, or set {LONG_TTL_OVERRIDE} to the reason you accept a longer-lived "
+                "token",
             )
 
 

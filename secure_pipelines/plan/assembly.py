@@ -55,13 +55,15 @@ def _environment_plan(declaration: Declaration, env: Environment) -> Environment
     policies: list[VaultPolicy] = []
     deployments: list[Deployment] = []
     for repo in repos:
+        shared = vault.shared_paths_of(env, repo)
         for developer in developers:
             path = vault.secret_path(env, repo, developer)
             paths.append(path)
-            policies.append(vault.ci_read(env, repo, developer, path))
+            policies.append(vault.ci_read(declaration, env, repo, developer, (path, *shared)))
         for system in registry.of_repository(repo):
             roles = tuple(
-                vault.ci_role(declaration, env, repo, system, developer, vault.secret_path(env, repo, developer))
+                vault.ci_role(declaration, env, repo, system, developer,
+                              (vault.secret_path(env, repo, developer), *shared))
                 for developer in developers
             )
             settings = system.deploy_settings(declaration, repo, env)
@@ -76,7 +78,8 @@ def _environment_plan(declaration: Declaration, env: Environment) -> Environment
                 runner=settings.runner,
                 frozen=env.tier is Tier.PRODUCTION and repo.name in declaration.pipeline_policy.code_freeze,
             ))
-    admin_policy = vault.admin_write(env)
+    paths.extend(vault.shared_secret_path(env, shared) for shared in env.shared_secrets)
+    admin_policy = vault.admin_write(declaration, env)
     policies.append(admin_policy)
     return EnvironmentPlan(
         name=env.name,

@@ -44,19 +44,53 @@ class JwtMount:
 
 @dataclass(frozen=True)
 class SecretPath:
-    """One KV v2 secret path a CI role may read."""
+    """One KV v2 secret path a CI role may read: a repository's own, or a shared one."""
 
     environment: str
-    repository: str
+    repository: str | None
+    """The one repository that reads it; ``None`` for a shared secret."""
     developer: str | None
     mount: str
     path: str
-    """Relative to the mount, e.g. ``apps/webapp``."""
+    """Relative to the mount, e.g. ``apps/webapp`` or ``shared/postgres``."""
+    shared: str | None = None
+    """The shared secret's name (``environments[].shared_secrets``), else ``None``."""
+    readers: tuple[str, ...] = ()
+    """A shared secret's repositories (a repository's own path: that repository alone)."""
 
     @property
     def data_path(self) -> str:
         """The API path of the secret's data (KV v2 puts ``data/`` after the mount)."""
         return f"{self.mount}/data/{self.path}"
+
+    @property
+    def file_name(self) -> str:
+        """Where a deploy step puts it in its secrets directory: ``<repository>.json``, or
+        ``shared/<name>.json`` (a directory no repository name can reach)."""
+        return f"shared/{self.shared}.json" if self.shared else f"{self.path.rsplit('/', 1)[-1]}.json"
+
+
+@dataclass(frozen=True)
+class PromotionRecords:
+    """Where deploys of one repository to one environment record each image digest they deployed, one
+    create-only record per digest (``<prefix>/<digest hex>``), for the environment that promotes from it."""
+
+    environment: str
+    """The environment whose deploys record (the one promoted from)."""
+    repository: str
+    mount: str
+    prefix: str
+    """Relative to the mount, e.g. ``promotions/webapp``."""
+
+    @property
+    def data_prefix(self) -> str:
+        """The API path records sit under, e.g. ``kv-staging/data/promotions/webapp``."""
+        return f"{self.mount}/data/{self.prefix}"
+
+    @property
+    def data_glob(self) -> str:
+        """Every record's API path: what policies grant and explain shows."""
+        return f"{self.data_prefix}/*"
 
 
 @dataclass(frozen=True)
@@ -146,6 +180,10 @@ class CIRole:
     deploy_via: str
     previous_role_name: str | None = None
     """Its name before the naming convention, if it had one (gives its old Pulumi resource name: an alias)."""
+    records: PromotionRecords | None = None
+    """Where its deploys record the digest they deployed (another environment promotes from this one)."""
+    promoted_from: PromotionRecords | None = None
+    """The records a digest must be in before its deploys may ship it (``promote_from``)."""
 
     @property
     def resource_name(self) -> str:

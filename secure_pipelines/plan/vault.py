@@ -7,9 +7,27 @@ from collections.abc import Sequence
 
 from .. import naming
 from ..ci.base import CISystem
-from ..declaration.model import Admins, Declaration, Developer, Environment, Repository
+from ..declaration.model import (
+    PROMOTIONS_PREFIX,
+    Admins,
+    Declaration,
+    Developer,
+    Environment,
+    Repository,
+    SharedSecret,
+)
 from ..errors import InvalidDeclaration, Problem
-from .model import AdminAuthMount, AdminRole, CIRole, JwtMount, Plan, SecretPath, SecretStore, VaultPolicy
+from .model import (
+    AdminAuthMount,
+    AdminRole,
+    CIRole,
+    JwtMount,
+    Plan,
+    PromotionRecords,
+    SecretPath,
+    SecretStore,
+    VaultPolicy,
+)
 from .vault_policies import admin_write_policy, ci_read_policy
 
 ADMIN_MOUNT_PATH = "admins"
@@ -43,31 +61,69 @@ def secret_path(env: Environment, repo: Repository, developer: Developer | None)
         developer=developer.name if developer else None,
         mount=env.secret_mount,
         path="/".join(parts),
+        readers=(repo.name,),
     )
+
+
+def shared_secret_path(env: Environment, shared: SharedSecret) -> SecretPath:
+    return SecretPath(
+        environment=env.name,
+        repository=None,
+        developer=None,
+        mount=env.secret_mount,
+        path=shared.path,
+        shared=shared.name,
+        readers=shared.repositories,
+    )
+
+
+def shared_paths_of(env: Environment, repo: Repository) -> tuple[SecretPath, ...]:
+    """The shared secrets of ``env`` that ``repo`` reads."""
+    return tuple(shared_secret_path(env, s) for s in env.shared_secrets if repo.name in s.repositories)
+
+
+def promotion_records(env: Environment, repo: Repository) -> PromotionRecords:
+    """Where deploys of ``repo`` to ``env`` record the digests they deployed."""
+    return PromotionRecords(environment=env.name, repository=repo.name, mount=env.secret_mount,
+                            prefix=f"{PROMOTIONS_PREFIX}/{repo.name}")
+
+
+def promotions_of(declaration: Declaration, env: Environment, repo: Repository
+                  ) -> tuple[PromotionRecords | None, PromotionRecords | None]:
+    """``(records it writes, records it must find)`` for deploys of ``repo`` to ``env``."""
+    records = promotion_records(env, repo) if env.name in declaration.promotion_sources() else None
+    source = declaration.environment(env.promote_from) if env.promote_from else None
+    return records, promotion_records(source, repo) if source is not None else None
 
 
 def ci_policy_name(env: Environment, repo: Repository, developer: Developer | None) -> str:
     return naming.ci_policy(env.name, repo.name, developer.name if developer else None)
 
 
-def ci_read(env: Environment, repo: Repository, developer: Developer | None, path: SecretPath) -> VaultPolicy:
-    """The policy that reads exactly ``path``, for the role(s) of ``repo`` in ``env`` (as ``developer``)."""
+def ci_read(
+    declaration: Declaration, env: Environment, repo: Repository, developer: Developer | None,
+    paths: Sequence[SecretPath],
+) -> VaultPolicy:
+    """The policy that reads exactly ``paths`` (its own, then the shared secrets it is listed for), for the
+    role(s) of ``repo`` in ``env`` (as ``developer``)."""
     who = f"{repo.name} in {env.name}" + (f" for {developer.name}" if developer else "")
     return VaultPolicy(
         name=ci_policy_name(env, repo, developer),
         environment=env.name,
         purpose="ci-read",
-        hcl=ci_read_policy(f"CI read access: {who}", env.secret_mount, [path.path]),
+        hcl=ci_read_policy(f"CI read access: {who}", env.secret_mount, [p.path for p in paths],
+                           *(r.data_prefix if r else None for r in promotions_of(declaration, env, repo))),
         previous_name=naming.previous_ci_policy(env.name, repo.name, developer.name if developer else None),
     )
 
 
-def admin_write(env: Environment) -> VaultPolicy:
+def admin_write(declaration: Declaration, env: Environment) -> VaultPolicy:
+    records = PROMOTIONS_PREFIX if env.name in declaration.promotion_sources() else None
     return VaultPolicy(
         name=naming.admin_policy(env.name),
         environment=env.name,
         purpose="admin-write",
-        hcl=admin_write_policy(f"Secret admins of {env.name}: write and rotate", env.secret_mount),
+        hcl=admin_write_policy(f"Secret admins of {env.name}: write and rotate", env.secret_mount, records),
         previous_name=naming.previous_admin_policy(env.name),
     )
 
@@ -78,11 +134,12 @@ def ci_role(
     repo: Repository,
     system: CISystem,
     developer: Developer | None,
-    path: SecretPath,
+    paths: Sequence[SecretPath],
 ) -> CIRole:
     """The role a job of ``repo`` on ``system`` logs in with to deploy to ``env`` (as ``developer``)."""
     binding = system.binding(declaration, repo, env, developer)
     who = developer.name if developer else None
+    records, promoted_from = promotions_of(declaration, env, repo)
     return CIRole(
         ci=system.name,
         mount_path=system.mount_path,
@@ -101,10 +158,12 @@ def ci_role(
         token_ttl=env.token_ttl,
         token_max_ttl=env.token_max_ttl,
         token_type="service",
-        secret_paths=(path,),
+        secret_paths=tuple(paths),
         ref_binding=binding.ref_binding,
         deploy_via=binding.deploy_via,
         previous_role_name=naming.previous_ci_role(env.name, repo.name, who),
+        records=records,
+        promoted_from=promoted_from,
     )
 
 

@@ -12,13 +12,14 @@ mount is removed afterwards.
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import SecurePipelinesError
-from ..plan import Plan, SecretPath
+from ..plan import Plan, PromotionRecords, SecretPath
 from ..plan.model import AdminRole
 from .addresses import inside_address, outside_addresses
 from .grants import capabilities_of, grants_of
@@ -58,7 +59,7 @@ class _StandIn:
 
 
 def rehearse_admin(rehearsal: Rehearsal, server: OpenBaoServer, plan: Plan, env_name: str,
-                   paths: Sequence[SecretPath]) -> None:
+                   paths: Sequence[SecretPath], records: Sequence[PromotionRecords] = ()) -> None:
     """One environment's admins: log in only with their group and from their networks, rotate every
     path of the environment, read none, write no other environment's, end their token."""
     env = plan.environment(env_name)
@@ -74,7 +75,7 @@ def rehearse_admin(rehearsal: Rehearsal, server: OpenBaoServer, plan: Plan, env_
     rehearsal.outcomes.extend(_read_back(admin, role, env_name))
     stand_in = _stand_in(root, plan, admin, role)
     try:
-        _rehearse_logins(rehearsal, server, plan, admin, stand_in, env_name, paths)
+        _rehearse_logins(rehearsal, server, plan, admin, stand_in, env_name, paths, records)
     finally:
         root.call("delete", f"sys/auth/{stand_in.mount}")
 
@@ -130,7 +131,8 @@ def _login(server: OpenBaoServer, stand_in: _StandIn, token: str, address: str |
 
 
 def _rehearse_logins(rehearsal: Rehearsal, server: OpenBaoServer, plan: Plan, admin: AdminRole,
-                     stand_in: _StandIn, env_name: str, paths: Sequence[SecretPath]) -> None:
+                     stand_in: _StandIn, env_name: str, paths: Sequence[SecretPath],
+                     records: Sequence[PromotionRecords]) -> None:
     inside = inside_address(admin.token_bound_cidrs[0]) if admin.token_bound_cidrs else None
     own_group = [admin.admin_group]
     answer = _login(server, stand_in, _id_token(stand_in, plan, own_group), inside)
@@ -168,11 +170,11 @@ def _rehearse_logins(rehearsal: Rehearsal, server: OpenBaoServer, plan: Plan, ad
         rehearsal.outcomes.append(_admin_row(
             "attack", f"admin {env_name}: its token replayed from {address} (outside the admins' networks)", env_name,
             "refused", replayed, "Vault: token_bound_cidrs (token tied to the admins' networks)"))
-    _rehearse_access(rehearsal, server, session, admin, env_name, paths)
+    _rehearse_access(rehearsal, server, session, admin, env_name, paths, records)
 
 
 def _rehearse_access(rehearsal: Rehearsal, server: OpenBaoServer, session: VaultSession, admin: AdminRole,
-                     env_name: str, paths: Sequence[SecretPath]) -> None:
+                     env_name: str, paths: Sequence[SecretPath], records: Sequence[PromotionRecords]) -> None:
     root = VaultSession(server.api_addr, server.root_token)
     own = [p for p in paths if p.environment == env_name]
     elsewhere = [p for p in paths if p.environment != env_name]
@@ -187,8 +189,14 @@ def _rehearse_access(rehearsal: Rehearsal, server: OpenBaoServer, session: Vault
         answer = session.write(path.data_path, {"data": {MARKER_KEY: "written by another environment's admin"}})
         rehearsal.outcomes.append(_admin_row("attack", f"admin {env_name} writes {path.data_path}", env_name,
                                              "refused", answer, "Vault: ACL policy"))
+    for place in records:  # only this environment's deploys record what they deployed
+        forged = session.write(f"{place.data_prefix}/{secrets.token_hex(32)}", {"data": {"image": "forged"}})
+        rehearsal.outcomes.append(_admin_row("attack", f"admin {env_name} forges a promotion record "
+                                             f"({place.data_glob})", env_name, "refused", forged,
+                                             "Vault: ACL policy (records denied to admins)"))
     who = f"admin:{admin.role_name}"
-    rehearsal.observed |= grants_of(who, capabilities_of(root, session.token, [p.data_path for p in paths]))
+    globs = [place.data_glob for place in records]
+    rehearsal.observed |= grants_of(who, capabilities_of(root, session.token, [p.data_path for p in paths] + globs))
     if own:
         for step in revocation_rows(session, own[0].data_path):
             rehearsal.outcomes.append(_admin_row(step.kind, f"admin {env_name} {step.flow}", env_name, step.expected,

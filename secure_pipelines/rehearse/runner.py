@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,7 +15,8 @@ from ..ci import registry
 from ..ci.base import LayerDecision
 from ..declaration.model import Declaration
 from ..explain import PathAccess, access_matrix
-from ..plan import CIRole, Deployment, Plan, SecretPath
+from ..plan import CIRole, Deployment, Plan, PromotionRecords, SecretPath
+from ..progress import progress
 from .addresses import outside_addresses
 from .admin import rehearse_admin
 from .apply import StackVaultResource
@@ -22,15 +25,15 @@ from .deployers import apply_as_deployers, attack_rows, bootstrap, deployers_of
 from .differential import differential_outcome
 from .flows import deployments_of, legitimate_logins, role_key
 from .forwarded import verify_forwarded_address
-from .grants import READ, capabilities_of, grants_of
+from .grants import READ, WRITE, capabilities_of, grants_of
 from .keys import IssuerKey, generate_issuer_keys, write_private_keys
 from .outcomes import Expectation, Kind, Outcome, Rehearsal, Verdict, verdict_for
 from .probe import Firing, claims_for, client_token, login, refusing_layer, token_for
 from .revocation import revocation_rows
 from .scratch import refuse_real_vault
-from .seeding import MARKER_KEY, seed
+from .seeding import MARKER_KEY, Promotions, seed, seed_records
 from .server import OpenBaoServer, dev_server
-from .timing import PhaseTimes, ProgressListener
+from .timing import PhaseTimes
 from .vault_client import Answer, VaultSession, VaultUnreachable, close_sessions
 
 NEIGHBOURS_READ_FOR_REAL = 3
@@ -83,6 +86,11 @@ class Subject:
     def paths(self) -> list[SecretPath]:
         return [p for name, _, plan in self.environments for p in plan.environment(name).secret_store.paths]
 
+    def records(self) -> list[PromotionRecords]:
+        """Every place a rehearsed role records or reads promotion records (its environment's or its source's)."""
+        found = {r for _, _, _, role in self.deployments() for r in (role.records, role.promoted_from) if r}
+        return sorted(found, key=lambda r: r.data_glob)
+
     def deployments(self) -> list[tuple[Declaration, Plan, Deployment, CIRole]]:
         return [(declaration, plan, deployment, role) for name, declaration, plan in self.environments
                 for deployment, role in deployments_of(plan, (name,))]
@@ -114,13 +122,12 @@ def rehearse(
     resources: ResourceSource,
     target: VaultTarget | None = None,
     keys_dir: Path | None = None,
-    progress: ProgressListener | None = None,
 ) -> Rehearsal:
     """Apply, seed, fire; return every outcome. Embedded OpenBao unless ``target`` is given;
-    ``progress`` hears of each phase and of each role done."""
+    the current progress listener (``secure_pipelines.progress``) hears of each phase and of each role done."""
     started = time.monotonic()
     environments = subject.names
-    times = PhaseTimes(listener=progress)
+    times = PhaseTimes(listener=progress())
     with times.phase("capture"):
         vault_resources = resources()
     with times.phase("keys"):
@@ -150,6 +157,8 @@ def rehearse(
                 rehearsal.outcomes.extend(verify_forwarded_address(server))
             with times.phase("seed"):
                 markers = seed(root, paths)
+                records = subject.records()
+                recorded = seed_records(root, [r for r in records if r.environment in environments])
 
             infrastructure = subject.infrastructure()
 
@@ -157,7 +166,7 @@ def rehearse(
                 declaration, plan, deployment, role = each
                 scratch = Rehearsal(environments, server.api_addr, rehearsal.embedded)
                 _rehearse_role(scratch, server, declaration, plan, deployment, role, keys, paths, markers,
-                               deployer=any(each is mine for mine in infrastructure))
+                               Promotions(records, recorded), deployer=any(each is mine for mine in infrastructure))
                 return scratch
 
             # Roles are independent; a few threads keep the server busy while Python mints tokens.
@@ -169,7 +178,8 @@ def rehearse(
                     times.advance()
             with times.phase("admin"):
                 for env_name in environments:
-                    rehearse_admin(rehearsal, server, subject.plan_of(env_name), env_name, paths)
+                    rehearse_admin(rehearsal, server, subject.plan_of(env_name), env_name, paths,
+                                   [r for r in records if r.environment == env_name])
             with times.phase("deployers"):
                 rehearsal.outcomes.extend(attack_rows(root, subject.organization, tokens, paths))
             with times.phase("differential"):
@@ -205,7 +215,7 @@ def _label(role: CIRole) -> str:
 def _rehearse_role(
     rehearsal: Rehearsal, server: OpenBaoServer, declaration: Declaration, plan: Plan,
     deployment: Deployment, role: CIRole, keys: dict[str, IssuerKey], paths: Sequence[SecretPath],
-    markers: dict[str, str], *, deployer: bool = False,
+    markers: dict[str, str], promotions: Promotions, *, deployer: bool = False,
 ) -> None:
     """Fire ``role``'s legitimate logins, what its token may do, and its attacks. ``deployer``: the role is
     the infrastructure pipeline's for one stack (its token must hold that stack's deployer policy alone)."""
@@ -225,7 +235,7 @@ def _rehearse_role(
     if session is not None and deployer:
         _deployer_authorization(rehearsal, root, session, role, paths)
     elif session is not None:
-        _authorization(rehearsal, root, session, role, paths, markers)
+        _authorization(rehearsal, root, session, role, paths, markers, promotions)
     first = logins[0].firing.job
     refs = tuple(dict.fromkeys(legit.firing.job.ref for legit in logins if legit.firing.job.ref != first.ref))
     if not outside_addresses(role.token_bound_cidrs):
@@ -284,7 +294,7 @@ def _later_layers(plan: Plan, firing: Firing, *, thorough: bool) -> list[LayerDe
 
 
 def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSession, role: CIRole,
-                   paths: Sequence[SecretPath], markers: dict[str, str]) -> None:
+                   paths: Sequence[SecretPath], markers: dict[str, str], promotions: Promotions) -> None:
     """Read exactly its own paths; write none; read no other (real reads of neighbours, and Vault's
     capability check of every path)."""
     label = _label(role)
@@ -294,7 +304,8 @@ def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSessi
         data = (answer.body.get("data") or {}).get("data") or {}
         if answer.ok and data.get(MARKER_KEY) != markers.get(path.data_path):
             answer = Answer(409, {}, ("Vault answered with a value that is not this path's seeded secret",))
-        rehearsal.outcomes.append(_row("legitimate", f"{label}: read own {path.data_path}", role, "admitted",
+        whose = f"shared ({', '.join(path.readers)})" if path.shared else "own"
+        rehearsal.outcomes.append(_row("legitimate", f"{label}: read {whose} {path.data_path}", role, "admitted",
                                        answer))
         write = session.write(path.data_path, {"data": {MARKER_KEY: "overwritten by a CI token"}})
         rehearsal.outcomes.append(_row("attack", f"{label}: CI token writes its own {path.data_path}", role,
@@ -302,10 +313,13 @@ def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSessi
     others = [p for p in paths if p.data_path not in own]
     for path in _neighbours(role, others):
         answer = session.read(path.data_path)
-        rehearsal.outcomes.append(_row("attack", f"{label}: CI token reads {path.data_path}", role, "refused",
-                                       answer, layer="Vault: ACL policy"))
-    capabilities = capabilities_of(root, session.token, [p.data_path for p in paths])
+        unlisted = f" (shared with {', '.join(path.readers)} only)" if path.shared else ""
+        rehearsal.outcomes.append(_row("attack", f"{label}: CI token reads {path.data_path}{unlisted}", role,
+                                       "refused", answer, layer="Vault: ACL policy"))
+    globs = [r.data_glob for r in promotions.records]
+    capabilities = capabilities_of(root, session.token, [p.data_path for p in paths] + globs)
     rehearsal.observed |= grants_of(role_key(role), capabilities)
+    _promotion_rows(rehearsal, session, role, promotions, capabilities)
     readable_others = sorted(p.data_path for p in others if READ & capabilities[p.data_path])
     rehearsal.outcomes.append(Outcome(
         "attack", f"{label}: any of the {len(others)} other secret paths readable (Vault capability check)",
@@ -349,10 +363,45 @@ def _deployer_authorization(rehearsal: Rehearsal, root: VaultSession, session: V
                                        outcome.answer, layer=outcome.layer))
 
 
+def _promotion_rows(rehearsal: Rehearsal, session: VaultSession, role: CIRole, promotions: Promotions,
+                    capabilities: Mapping[str, AbstractSet[str]]) -> None:
+    """Its own deploys record a digest once and never overwrite one; it reads the records of the environment
+    it promotes from and cannot forge one there; it can create no record anywhere else."""
+    label = _label(role)
+    if role.records is not None:
+        record = f"{role.records.data_prefix}/{secrets.token_hex(32)}"
+        created = session.write(record, {"data": {"image": "recorded by the rehearsal"}})
+        rehearsal.outcomes.append(_row("legitimate", f"{label}: records a digest it deployed ({record})", role,
+                                       "admitted", created))
+        again = session.write(record, {"data": {"image": "another image under the same digest"}})
+        rehearsal.outcomes.append(_row("attack", f"{label}: overwrites a promotion record ({record})", role,
+                                       "refused", again, layer="Vault: ACL policy (create only)"))
+    source = role.promoted_from
+    if source is not None and source in promotions.recorded:
+        record = promotions.recorded[source]
+        read = session.read(record)
+        rehearsal.outcomes.append(_row("legitimate", f"{label}: reads {source.environment}'s record {record}", role,
+                                       "admitted", read))
+        forged = session.write(f"{source.data_prefix}/{secrets.token_hex(32)}", {"data": {"image": "forged"}})
+        rehearsal.outcomes.append(_row("attack", f"{label}: forges a record in {source.environment} "
+                                       f"({source.data_glob})", role, "refused", forged, layer="Vault: ACL policy"))
+    others = [r.data_glob for r in promotions.records if r != role.records]
+    forgeable = sorted(g for g in others if WRITE & capabilities[g])
+    rehearsal.outcomes.append(Outcome(
+        "attack", f"{label}: creates a promotion record anywhere but its own ({len(others)} places, Vault capability "
+        "check)", role.environment, role.repository, str(role.ci), role.developer, "refused",
+        "admitted: " + ", ".join(forgeable) if forgeable else f"refused: 0 of {len(others)} writable",
+        "" if forgeable else "Vault: ACL policy", "escape" if forgeable else "ok",
+    ))
+
+
 def _neighbours(role: CIRole, others: Sequence[SecretPath]) -> list[SecretPath]:
-    """Paths an attacker would try first: same repository elsewhere, same place for others."""
+    """Paths an attacker would try first: same repository elsewhere, same place for others, and every shared
+    secret of its environment it is not listed for."""
     same_repo = [p for p in others if p.repository == role.repository]
-    same_env = [p for p in others if p.environment == role.environment and p.repository != role.repository]
-    return same_repo[:NEIGHBOURS_READ_FOR_REAL] + same_env[:NEIGHBOURS_READ_FOR_REAL]
+    same_env = [p for p in others
+                if p.environment == role.environment and p.repository is not None and p.repository != role.repository]
+    unlisted = [p for p in others if p.environment == role.environment and p.shared]
+    return same_repo[:NEIGHBOURS_READ_FOR_REAL] + same_env[:NEIGHBOURS_READ_FOR_REAL] + unlisted
 
 

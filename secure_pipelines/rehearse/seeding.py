@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from ..errors import SecurePipelinesError
-from ..plan import SecretPath
+from ..plan import PromotionRecords, SecretPath
 from .vault_client import VaultSession
 
 MARKER_KEY = "rehearsal_marker"
@@ -31,3 +32,25 @@ def seed(root: VaultSession, paths: Sequence[SecretPath]) -> dict[str, str]:
         for _ in pool.map(write, paths):
             pass
     return markers
+
+
+@dataclass(frozen=True)
+class Promotions:
+    """Every place rehearsed roles record digests or read them, and one record written in each place the
+    rehearsal applied (as a deploy there would leave it)."""
+
+    records: Sequence[PromotionRecords]
+    recorded: Mapping[PromotionRecords, str]
+    """The API path of the seeded record, by place."""
+
+
+def seed_records(root: VaultSession, places: Sequence[PromotionRecords]) -> dict[PromotionRecords, str]:
+    """One digest record in each place, written as root (the one a promoting deploy will find)."""
+    recorded: dict[PromotionRecords, str] = {}
+    for place in places:
+        path = f"{place.data_prefix}/{secrets.token_hex(32)}"
+        answer = root.write(path, {"data": {"image": f"rehearsal image deployed to {place.environment}"}})
+        if not answer.ok:
+            raise SecurePipelinesError(f"cannot seed the promotion record {path}: {answer.reason}")
+        recorded[place] = path
+    return recorded

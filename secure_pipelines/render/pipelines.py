@@ -29,8 +29,9 @@ class RoleChoice:
 
     role: str
     developer: str | None
-    secret_paths: tuple[str, ...]
-    """API paths of the secrets it reads, e.g. ``kv-production/data/apps/webapp``."""
+    secrets: tuple[tuple[str, str], ...]
+    """``(API path, file)`` of each secret it reads, e.g. ``("kv-production/data/apps/webapp", "webapp.json")``:
+    its own, then the shared ones (``shared/<name>.json``)."""
     selector: str | None
     """Per developer: what the job compares to pick this role (a subject pattern, a user id...)."""
 
@@ -52,6 +53,11 @@ class DeployJob:
     mount: str
     audience: str
     roles: tuple[RoleChoice, ...]
+    records: str | None = None
+    """Where the job records the digest it deployed (API path prefix), when another environment promotes
+    from this one."""
+    promoted_from: tuple[str, str] | None = None
+    """``(environment, API path prefix)`` of the records a digest must be in before the job deploys it."""
 
     @property
     def per_developer(self) -> bool:
@@ -130,11 +136,14 @@ def _deploy_job(plan: Plan, deployment: Deployment, earlier: list[DeployJob], se
             RoleChoice(
                 role=role.role_name,
                 developer=role.developer,
-                secret_paths=tuple(p.data_path for p in role.secret_paths),
+                secrets=tuple((p.data_path, p.file_name) for p in role.secret_paths),
                 selector=selector(role) if choose else None,
             )
             for role in deployment.roles
         ),
+        records=first_role.records.data_prefix if first_role.records else None,
+        promoted_from=(first_role.promoted_from.environment, first_role.promoted_from.data_prefix)
+        if first_role.promoted_from else None,
     )
 
 

@@ -108,5 +108,5 @@ def test_a_resources_stack_that_is_no_environment_selects_none(example_plan: Pla
 
 
 def test_an_unknown_stack_names_the_known_environments(example_plan: Plan):
-    with pytest.raises(UnknownStack, match=r"'prod'.*known: dev, staging, production"):
+    with pytest.raises(UnknownStack, match=r"'prod'.*known: dev, qa, staging, production"):
         select_environment(example_plan, "prod")

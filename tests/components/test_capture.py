@@ -48,8 +48,8 @@ def test_secret_config_is_a_placeholder_marked_secret():
 
 
 def test_an_unknown_stack_is_refused_with_the_known_environments():
-    with pytest.raises(UnknownStack, match=r"'qa'.*dev, staging, production"):
-        capture_stack("qa", project_dir=EXAMPLE_PROJECT)
+    with pytest.raises(UnknownStack, match=r"'perf'.*dev, qa, staging, production"):
+        capture_stack("perf", project_dir=EXAMPLE_PROJECT)
 
 
 def test_a_missing_declaration_file_is_reported(tmp_path: Path):
@@ -79,9 +79,9 @@ def test_pulumi_up_on_an_unknown_stack_ends_with_a_clean_run_error():
         except pulumi.RunError as error:
             raised.append(error)
 
-    capture_program(program, "qa")
+    capture_program(program, "perf")
     (error,) = raised
-    assert "stack 'qa' is not an environment" in str(error)
+    assert "stack 'perf' is not an environment" in str(error)
     assert isinstance(error.__cause__, UnknownStack)
 
 

@@ -126,7 +126,7 @@ def test_every_problem_is_reported_at_once():
 @pytest.mark.parametrize(("inputs", "field", "words"), [
     ({"tokenTtl": 300.5}, "token_ttl", "fractional part"),
     ({"tokenTtl": 30}, "token_ttl", "greater than or equal to 60"),
-    ({"tier": "prod"}, "tier", "'development', 'staging' or 'production'"),
+    ({"tier": "prod"}, "tier", "'development', 'test', 'staging' or 'production'"),
     ({"claimsMatch": "regex"}, "claims_match", "'string' or 'glob'"),
     ({"tokenBoundCidrs": ["203.0.113.17/28"]}, "token_bound_cidrs[0]", "host bits set"),
     ({"roleName": "Release Bot"}, "role_name", "not a safe name"),
@@ -178,10 +178,10 @@ def test_a_declaration_validation_refuses_is_refused_with_the_same_problems(exam
 
 
 def test_an_environment_the_declaration_does_not_declare_is_refused_naming_the_known_ones(example):
-    refused = _refused(_environment(_yaml_text(example), "qa"))
+    refused = _refused(_environment(_yaml_text(example), "perf"))
     assert _errors(refused) == [{"property_path": "environment",
-                                 "reason": "qa: is not an environment of the declaration (known: dev, staging, "
-                                           "production)"}]
+                                 "reason": "perf: is not an environment of the declaration (known: dev, qa, "
+                                           "staging, production)"}]
 
 
 def test_text_that_is_not_yaml_is_refused():

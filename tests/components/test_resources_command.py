@@ -65,9 +65,9 @@ def test_text_shows_the_tree_protect_and_retain():
 
 
 def test_an_unknown_stack_exits_2_naming_the_environments_without_a_traceback():
-    result = run("resources", "--stack", "qa")
+    result = run("resources", "--stack", "perf")
     assert result.returncode == 2
-    assert "stack 'qa' is not an environment" in result.stderr
+    assert "stack 'perf' is not an environment" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 

@@ -50,9 +50,9 @@ EXPECTED_TYPES = {
     "staging": {**ENVIRONMENT_COMPONENTS, MOUNT: 1, POLICY: 4, ROLE: 3, ENDPOINT: 1,
                 GITHUB_ENVIRONMENT: 2, DEPLOYMENT_POLICY: 2},
     # production also owns the organisation: 3 JWT mounts + the admins' OIDC mount, protection of the
-    # 3 repositories GitHub hosts (shop lives on GitLab), the 3 stacks' deployer policies and the
-    # infrastructure pipeline's 3 deployer roles.
-    "production": {**ENVIRONMENT_COMPONENTS, **ORGANIZATION_COMPONENTS, MOUNT: 1, POLICY: 4 + 3, ROLE: 3 + 3,
+    # 3 repositories GitHub hosts (shop lives on GitLab), the 4 stacks' deployer policies and the
+    # infrastructure pipeline's 4 deployer roles.
+    "production": {**ENVIRONMENT_COMPONENTS, **ORGANIZATION_COMPONENTS, MOUNT: 1, POLICY: 4 + 4, ROLE: 3 + 4,
                    ENDPOINT: 1, GITHUB_ENVIRONMENT: 2, DEPLOYMENT_POLICY: 2, AUTH_BACKEND: 4,
                    BRANCH_PROTECTION: 3},
 }
@@ -247,7 +247,7 @@ def test_the_admin_mount_is_oidc_and_its_client_secret_a_pulumi_secret(captured,
     assert mount.inputs["type"] == "oidc"
     assert mount.inputs["path"] == example_plan.admin_auth.path
     assert mount.inputs["oidcDiscoveryUrl"] == example_plan.admin_auth.oidc_discovery_url
-    assert mount.inputs["oidcClientId"] == "vault-admins"
+    assert mount.inputs["oidcClientId"] == "vault"  # stacks/Pulumi.production.yaml
     assert mount.secret_keys == {"oidcClientSecret"}
 
 

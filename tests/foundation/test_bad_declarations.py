@@ -57,6 +57,7 @@ def _append(key: str, item_from: Callable[[dict[str, Any]], dict[str, Any]]) -> 
 PROD = lambda d: env(d, "production")  # noqa: E731
 STAGING = lambda d: env(d, "staging")  # noqa: E731
 DEV = lambda d: env(d, "dev")  # noqa: E731
+QA = lambda d: env(d, "qa")  # noqa: E731
 WEBAPP = lambda d: repo(d, "webapp")  # noqa: E731
 API = lambda d: repo(d, "api")  # noqa: E731
 
@@ -181,8 +182,51 @@ CASES = [
          "environments[staging].branches", "default branch"),
     Case("production TTL over 15 minutes", _set(PROD, "token_max_ttl", 1800),
          "environments[production].token_max_ttl", "overrides.long_token_ttl"),
-    Case("staging TTL over an hour", _set(STAGING, "token_max_ttl", 7200),
-         "environments[staging].token_max_ttl", "exceeds 3600"),
+    Case("staging TTL over 20 minutes", _set(STAGING, "token_max_ttl", 1500),
+         "environments[staging].token_max_ttl", "exceeds 1200 seconds, the limit for a staging environment"),
+    Case("test TTL over 30 minutes", _set(QA, "token_max_ttl", 2400),
+         "environments[qa].token_max_ttl", "exceeds 1800 seconds, the limit for a test environment (limits tighten "
+         "towards production: development 3600, test 1800, staging 1200, production 900 seconds)"),
+    Case("development TTL over an hour", _set(DEV, "token_max_ttl", 7200),
+         "environments[dev].token_max_ttl", "exceeds 3600 seconds, the limit for a development environment"),
+    Case("test from any branch", _set(QA, "branches", ["*"]),
+         "environments[qa].branches", "a test environment deploys from the default branch, or declared exact branch "
+         "names (never a glob or '*'): '*' would let anyone who can push a branch deploy there"),
+    Case("test from a glob", _set(QA, "branches", ["release/*"]), "environments[qa].branches[0]", "is a glob"),
+    Case("a test environment per developer", _set(QA, "per_developer", True),
+         "environments[qa].per_developer", "only a development environment may be per developer"),
+    Case("an unknown tier", _set(QA, "tier", "qa"), "environments[qa].tier",
+         "'development', 'test', 'staging' or 'production'"),
+    Case("a shared secret for a repository that does not deploy there",
+         _set(STAGING, "shared_secrets", [{"name": "payments", "repositories": ["webapp", "billing"]}]),
+         "environments[staging].shared_secrets[payments].repositories",
+         "does not deploy to staging, so no role of it could read the secret"),
+    Case("a shared secret nobody reads", _set(STAGING, "shared_secrets", [{"name": "payments", "repositories": []}]),
+         "environments[staging].shared_secrets[payments].repositories", "at least 1"),
+    Case("two shared secrets of one name", _set(STAGING, "shared_secrets", [
+        {"name": "payments", "repositories": ["webapp"]}, {"name": "payments", "repositories": ["api"]}]),
+         "environments[staging].shared_secrets[payments].name", "is declared twice"),
+    Case("shared secrets under the repositories' own prefix",
+         lambda d: DEV(d).update(secrets={"prefix": "shared"},
+                                 shared_secrets=[{"name": "lin", "repositories": ["webapp"]}]),
+         "environments[dev].secrets.prefix", "a shared secret could name a repository's own paths"),
+    Case("promotion from an undeclared environment", _set(PROD, "promote_from", "preprod"),
+         "environments[production].promote_from",
+         "is not a declared environment (known: dev, qa, staging, production)"),
+    Case("promotion from itself", _set(PROD, "promote_from", "production"),
+         "environments[production].promote_from", "an environment cannot promote from itself"),
+    Case("promotion downwards", _set(QA, "promote_from", "staging"),
+         "environments[qa].promote_from", "is a staging environment, above this test one; promote upwards only"),
+    Case("promotion from where a repository never deploys",
+         lambda d: STAGING(d).update(repositories=["webapp", "api"]),
+         "environments[production].promote_from", "shop deploy(s) to production but not to staging"),
+    Case("promotions in a circle", lambda d: (QA(d).update(promote_from="dev"), DEV(d).update(promote_from="qa"))[0],
+         "environments[dev].promote_from", "is a test environment, above this development one"),
+    Case("promotions in a circle of equal tiers", lambda d: d["environments"].append(
+        {**QA(d), "name": "demo", "promote_from": "qa"}) or QA(d).update(promote_from="demo"),
+         "environments[qa].promote_from", "promotions go round in a circle (qa -> demo -> qa)"),
+    Case("records under the repositories' own prefix", _set(STAGING, "secrets", {"prefix": "promotions"}),
+         "environments[staging].secrets.prefix", "is where staging records the digests it deployed"),
     Case("ttl above max ttl", _set(STAGING, "token_ttl", 1200),
          "environments[staging].token_ttl", "longer than token_max_ttl"),
     Case("override without a reason", _set(PROD, "overrides", {"long_token_ttl": "ok"}),
@@ -270,13 +314,14 @@ CASES = [
     Case("one admin group for every environment", _set(lambda d: d["admins"]["auth"], "admin_group", "vault-admins"),
          "admins.auth.admin_group", "a dev admin a production admin"),
     Case("an environment without an admin group", _set(lambda d: d["admins"], "groups",
-                                                       {"dev": "a", "production": "b"}),
+                                                       {"dev": "a", "qa": "q", "production": "b"}),
          "admins.groups.staging", "administer staging's secrets"),
     Case("an admin group of an unknown environment", _set(lambda d: d["admins"], "groups",
-                                                         {"dev": "a", "staging": "b", "production": "c", "qa": "d"}),
-         "admins.groups.qa", "not a declared environment"),
+                                                         {"dev": "a", "qa": "q", "staging": "b", "production": "c",
+                                                          "perf": "d"}),
+         "admins.groups.perf", "not a declared environment"),
     Case("dev and production admins in one group", _set(lambda d: d["admins"], "groups",
-                                                        {"dev": "ops", "staging": "b", "production": "ops"}),
+                                                        {"dev": "ops", "qa": "q", "staging": "b", "production": "ops"}),
          "admins.groups.production", "an admin of one tier would administer the other's secrets"),
     Case("admin group with a comma", _set(lambda d: d["admins"], "groups",
                                           {"dev": "a,b", "staging": "b", "production": "c"}),
@@ -415,7 +460,8 @@ def test_without_production_admins_may_come_from_anywhere_with_a_warning(example
 
     example["environments"] = [e for e in example["environments"] if e["tier"] != "production"]
     example["organization"]["resources_stack"] = "staging"
-    example["admins"]["groups"] = {"dev": "vault-dev-admins", "staging": "vault-staging-admins"}
+    example["admins"]["groups"] = {"dev": "vault-dev-admins", "qa": "vault-qa-admins",
+                                   "staging": "vault-staging-admins"}
     del example["admins"]["ip_allowlist"]
     plan = build_plan(parse_declaration(example))
     assert any(w.field == "admins.ip_allowlist" and "any address" in w.message for w in plan.warnings)

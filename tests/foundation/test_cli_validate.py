@@ -28,7 +28,7 @@ def validated() -> subprocess.CompletedProcess[str]:
 
 def test_validate_accepts_the_example(validated: subprocess.CompletedProcess[str]) -> None:
     assert validated.returncode == 0, validated.stderr
-    assert validated.stdout.startswith("ok: 4 repositories, 3 environments")
+    assert validated.stdout.startswith("ok: 4 repositories, 4 environments")
 
 
 def test_validate_shows_warnings_on_stderr(validated: subprocess.CompletedProcess[str]) -> None:

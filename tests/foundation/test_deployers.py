@@ -91,7 +91,7 @@ def test_a_template_sequence_cannot_be_pinned() -> None:
 
 def test_explain_lists_who_can_change_what(example_plan: Plan) -> None:
     shown = {d.stack: d for d in who_changes_what(example_plan)}
-    assert set(shown) == {"dev", "staging", "production"}
+    assert set(shown) == {"dev", "qa", "staging", "production"}
     staging = shown["staging"]
     assert staging.policy == "secure_pipelines.deployer.staging" and not staging.organization_wide
     assert {p.path for p in staging.paths} >= {"sys/mounts/kv-staging", "sys/policies/acl/staging.admin",

@@ -38,6 +38,7 @@ def _new_repository(values: dict[str, Any]) -> None:
     values["repositories"].append({"name": "billing", "github_id": 700000003, "ci": {"github_actions": {}},
                                    "required_status_checks": ["test"], "visibility": "public",
                                    "overrides": {"self_hosted_runners_on_public_repository": "ephemeral runners"}})
+    _env(values, "staging")["repositories"].append("billing")  # production promotes from staging
     _env(values, "production")["repositories"].append("billing")
 
 
@@ -69,6 +70,10 @@ WIDENINGS: dict[str, tuple[Mutation, str]] = {
     "production reviewers removed": (lambda v: _env(v, "production").update(reviewers={}),
                                      "environment.reviewer-teams.removed"),
     "a ruleset bypass team": (_ruleset_bypass, "protection.bypass-teams.added"),
+    "production no longer held to what staging recorded": (
+        lambda v: _env(v, "production").pop("promote_from"), "role.promotion.removed"),
+    "a repository reads a shared secret": (
+        lambda v: _env(v, "production")["shared_secrets"][0]["repositories"].append("api"), "grant.added"),
     "the infrastructure runners' networks widened": (
         lambda v: v["infrastructure"].update(ip_allowlist=["203.0.113.0/24"]), "role.cidrs.widened"),
 }
@@ -102,8 +107,9 @@ def test_a_change_that_widens_access_is_widening(name: str, example_values_modul
     assert expected in {c.id for c in changes if c.kind == WIDENING}, [(c.id, c.kind) for c in changes]
 
 
-SYMMETRIC = {"another admin group"}
-"""Changes that widen both ways: other people get access whichever way the group changes."""
+SYMMETRIC = {"another admin group", "production no longer held to what staging recorded"}
+"""Changes that widen both ways: other people get access whichever way the group changes; holding production
+to staging's records gives staging's deploys a new write (the records) while it narrows what production ships."""
 
 
 @pytest.mark.parametrize("name", sorted(set(WIDENINGS) - SYMMETRIC))

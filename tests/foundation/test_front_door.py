@@ -139,14 +139,14 @@ def test_a_stack_override_that_breaks_the_declaration_is_refused_by_every_comman
 
 @pytest.mark.parametrize("command", [
     ("validate",), ("render", "--all", "-o", "out"), ("explain", "--all"), ("rehearse", "--all"),
-    ("resources", "-s", "qa"), ("validate", "-s", "qa"),
+    ("resources", "-s", "perf"), ("validate", "-s", "perf"),
 ], ids=" ".join)
 def test_a_stack_file_naming_no_environment_is_one_error_worded_alike(user_project, securepipe, command) -> None:
-    user_project.write_stack("qa", {"vault:address": "https://vault.globex.example:8200"})
+    user_project.write_stack("perf", {"vault:address": "https://vault.globex.example:8200"})
     ran = securepipe(*command, cwd=user_project.root)
     assert ran.exit_code == 2
     assert ran.stderr.splitlines()[-1] == (
-        "error: stack 'qa' is not an environment of the declaration (known: staging, production); name each "
+        "error: stack 'perf' is not an environment of the declaration (known: staging, production); name each "
         "stack after an environment (Pulumi.<environment>.yaml, `pulumi stack select <environment>`)")
 
 

@@ -70,7 +70,7 @@ def test_production_binds_project_protected_branch_push_protected_environment_pi
 
 def test_every_gitlab_role_matches_exact_strings_of_documented_claims(plan: Plan) -> None:
     roles = [r for r in plan.roles if r.ci == "gitlab-ci"]
-    assert len(roles) == 4  # dev as lin and as sam, staging, production
+    assert len(roles) == 5  # dev as lin and as sam, qa, staging, production
     for gitlab_role in roles:
         assert gitlab_role.claims_match == "string" and not gitlab_role.has_typed_claims
         assert set(gitlab_role.claims) <= CLAIMS_GITLAB_DOCUMENTS
@@ -78,6 +78,14 @@ def test_every_gitlab_role_matches_exact_strings_of_documented_claims(plan: Plan
                    for values in gitlab_role.claims.values() for value in values)
         assert gitlab_role.issuer == "https://gitlab.com" and gitlab_role.mount_path == "gitlab-ci"
         assert gitlab_role.bound_audiences == ("secure-pipelines/acme/vault",)
+
+
+def test_a_test_environment_binds_its_protected_branches_and_gitlabs_testing_tier(plan: Plan) -> None:
+    claims = role(plan, "qa").claims
+    assert claims["ref"] == ("main", "release/qa") and claims["ref_protected"] == ("true",)
+    assert claims["deployment_tier"] == ("testing",) and claims["environment_protected"] == ("true",)
+    assert claims["ci_config_ref_uri"] == ("gitlab.com/acme/shop//.gitlab-ci.yml@refs/heads/main",
+                                           "gitlab.com/acme/shop//.gitlab-ci.yml@refs/heads/release/qa")
 
 
 def test_dev_binds_what_holds_on_any_branch_and_the_developer(plan: Plan, example: dict[str, Any]) -> None:
@@ -120,7 +128,7 @@ def test_on_free_with_the_named_override_the_role_does_not_require_a_protected_e
     example: dict[str, Any],
 ) -> None:
     example["ci"]["gitlab_ci"]["plan"] = "free"
-    for name in ("staging", "production"):
+    for name in ("qa", "staging", "production"):
         gitlab_section(example, name)["overrides"] = {"unprotected_environment": "GitLab Free until the budget"}
     declaration = parse_declaration(example)
     plan = build_plan(declaration)
@@ -141,7 +149,8 @@ def test_the_example_warns_what_gitlab_must_be_set_to_by_hand_and_nothing_about_
 ) -> None:
     about_shop = [w for w in warnings(parse_declaration(example)) if w.field.startswith("repositories[shop]")]
     assert [w.field for w in about_shop] == ["repositories[shop].ci.gitlab_ci"]
-    assert "protected branch main" in about_shop[0].message and "staging, production" in about_shop[0].message
+    assert "protected branches main, release/qa" in about_shop[0].message
+    assert "protected environments qa, staging, production" in about_shop[0].message
 
 
 # --- refused declarations -------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ def _refusal(values: dict[str, Any]) -> list[str]:
 def test_each_stack_gets_one_role_applied_resources_stack_first(example: dict[str, Any]) -> None:
     plan = build_plan(parse_declaration(example))
     assert plan.infrastructure is not None
-    assert plan.infrastructure.stacks == ("production", "dev", "staging")
+    assert plan.infrastructure.stacks == ("production", "dev", "qa", "staging")
     for role in plan.infrastructure.roles:
         assert role.role_name == f"secure_pipelines.deployer.{role.environment}"
         assert role.token_policies == (plan.deployer(role.environment).name,)
@@ -41,7 +41,7 @@ def test_only_the_resources_stack_deployer_writes_the_roles_each_pinned_to_its_p
         example: dict[str, Any]) -> None:
     plan = build_plan(parse_declaration(example))
     organization = plan.deployer(plan.resources_stack)
-    for stack in ("dev", "staging", "production"):
+    for stack in ("dev", "qa", "staging", "production"):
         grant = next(g for g in organization.grants
                      if g.path == f"auth/github-actions/role/secure_pipelines.deployer.{stack}")
         assert grant.allowed == (("token_policies", ((f"secure_pipelines.deployer.{stack}",),)),)
@@ -58,7 +58,7 @@ def _infrastructure(example: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize(("changes", "field", "message"), [
     ({"repository": "nowhere"}, "infrastructure.repository", "is not a declared repository"),
-    ({"repository": "api"}, "infrastructure.repository", "also deploys an application to dev, staging, production"),
+    ({"repository": "api"}, "infrastructure.repository", "also deploys an application to dev, qa, staging, production"),
     ({"ci": "gitlab_ci"}, "infrastructure.ci", "infrastructure does not build on it"),
     ({"ip_allowlist": ["0.0.0.0/0"]}, "infrastructure.ip_allowlist", "admits every address"),
     ({"token_ttl": 900, "token_max_ttl": 600}, "infrastructure.token_ttl", "longer than"),

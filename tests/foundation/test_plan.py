@@ -144,23 +144,45 @@ def test_staging_and_production_roles_pin_the_default_branch(plan: Plan) -> None
             assert ci_role.claims[ref_claim] == (("main",) if ci_role.ci == "gitlab-ci" else ("refs/heads/main",))
 
 
-def test_each_ci_policy_reads_only_its_own_repository_in_its_own_environment(plan: Plan) -> None:
+def test_each_ci_policy_reads_only_its_own_repository_and_its_shared_secrets_in_its_own_environment(
+    plan: Plan, example: dict[str, Any],
+) -> None:
     for env in plan.environments:
+        declared = next(e for e in example["environments"] if e["name"] == env.name)
         for policy in env.policies:
             stanzas = [line.split('"')[1] for line in policy.hcl.splitlines() if line.startswith("path ")]
             assert stanzas.count(REVOKE_SELF) == 1, "every token may end itself, and nothing more under auth/"
-            paths = [p for p in stanzas if p != REVOKE_SELF]
+            # promotion records: its own (create) or those of the environment it promotes from (read)
+            paths = [p for p in stanzas if p != REVOKE_SELF and "/data/promotions/" not in p]
             assert paths and all(p.startswith(f"{env.secret_store.mount}/") for p in paths)
             if policy.purpose == "ci-read":
                 assert 'capabilities = ["read"]' in policy.hcl
-                (own,) = [path for path in env.secret_store.paths
-                          if naming.ci_policy(env.name, path.repository, path.developer) == policy.name]
-                assert all(p.removesuffix("/*").endswith(f"/{own.path}") for p in paths)
+                (own,) = [path for path in env.secret_store.paths if path.repository is not None
+                          and naming.ci_policy(env.name, path.repository, path.developer) == policy.name]
+                repository = own.repository
+                shared = {f"{env.secret_store.mount}/data/shared/{s['name']}"
+                          for s in declared.get("shared_secrets", []) if repository in s["repositories"]}
+                own_paths = [p for p in paths if p.removesuffix("/*") not in shared]
+                assert own_paths and all(p.removesuffix("/*").endswith(f"/{own.path}") for p in own_paths)
+                assert {p.removesuffix("/*") for p in paths} - {p.removesuffix("/*") for p in own_paths} == shared
+
+
+def test_a_shared_secret_is_in_the_read_policies_of_its_listed_repositories_only(plan: Plan) -> None:
+    production = plan.environment("production")
+    readers = {p.name for p in production.policies if "kv-production/data/shared/payments" in p.hcl}
+    assert readers == {naming.ci_policy("production", "webapp", None), naming.ci_policy("production", "shop", None)}
+    admin = next(p for p in production.policies if p.purpose == "admin-write")
+    assert 'path "kv-production/data/*"' in admin.hcl and '"read"' not in admin.hcl  # writes it, as every secret
+    (shared,) = [p for p in production.secret_store.paths if p.shared]
+    assert (shared.data_path, shared.readers) == ("kv-production/data/shared/payments", ("webapp", "shop"))
+    for role in production.roles:
+        reads = {p.data_path for p in role.secret_paths}
+        assert ("kv-production/data/shared/payments" in reads) == (role.repository in ("webapp", "shop"))
 
 
 def test_each_environment_has_its_own_admin_group_and_admins_log_in_from_their_networks(plan: Plan) -> None:
     groups = {env.name: env.admin_role.admin_group for env in plan.environments}
-    assert groups == {"dev": "vault-dev-admins", "staging": "vault-staging-admins",
+    assert groups == {"dev": "vault-dev-admins", "qa": "vault-qa-admins", "staging": "vault-staging-admins",
                       "production": "vault-production-admins"}
     assert {env.admin_role.token_bound_cidrs for env in plan.environments} == {
         ("203.0.113.64/28", "2001:db8:300::/48")}
@@ -206,9 +228,9 @@ def test_adding_a_repository_renames_nothing(example: dict[str, Any], plan: Plan
 
 def test_adding_an_environment_renames_nothing(example: dict[str, Any], plan: Plan) -> None:
     example["environments"].insert(0, {
-        "name": "qa", "tier": "staging", "repositories": ["api"], "ip_allowlist": ["192.0.2.0/24"],
+        "name": "perf", "tier": "staging", "repositories": ["api"], "ip_allowlist": ["192.0.2.128/25"],
     })
-    example["admins"]["groups"]["qa"] = "vault-qa-admins"
+    example["admins"]["groups"]["perf"] = "vault-perf-admins"
     bigger = build_plan(parse_declaration(example))
     for kind, names in _names(plan).items():
         assert names <= _names(bigger)[kind], kind
@@ -271,18 +293,21 @@ def test_pipeline_policy_data_names_contexts_by_tier(plan: Plan) -> None:
     policy = circleci_plan(plan).config_policy
     assert policy.production_contexts == ("acme-production",)
     assert policy.staging_contexts == ("acme-staging",)
+    assert policy.test_contexts == ("acme-qa",)
     assert [p.repository for p in policy.projects] == ["webapp"]
     assert set(policy.hard_fail_rules) == set(policy.enabled_rules)
 
 
 def test_unknown_environment_lookup_names_the_known_ones(plan: Plan) -> None:
-    with pytest.raises(KeyError, match="known: dev, staging, production"):
+    with pytest.raises(KeyError, match="known: dev, qa, staging, production"):
         plan.environment("prod")
 
 
-def test_staging_and_production_circleci_roles_pin_the_pipeline_definition(plan: Plan, example: dict[str, Any]) -> None:
+def test_test_staging_and_production_circleci_roles_pin_the_pipeline_definition(
+    plan: Plan, example: dict[str, Any]
+) -> None:
     webapp = next(r for r in example["repositories"] if r["name"] == "webapp")
-    for environment in ("staging", "production"):
+    for environment in ("qa", "staging", "production"):
         pinned = role(plan, "circleci", "webapp", environment)
         assert pinned.claims["oidc.circleci.com/pipeline-definition-id"] == (
             webapp["ci"]["circleci"]["pipeline_definition_id"],)
@@ -293,9 +318,10 @@ def test_staging_and_production_circleci_roles_pin_the_pipeline_definition(plan:
 
 def test_circleci_deploys_run_on_the_declared_runner_classes(plan: Plan) -> None:
     classes = {d.environment: d.runner for e in plan.environments for d in e.deployments if d.ci == "circleci"}
-    assert classes == {"dev": None, "staging": "acme/staging-deployers", "production": "acme/prod-deployers"}
+    assert classes == {"dev": None, "qa": "acme/qa-deployers", "staging": "acme/staging-deployers",
+                       "production": "acme/prod-deployers"}
     github = [d.runner for e in plan.environments for d in e.deployments if d.ci == "github-actions"]
-    assert github == [None, None, None]
+    assert github == [None, None, None, None]
 
 
 def test_organisation_warnings_belong_to_the_resources_stack(example: dict[str, Any]) -> None:
@@ -305,3 +331,45 @@ def test_organisation_warnings_belong_to_the_resources_stack(example: dict[str, 
     assert [w.field for w in plan.warnings_for("production") if w.field == approvals] == [approvals]
     assert not [w for w in plan.warnings_for("staging") if w.field == approvals]
     assert [w.field for w in plan.warnings_for("dev")] == ["environments[dev].ip_allowlist"]
+
+
+def test_test_qa_and_demo_are_three_environments_of_one_tier_each_with_its_own_vault_objects(
+    example: dict[str, Any],
+) -> None:
+    qa = next(e for e in example["environments"] if e["name"] == "qa")
+    for index, name in enumerate(("test", "demo"), start=1):
+        twin = copy.deepcopy(qa)
+        twin["name"] = name
+        twin["branches"] = ["main"]
+        twin["ip_allowlist"] = [f"192.0.2.{128 + 64 * (index - 1)}/26"]
+        context_id = f"3b1e7c4d-2a5f-4e6b-9c8d-7e6f5a4b3c2{index}"
+        twin["ci"]["circleci"]["context"] = {"name": f"acme-{name}", "id": context_id}
+        twin["ci"]["circleci"]["runner_resource_class"] = f"acme/{name}-deployers"
+        twin["ci"]["gitlab_ci"]["runner_tags"] = [f"acme-{name}-deployers"]
+        example["environments"].insert(1 + index, twin)
+        example["admins"]["groups"][name] = f"vault-{name}-admins"
+    plan = build_plan(parse_declaration(example))  # validated, and every rendered file checked against its policy
+    assert [(e.name, e.tier) for e in plan.environments] == [
+        ("dev", Tier.DEVELOPMENT), ("qa", Tier.TEST), ("test", Tier.TEST), ("demo", Tier.TEST),
+        ("staging", Tier.STAGING), ("production", Tier.PRODUCTION)]
+    tested = [plan.environment(name) for name in ("qa", "test", "demo")]
+    assert len({e.secret_store.mount for e in tested}) == 3
+    assert len({e.admin_role.admin_group for e in tested}) == 3
+    assert len({r.role_name for e in tested for r in e.roles}) == sum(len(e.roles) for e in tested) == 9
+
+
+def test_staging_records_digests_production_reads_them_and_no_admin_may_write_them(plan: Plan) -> None:
+    staging, production = plan.environment("staging"), plan.environment("production")
+    for role in staging.roles:
+        assert role.records is not None and role.promoted_from is None
+        assert role.records.data_glob == f"kv-staging/data/promotions/{role.repository}/*"
+        (policy,) = [p for p in staging.policies if p.name in role.token_policies]
+        assert f'path "{role.records.data_glob}" {{\n  capabilities = ["create", "read"]\n}}' in policy.hcl
+    for role in production.roles:
+        assert role.records is None and role.promoted_from is not None
+        (policy,) = [p for p in production.policies if p.name in role.token_policies]
+        assert f'path "kv-staging/data/promotions/{role.repository}/*" {{\n  capabilities = ["read"]\n}}' in policy.hcl
+    admin = next(p for p in staging.policies if p.purpose == "admin-write")
+    for api in ("data", "metadata", "delete", "undelete", "destroy"):
+        assert f'path "kv-staging/{api}/promotions/*" {{\n  capabilities = ["deny"]\n}}' in admin.hcl
+    assert all("promotions" not in p.hcl for e in plan.environments if e.name in ("dev", "qa") for p in e.policies)

@@ -84,6 +84,8 @@ def test_any_safe_repository_name_plans_to_paths_under_its_own_prefix(example: d
     example["repositories"][0]["name"] = name
     for env in example["environments"]:
         env["repositories"] = [name if r == "webapp" else r for r in env["repositories"]]
+        for shared in env.get("shared_secrets", []):
+            shared["repositories"] = [name if r == "webapp" else r for r in shared["repositories"]]
     try:
         plan = build_plan(parse_declaration(example))
     except InvalidDeclaration as error:
@@ -92,5 +94,8 @@ def test_any_safe_repository_name_plans_to_paths_under_its_own_prefix(example: d
         return
     for env in plan.environments:
         for path in env.secret_store.paths:
+            if path.shared:
+                assert path.path == f"shared/{path.shared}" and path.repository is None
+                continue
             assert path.path.split("/")[-1] == path.repository
             assert path.path.startswith(f"apps/{path.developer}/" if path.developer else "apps/")

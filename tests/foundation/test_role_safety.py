@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -84,14 +85,21 @@ def test_an_open_allowlist_is_refused_for_staging_and_production(tier, cidr):
     assert f"a {tier} allowlist must list your runners' egress ranges" in problem.message
 
 
-def test_an_open_development_allowlist_is_accepted_with_a_warning():
-    assert list(open_allowlist_problems("token_bound_cidrs", ["0.0.0.0/0"], Tier.DEVELOPMENT)) == []
-    warning = open_allowlist_warning("token_bound_cidrs", ["0.0.0.0/0"], Tier.DEVELOPMENT)
+@pytest.mark.parametrize("tier", [Tier.DEVELOPMENT, Tier.TEST])
+def test_an_open_development_or_test_allowlist_is_accepted_with_a_warning(tier):
+    assert list(open_allowlist_problems("token_bound_cidrs", ["0.0.0.0/0"], tier)) == []
+    warning = open_allowlist_warning("token_bound_cidrs", ["0.0.0.0/0"], tier)
     assert warning is not None and "any address" in warning.message
-    assert open_allowlist_warning("token_bound_cidrs", ["10.0.0.0/8"], Tier.DEVELOPMENT) is None
+    assert open_allowlist_warning("token_bound_cidrs", ["10.0.0.0/8"], tier) is None
 
 
-@pytest.mark.parametrize(("tier", "limit"), [(Tier.PRODUCTION, 900), (Tier.STAGING, 3600), (Tier.DEVELOPMENT, 3600)])
+def test_an_open_test_allowlist_is_warned_about_louder_than_a_development_one():
+    test = open_allowlist_warning("token_bound_cidrs", ["::/0"], Tier.TEST)
+    assert test is not None and "shared by the team; list your runners' egress ranges" in test.message
+
+
+@pytest.mark.parametrize(("tier", "limit"), [(Tier.PRODUCTION, 900), (Tier.STAGING, 1200), (Tier.TEST, 1800),
+                                             (Tier.DEVELOPMENT, 3600)])
 def test_a_ttl_above_the_tiers_limit_is_refused_and_one_at_the_limit_is_not(tier, limit):
     assert max_token_ttl(tier) == limit
     assert list(ttl_problems("", tier, limit, limit, None)) == []
@@ -124,3 +132,9 @@ def test_every_role_the_example_plan_writes_passes_every_rule(example: dict[str,
         ]
         assert audience_problem("bound_audiences", role.bound_audiences) is None, role.role_name
         assert found == [], role.role_name
+
+
+def test_each_tiers_ttl_limit_is_strictly_below_the_one_beneath_it():
+    limits = [max_token_ttl(tier) for tier in Tier]  # declared lowest tier first
+    assert list(Tier) == [Tier.DEVELOPMENT, Tier.TEST, Tier.STAGING, Tier.PRODUCTION]
+    assert all(lower > higher for lower, higher in itertools.pairwise(limits))

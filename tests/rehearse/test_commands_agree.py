@@ -42,25 +42,38 @@ def resources_grants(resources: Iterable[Mapping[str, Any]]) -> tuple[set[Grant]
         elif r["type"] == "vault:generic/endpoint:Endpoint" and "/role/" in inputs["path"]:
             mount, name = re.fullmatch(r"auth/(.+)/role/(.+)", inputs["path"]).groups()
             roles.append((f"{mount}/{name}", inputs["dataJson"]["role_type"], inputs["dataJson"]["token_policies"]))
-    # KV v2 data paths: a deployer role's policy reads Vault's configuration (sys/..., auth/...), never a secret.
+    ci_rules = {path for who, kind, names in roles if kind == "jwt" for name in names for path, _ in policies[name]}
     secret_paths = {path for who, kind, names in roles if kind == "jwt" for name in names
-                    for path, capabilities in policies[name]
-                    if "read" in capabilities and "*" not in path and "/data/" in path}
+                    for path, capabilities in policies[name] if "read" in capabilities and "*" not in path
+                    and "/data/" in path}  # a deployer role's policy reads Vault's configuration, never a secret
+    # Promotion records: a glob with no exact path beside it (a secret's own rule comes as a pair).
+    record_paths = {rule for rule in ci_rules if rule.endswith("/*") and rule[:-2] not in ci_rules}
     grants: set[Grant] = set()
     for who, kind, names in roles:
-        for name in names:
-            for rule, capabilities in policies[name]:
-                for path in secret_paths:
-                    if _matches(rule, path) and kind == "jwt" and "read" in capabilities:
-                        grants.add((who, path, "read"))
-                    if _matches(rule, path) and kind == "oidc" and {"create", "update"} & capabilities:
-                        grants.add((who, path, "write"))
-    return grants, secret_paths
+        rules = [rule for name in names for rule in policies[name]]
+        for path in secret_paths | record_paths:
+            capabilities = _capabilities(rules, path)
+            if kind == "jwt" and "read" in capabilities:
+                grants.add((who, path, "read"))
+            if {"create", "update"} & capabilities and (kind == "oidc" or path in record_paths):
+                grants.add((who, path, "write"))
+    return grants, secret_paths | record_paths
+
+
+def _capabilities(rules: list[tuple[str, set[str]]], path: str) -> set[str]:
+    """As Vault decides: the exact rule, else the longest matching glob; ``deny`` there denies all."""
+    matching = [(rule, capabilities) for rule, capabilities in rules if _matches(rule, path)]
+    if not matching:
+        return set()
+    best = max(len(rule) + (rule == path) for rule, _ in matching)
+    chosen = set().union(*(c for rule, c in matching if len(rule) + (rule == path) == best))
+    return set() if "deny" in chosen else chosen
 
 
 def explain_grants(matrix: Iterable[Mapping[str, Any]]) -> set[Grant]:
     return ({(r["role"], a["path"], "read") for a in matrix for r in a["readers"]}
-            | {(w["role"], a["path"], "write") for a in matrix for w in a["writers"]})
+            | {(w["role"], a["path"], "write") for a in matrix for w in a["writers"]}
+            | {(r["role"], a["path"], "write") for a in matrix for r in a["recorders"]})
 
 
 def _json(ran: Any) -> Any:

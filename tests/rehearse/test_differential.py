@@ -29,3 +29,15 @@ def test_a_grant_vault_withholds_is_a_difference(rehearse_example) -> None:
     dropped = next(iter(rehearsal.observed))
     extra, missing = differences(matrix, rehearsal.observed - {dropped})
     assert missing == {(dropped.who, dropped.data_path, dropped.capability)} and not extra
+
+
+def test_a_shared_secret_is_explained_and_granted_to_its_listed_repositories_and_its_admins_only(
+    rehearse_example,
+) -> None:
+    plan, rehearsal = rehearse_example("production")
+    shared = "kv-production/data/shared/payments"
+    (access,) = [a for a in access_matrix(plan, ["production"]) if a.path == shared]
+    assert {r.repository for r in access.readers} == {"webapp", "shop"}
+    assert [w.role for w in access.writers] == ["admin:production.admins"]
+    seen = {(a.who, a.capability) for a in rehearsal.observed if a.data_path == shared}
+    assert seen == {(r.role, "read") for r in access.readers} | {("admin:production.admins", "write")}

@@ -78,6 +78,8 @@ class TinyCI:
     later_layers = None
     config_policy = None
     infrastructure = None
+    scaffold = None
+    setup_steps = None
     vcs_host = "github"
     deploys_through_github_environments = False
     version_1_moves = ()

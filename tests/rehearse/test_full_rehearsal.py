@@ -52,8 +52,44 @@ def test_every_role_logs_in_from_every_declared_cidr_and_reads_its_own_paths(
         for cidr in role.token_bound_cidrs:
             assert any(f"({cidr})" in o.flow for o in logins), f"{role.role_name}: no login from {cidr}"
         for path in role.secret_paths:
-            reads = _rows(rehearsal, _label(role), f"read own {path.data_path}")
+            whose = f"read shared ({', '.join(path.readers)})" if path.shared else "read own"
+            reads = _rows(rehearsal, _label(role), f"{whose} {path.data_path}")
             assert [o.verdict for o in reads] == ["ok"], role.role_name
+
+
+def test_a_shared_secret_is_read_by_its_listed_repositories_and_refused_to_every_other(
+    example_rehearsal: tuple[Plan, Rehearsal],
+) -> None:
+    plan, rehearsal = example_rehearsal
+    shared = "kv-production/data/shared/payments"
+    for role in plan.environment("production").roles:
+        if role.repository in ("webapp", "shop"):
+            (row,) = _rows(rehearsal, _label(role), f"read shared (webapp, shop) {shared}")
+            assert (row.expected, row.verdict) == ("admitted", "ok")
+            (write,) = _rows(rehearsal, _label(role), f"CI token writes its own {shared}")
+            assert (write.verdict, write.layer) == ("ok", "Vault: ACL policy (read-only)")
+        else:
+            (row,) = _rows(rehearsal, _label(role), f"CI token reads {shared} (shared with webapp, shop only)")
+            assert (row.expected, row.got, row.verdict) == ("refused", "refused: permission denied", "ok")
+
+
+def test_staging_records_each_digest_once_production_reads_it_and_nobody_else_can_forge_one(
+    example_rehearsal: tuple[Plan, Rehearsal],
+) -> None:
+    plan, rehearsal = example_rehearsal
+    for role in plan.roles:
+        expected = ["creates a promotion record anywhere but its own"]
+        if role.environment == "staging":
+            expected += ["records a digest it deployed", "overwrites a promotion record"]
+        if role.environment == "production":
+            expected += [f"reads staging's record kv-staging/data/promotions/{role.repository}/",
+                         "forges a record in staging"]
+        for needle in expected:
+            assert [o.verdict for o in _rows(rehearsal, _label(role), needle)] == ["ok"], (role.role_name, needle)
+        if role.environment != "staging":
+            assert _rows(rehearsal, _label(role), "records a digest") == []
+    forged = [o for o in rehearsal.outcomes if o.flow.startswith("admin staging forges a promotion record")]
+    assert len(forged) == 3 and {(o.expected, o.verdict) for o in forged} == {("refused", "ok")}
 
 
 def test_every_role_faces_the_whole_attack_matrix(example_rehearsal: tuple[Plan, Rehearsal]) -> None:
@@ -181,6 +217,28 @@ def test_an_accepted_risk_row_quotes_the_override_that_accepts_it(tmp_path, rehe
     assert rehearsal.passed
 
 
+def test_every_tier_with_a_demo_promoted_from_qa_rehearses_with_zero_escapes(
+    tmp_path, rehearse_example, example_project
+) -> None:
+    values = YAML(typ="safe", pure=True).load((example_project / "stacks" / "declaration.yaml").read_text())
+    qa = next(e for e in values["environments"] if e["name"] == "qa")
+    demo = {**qa, "name": "demo", "branches": ["main"], "promote_from": "qa", "ip_allowlist": ["192.0.2.128/26"],
+            "ci": {"circleci": {"context": {"name": "acme-demo", "id": "4c2f8d5e-3b6a-4f7c-8d9e-0f1a2b3c4d5e"},
+                                "runner_resource_class": "acme/demo-deployers"},
+                   "gitlab_ci": {"runner_tags": ["acme-demo-deployers"]}}}
+    values["environments"].insert(2, demo)
+    values["admins"]["groups"]["demo"] = "vault-demo-admins"
+    path = tmp_path / "declaration.yaml"
+    with path.open("w") as handle:
+        YAML(typ="safe", pure=True).dump(values, handle)
+    plan, rehearsal = rehearse_example(None, path, cwd=tmp_path)
+    assert [e.tier for e in plan.environments] == ["development", "test", "test", "staging", "production"]
+    assert rehearsal.passed and rehearsal.escapes == []
+    for role in plan.environment("demo").roles:
+        assert [o.verdict for o in _rows(rehearsal, _label(role), "reads qa's record")] == ["ok"]
+        assert [o.verdict for o in _rows(rehearsal, _label(role), "forges a record in qa")] == ["ok"]
+
+
 def test_no_row_refers_to_a_document_users_do_not_have(example_rehearsal: tuple[Plan, Rehearsal]) -> None:
     _, rehearsal = example_rehearsal
     shown = [" ".join((o.flow, o.got, o.layer, o.proof, *o.also)) for o in rehearsal.outcomes]
@@ -206,7 +264,7 @@ def test_an_unversioned_config_on_the_default_branch_is_stopped_by_every_circlec
     """Vault cannot tell it from the reviewed config (identical claims); the context restriction can."""
     plan, rehearsal = example_rehearsal
     circleci_roles = [r for r in plan.roles if r.ci == "circleci"]
-    assert {r.tier for r in circleci_roles} == {"development", "staging", "production"}
+    assert {r.tier for r in circleci_roles} == {"development", "test", "staging", "production"}
     for role in circleci_roles:
         (row,) = _rows(rehearsal, _label(role), "unversioned config (pipeline.config_source api) on refs/heads/main")
         assert (row.got, row.verdict, row.layer) == (

@@ -62,6 +62,7 @@ PRODUCTION = {
     "missing context / environment": {"environment", "environment_protected", "environment_action",
                                       "deployment_tier"},
     "another environment's context / environment (staging)": {"environment", "deployment_tier"},
+    "another environment's context / environment (qa)": {"environment", "deployment_tier"},
     "another environment's context / environment (dev)": {"environment", "deployment_tier",
                                                           "environment_protected", "runner_environment"},
 }

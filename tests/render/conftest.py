@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import hvac
+import hvac.exceptions
 import pytest
 from ruamel.yaml import YAML
 
@@ -139,3 +140,33 @@ def seed_secrets_and_policies(client: hvac.Client, plan: Plan) -> None:
                 path=path.path, mount_point=path.mount, secret={"owner": f"{path.mount}/{path.path}"})
         for policy in env.policies:
             client.sys.create_or_update_policy(policy.name, policy.hcl)
+
+
+def record_deployed(client: hvac.Client, plan: Plan, image_ref: str) -> None:
+    """Record ``image_ref`` as deployed to every environment others promote from, for every repository
+    (what a deploy there leaves behind), so deploys that promote from it may ship it."""
+    digest = image_ref.rsplit("@sha256:", 1)[1]
+    for records in {r.records for r in plan.roles if r.records is not None}:
+        client.secrets.kv.v2.create_or_update_secret(path=f"{records.prefix}/{digest}", mount_point=records.mount,
+                                                     secret={"image": image_ref})
+
+
+def live_tokens(vault: DevVault, role_name: str, since: float) -> list[dict[str, Any]]:
+    """Tokens the role named ``role_name`` issued since ``since`` that Vault still honours (looked up by
+    accessor as root: a deploy step never shows its token, so tests find it this way)."""
+    client = hvac.Client(url=vault.addr, token=vault.token)
+    alive = []
+    for accessor in client.list("auth/token/accessors")["data"]["keys"]:
+        try:
+            token = client.write("auth/token/lookup-accessor", accessor=accessor)["data"]
+        except hvac.exceptions.InvalidRequest:
+            continue  # revoked between the listing and the lookup
+        if (token.get("meta") or {}).get("role") == role_name and token["creation_time"] >= int(since):
+            alive.append(token)
+    return alive
+
+
+def revoke_all(vault: DevVault, tokens: list[dict[str, Any]]) -> None:
+    client = hvac.Client(url=vault.addr, token=vault.token)
+    for token in tokens:
+        client.write("auth/token/revoke-accessor", accessor=token["accessor"])

@@ -12,15 +12,20 @@ JWT mounts' paths are fixed by their CI systems; this module (re)configures them
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import hvac
 import hvac.exceptions
@@ -33,7 +38,7 @@ from secure_pipelines.ci.circleci.policy.cases import parse_config
 from secure_pipelines.components.ci_roles import _vault_role_body
 from secure_pipelines.plan import CIRole, Plan
 
-from .conftest import DevVault, enable, seed_secrets_and_policies
+from .conftest import DevVault, enable, live_tokens, record_deployed, revoke_all, seed_secrets_and_policies
 
 DIGEST_REF = "ghcr.io/acme/webapp@sha256:" + "ab" * 32
 FAKE_MAKE = """#!/usr/bin/env bash
@@ -42,13 +47,18 @@ set -euo pipefail
   echo "target=$1"
   echo "environment=$DEPLOY_ENVIRONMENT"
   echo "image=$IMAGE_REF"
-  for f in "$SECRETS_DIR"/*.json; do echo "secret $(basename "$f")=$(jq -c . "$f")"; done
+  for f in $(cd "$SECRETS_DIR" && find . -name '*.json' | sort); do
+    echo "secret ${f#./}=$(jq -c . "$SECRETS_DIR/$f")"
+  done
 } > "$MAKE_RECORD"
 {
   echo "dir=$SECRETS_DIR"
   echo "dir mode=$(stat -c %a "$SECRETS_DIR")"
-  for f in "$SECRETS_DIR"/*.json; do echo "mode $(basename "$f")=$(stat -c %a "$f")"; done
-  echo "token in make's environment=${VAULT_TOKEN:-none}"
+  for f in $(cd "$SECRETS_DIR" && find . -mindepth 1 | sort); do
+    echo "mode ${f#./}=$(stat -c %a "$SECRETS_DIR/$f")"
+  done
+  echo "token in make's environment=${VAULT_TOKEN:-${CIRCLE_OIDC_TOKEN_V2:-none}}"
+  echo "token request in make's environment=${ACTIONS_ID_TOKEN_REQUEST_TOKEN:-none}"
 } > "$MAKE_RECORD.private"
 if [ -n "${MAKE_SLEEP:-}" ]; then touch "$MAKE_RECORD.started"; sleep "$MAKE_SLEEP"; fi
 exit "${MAKE_EXIT:-0}"
@@ -83,6 +93,7 @@ def harness(render_openbao: DevVault, scripts_plan: Plan, scripts_files: dict[st
         client.write(f"auth/{mount.path}/config", jwt_validation_pubkeys=[key.as_pem(private=False).decode()],
                      bound_issuer=mount.issuer)
     seed_secrets_and_policies(client, plan)
+    record_deployed(client, plan, DIGEST_REF)
     for role in plan.roles:
         client.adapter.post(f"/v1/auth/{role.mount_path}/role/{role.role_name}", json=_role_body(role))
     workspace = tmp_path_factory.mktemp("workspace")
@@ -128,32 +139,24 @@ def read_record(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines()) if path.exists() else {}
 
 
-def circleci_command(harness: Harness, job: str) -> str:
+def circleci_command(harness: Harness, job: str, workspace: Path | None = None) -> str:
     command = harness.config["jobs"][job]["steps"][-1]["run"]["command"]
-    return command.replace("/tmp/workspace", str(harness.workspace))
+    return command.replace("/tmp/workspace", str(workspace or harness.workspace))
 
 
-def run_deploy_step(harness: Harness, job: str, token: str, tmp_path: Path, **extra: str
+def run_deploy_step(harness: Harness, job: str, token: str, tmp_path: Path, image: str | None = None, **extra: str
                     ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """The job's deploy step, shipping the workspace's image (or ``image``, from a workspace of its own)."""
     record = tmp_path / "make-record"
+    workspace = None
+    if image is not None:
+        workspace = tmp_path / "workspace"
+        (workspace / "image").mkdir(parents=True)
+        (workspace / "image" / "ref").write_text(image + "\n")
     env = step_env(harness, record, CIRCLE_OIDC_TOKEN_V2=token, **extra)
-    result = subprocess.run(["bash", "-eo", "pipefail", "-c", circleci_command(harness, job)], env=env,
+    result = subprocess.run(["bash", "-eo", "pipefail", "-c", circleci_command(harness, job, workspace)], env=env,
                             capture_output=True, text=True, timeout=60)
     return result, read_record(record)
-
-
-def live_tokens(harness: Harness, role: CIRole, since: float) -> list[dict[str, Any]]:
-    """Tokens ``role`` issued since ``since`` that Vault still honours (looked up by accessor as root)."""
-    client = hvac.Client(url=harness.vault.addr, token=harness.vault.token)
-    alive = []
-    for accessor in client.list("auth/token/accessors")["data"]["keys"]:
-        try:
-            token = client.write("auth/token/lookup-accessor", accessor=accessor)["data"]
-        except hvac.exceptions.InvalidRequest:
-            continue  # revoked between the listing and the lookup
-        if (token.get("meta") or {}).get("role") == role.role_name and token["creation_time"] >= int(since):
-            alive.append(token)
-    return alive
 
 
 def developer_id(values: dict[str, Any], name: str) -> str:
@@ -196,6 +199,7 @@ def test_production_deploy_reads_production_secrets_and_ships_the_digest(
     assert recorded == {
         "target": "deploy", "environment": "production", "image": DIGEST_REF,
         "secret webapp.json": '{"owner":"kv-production-scripts/apps/webapp"}',
+        "secret shared/payments.json": '{"owner":"kv-production-scripts/shared/payments"}',  # listed for webapp
     }
 
 
@@ -226,6 +230,51 @@ def test_a_deploy_refuses_an_image_that_is_not_pinned_by_digest(
     assert not recorded
 
 
+# --- Promotion: production ships only what staging recorded ------------------------------------------
+
+
+def _circleci_token_for(harness: Harness, environment: str) -> str:
+    (role,) = [r for r in harness.plan.environment(environment).roles if r.ci == "circleci"]
+    return circleci_token(harness, harness.plan, role, user="3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152")
+
+
+def test_production_refuses_a_digest_staging_never_recorded(harness: Harness, tmp_path: Path) -> None:
+    unpromoted = "ghcr.io/acme/webapp@sha256:" + secrets.token_hex(32)
+    result, recorded = run_deploy_step(harness, "deploy-production", _circleci_token_for(harness, "production"),
+                                       tmp_path, image=unpromoted)
+    assert result.returncode == 1
+    assert f"error: {unpromoted} was never deployed to staging; deploy it there first" in result.stderr
+    assert not recorded  # make deploy never ran
+
+
+def test_staging_records_what_it_deployed_once_and_production_then_promotes_it(
+    harness: Harness, tmp_path: Path
+) -> None:
+    image = "ghcr.io/acme/webapp@sha256:" + secrets.token_hex(32)
+    first, _ = run_deploy_step(harness, "deploy-staging", _circleci_token_for(harness, "staging"),
+                               tmp_path / "first", image=image)
+    assert first.returncode == 0, first.stderr
+    assert f"recorded {image} as deployed to staging" in first.stdout
+    rerun, _ = run_deploy_step(harness, "deploy-staging", _circleci_token_for(harness, "staging"),
+                               tmp_path / "rerun", image=image)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{image} was already recorded as deployed to staging" in rerun.stdout
+    promoted, recorded = run_deploy_step(harness, "deploy-production", _circleci_token_for(harness, "production"),
+                                         tmp_path / "production", image=image)
+    assert promoted.returncode == 0, promoted.stderr
+    assert f"promoting {image}: staging deployed it" in promoted.stdout and recorded["image"] == image
+
+
+def test_a_staging_deploy_that_fails_records_nothing(harness: Harness, tmp_path: Path) -> None:
+    image = "ghcr.io/acme/webapp@sha256:" + secrets.token_hex(32)
+    failed, _ = run_deploy_step(harness, "deploy-staging", _circleci_token_for(harness, "staging"),
+                                tmp_path / "staging", image=image, MAKE_EXIT="2")
+    assert failed.returncode == 2 and "recorded" not in failed.stdout
+    refused, _ = run_deploy_step(harness, "deploy-production", _circleci_token_for(harness, "production"),
+                                 tmp_path / "production", image=image)
+    assert refused.returncode == 1 and "was never deployed to staging" in refused.stderr
+
+
 # --- No secret left on the runner, no token outliving the job (CircleCI) ---------------------------
 
 PUSHER = "3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152"
@@ -246,18 +295,13 @@ def without_revoke_self(harness: Harness, role: CIRole) -> Iterator[None]:
     client = hvac.Client(url=harness.vault.addr, token=harness.vault.token)
     (name,) = role.token_policies
     planned = next(p.hcl for e in harness.plan.environments for p in e.policies if p.name == name)
-    reads_only = "".join(f'path "{p.data_path}" {{\n  capabilities = ["read"]\n}}\n' for p in role.secret_paths)
-    client.sys.create_or_update_policy(name, reads_only)
+    revoke = 'path "auth/token/revoke-self" {\n  capabilities = ["update"]\n}\n'
+    assert revoke in planned
+    client.sys.create_or_update_policy(name, planned.replace(revoke, ""))
     try:
         yield
     finally:
         client.sys.create_or_update_policy(name, planned)
-
-
-def revoke_all(harness: Harness, tokens: list[dict[str, Any]]) -> None:
-    client = hvac.Client(url=harness.vault.addr, token=harness.vault.token)
-    for token in tokens:
-        client.write("auth/token/revoke-accessor", accessor=token["accessor"])
 
 
 def test_a_deploy_reads_its_secrets_into_a_private_directory_and_hides_the_token_from_make(
@@ -267,6 +311,7 @@ def test_a_deploy_reads_its_secrets_into_a_private_directory_and_hides_the_token
     assert result.returncode == 0, result.stderr
     private = read_record(tmp_path / "make-record.private")
     assert private["dir mode"] == "700" and private["mode webapp.json"] == "600"
+    assert private["mode shared"] == "700" and private["mode shared/payments.json"] == "600"
     assert private["token in make's environment"] == "none"
     assert recorded["secret webapp.json"]
 
@@ -277,7 +322,7 @@ def test_after_a_deploy_no_secret_file_remains_and_the_token_is_revoked(harness:
     assert result.returncode == 0, result.stderr
     assert recorded["secret webapp.json"], "no secret was read: the token checked below was never issued"
     assert not Path(read_record(tmp_path / "make-record.private")["dir"]).exists()
-    assert live_tokens(harness, production_role(harness), since) == []
+    assert live_tokens(harness.vault, production_role(harness).role_name, since) == []
 
 
 def test_a_failing_deploy_still_removes_its_secrets_and_revokes_its_token(harness: Harness, tmp_path: Path) -> None:
@@ -288,7 +333,7 @@ def test_a_failing_deploy_still_removes_its_secrets_and_revokes_its_token(harnes
     assert recorded["secret webapp.json"]
     assert "could not revoke" not in result.stderr
     assert not Path(read_record(tmp_path / "make-record.private")["dir"]).exists()
-    assert live_tokens(harness, production_role(harness), since) == []
+    assert live_tokens(harness.vault, production_role(harness).role_name, since) == []
 
 
 def test_a_cancelled_deploy_still_removes_its_secrets_and_revokes_its_token(harness: Harness, tmp_path: Path) -> None:
@@ -307,7 +352,7 @@ def test_a_cancelled_deploy_still_removes_its_secrets_and_revokes_its_token(harn
     _, stderr = step.communicate(timeout=30)
     assert step.returncode == 143, stderr
     assert not Path(read_record(tmp_path / "make-record.private")["dir"]).exists()
-    assert live_tokens(harness, production_role(harness), since) == []
+    assert live_tokens(harness.vault, production_role(harness).role_name, since) == []
 
 
 def test_a_refused_revocation_fails_the_step_loudly(harness: Harness, tmp_path: Path) -> None:
@@ -315,8 +360,8 @@ def test_a_refused_revocation_fails_the_step_loudly(harness: Harness, tmp_path: 
     role = production_role(harness)
     with without_revoke_self(harness, role):
         result, recorded = run_deploy_step(harness, "deploy-production", production_token(harness), tmp_path)
-    left = live_tokens(harness, role, since)
-    revoke_all(harness, left)
+    left = live_tokens(harness.vault, role.role_name, since)
+    revoke_all(harness.vault, left)
     assert recorded["secret webapp.json"], "the deploy itself must have worked"
     assert result.returncode == 1
     assert "could not revoke this job's Vault token" in result.stderr
@@ -330,12 +375,51 @@ def test_a_refused_revocation_keeps_the_deploys_own_failure_status(harness: Harn
     with without_revoke_self(harness, role):
         result, _ = run_deploy_step(harness, "deploy-production", production_token(harness), tmp_path,
                                     MAKE_EXIT="3")
-    revoke_all(harness, live_tokens(harness, role, since))
+    revoke_all(harness.vault, live_tokens(harness.vault, role.role_name, since))
     assert result.returncode == 3
     assert "could not revoke this job's Vault token" in result.stderr
 
 
-# --- GitHub Actions: the role choice and the deploy step around hashicorp/vault-action ------------
+# --- GitHub Actions: the deploy step requests its own OIDC token, then runs the same script ---------
+
+
+@dataclass
+class TokenEndpoint:
+    """GitHub's OIDC token endpoint as a job sees it (``ACTIONS_ID_TOKEN_REQUEST_URL``), serving ``token``."""
+
+    url: str
+    bearer: str
+    token: str = ""
+    audiences: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def token_endpoint() -> Iterator[TokenEndpoint]:
+    endpoint = TokenEndpoint(url="", bearer="request-" + secrets.token_hex(8))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            query = parse_qs(urlparse(self.path).query)
+            if self.headers.get("Authorization") != f"bearer {endpoint.bearer}":
+                self.send_response(401)
+                self.end_headers()
+                return
+            endpoint.audiences.append(query.get("audience", [""])[0])
+            body = json.dumps({"value": endpoint.token}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    endpoint.url = f"http://127.0.0.1:{server.server_port}/token?api-version=2.0"
+    yield endpoint
+    server.shutdown()
 
 
 def github_token(harness: Harness, plan: Plan, role: CIRole, actor_id: str) -> str:
@@ -349,102 +433,102 @@ def github_token(harness: Harness, plan: Plan, role: CIRole, actor_id: str) -> s
     return jwt.encode({"alg": "RS256"}, claims, harness.key)
 
 
-def run_step(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["bash", "-eo", "pipefail", "-c", script], env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=60)
+def run_github_deploy(harness: Harness, endpoint: TokenEndpoint, job: str, tmp_path: Path, **extra: str
+                      ) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """The workflow's deploy step, as the runner runs it (``shell: bash``) with the job's environment."""
+    step = harness.workflow["jobs"][job]["steps"][-1]
+    assert step["shell"] == "bash"
+    record = tmp_path / "make-record"
+    env = {
+        **os.environ, "PATH": f"{harness.bin_dir}:{os.environ['PATH']}", "MAKE_RECORD": str(record),
+        "VAULT_ADDR": harness.vault.addr, "IMAGE_REF": DIGEST_REF,
+        "ACTIONS_ID_TOKEN_REQUEST_URL": endpoint.url, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": endpoint.bearer, **extra,
+    }
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], env=env,
+                            capture_output=True, text=True, timeout=60)
+    return result, read_record(record)
 
 
 @pytest.mark.parametrize("developer", ["lin", "sam"])
-def test_github_dev_deploy_picks_the_pushers_role_and_reads_only_their_secrets(
-    harness: Harness, example_values: dict[str, Any], developer: str, tmp_path: Path
+def test_github_dev_deploy_logs_in_as_the_pusher_and_reads_only_their_secrets(
+    harness: Harness, token_endpoint: TokenEndpoint, example_values: dict[str, Any], developer: str, tmp_path: Path
 ) -> None:
-    steps = harness.workflow["jobs"]["deploy-dev"]["steps"]
     actor = str(next(d["ci"]["github_actions"]["user_id"] for d in example_values["developers"]
                      if d["name"] == developer))
-    outputs = tmp_path / "outputs"
-    chosen = run_step(next(s for s in steps if s.get("id") == "role")["run"],
-                      {"ACTOR_ID": actor, "GITHUB_OUTPUT": str(outputs)})
-    assert chosen.returncode == 0, chosen.stderr
-    picked = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
     role = next(r for r in harness.plan.environment("dev").roles
-                if r.ci == "github-actions" and r.role_name == picked["role"])
-    assert role.developer == developer
-
-    # What hashicorp/vault-action does with method jwt: log in with the job's token, export VAULT_TOKEN.
-    client = hvac.Client(url=harness.vault.addr)
-    login = client.auth.jwt.jwt_login(role=picked["role"], jwt=github_token(harness, harness.plan, role, actor),
-                                      path=role.mount_path)
-    record = tmp_path / "make-record"
-    deployed = run_step(steps[-1]["run"], {
-        "PATH": f"{harness.bin_dir}:{os.environ['PATH']}", "MAKE_RECORD": str(record),
-        "VAULT_ADDR": harness.vault.addr, "VAULT_TOKEN": login["auth"]["client_token"],
-        "IMAGE_REF": DIGEST_REF, "SECRET_PATHS": picked["secret-paths"],
-    })
-    assert deployed.returncode == 0, deployed.stderr
-    recorded = dict(line.split("=", 1) for line in record.read_text().splitlines())
+                if r.ci == "github-actions" and r.developer == developer)
+    token_endpoint.token = github_token(harness, harness.plan, role, actor)
+    result, recorded = run_github_deploy(harness, token_endpoint, "deploy-dev", tmp_path, ACTOR_ID=actor)
+    assert result.returncode == 0, result.stderr
     assert recorded["secret api.json"] == f'{{"owner":"kv-dev-scripts/apps/{developer}/api"}}'
     assert recorded["environment"] == "dev" and recorded["image"] == DIGEST_REF
+    assert token_endpoint.audiences[-1] == role.bound_audiences[0]
 
 
-def test_github_dev_deploy_refuses_an_undeclared_pusher(harness: Harness, tmp_path: Path) -> None:
-    steps = harness.workflow["jobs"]["deploy-dev"]["steps"]
-    chosen = run_step(next(s for s in steps if s.get("id") == "role")["run"],
-                      {"ACTOR_ID": "42", "GITHUB_OUTPUT": str(tmp_path / "outputs")})
-    assert chosen.returncode != 0
-    assert "No dev role for GitHub user 42" in chosen.stderr
+def test_github_dev_deploy_refuses_an_undeclared_pusher(
+    harness: Harness, token_endpoint: TokenEndpoint, tmp_path: Path
+) -> None:
+    result, recorded = run_github_deploy(harness, token_endpoint, "deploy-dev", tmp_path, ACTOR_ID="42")
+    assert result.returncode != 0 and not recorded
+    assert "No dev role for GitHub user 42" in result.stderr
 
 
-def github_production_login(harness: Harness) -> tuple[CIRole, str]:
-    """What hashicorp/vault-action does before the deploy step: log in, export ``VAULT_TOKEN``."""
+def github_production(harness: Harness, endpoint: TokenEndpoint) -> CIRole:
     (role,) = [r for r in harness.plan.environment("production").roles if r.ci == "github-actions"]
-    client = hvac.Client(url=harness.vault.addr)
-    login = client.auth.jwt.jwt_login(role=role.role_name, jwt=github_token(harness, harness.plan, role, "5550001"),
-                                      path=role.mount_path)
-    return role, login["auth"]["client_token"]
+    endpoint.token = github_token(harness, harness.plan, role, "5550001")
+    return role
 
 
-def run_github_deploy(harness: Harness, role: CIRole, token: str, tmp_path: Path, **extra: str
-                      ) -> subprocess.CompletedProcess[str]:
-    script = harness.workflow["jobs"]["deploy-production"]["steps"][-1]["run"]
-    return run_step(script, {
-        "PATH": f"{harness.bin_dir}:{os.environ['PATH']}", "MAKE_RECORD": str(tmp_path / "make-record"),
-        "VAULT_ADDR": harness.vault.addr, "VAULT_TOKEN": token, "IMAGE_REF": DIGEST_REF,
-        "SECRET_PATHS": " ".join(p.data_path for p in role.secret_paths), **extra,
-    })
-
-
-def token_is_alive(harness: Harness, token: str) -> bool:
-    try:
-        hvac.Client(url=harness.vault.addr, token=harness.vault.token).write("auth/token/lookup", token=token)
-    except hvac.exceptions.VaultError:
-        return False
-    return True
+def test_github_production_refuses_a_digest_staging_never_recorded_and_revokes_its_token(
+    harness: Harness, token_endpoint: TokenEndpoint, tmp_path: Path
+) -> None:
+    role = github_production(harness, token_endpoint)
+    unpromoted = "ghcr.io/acme/api@sha256:" + secrets.token_hex(32)
+    since = time.time()
+    result, recorded = run_github_deploy(harness, token_endpoint, "deploy-production", tmp_path, IMAGE_REF=unpromoted)
+    assert result.returncode == 1
+    assert f"error: {unpromoted} was never deployed to staging" in result.stderr
+    assert "Vault token revoked" in result.stdout
+    assert not recorded
+    assert live_tokens(harness.vault, role.role_name, since) == []
 
 
 @pytest.mark.parametrize("make_exit", [0, 3], ids=["deploy succeeds", "deploy fails"])
 def test_github_deploy_removes_its_secrets_and_revokes_the_token_either_way(
-    harness: Harness, tmp_path: Path, make_exit: int
+    harness: Harness, token_endpoint: TokenEndpoint, tmp_path: Path, make_exit: int
 ) -> None:
-    role, token = github_production_login(harness)
-    assert token_is_alive(harness, token), "the check below could not tell a revoked token from a live one"
-    deployed = run_github_deploy(harness, role, token, tmp_path, MAKE_EXIT=str(make_exit))
-    assert deployed.returncode == make_exit, deployed.stderr
+    role = github_production(harness, token_endpoint)
+    since = time.time()
+    result, recorded = run_github_deploy(harness, token_endpoint, "deploy-production", tmp_path,
+                                         MAKE_EXIT=str(make_exit))
+    assert result.returncode == make_exit, result.stderr
+    assert recorded["secret api.json"] == '{"owner":"kv-production-scripts/apps/api"}'
     private = read_record(tmp_path / "make-record.private")
     assert private["dir mode"] == "700" and private["token in make's environment"] == "none"
+    assert private["token request in make's environment"] == "none"
     assert not Path(private["dir"]).exists()
-    assert not token_is_alive(harness, token)
+    assert live_tokens(harness.vault, role.role_name, since) == []
 
 
-def test_github_deploy_fails_loudly_when_its_token_cannot_revoke_itself(harness: Harness, tmp_path: Path) -> None:
-    role, _ = github_production_login(harness)
-    client = hvac.Client(url=harness.vault.addr, token=harness.vault.token)
-    # A token as a role without the revoke-self grant would issue it: its reads only.
-    reads_only = "".join(f'path "{p.data_path}" {{\n  capabilities = ["read"]\n}}\n' for p in role.secret_paths)
-    client.sys.create_or_update_policy("scripts-reads-only", reads_only)
-    token = client.auth.token.create(policies=["scripts-reads-only"], no_default_policy=True,
-                                     ttl="5m")["auth"]["client_token"]
-    deployed = run_github_deploy(harness, role, token, tmp_path)
-    assert deployed.returncode == 1
-    assert "could not revoke this job's Vault token" in deployed.stderr
-    assert token_is_alive(harness, token)
-    client.write("auth/token/revoke", token=token)
+def test_github_deploy_fails_loudly_when_its_token_cannot_revoke_itself(
+    harness: Harness, token_endpoint: TokenEndpoint, tmp_path: Path
+) -> None:
+    role = github_production(harness, token_endpoint)
+    since = time.time()
+    with without_revoke_self(harness, role):
+        result, recorded = run_github_deploy(harness, token_endpoint, "deploy-production", tmp_path)
+    left = live_tokens(harness.vault, role.role_name, since)
+    revoke_all(harness.vault, left)
+    assert recorded["secret api.json"], "the deploy itself must have worked"
+    assert result.returncode == 1
+    assert "could not revoke this job's Vault token" in result.stderr
+    assert len(left) == 1
+
+
+def test_github_deploy_without_an_oidc_token_says_what_the_job_lacks(
+    harness: Harness, token_endpoint: TokenEndpoint, tmp_path: Path
+) -> None:
+    result, recorded = run_github_deploy(harness, token_endpoint, "deploy-production", tmp_path,
+                                         ACTIONS_ID_TOKEN_REQUEST_URL="")
+    assert result.returncode == 1 and not recorded
+    assert "needs permissions: id-token: write" in result.stderr

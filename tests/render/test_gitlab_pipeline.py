@@ -23,6 +23,7 @@ import hvac.exceptions
 import pytest
 from ruamel.yaml import YAML
 
+from secure_pipelines import naming
 from secure_pipelines.ci.base import Job
 from secure_pipelines.ci.gitlab_ci.claims import PIPELINE_SOURCE_TRAIT
 from secure_pipelines.ci.gitlab_ci.identity import GitLabCIIdentity
@@ -33,7 +34,7 @@ from secure_pipelines.plan.vault_policies import REVOKE_SELF
 from secure_pipelines.rehearse.keys import IssuerKey, generate_issuer_keys
 from secure_pipelines.rehearse.tokens import mint
 
-from .conftest import DevVault, enable, seed_secrets_and_policies, tool
+from .conftest import DevVault, enable, live_tokens, record_deployed, revoke_all, seed_secrets_and_policies, tool
 
 DEFAULT_DECLARATION = Path(__file__).resolve().parents[2] / "stacks" / "declaration.yaml"
 """The worked example's declaration (the repository root is its Pulumi project)."""
@@ -49,7 +50,8 @@ set -euo pipefail
   echo "image=$IMAGE_REF"
   echo "secrets_dir=$SECRETS_DIR"
   echo "secrets_dir_mode=$(stat -c %a "$SECRETS_DIR/..")"
-  echo "vault_token=$(sed -n 's/^X-Vault-Token: //p' "$SECRETS_DIR/../vault-header")"
+  echo "private_dir_entries=$(ls -A "$SECRETS_DIR/..")"
+  echo "vault_token_visible=${VAULT_TOKEN:+yes}"
   echo "id_token_visible=${VAULT_ID_TOKEN:+yes}"
   for f in "$SECRETS_DIR"/*.json; do
     echo "secret $(basename "$f")=$(jq -c . "$f")"
@@ -107,7 +109,7 @@ def test_only_deploy_jobs_request_an_id_token_with_the_roles_audience(gitlab_con
     (audience,) = {a for r in gitlab_roles(example_plan) for a in r.bound_audiences}
     jobs = {name: job for name, job in gitlab_config.items() if isinstance(job, dict) and "stage" in job}
     with_tokens = {name for name, job in jobs.items() if "id_tokens" in job}
-    assert with_tokens == {"deploy-dev", "deploy-staging", "deploy-production"}
+    assert with_tokens == {"deploy-dev", "deploy-qa", "deploy-staging", "deploy-production"}
     assert "id_tokens" not in gitlab_config.get("default", {})
     for name in with_tokens:
         assert jobs[name]["id_tokens"] == {"VAULT_ID_TOKEN": {"aud": audience}}
@@ -229,6 +231,8 @@ class Harness:
     key: IssuerKey
     config: dict[str, Any]
     bin_dir: Path
+    roles: frozenset[str]
+    """The GitLab roles configured in Vault (a token search by another name would find nothing, silently)."""
 
 
 def _role_body(role: CIRole) -> dict[str, Any]:
@@ -253,6 +257,7 @@ def harness(render_openbao: DevVault, scripts_plan: Plan, scripts_files: dict[st
     client.write_data(f"auth/{mount.path}/config",
                       data={"jwt_validation_pubkeys": [key.public_pem], "bound_issuer": mount.issuer})
     seed_secrets_and_policies(client, scripts_plan)
+    record_deployed(client, scripts_plan, DIGEST_REF)
     for role in gitlab_roles(scripts_plan):
         client.adapter.post(f"/v1/auth/{role.mount_path}/role/{role.role_name}", json=_role_body(role))
     bin_dir = tmp_path_factory.mktemp("bin")
@@ -264,7 +269,8 @@ def harness(render_openbao: DevVault, scripts_plan: Plan, scripts_files: dict[st
         (bin_dir / command).write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "${{ARGV_RECORD:-/dev/null}}"\n'
                                        f'exec {real} "$@"\n')
         (bin_dir / command).chmod(0o755)
-    yield Harness(render_openbao, load_declaration(DEFAULT_DECLARATION), key, load(scripts_files[CONFIG]), bin_dir)
+    yield Harness(render_openbao, load_declaration(DEFAULT_DECLARATION), key, load(scripts_files[CONFIG]), bin_dir,
+                  frozenset(r.role_name for r in gitlab_roles(scripts_plan)))
 
 
 def id_token(harness: Harness, environment: str, *, developer: str | None = None, ref: str = "refs/heads/main",
@@ -284,10 +290,17 @@ class Run:
     left_in_tmp: list[Path]
     arguments: str
     """Every argument list the script's commands were called with, one a line."""
+    live: list[dict[str, Any]]
+    """Tokens the job's role issued during the run that Vault still honours (looked up as root)."""
 
 
-def run_deploy(harness: Harness, job: str, token: str, tmp_path: Path, **env: str) -> Run:
+VAULT_TOKEN_SHAPE = re.compile(r"\b(hv)?s\.[A-Za-z0-9]{20,}")
+"""What a Vault (``hvs.``) or OpenBao (``s.``) service token looks like."""
+
+
+def run_deploy(harness: Harness, job: str, token: str, tmp_path: Path, role: str | None = None, **env: str) -> Run:
     script = harness.config[job]["script"][0]
+    since = time.time()
     record, scratch, argv = tmp_path / "make-record", tmp_path / "tmp", tmp_path / "argv"
     scratch.mkdir()
     variables = {
@@ -298,16 +311,10 @@ def run_deploy(harness: Harness, job: str, token: str, tmp_path: Path, **env: st
     result = subprocess.run(["bash", "-eo", "pipefail", "-c", script], env=variables, capture_output=True, text=True,
                             timeout=60)
     recorded = dict(line.split("=", 1) for line in record.read_text().splitlines()) if record.exists() else {}
-    return Run(result, recorded, sorted(scratch.iterdir()), argv.read_text() if argv.exists() else "")
-
-
-def revoked(harness: Harness, token: str) -> bool:
-    client = hvac.Client(url=harness.vault.addr, token=harness.vault.token)
-    try:
-        client.auth.token.lookup(token)
-    except hvac.exceptions.Forbidden:
-        return True
-    return False
+    role = role or naming.ci_role(job.removeprefix("deploy-"), "shop")
+    assert role in harness.roles, f"no GitLab role {role} is configured: {sorted(harness.roles)}"
+    return Run(result, recorded, sorted(scratch.iterdir()), argv.read_text() if argv.exists() else "",
+               live_tokens(harness.vault, role, since))
 
 
 def test_production_deploy_reads_its_secret_privately_ships_the_digest_and_cleans_up(
@@ -319,8 +326,10 @@ def test_production_deploy_reads_its_secret_privately_ships_the_digest_and_clean
     assert run.recorded["secret shop.json"] == '{"owner":"kv-production-scripts/apps/shop"}'
     assert run.recorded["secrets_dir_mode"] == "700" and run.recorded["secret_mode shop.json"] == "600"
     assert run.recorded["id_token_visible"] == "", "the deploy step could log in again with the ID token"
+    assert run.recorded["vault_token_visible"] == "" and run.recorded["private_dir_entries"] == "secrets", \
+        "the deploy can reach the Vault token"
     assert run.left_in_tmp == [], "the private directory outlived the job"
-    assert revoked(harness, run.recorded["vault_token"])
+    assert run.live == []
     assert "Vault token revoked" in run.result.stdout
 
 
@@ -330,8 +339,9 @@ def test_neither_token_is_ever_a_command_line_argument(harness: Harness, tmp_pat
     run = run_deploy(harness, "deploy-production", token, tmp_path)
     assert run.result.returncode == 0, run.result.stderr
     assert "auth/gitlab-ci/login" in run.arguments and "revoke-self" in run.arguments, "nothing was recorded"
+    assert run.recorded["secret shop.json"], "the Vault token was used to read a secret"
     assert token not in run.arguments
-    assert run.recorded["vault_token"] and run.recorded["vault_token"] not in run.arguments
+    assert "X-Vault-Token" not in run.arguments and not VAULT_TOKEN_SHAPE.search(run.arguments)
 
 
 def test_a_failing_deploy_still_removes_the_secrets_and_revokes_the_token(harness: Harness, tmp_path: Path) -> None:
@@ -339,7 +349,7 @@ def test_a_failing_deploy_still_removes_the_secrets_and_revokes_the_token(harnes
     assert run.result.returncode == 3
     assert run.recorded["secret shop.json"] == '{"owner":"kv-staging-scripts/apps/shop"}'
     assert run.left_in_tmp == []
-    assert revoked(harness, run.recorded["vault_token"])
+    assert run.live == []
 
 
 def test_a_token_that_cannot_be_revoked_fails_the_job_loudly(harness: Harness, scripts_plan: Plan,
@@ -353,12 +363,12 @@ def test_a_token_that_cannot_be_revoked_fails_the_job_loudly(harness: Harness, s
         run = run_deploy(harness, "deploy-production", id_token(harness, "production"), tmp_path)
     finally:
         client.sys.create_or_update_policy(policy.name, policy.hcl)
+    revoke_all(harness.vault, run.live)
     assert run.recorded["target"] == "deploy", "the deploy itself ran"
     assert run.result.returncode == 1
-    assert "ERROR: the Vault token of role production.shop could not be revoked" in run.result.stderr
+    assert "could not revoke this job's Vault token (role production.shop)" in run.result.stderr
     assert run.left_in_tmp == []
-    assert not revoked(harness, run.recorded["vault_token"])
-    client.auth.token.revoke(run.recorded["vault_token"])
+    assert len(run.live) == 1, "the token the job could not revoke is still alive (and the check can see it)"
 
 
 @pytest.mark.parametrize("developer", ["lin", "sam"])
@@ -367,17 +377,18 @@ def test_dev_deploy_logs_in_as_the_pipelines_user_and_reads_only_their_secret(
 ) -> None:
     user_id = next(d["ci"]["gitlab_ci"]["user_id"] for d in example_values["developers"] if d["name"] == developer)
     token = id_token(harness, "dev", developer=developer, ref="refs/heads/feature/x")
-    run = run_deploy(harness, "deploy-dev", token, tmp_path, GITLAB_USER_ID=str(user_id))
+    run = run_deploy(harness, "deploy-dev", token, tmp_path, role=naming.ci_role("dev", "shop", developer),
+                     GITLAB_USER_ID=str(user_id))
     assert run.result.returncode == 0, run.result.stderr
     secrets = {k: v for k, v in run.recorded.items() if k.startswith("secret ")}
     assert secrets == {"secret shop.json": f'{{"owner":"kv-dev-scripts/apps/{developer}/shop"}}'}
-    assert revoked(harness, run.recorded["vault_token"])
+    assert run.live == [] and "Vault token revoked" in run.result.stdout
 
 
 def test_dev_deploy_refuses_a_user_who_is_not_a_declared_developer(harness: Harness, tmp_path: Path) -> None:
     run = run_deploy(harness, "deploy-dev", id_token(harness, "dev", developer="lin"), tmp_path,
-                     GITLAB_USER_ID="424242")
-    assert run.result.returncode != 0 and not run.recorded
+                     role=naming.ci_role("dev", "shop", "lin"), GITLAB_USER_ID="424242")
+    assert run.result.returncode != 0 and not run.recorded and run.live == []
     assert "No dev role for GitLab user 424242: add the developer to environments[dev].developers" in \
         run.result.stderr
 
@@ -396,5 +407,5 @@ def test_an_image_not_pinned_by_digest_is_refused_before_vault_is_asked(harness:
     run = run_deploy(harness, "deploy-production", id_token(harness, "production"), tmp_path,
                      IMAGE_REF="registry.gitlab.com/acme/shop:latest")
     assert run.result.returncode != 0 and not run.recorded
-    assert "IMAGE_REF is not pinned by digest" in run.result.stderr
+    assert "the image is not pinned by digest: registry.gitlab.com/acme/shop:latest" in run.result.stderr
     assert run.left_in_tmp == []

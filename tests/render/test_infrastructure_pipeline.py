@@ -67,10 +67,12 @@ def test_the_default_branch_applies_each_stack_in_order_with_its_own_role(
         assert job["environment"] == role.environment
         assert job["permissions"] == {"contents": "read", "id-token": "write"}
         script = job["steps"][1]["run"]
-        assert f"--arg role '{role.role_name}'" in script and f"auth/{role.mount_path}/login" in script
+        assert f"role='{role.role_name}'" in script and f"auth/{role.mount_path}/login" in script
         assert f"audience={role.bound_audiences[0]}" in script
-        assert f"VAULT_TOKEN=\"$VAULT_TOKEN\" pulumi up --yes --non-interactive --stack '{role.environment}'" in script
-        assert "export VAULT_TOKEN" not in script and "trap end_job EXIT" in script
+        # The token reaches pulumi alone, through its environment (never an argument), and is revoked on exit.
+        assert script.count("VAULT_TOKEN=") == 1 and "export" not in script.split(". .venv/bin/activate")[1]
+        assert f"VAULT_TOKEN=\"$vault_token\" pulumi up --yes --non-interactive --stack '{role.environment}'" in script
+        assert "trap end_job EXIT" in script and "vault POST auth/token/revoke-self" in script
         previous = f"apply-{role.environment}"
 
 
@@ -91,7 +93,7 @@ def test_on_gitlab_only_apply_jobs_of_the_protected_default_branch_get_an_id_tok
                                            {"if": '$CI_COMMIT_BRANCH == "main" && $CI_PIPELINE_SOURCE == "push"'}]
     plan = plan_variant(_on_gitlab)
     assert plan.infrastructure is not None
-    assert [r.environment for r in plan.infrastructure.roles] == ["production", "dev", "staging"]
+    assert [r.environment for r in plan.infrastructure.roles] == ["production", "dev", "qa", "staging"]
     for index, role in enumerate(plan.infrastructure.roles):
         job = config[f"apply-{role.environment}"]
         assert job["rules"] == [{"if": '$CI_COMMIT_BRANCH == "main" && $CI_PIPELINE_SOURCE == "push"'}]

@@ -76,6 +76,8 @@ def test_one_mistake_is_one_problem_whatever_the_number_of_repositories(plan_var
         values["repositories"] = [r for r in values["repositories"] if r["name"] not in gitlab]
         for environment in values["environments"]:
             environment["repositories"] = [name for name in environment["repositories"] if name not in gitlab]
+            for shared in environment.get("shared_secrets", []):
+                shared["repositories"] = [name for name in shared["repositories"] if name not in gitlab]
         api = next(r for r in values["repositories"] if r["name"] == "api")
         api["ci"] = {"circleci": {"project_id": "0e1f2a3b-4c5d-4e6f-8a7b-8c9d0e1f2a3b",
                                   "pipeline_definition_id": "1f2a3b4c-5d6e-4f70-8b8c-9d0e1f2a3b4c"}}

@@ -21,6 +21,7 @@ from secure_pipelines.plan import Plan
 from secure_pipelines.render.files import render_files
 from secure_pipelines.render.output import write_output
 from secure_pipelines.render.pipelines import shell_case_pattern
+from secure_pipelines.render.templating import shell_quote
 
 from .conftest import EXAMPLE_SOURCE, tool
 
@@ -37,6 +38,10 @@ def run(*command: str, cwd: Path | None = None) -> subprocess.CompletedProcess[s
 
 def config(files: dict[str, str], path: str) -> dict[str, Any]:
     return parse_config(files[path])
+
+
+def _environment(values: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(e for e in values["environments"] if e["name"] == name)
 
 
 def invocations(circleci: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -102,7 +107,7 @@ def test_circleci_has_test_security_build_and_one_deploy_per_environment(
 ) -> None:
     jobs = invocations(config(example_files, CIRCLECI_CONFIGS[0]))
     expected = ["test", *example_plan.pipeline_policy.required_security_jobs, "build-image",
-                "deploy-dev", "deploy-staging", "approve-production", "deploy-production"]
+                "deploy-dev", "deploy-qa", "deploy-staging", "approve-production", "deploy-production"]
     assert list(jobs) == expected
     assert set(jobs["build-image"]["requires"]) == {"test", *example_plan.pipeline_policy.required_security_jobs}
 
@@ -120,6 +125,17 @@ def test_staging_and_production_run_on_the_default_branch_only(example_files: di
     assert "filters" not in jobs["deploy-dev"]
 
 
+def test_a_test_environment_deploys_from_its_declared_branches_only_on_every_ci(example_files: dict[str, str]) -> None:
+    circleci = invocations(config(example_files, CIRCLECI_CONFIGS[0]))["deploy-qa"]
+    assert circleci["filters"] == {"branches": {"only": ["main", "release/qa"]}}
+    github = workflow(example_files)["jobs"]["deploy-qa"]
+    assert github["environment"] == "qa"
+    assert "github.ref == 'refs/heads/main' || github.ref == 'refs/heads/release/qa'" in github["if"]
+    gitlab = config(example_files, "repositories/shop/.gitlab-ci.yml")["deploy-qa"]
+    assert gitlab["environment"]["deployment_tier"] == "testing"
+    assert '$CI_COMMIT_BRANCH == "main" || $CI_COMMIT_BRANCH == "release/qa"' in gitlab["rules"][0]["if"]
+
+
 def test_production_waits_for_a_manual_approval_after_staging(example_files: dict[str, str]) -> None:
     jobs = invocations(config(example_files, CIRCLECI_CONFIGS[0]))
     assert jobs["approve-production"]["type"] == "approval"
@@ -129,7 +145,7 @@ def test_production_waits_for_a_manual_approval_after_staging(example_files: dic
 
 def test_no_approval_job_when_the_declaration_asks_for_none(plan_variant: PlanVariant) -> None:
     def no_hold(values: dict[str, Any]) -> None:
-        values["environments"][2]["ci"]["circleci"]["approval_hold"] = False
+        _environment(values, "production")["ci"]["circleci"]["approval_hold"] = False
 
     plan = plan_variant(no_hold)
     jobs = invocations(parse_config(circleci_config(plan, "webapp", EXAMPLE_SOURCE)))
@@ -139,7 +155,7 @@ def test_no_approval_job_when_the_declaration_asks_for_none(plan_variant: PlanVa
 
 def test_circleci_ip_ranges_follow_the_environment(plan_variant: PlanVariant) -> None:
     def staging_on_circleci_ranges(values: dict[str, Any]) -> None:
-        values["environments"][1]["ci"]["circleci"]["ip_ranges"] = True
+        _environment(values, "staging")["ci"]["circleci"]["ip_ranges"] = True
 
     rendered = parse_config(circleci_config(plan_variant(staging_on_circleci_ranges), "webapp", EXAMPLE_SOURCE))
     assert rendered["jobs"]["deploy-staging"]["circleci_ip_ranges"] is True
@@ -172,7 +188,7 @@ def test_deploy_jobs_log_in_with_the_oidc_token_against_the_planned_mount_and_ro
             assert "$CIRCLE_OIDC_TOKEN_V2" in command
             assert f"$VAULT_ADDR/v1/auth/{deployment.roles[0].mount_path}/login" in command
             for role in deployment.roles:
-                assert f"role={role.role_name}" in command
+                assert f"role={shell_quote(role.role_name)}" in command
                 assert role.secret_paths[0].data_path in command
 
 
@@ -218,11 +234,16 @@ def test_workflow_is_read_only_by_default(example_files: dict[str, str]) -> None
     assert workflow(example_files)["permissions"] == {"contents": "read"}
 
 
+def logs_in(step: dict[str, Any]) -> bool:
+    """A workflow step that logs in to Vault (the deploy script requests the job's token and logs in)."""
+    return "$VAULT_ADDR/v1/auth/" in step.get("run", "")
+
+
 def test_only_the_jobs_that_log_in_to_vault_may_request_an_oidc_token(example_files: dict[str, str]) -> None:
     for name, job in workflow(example_files)["jobs"].items():
-        logs_in = any("vault-action" in str(step.get("uses", "")) for step in job["steps"])
-        assert (job.get("permissions", {}).get("id-token") == "write") == logs_in, name
-        assert logs_in == name.startswith("deploy-"), name
+        logs_in_here = any(logs_in(step) for step in job["steps"])
+        assert (job.get("permissions", {}).get("id-token") == "write") == logs_in_here, name
+        assert logs_in_here == name.startswith("deploy-"), name
 
 
 def test_deploy_jobs_are_bound_to_their_github_environment(example_plan: Plan, example_files: dict[str, str]) -> None:
@@ -237,10 +258,9 @@ def test_deploy_jobs_log_in_with_the_planned_role(example_plan: Plan, example_fi
     for env in example_plan.environments:
         for deployment in (d for d in env.deployments if d.ci == "github-actions"):
             job = jobs[f"deploy-{env.name}"]
-            login = next(s for s in job["steps"] if "vault-action" in str(s.get("uses", "")))["with"]
-            assert login["method"] == "jwt"
-            assert login["path"] == deployment.roles[0].mount_path
-            assert login["jwtGithubAudience"] == deployment.roles[0].bound_audiences[0]
+            login = next(s for s in job["steps"] if logs_in(s))["run"]
+            assert f"$VAULT_ADDR/v1/auth/{deployment.roles[0].mount_path}/login" in login
+            assert f"&audience={deployment.roles[0].bound_audiences[0]}\"" in login
             text = json.dumps(job)
             for role in deployment.roles:
                 assert role.role_name in text
@@ -291,7 +311,8 @@ def test_production_ships_the_image_built_in_this_run(example_files: dict[str, s
 def test_production_runs_on_a_self_hosted_runner_with_known_egress(example_plan: Plan) -> None:
     jobs = github_actions_pipeline(example_plan, "api").deploy_jobs
     assert {j.environment: runs_on(j) for j in jobs if j.tier is not Tier.DEVELOPMENT} == {
-        "staging": ("self-hosted", "staging"), "production": ("self-hosted", "production")}
+        "qa": ("self-hosted", "qa"), "staging": ("self-hosted", "staging"),
+        "production": ("self-hosted", "production")}
 
 
 def test_a_security_job_name_no_ci_accepts_is_refused_by_validation(plan_variant: PlanVariant) -> None:
@@ -305,18 +326,18 @@ def test_a_security_job_name_no_ci_accepts_is_refused_by_validation(plan_variant
 
 def test_the_workflow_is_written_where_the_roles_bind_it(example_plan: Plan, example_files: dict[str, str]) -> None:
     for role in (r for r in example_plan.roles if r.ci == "github-actions" and "workflow_ref" in r.claims):
-        (bound,) = role.claims["workflow_ref"]
-        owner_repo, _, rest = str(bound).partition("/.github/")
-        path = ".github/" + rest.split("@")[0]
-        assert owner_repo == f"acme/{role.repository}"
-        assert f"repositories/{role.repository}/{path}" in example_files
+        for bound in role.claims["workflow_ref"]:  # one per branch that deploys
+            owner_repo, _, rest = str(bound).partition("/.github/")
+            path = ".github/" + rest.split("@")[0]
+            assert owner_repo == f"acme/{role.repository}"
+            assert f"repositories/{role.repository}/{path}" in example_files
 
 
 def test_deploys_request_the_vault_audience_never_githubs_default(example_files: dict[str, str]) -> None:
     workflow = config(example_files, WORKFLOWS[0])
-    logins = [step for job in workflow["jobs"].values() for step in job["steps"]
-              if "hashicorp/vault-action" in str(step.get("uses"))]
-    assert logins and {step["with"]["jwtGithubAudience"] for step in logins} == {"vault.acme"}
+    logins = [step["run"] for job in workflow["jobs"].values() for step in job["steps"] if logs_in(step)]
+    assert logins and {re.findall(r"&audience=([^\"]*)\"", login)[0] for login in logins} == {"vault.acme"}
+    assert all(len(re.findall(r"&audience=", login)) == 1 for login in logins)
 
 
 def test_workflow_dispatch_deploys_only_with_an_override_and_then_everywhere_it_is_bound(

@@ -179,9 +179,9 @@ def test_every_tampered_config_hard_fails_with_its_sentence(tampered: PolicyCase
      'job "node/test": asks for runner class acme/prod-deployers'),
     ("test_on_production_runner_through_a_parameter", "runner_classes_reserved_to_deploys",
      'job "test": asks for runner class acme/prod-deployers'),
-    ("staging_runner_opened_to_another_branch", "runner_classes_reserved_to_deploys",
-     'job "deploy-staging": asks for runner class acme/staging-deployers, reserved to staging deploys from main, '
-     "but is not filtered to that alone; set filters.branches.only to main"),
+    ("qa_runner_opened_to_another_branch", "runner_classes_reserved_to_deploys",
+     'job "deploy-qa": asks for runner class acme/qa-deployers, reserved to qa deploys from main, release/qa, '
+     "but is not filtered to that alone; set filters.branches.only to main, release/qa"),
     ("contexts_used_by_another_project", "runner_classes_reserved_to_deploys",
      'job "deploy-production": asks for runner class acme/prod-deployers, reserved to the projects that deploy to '
      "production, and project 00000000-0000-4000-8000-000000000000 is not one of them"),

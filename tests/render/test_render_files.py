@@ -98,7 +98,7 @@ def test_the_stack_and_declaration_named_in_the_header_follow_the_command(tmp_pa
 def test_an_unknown_stack_is_a_user_error_with_the_known_ones(tmp_path: Path) -> None:
     result = securepipe("render", "--stack", "prod", "--out", str(tmp_path), cwd=REPO_ROOT)
     assert result.returncode == 2
-    assert "stack 'prod' is not an environment" in result.stderr and "dev, staging, production" in result.stderr
+    assert "stack 'prod' is not an environment" in result.stderr and "dev, qa, staging, production" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not any(tmp_path.iterdir())
 

@@ -8,7 +8,7 @@ import ipaddress
 from collections import Counter
 from collections.abc import Iterator
 
-from ...declaration.model import PROTECTED_TIERS, Declaration, Environment, Repository, Tier
+from ...declaration.model import PROTECTED_TIERS, REVIEWED_TIERS, Declaration, Environment, Repository, Tier
 from ...errors import Problem
 from . import sections
 from .policy.model import RuleMode
@@ -91,10 +91,10 @@ UNPINNED = "overrides.unpinned_pipeline_definition"
 
 
 def protected_deploys(d: Declaration, repo: Repository) -> list[str]:
-    """The staging and production environments ``repo`` deploys to from CircleCI."""
+    """The test, staging and production environments ``repo`` deploys to from CircleCI."""
     if not sections.builds_on_circleci(repo):
         return []
-    return [e.name for e in d.environments if e.tier in PROTECTED_TIERS and repo.name in e.repositories]
+    return [e.name for e in d.environments if e.tier in REVIEWED_TIERS and repo.name in e.repositories]
 
 
 def _pipeline_definitions(d: Declaration) -> Iterator[Problem]:

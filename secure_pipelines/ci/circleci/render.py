@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...plan.model import CIRole, Plan
-from ...render import deploy_shell
+from ...render.deploy_shell import JobToken, deploy_script
 from ...render.pipelines import DeployJob, Pipeline, pipeline, shell_case_pattern
 from ...render.templating import RenderSource, Templates
 from .plan import NAME, circleci_plan
@@ -15,6 +15,10 @@ CONFIG_PATH = ".circleci/config.yml"
 CLOUD_IMAGE = "cimg/base:2025.01"
 """The image of the rendered cloud jobs; keep ``cimg/`` in ``pipeline_policy.approved_registries``."""
 TEMPLATES = Templates(__package__ or "secure_pipelines.ci.circleci")
+WORKSPACE = "/tmp/workspace"
+"""Where deploy jobs attach the workspace the image build persisted its reference to."""
+TOKEN = JobToken(variable="CIRCLE_OIDC_TOKEN_V2", selector="$(token_claim .sub)", selector_name="subject")
+"""The job's OIDC token (v2: with the vcs claims the roles bind); per developer, the subject picks the role."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,8 @@ class CircleCIDeploy:
     """The manual approval job this deploy waits for."""
     ip_ranges: bool
     """The job runs with CircleCI's published IP ranges."""
+    script: str
+    """The deploy step's shell (``deploy_shell``)."""
 
 
 def subject_pattern(role: CIRole) -> str:
@@ -56,8 +62,9 @@ def circleci_config(plan: Plan, repository: str, source: RenderSource, *, includ
             approval_job=approval_job_name(job.environment) if extra.environment(job.environment).approval_hold
             else None,
             ip_ranges=extra.environment(job.environment).ip_ranges,
+            script=deploy_script(job, TOKEN, f'"$(cat {WORKSPACE}/image/ref)"'),
         )
         for job in shape.deploy_jobs
     ]
     return TEMPLATES.render("config.yml.j2", header=source.header(), pipeline=shape, deploys=deploys,
-                            image=CLOUD_IMAGE, shell=deploy_shell)
+                            image=CLOUD_IMAGE, workspace=WORKSPACE)

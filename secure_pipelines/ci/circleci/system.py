@@ -3,7 +3,7 @@ settings, plan data, rendered files, rehearsal identity, attacks and later layer
 
 from __future__ import annotations
 
-from ...declaration.model import GITHUB_HOST, PROTECTED_TIERS, Declaration, Developer, Environment, Repository, Tier
+from ...declaration.model import GITHUB_HOST, REVIEWED_TIERS, Declaration, Developer, Environment, Repository, Tier
 from ...errors import Problem
 from ...plan.model import BoundClaim, Plan
 from ...render.templating import RenderSource
@@ -14,6 +14,8 @@ from .layers import CircleCILayers
 from .plan import NAME, CircleCIPlan, build, circleci_plan
 from .policy.capability import CircleCIConfigPolicy
 from .render import CONFIG_PATH, circleci_config
+from .scaffold import CircleCIScaffold
+from .setup import CircleCISetupSteps
 
 VERSION_1_MOVES = (
     ("ci.circleci.contexts.<environment>", "environments[<environment>].ci.circleci.context"),
@@ -67,6 +69,8 @@ class CircleCISystem:
     later_layers = CircleCILayers()
     config_policy = CircleCIConfigPolicy()
     infrastructure = None
+    scaffold = CircleCIScaffold()
+    setup_steps = CircleCISetupSteps()
     vcs_host = GITHUB_HOST  # vcs-origin names github.com; CircleCI's GitLab and Bitbucket projects are not modelled
     deploys_through_github_environments = False
     version_1_moves = VERSION_1_MOVES
@@ -102,7 +106,7 @@ class CircleCISystem:
         if not any_branch:
             bound.append(BoundClaim(claims.VCS_REF, tuple(f"refs/heads/{b}" for b in branches)))
         section = sections.repository(repository)
-        if environment.tier in PROTECTED_TIERS and section is not None and section.pipeline_definition_id:
+        if environment.tier in REVIEWED_TIERS and section is not None and section.pipeline_definition_id:
             bound.append(BoundClaim(claims.PIPELINE_DEFINITION_ID, (str(section.pipeline_definition_id),)))
         if developer is not None:
             # CircleCI names the triggering user only inside `sub`. The fixed prefix ends with the

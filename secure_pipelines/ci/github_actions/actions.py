@@ -24,10 +24,8 @@ class PinnedAction:
 @dataclass(frozen=True)
 class PinnedActions:
     checkout: PinnedAction
-    vault: PinnedAction
 
 
 PINNED_ACTIONS = PinnedActions(
     checkout=PinnedAction("actions/checkout", "11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2"),
-    vault=PinnedAction("hashicorp/vault-action", "4c06c5ccf5c0761b6029f56cfb1dcf5565918a3b", "v3.4.0"),
 )

@@ -15,7 +15,7 @@ from ..base import Binding
 from . import sections
 from .actions import PINNED_ACTIONS
 from .claims import RUNNER_TRAIT, WORKFLOW_FILE_TRAIT
-from .render import ACTIONLINT_PATH, HOSTED_RUNNER, TEMPLATES, github_expression
+from .render import ACTIONLINT_PATH, HOSTED_RUNNER, TEMPLATES, github_expression, job_token
 from .workflow import SELF_HOSTED, workflow_ref
 
 WORKFLOW_FILE = "infrastructure.yml"
@@ -38,6 +38,12 @@ class ApplyJob:
     stack: str
     role: CIRole
     after: str | None
+
+
+def apply_step(job: ApplyJob) -> str:
+    """The apply step's shell: request the OIDC token, log in through the stack's role, ``pulumi up``."""
+    role = job.role
+    return deploy_shell.apply_script(role.mount_path, role.role_name, job.stack, job_token(role.bound_audiences[0]))
 
 
 class GitHubInfrastructure:
@@ -73,7 +79,7 @@ class GitHubInfrastructure:
                                  jobs[-1].name if jobs else None))
         workflow = TEMPLATES.render(
             "infrastructure.yml.j2", header=source.header(), infrastructure=infrastructure, jobs=jobs,
-            actions=PINNED_ACTIONS, gh=github_expression, shell=deploy_shell, hosted_runner=HOSTED_RUNNER,
+            actions=PINNED_ACTIONS, gh=github_expression, apply_step=apply_step, hosted_runner=HOSTED_RUNNER,
             runner_label=RUNNER_LABEL, workflow_path=WORKFLOW_PATH, event=APPLY_EVENT, test_job=TEST_JOB,
             security_jobs=plan.pipeline_policy.required_security_jobs)
         actionlint = TEMPLATES.render("actionlint.yaml.j2", header=source.header(), labels=[RUNNER_LABEL])

@@ -3,10 +3,12 @@ its runner labels."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from ...plan.model import CIRole, Plan
-from ...render import deploy_shell
+from ...render.deploy_shell import JobToken, deploy_script
 from ...render.pipelines import DeployJob, Pipeline, pipeline
-from ...render.templating import RenderSource, Templates
+from ...render.templating import RenderSource, Templates, shell_quote
 from .actions import PINNED_ACTIONS
 from .workflow import NAME, github_actions_plan
 
@@ -21,8 +23,31 @@ def github_expression(expression: str) -> str:
 
 
 def actor_id(role: CIRole) -> str:
-    """Per developer: the ``actor_id`` the role is bound to."""
-    return str(role.claims["actor_id"][0])
+    """Per developer: the ``actor_id`` the role is bound to (a shell ``case`` pattern)."""
+    return shell_quote(str(role.claims["actor_id"][0]))
+
+
+def job_token(audience: str) -> JobToken:
+    """The job requests its OIDC token for Vault's audience (``id-token: write``), in the deploy step itself:
+    neither the token nor the request credential ever leaves that step's shell."""
+    fetch = f"""\
+if [ -z "${{ACTIONS_ID_TOKEN_REQUEST_URL:-}}" ]; then
+  echo "error: this job cannot request an OIDC token; it needs permissions: id-token: write" >&2; exit 1
+fi
+id_token=$(curl --silent --show-error --fail \\
+  --header @<(printf 'Authorization: bearer %s\\n' "$ACTIONS_ID_TOKEN_REQUEST_TOKEN") \\
+  "$ACTIONS_ID_TOKEN_REQUEST_URL&audience={quote(audience, safe='')}" | jq -r '.value // empty')
+if [ -z "$id_token" ]; then
+  echo "error: GitHub gave this job no OIDC token for the audience {audience}" >&2; exit 1
+fi"""
+    return JobToken(variable="id_token", fetch=fetch,
+                    minters=("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL"),
+                    selector="$ACTOR_ID", selector_name="GitHub user")
+
+
+def deploy_step(job: DeployJob) -> str:
+    """The deploy step's shell: request the token, log in, read the secrets, deploy the image by digest."""
+    return deploy_script(job, job_token(job.audience), '"$IMAGE_REF"')
 
 
 def github_actions_pipeline(plan: Plan, repository: str) -> Pipeline:
@@ -39,7 +64,7 @@ def runs_on(job: DeployJob) -> tuple[str, ...]:
 def github_workflow(plan: Plan, repository: str, source: RenderSource) -> str:
     """The deploy workflow of ``repository``: it deploys on the plan's deploy events only."""
     return TEMPLATES.render("deploy.yml.j2", header=source.header(), pipeline=github_actions_pipeline(plan, repository),
-                            actions=PINNED_ACTIONS, gh=github_expression, runs_on=runs_on, shell=deploy_shell,
+                            actions=PINNED_ACTIONS, gh=github_expression, runs_on=runs_on, deploy_step=deploy_step,
                             deploy_events=github_actions_plan(plan).deploy_events,
                             workflow_path=github_actions_plan(plan).workflow_path)
 

@@ -5,7 +5,7 @@ self-hosted runners."""
 
 from __future__ import annotations
 
-from ...declaration.model import GITHUB_HOST, PROTECTED_TIERS, Declaration, Developer, Environment, Repository
+from ...declaration.model import GITHUB_HOST, REVIEWED_TIERS, Declaration, Developer, Environment, Repository
 from ...errors import Problem
 from ...plan.model import BoundClaim, Plan
 from ...render.templating import RenderSource
@@ -15,6 +15,8 @@ from .claims import AUDIENCE_TRAIT, CALLED_WORKFLOW_TRAIT, EVENT_TRAIT, RUNNER_T
 from .identity import ISSUER, GitHubActionsIdentity, audience, github_default_audience
 from .infrastructure import GitHubInfrastructure
 from .render import ACTIONLINT_PATH, github_actionlint_config, github_workflow
+from .scaffold import GitHubActionsScaffold
+from .setup import GitHubActionsSetupSteps
 from .workflow import (
     GITHUB_HOSTED,
     NAME,
@@ -56,6 +58,8 @@ class GitHubActionsSystem:
     later_layers = None
     config_policy = None
     infrastructure = GitHubInfrastructure()
+    scaffold = GitHubActionsScaffold()
+    setup_steps = GitHubActionsSetupSteps()
     vcs_host = GITHUB_HOST
     deploys_through_github_environments = True
     version_1_moves = VERSION_1_MOVES
@@ -90,8 +94,8 @@ class GitHubActionsSystem:
         if not any_branch:
             claims.append(BoundClaim("ref", refs))
             claims.append(BoundClaim("ref_type", ("branch",)))
-        if environment.tier in PROTECTED_TIERS:
-            # The reviewed deploy workflow at the default branch, run on the events it deploys on. For a
+        if environment.tier in REVIEWED_TIERS:
+            # The reviewed deploy workflow on the branches that deploy, run on the events it deploys on. For a
             # workflow that calls no other, job_workflow_ref names the workflow itself.
             owner = declaration.organization.github.owner
             workflows = tuple(workflow_ref(f"{owner}/{repository.name}", ref) for ref in refs)
@@ -133,7 +137,7 @@ class GitHubActionsSystem:
         legitimate = target.legitimate
         found = [JobAttack("GitHub's default audience (a token nobody asked an audience for)",
                            legitimate.with_trait(AUDIENCE_TRAIT, github_default_audience(target.declaration)))]
-        if target.role.tier not in PROTECTED_TIERS:
+        if target.role.tier not in REVIEWED_TIERS:
             return found
         for event in UNTRUSTED_EVENTS:
             if event not in deploy_events(target.declaration):

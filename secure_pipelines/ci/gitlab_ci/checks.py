@@ -9,7 +9,7 @@ import ipaddress
 from collections import Counter
 from collections.abc import Iterator
 
-from ...declaration.model import PROTECTED_TIERS, Declaration, Environment, Repository
+from ...declaration.model import REVIEWED_TIERS, Declaration, Environment, Repository
 from ...errors import Problem
 from . import sections
 from .render import PIPELINE_IMAGES
@@ -24,6 +24,13 @@ def problems(d: Declaration) -> list[Problem]:
 def builders(d: Declaration, env: Environment) -> list[Repository]:
     """The repositories that deploy to ``env`` from GitLab CI."""
     return [r for r in d.repositories if r.name in env.repositories and sections.builds_on_gitlab(r)]
+
+
+def protected_branches(d: Declaration, repo: Repository) -> tuple[str, ...]:
+    """The branches of ``repo`` GitLab must protect: the default branch, and every branch it deploys to a test,
+    staging or production environment from (their roles require ``ref_protected``)."""
+    reviewed = [e for e in d.environments if repo.name in e.repositories and e.tier in REVIEWED_TIERS]
+    return tuple(sorted({repo.default_branch, *(b for e in reviewed for b in d.deploy_branches(e, repo))}))
 
 
 def closed_allowlist(env: Environment) -> bool:
@@ -58,10 +65,10 @@ def _protected_environments(d: Declaration) -> Iterator[Problem]:
         if override and plan.protects_environments:
             yield Problem(where, override, f"GitLab {plan.title()} protects environments, and its roles require it; "
                                            "remove this override")
-        elif env.tier in PROTECTED_TIERS and builders(d, env) and not override and not plan.protects_environments:
+        elif env.tier in REVIEWED_TIERS and builders(d, env) and not override and not plan.protects_environments:
             yield Problem(where, None,
                           f"GitLab {plan.title()} cannot protect the {env.name} environment, so its roles cannot "
-                          "require environment_protected and whoever may push to the default branch deploys there; set "
+                          "require environment_protected and whoever may push to its branches deploys there; set "
                           "ci.gitlab_ci.plan to premium or ultimate if you have it, or set this override to the "
                           "reason you accept that")
 
@@ -92,8 +99,9 @@ def warnings(d: Declaration) -> list[Problem]:
     for repo in d.repositories:
         if not sections.builds_on_gitlab(repo):
             continue
-        protected = [e.name for e in d.environments if repo.name in e.repositories and e.tier in PROTECTED_TIERS]
-        settings = f"the protected branch {repo.default_branch}"
+        protected = [e.name for e in d.environments if repo.name in e.repositories and e.tier in REVIEWED_TIERS]
+        branches = protected_branches(d, repo)
+        settings = f"the protected branch{'es' if len(branches) > 1 else ''} {', '.join(branches)}"
         required = "ref_protected"
         if protected and protects:
             settings += f", the protected environments {', '.join(protected)} and their deployment approvals"

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from ...declaration.model import PROTECTED_TIERS, Declaration
+from ...declaration.model import REVIEWED_TIERS, Declaration
 from ...plan.model import Plan
 from ..base import Job, fake_numeric_id
 from . import sections
-from .checks import closed_allowlist
+from .checks import closed_allowlist, protected_branches
 from .claims import (
     ANOTHER_CONFIG_FILE,
     ANOTHER_PROJECT_CONFIG,
@@ -54,6 +54,7 @@ from .claims import (
     TRUE,
     USER_ID,
 )
+from .plan import deployment_tier
 
 TOKEN_LIFETIME_SECONDS = 3600
 """GitLab sets ``exp`` to the job's timeout: one hour unless the project or job says otherwise."""
@@ -120,9 +121,9 @@ class GitLabCIIdentity:
             runs_in = (str(project_id), str(namespace_id), path)  # the fork's own pipeline
         ref, ref_type, ref_path = ref_claims(job)
         source = pipeline_source(job)
-        # Attacker's best case: a fork's owner protects their own default branch; a tag named like the
-        # default branch may be protected too. GitLab never marks a fork's merge request protected.
-        protected = ref == job.repository.default_branch and source != MERGE_REQUEST_EVENT
+        # Attacker's best case: a fork's owner protects their own default branch; a tag named like a
+        # protected branch may be protected too. GitLab never marks a fork's merge request protected.
+        protected = ref in protected_branches(declaration, job.repository) and source != MERGE_REQUEST_EVENT
         protected = bool(job.trait(REF_PROTECTED_TRAIT, protected)) and not fork_merge_request
         developer = sections.developer(job.developer) if job.developer else None
         user_id = str(developer.user_id) if developer else str(fake_numeric_id("gitlab-user", "merger"))
@@ -189,9 +190,9 @@ class GitLabCIIdentity:
         """The environment claims of a job whose ``environment:`` names ``job.deploys_via``."""
         name = str(job.deploys_via)
         env = next((e for e in declaration.environments if e.name == name), None)
-        tier = str(env.tier) if env is not None else "other"
+        tier = deployment_tier(env.tier) if env is not None else "other"
         protectable = sections.organization(declaration).plan.protects_environments
-        protected = env is not None and env.tier in PROTECTED_TIERS and protectable
+        protected = env is not None and env.tier in REVIEWED_TIERS and protectable
         return {
             ENVIRONMENT: name,
             ENVIRONMENT_PROTECTED: _flag(bool(job.trait(ENVIRONMENT_PROTECTED_TRAIT, protected))),

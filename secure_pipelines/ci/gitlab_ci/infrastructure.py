@@ -5,7 +5,7 @@ GitLab environment, logged in to Vault through that stack's deployer role."""
 from __future__ import annotations
 
 from ...declaration.model import Declaration, Environment, Repository
-from ...plan.model import BoundClaim, Plan
+from ...plan.model import BoundClaim, CIRole, Plan
 from ...render import deploy_shell
 from ...render.pipelines import TEST_JOB
 from ...render.templating import RenderSource
@@ -32,8 +32,8 @@ from .claims import (
     START,
     TRUE,
 )
-from .plan import ID_TOKEN_VARIABLE, gitlab_plan
-from .render import JOB_IMAGE, TEMPLATES
+from .plan import ID_TOKEN_VARIABLE, deployment_tier, gitlab_plan
+from .render import JOB_IMAGE, TEMPLATES, TOKEN
 
 RUNNER_TAG = "infrastructure"
 """The tag of the self-hosted runners that apply the stacks (egress in ``infrastructure.ip_allowlist``)."""
@@ -45,6 +45,11 @@ def apply_job_name(stack: str) -> str:
 
 def _protects_environments(declaration: Declaration) -> bool:
     return sections.organization(declaration).plan.protects_environments
+
+
+def apply_step(role: CIRole) -> str:
+    """The apply job's shell: log in with the job's ID token through the stack's role, ``pulumi up``."""
+    return deploy_shell.apply_script(role.mount_path, role.role_name, role.environment, TOKEN)
 
 
 class GitLabInfrastructure:
@@ -63,7 +68,7 @@ class GitLabInfrastructure:
             BoundClaim(REF_PROTECTED, (TRUE,)),
             BoundClaim(CI_CONFIG_REF_URI, (config,)),
             BoundClaim(ENVIRONMENT, (environment.name,)),
-            BoundClaim(DEPLOYMENT_TIER, (str(environment.tier),)),
+            BoundClaim(DEPLOYMENT_TIER, (deployment_tier(environment.tier),)),
             BoundClaim(ENVIRONMENT_ACTION, (START,)),
             BoundClaim(RUNNER_ENVIRONMENT, (SELF_HOSTED,)),
         ]
@@ -85,8 +90,8 @@ class GitLabInfrastructure:
         jobs = [(apply_job_name(role.environment), role) for role in infrastructure.roles]
         config = TEMPLATES.render(
             "infrastructure.gitlab-ci.yml.j2", header=source.header(), infrastructure=infrastructure, jobs=jobs,
-            image=JOB_IMAGE, runner_tag=RUNNER_TAG, token_variable=ID_TOKEN_VARIABLE, shell=deploy_shell,
-            config_path=path, test_job=TEST_JOB,
+            image=JOB_IMAGE, runner_tag=RUNNER_TAG, token_variable=ID_TOKEN_VARIABLE, apply_step=apply_step,
+            config_path=path, deployment_tier=deployment_tier, test_job=TEST_JOB,
             security_jobs=plan.pipeline_policy.required_security_jobs)
         return {path: config}
 

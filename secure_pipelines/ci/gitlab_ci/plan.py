@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from ...declaration.model import PROTECTED_TIERS, Declaration, Environment, Tier
+from ...declaration.model import REVIEWED_TIERS, Declaration, Environment, Tier
 from ...plan.model import Plan
 from . import sections
 
@@ -23,6 +23,7 @@ class GitLabProject:
     project_id: str
     project_path: str
     ci_config_path: str
+    namespace_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class GitLabCIPlan:
     audience: str
     projects: tuple[GitLabProject, ...]
     environments: tuple[GitLabEnvironmentPlan, ...]
+    developers: tuple[tuple[str, str], ...] = ()
+    """``(developer, GitLab user id)`` of every developer the declaration gives a GitLab identity."""
 
     def project(self, repository: str) -> GitLabProject:
         return next(p for p in self.projects if p.repository == repository)
@@ -61,10 +64,20 @@ def gitlab_plan(plan: Plan) -> GitLabCIPlan:
     return cast(GitLabCIPlan, extra)
 
 
+DEPLOYMENT_TIERS = {Tier.DEVELOPMENT: "development", Tier.TEST: "testing", Tier.STAGING: "staging",
+                    Tier.PRODUCTION: "production"}
+"""GitLab's ``deployment_tier`` of each tier (GitLab names its test tier ``testing``)."""
+
+
+def deployment_tier(tier: Tier) -> str:
+    """The ``environment:deployment_tier`` deploy jobs declare, and the ``deployment_tier`` claim roles bind."""
+    return DEPLOYMENT_TIERS[tier]
+
+
 def requires_protected_environment(declaration: Declaration, env: Environment) -> bool:
-    """Staging and production roles require a protected environment where the plan can protect one;
+    """Test, staging and production roles require a protected environment where the plan can protect one;
     on Free, validation has made the override name the reason."""
-    return env.tier in PROTECTED_TIERS and sections.organization(declaration).plan.protects_environments
+    return env.tier in REVIEWED_TIERS and sections.organization(declaration).plan.protects_environments
 
 
 def build(declaration: Declaration) -> GitLabCIPlan:
@@ -78,6 +91,7 @@ def build(declaration: Declaration) -> GitLabCIPlan:
                 project_id=str(section.project_id),
                 project_path=section.project_path,
                 ci_config_path=section.ci_config_path,
+                namespace_id=str(section.namespace_id),
             )
             for repo in declaration.repositories if sections.builds_on_gitlab(repo)
             for section in (sections.repository(repo),)
@@ -92,4 +106,6 @@ def build(declaration: Declaration) -> GitLabCIPlan:
             )
             for env in declaration.environments
         ),
+        developers=tuple((d.name, str(user.user_id)) for d in declaration.developers
+                         if (user := sections.developer(d)) is not None),
     )

@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...plan.model import CIRole, Plan
+from ...render.deploy_shell import JobToken, deploy_script
 from ...render.pipelines import DeployJob, Pipeline, pipeline
-from ...render.templating import RenderSource, Templates
+from ...render.templating import RenderSource, Templates, shell_quote
 from .claims import USER_ID
-from .plan import ID_TOKEN_VARIABLE, NAME, GitLabEnvironmentPlan, gitlab_plan
+from .plan import ID_TOKEN_VARIABLE, NAME, GitLabEnvironmentPlan, deployment_tier, gitlab_plan
 
 JOB_IMAGE = "cimg/base:2025.01"
 """The image every job runs in (bash, curl, jq, the docker CLI)."""
@@ -20,6 +21,8 @@ PIPELINE_IMAGES = (("every job's image", JOB_IMAGE),
                    ("the image build's Docker-in-Docker service, a privileged container", DOCKER_SERVICE))
 """The images the rendered pipeline runs: ``pipeline_policy.approved_registries`` must cover each."""
 TEMPLATES = Templates(__package__ or "secure_pipelines.ci.gitlab_ci")
+TOKEN = JobToken(variable=ID_TOKEN_VARIABLE, selector="$GITLAB_USER_ID", selector_name="GitLab user")
+"""The deploy job's ID token (``id_tokens:``); per developer, the user who started the pipeline picks the role."""
 
 
 @dataclass(frozen=True)
@@ -31,11 +34,13 @@ class GitLabDeploy:
     """The ``rules: if:`` expression: the branches and pipeline sources its roles admit."""
     tags: tuple[str, ...]
     deployment_tier: str
+    script: str
+    """The deploy step's shell (``deploy_shell``), run in a subshell of the job's script."""
 
 
 def user_id(role: CIRole) -> str:
-    """Per developer: the GitLab user id (``$GITLAB_USER_ID``) the role is bound to."""
-    return str(role.claims[USER_ID][0])
+    """Per developer: the GitLab user id (``$GITLAB_USER_ID``) the role is bound to (a shell ``case`` pattern)."""
+    return shell_quote(str(role.claims[USER_ID][0]))
 
 
 def gitlab_pipeline(plan: Plan, repository: str) -> Pipeline:
@@ -61,7 +66,8 @@ def gitlab_ci_config(plan: Plan, repository: str, source: RenderSource) -> str:
     shape = gitlab_pipeline(plan, repository)
     extra = gitlab_plan(plan)
     deploys = [
-        GitLabDeploy(job=job, rule=deploy_rule(job, env), tags=env.runner_tags, deployment_tier=str(job.tier))
+        GitLabDeploy(job=job, rule=deploy_rule(job, env), tags=env.runner_tags,
+                     deployment_tier=deployment_tier(job.tier), script=deploy_script(job, TOKEN, '"$IMAGE_REF"'))
         for job in shape.deploy_jobs
         for env in (extra.environment(job.environment),)
     ]

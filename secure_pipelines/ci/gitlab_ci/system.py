@@ -5,7 +5,7 @@ self-hosted runner."""
 
 from __future__ import annotations
 
-from ...declaration.model import PROTECTED_TIERS, Declaration, Developer, Environment, Repository
+from ...declaration.model import REVIEWED_TIERS, Declaration, Developer, Environment, Repository
 from ...errors import Problem
 from ...plan.model import BoundClaim, Plan
 from ...render.templating import RenderSource
@@ -32,9 +32,11 @@ from .claims import (
 )
 from .identity import GitLabCIIdentity
 from .infrastructure import GitLabInfrastructure
-from .plan import NAME, GitLabCIPlan, build, gitlab_plan, requires_protected_environment
+from .plan import NAME, GitLabCIPlan, build, deployment_tier, gitlab_plan, requires_protected_environment
 from .render import gitlab_ci_config
+from .scaffold import GitLabCIScaffold
 from .sections import config_ref_uri
+from .setup import GitLabCISetupSteps
 
 VCS_HOST = "gitlab"
 
@@ -59,6 +61,8 @@ class GitLabCISystem:
     later_layers = None
     config_policy = None
     infrastructure = GitLabInfrastructure()
+    scaffold = GitLabCIScaffold()
+    setup_steps = GitLabCISetupSteps()
     vcs_host = VCS_HOST
     deploys_through_github_environments = False
     version_1_moves = ()
@@ -92,7 +96,7 @@ class GitLabCISystem:
             BoundClaim(PIPELINE_SOURCE, env_section.deploy_sources),
             BoundClaim(REF_TYPE, (BRANCH,)),
             BoundClaim(ENVIRONMENT, (environment.name,)),
-            BoundClaim(DEPLOYMENT_TIER, (str(environment.tier),)),
+            BoundClaim(DEPLOYMENT_TIER, (deployment_tier(environment.tier),)),
             BoundClaim(ENVIRONMENT_ACTION, (START,)),
         ]
         branches = declaration.deploy_branches(environment, repository)
@@ -100,7 +104,7 @@ class GitLabCISystem:
             claims.append(BoundClaim(REF, branches))
             claims.append(BoundClaim(CI_CONFIG_REF_URI, tuple(config_ref_uri(declaration, repository, b)
                                                               for b in branches)))
-        if environment.tier in PROTECTED_TIERS:
+        if environment.tier in REVIEWED_TIERS:
             claims.append(BoundClaim(REF_PROTECTED, (TRUE,)))
         if requires_protected_environment(declaration, environment):
             claims.append(BoundClaim(ENVIRONMENT_PROTECTED, (TRUE,)))

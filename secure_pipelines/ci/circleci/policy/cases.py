@@ -354,7 +354,8 @@ def _security_jobs(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
 
 def _reserved_contexts(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
     rule = "contexts_reserved_to_projects"
-    declared = set(p.policy.production_contexts + p.policy.staging_contexts + p.policy.development_contexts)
+    declared = set(p.policy.production_contexts + p.policy.staging_contexts + p.policy.test_contexts
+                   + p.policy.development_contexts)
     violations = tuple(
         Violation(rule, reserved_context_reason(p.workflow, job.name, str(job.deploy_via), FOREIGN_PROJECT_ID))
         for job in p.jobs() if job.deploy_via in declared
@@ -372,7 +373,7 @@ def _reserved_contexts(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
 
 def _ssh_rerun(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
     rule = "no_ssh_rerun_with_protected_context"
-    protected = set(p.policy.production_contexts + p.policy.staging_contexts)
+    protected = set(p.policy.production_contexts + p.policy.staging_contexts + p.policy.test_contexts)
     branch = p.project.default_branch
     violations = tuple(
         Violation(rule, ssh_rerun_reason(p.workflow, job.name, str(job.deploy_via), branch))

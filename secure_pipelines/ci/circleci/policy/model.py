@@ -93,6 +93,7 @@ class ConfigPolicyPlan:
     projects: tuple[PolicyProject, ...]
     production_contexts: tuple[str, ...]
     staging_contexts: tuple[str, ...]
+    test_contexts: tuple[str, ...]
     development_contexts: tuple[str, ...]
     approval_contexts: tuple[str, ...]
     """Contexts of environments held for approval (``ci.circleci.approval_hold``): their deploy jobs must

@@ -25,7 +25,7 @@ def parameterised_context_reason(workflow: str, job: str, context: str) -> str:
 def ssh_rerun_reason(workflow: str, job: str, context: str, branch: str) -> str:
     return (
         f'workflow "{workflow}", job "{job}": would run with protected context {context} in an SSH rerun '
-        f"on branch {branch}; rerun without SSH, and debug in a job that uses no staging or production context"
+        f"on branch {branch}; rerun without SSH, and debug in a job that uses no test, staging or production context"
     )
 
 
