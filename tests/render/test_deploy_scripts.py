@@ -32,6 +32,7 @@ import hvac.exceptions
 import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
+from ruamel.yaml import YAML
 
 from secure_pipelines.ci.circleci.claims import CONTEXT_IDS, SSH_RERUN
 from secure_pipelines.ci.circleci.policy.cases import parse_config
@@ -532,3 +533,67 @@ def test_github_deploy_without_an_oidc_token_says_what_the_job_lacks(
                                          ACTIONS_ID_TOKEN_REQUEST_URL="")
     assert result.returncode == 1 and not recorded
     assert "needs permissions: id-token: write" in result.stderr
+
+
+# --- the infrastructure pipeline's apply step ---------------------------------------------------------------
+
+INFRASTRUCTURE_WORKFLOW = "repositories/infrastructure/.github/workflows/infrastructure.yml"
+FAKE_PULUMI = """#!/usr/bin/env bash
+set -euo pipefail
+{
+  echo "args=$*"
+  echo "policies=$(curl --silent --header "X-Vault-Token: $VAULT_TOKEN" "$VAULT_ADDR/v1/auth/token/lookup-self" \\
+    | jq -c .data.policies)"
+} > "$PULUMI_RECORD"
+exit "${PULUMI_EXIT:-0}"
+"""
+
+
+@pytest.fixture(scope="module")
+def infrastructure_role(harness: Harness, token_endpoint: TokenEndpoint) -> CIRole:
+    """The production stack's deployer role and policy, written as the resources stack writes them."""
+    assert harness.plan.infrastructure is not None
+    role = harness.plan.infrastructure.role("production")
+    client = hvac.Client(url=harness.vault.addr, token=harness.vault.token)
+    client.sys.create_or_update_policy(role.token_policies[0], harness.plan.deployer("production").policy.hcl)
+    client.adapter.post(f"/v1/auth/{role.mount_path}/role/{role.role_name}", json=_role_body(role))
+    return role
+
+
+def run_infrastructure_apply(harness: Harness, endpoint: TokenEndpoint, files: dict[str, str], role: CIRole,
+                             tmp_path: Path, **extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, str]]:
+    """The apply job's apply step, as the runner runs it (``shell: bash``), with a pulumi that records what
+    it was given."""
+    step = YAML(typ="safe", pure=True).load(files[INFRASTRUCTURE_WORKFLOW])["jobs"]["apply-production"]["steps"][2]
+    assert step["shell"] == "bash"
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / ".venv" / "bin" / "activate").write_text("")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "pulumi").write_text(FAKE_PULUMI)
+    (tmp_path / "bin" / "pulumi").chmod(0o755)
+    endpoint.token = github_token(harness, harness.plan, role, "5550001")
+    record = tmp_path / "pulumi-record"
+    env = {
+        **os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}", "PULUMI_RECORD": str(record),
+        "VAULT_ADDR": harness.vault.addr, "ACTIONS_ID_TOKEN_REQUEST_URL": endpoint.url,
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": endpoint.bearer, **extra,
+    }
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], env=env,
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    return result, read_record(record)
+
+
+@pytest.mark.parametrize("pulumi_exit", [0, 3], ids=["apply succeeds", "apply fails"])
+def test_the_apply_step_gives_pulumi_the_deployer_token_alone_and_revokes_it_either_way(
+    harness: Harness, token_endpoint: TokenEndpoint, scripts_files: dict[str, str], infrastructure_role: CIRole,
+    tmp_path: Path, pulumi_exit: int,
+) -> None:
+    since = time.time()
+    result, recorded = run_infrastructure_apply(harness, token_endpoint, scripts_files, infrastructure_role, tmp_path,
+                                                PULUMI_EXIT=str(pulumi_exit))
+    assert result.returncode == pulumi_exit, result.stderr
+    assert recorded["args"] == "up --yes --non-interactive --stack production"
+    assert recorded["policies"] == '["secure_pipelines.deployer.production"]'
+    assert token_endpoint.audiences[-1] == infrastructure_role.bound_audiences[0]
+    assert "Vault token revoked" in result.stdout
+    assert live_tokens(harness.vault, infrastructure_role.role_name, since) == []

@@ -66,11 +66,12 @@ def test_the_default_branch_applies_each_stack_in_order_with_its_own_role(
         assert job["needs"] == ([previous] if previous else ["test", "security-scan"])
         assert job["environment"] == role.environment
         assert job["permissions"] == {"contents": "read", "id-token": "write"}
-        script = job["steps"][1]["run"]
+        assert job["steps"][2]["shell"] == "bash"
+        script = job["steps"][2]["run"]
         assert f"role='{role.role_name}'" in script and f"auth/{role.mount_path}/login" in script
         assert f"audience={role.bound_audiences[0]}" in script
         # The token reaches pulumi alone, through its environment (never an argument), and is revoked on exit.
-        assert script.count("VAULT_TOKEN=") == 1 and "export" not in script.split(". .venv/bin/activate")[1]
+        assert script.count("VAULT_TOKEN=") == 1 and "export" not in script
         assert f"VAULT_TOKEN=\"$vault_token\" pulumi up --yes --non-interactive --stack '{role.environment}'" in script
         assert "trap end_job EXIT" in script and "vault POST auth/token/revoke-self" in script
         previous = f"apply-{role.environment}"
