@@ -18,6 +18,7 @@ TEST_JOB = "test"
 BUILD_JOB = "build-image"
 ANY_BRANCH = "*"
 
+
 @dataclass(frozen=True)
 class RoleChoice:
     """The one Vault role a deploy job logs in with, and what it reads."""
