@@ -1,6 +1,7 @@
 """The secure-pipelines stack program (``pulumi up -s <environment>``).
 
-settings -> model -> plan -> components -> exports; see ``secure_pipelines/stack/program.py``.
+It reads the declaration exactly as every ``securepipe`` command does (stacks/declaration.yaml unless
+the stack config names another); the stack's name selects the environment.
 """
 
 from pathlib import Path

@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from secure_pipelines.cli import app
+from secure_pipelines.progress import reporting_to
 from secure_pipelines.rehearse.server import OpenBaoServer, dev_server
 from secure_pipelines.rehearse.vault_client import VaultSession
 from secure_pipelines.stack import CapturedResource, capture_program, main
@@ -177,3 +178,26 @@ def pulumi_up() -> Callable[..., PulumiUp]:
         return PulumiUp(captured.resources, raised[0] if raised else None)
 
     return run
+
+
+class ProgressRecorder:
+    """A progress listener that keeps every phase (description, total) and the steps done in each."""
+
+    def __init__(self) -> None:
+        self.phases: list[tuple[str, int | None]] = []
+        self.steps: dict[str, int] = {}
+
+    def phase(self, description: str, total: int | None = None) -> None:
+        self.phases.append((description, total))
+
+    def advance(self, count: int = 1) -> None:
+        current = self.phases[-1][0]
+        self.steps[current] = self.steps.get(current, 0) + count
+
+
+@pytest.fixture
+def progress_recorder() -> Iterator[ProgressRecorder]:
+    """What the work done during the test reports as its progress."""
+    recorder = ProgressRecorder()
+    with reporting_to(recorder):
+        yield recorder

@@ -16,10 +16,12 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel
 
 from ..changes import AccessChange
+from ..checklist.steps import Setup, Step
 from ..declaration.model import Declaration, Developer, Environment, Repository
 from ..errors import Problem
 from ..plan.model import BoundClaim, CIRole, ClaimsMatch, Deployment, Plan
 from ..render.templating import RenderSource
+from ..scaffold.model import NewDeveloper, NewEnvironment, NewOrganization
 
 Event = Literal["push", "tag", "pull_request"]
 
@@ -193,6 +195,42 @@ class ConfigPolicy(Protocol):
         ...
 
 
+class Scaffold(Protocol):
+    """Capability: this system's parts of the declaration ``securepipe init`` writes. Each part is YAML
+    text with comments, at no indentation (the core places it); every id in it is a placeholder whose
+    comment says where to find the real one."""
+
+    @property
+    def repository_name(self) -> str:
+        """The sample repository it builds in the new declaration, e.g. ``webapp``."""
+        ...
+
+    def organization(self, new: NewOrganization) -> str:
+        """The body of ``ci.<key>`` (``{}`` when there is nothing to set)."""
+        ...
+
+    def repository(self, new: NewOrganization) -> str:
+        """The sample repository: the mapping of its ``repositories`` entry, ``name`` first."""
+        ...
+
+    def environment(self, new: NewOrganization, environment: NewEnvironment) -> str | None:
+        """The body of ``environments[].ci.<key>`` (``None``: nothing for this environment)."""
+        ...
+
+    def developer(self, new: NewOrganization, developer: NewDeveloper) -> str | None:
+        """The body of ``developers[].ci.<key>`` (``None``: it tells developers apart by nothing)."""
+        ...
+
+
+class SetupSteps(Protocol):
+    """Capability: the steps this system needs taken by hand (what Pulumi cannot configure in it), for the
+    setup checklist: its ids, its settings, its runners and variables, each with the exact value."""
+
+    def steps(self, setup: Setup) -> list[Step]:
+        """Its steps for the plan of ``setup`` (any phase and scope; the checklist puts them in order)."""
+        ...
+
+
 @dataclass(frozen=True)
 class SectionModels:
     """The declaration sections a CI system reads, one model per level (``None``: no section there)."""
@@ -253,6 +291,16 @@ class CISystem(Protocol):
     @property
     def config_policy(self) -> ConfigPolicy | None:
         """Capability: organisation-wide policies on pipeline configs, rendered with their tests."""
+        ...
+
+    @property
+    def scaffold(self) -> Scaffold | None:
+        """Capability: its parts of the declaration a new project starts from (``None``: it writes none)."""
+        ...
+
+    @property
+    def setup_steps(self) -> SetupSteps | None:
+        """Capability: its steps of the setup checklist (``None``: it needs nothing done by hand)."""
         ...
 
     @property

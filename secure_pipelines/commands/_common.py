@@ -7,7 +7,8 @@ status 2, Ctrl-C a message and exit status 130, never a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -15,6 +16,8 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
+from rich.table import Table
 
 from ..errors import InvalidDeclaration, SecurePipelinesError
 from ..views import Request, Views, open_views
@@ -25,8 +28,8 @@ EXIT_INTERRUPTED = 130
 
 DeclarationOption = Annotated[
     Path | None,
-    typer.Option("--declaration", "-d", help="The declaration file (default: the one the Pulumi project found "
-                 "from the current directory names, as `pulumi up` reads it)."),
+    typer.Option("--declaration", "-d", help="The declaration file (default: the one the Pulumi project in this "
+                 "directory or above reads, stacks/declaration.yaml unless its stack config names another)."),
 ]
 StackOption = Annotated[str | None, typer.Option("--stack", "-s", help="One stack (environment), read as "
                                                  "`pulumi up -s <stack>` reads it.")]
@@ -38,10 +41,13 @@ PIPED_WIDTH = 220
 
 
 def for_reading(target: Console) -> Console:
-    """``target`` in a terminal; piped into a file or CI log, a copy wide enough for one-line table rows."""
+    """``target`` in a terminal; piped into a file or CI log, a copy as wide as ``COLUMNS`` says, else
+    wide enough for one-line table rows."""
     if target.is_terminal:
         return target
-    return Console(file=target.file, width=max(target.width, PIPED_WIDTH), highlight=False)
+    columns = os.environ.get("COLUMNS", "")
+    return Console(file=target.file, width=int(columns) if columns.isdigit() and int(columns) > 0 else PIPED_WIDTH,
+                   highlight=False, soft_wrap=False)
 
 
 @contextmanager
@@ -60,6 +66,16 @@ def user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         error_console.print("interrupted (Ctrl-C): stopped, nothing more was done", markup=False)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+BOTH_STACK_AND_ALL = "choose one: --stack <environment> or --all (not both)"
+NEITHER_STACK_NOR_ALL = "choose what to read: --stack <environment> or --all"
+
+
+def refuse_both(stack: str | None, all_stacks: bool) -> None:
+    """Every command says this one sentence when given both ``--stack`` and ``--all``."""
+    if all_stacks and stack is not None:
+        fail(BOTH_STACK_AND_ALL)
 
 
 def fail(message: str) -> NoReturn:
@@ -82,9 +98,37 @@ def open_stacks(
     ``every_by_default``: without ``--stack``, every environment (``validate``); otherwise a command
     must be told ``--stack`` or ``--all``.
     """
-    if all_stacks and stack is not None:
-        fail("choose one: --stack <environment> or --all (not both)")
+    refuse_both(stack, all_stacks)
     if not all_stacks and stack is None and not every_by_default:
-        fail("choose what to read: --stack <environment> or --all")
+        fail(NEITHER_STACK_NOR_ALL)
     request = Request(declaration=declaration, stacks=None if stack is None else (stack,), organization=organization)
     return open_views(request, report=say)
+
+
+def print_rows(target: Console, title: str, columns: Sequence[str], rows: Sequence[Sequence[str]],
+               wide_from: int) -> None:
+    """A table where the output is at least ``wide_from`` columns wide; below, a stacked layout that reads
+    in 80 columns: each row's first cell as a heading, then one ``column: value`` line per other cell.
+
+    Cells are rich markup (escape text that is not); empty cells and ``-`` are left out of the stacked rows.
+    """
+    shown = for_reading(target)
+    if shown.width >= wide_from:
+        grid = Table(title=title)
+        for column in columns:
+            grid.add_column(column, overflow="fold")
+        for row in rows:
+            grid.add_row(*row)
+        shown.print(grid)
+        return
+    shown.print(f"[bold]{escape(title)}[/]")
+    for row in rows:
+        block = Table.grid(padding=(0, 1))
+        block.add_column(no_wrap=True)
+        block.add_column(overflow="fold")
+        for column, cell in zip(columns[1:], row[1:], strict=True):
+            if cell not in ("", "-"):
+                block.add_row(f"{escape(column)}:", cell)
+        shown.print("")
+        shown.print(f"[bold]{row[0]}[/]")
+        shown.print(Padding(block, (0, 0, 0, 2)))

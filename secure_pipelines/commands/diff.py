@@ -18,7 +18,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ..changes import NARROWING, NEUTRAL, WIDENING, AccessChange
 from ..declaration.loader import planned_from, read_values
@@ -27,7 +26,17 @@ from ..diff import NO_ACCESS, Access, access_changes, access_of, widens
 from ..errors import DeclarationNotFound
 from ..snapshot import check_ref, extract, repository_root
 from ..views import Request, Views, open_views
-from ._common import AllOption, DeclarationOption, StackOption, console, fail, for_reading, say, user_errors
+from ._common import (
+    AllOption,
+    DeclarationOption,
+    StackOption,
+    console,
+    fail,
+    print_rows,
+    refuse_both,
+    say,
+    user_errors,
+)
 
 EXIT_WIDENS = 1
 
@@ -58,6 +67,7 @@ def diff(
         fail("compare either two files (securepipe diff OLD NEW) or the working tree with a commit (--base REF)")
     if old is not None and (declaration or stack or all_stacks):
         fail("--declaration, --stack and --all apply to --base; with OLD NEW each file is read alone")
+    refuse_both(stack, all_stacks)
     with user_errors():
         if old is not None and new is not None:
             before, after, label = _files(old), _files(new), f"{old} -> {new}"
@@ -90,8 +100,6 @@ def _access(views: Views) -> Access:
 
 
 def _request(declaration: Path | None, stack: str | None, all_stacks: bool) -> Request:
-    if stack is not None and all_stacks:
-        fail("choose one: --stack <environment> or --all (not both)")
     return Request(declaration=declaration, stacks=None if stack is None else (stack,), organization=True)
 
 
@@ -161,13 +169,14 @@ def as_json(changes: list[AccessChange], label: str) -> str:
                        "changes": [asdict(c) for c in changes]}, indent=2)
 
 
-def _table(changes: list[AccessChange], label: str) -> Table:
-    grid = Table(title=f"Access changes ({label}): {_verdict(changes)}")
-    for column in ("kind", "change", "setting", "before", "after"):
-        grid.add_column(column, overflow="fold")
-    for c in changes:
-        grid.add_row(f"[{_STYLE[c.kind]}]{_MARK[c.kind]}[/]", *map(escape, (c.summary, c.field, c.old, c.new)))
-    return grid
+COLUMNS = ("change", "kind", "setting", "before", "after")
+WIDE_FROM = 110
+"""Narrower than this, each change is shown stacked (it reads in 80 columns)."""
+
+
+def _rows(changes: list[AccessChange]) -> list[list[str]]:
+    return [[escape(c.summary), f"[{_STYLE[c.kind]}]{_MARK[c.kind]}[/]", *map(escape, (c.field, c.old, c.new))]
+            for c in changes]
 
 
 def _show(changes: list[AccessChange], output: DiffFormat, label: str) -> None:
@@ -176,7 +185,7 @@ def _show(changes: list[AccessChange], output: DiffFormat, label: str) -> None:
     elif output is DiffFormat.MARKDOWN:
         console.print(as_markdown(changes, label), markup=False, highlight=False, end="")
     elif changes:
-        for_reading(console).print(_table(changes, label))
+        print_rows(console, f"Access changes ({label}): {_verdict(changes)}", COLUMNS, _rows(changes), WIDE_FROM)
     else:
         console.print(f"{label}: {_verdict(changes)}", markup=False)
 

@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from ..errors import SecurePipelinesError
 from ..explain import (
@@ -21,7 +20,16 @@ from ..explain import (
     who_changes_what,
 )
 from ..plan.github_app import AppNeeds, app_needs
-from ._common import AllOption, DeclarationOption, StackOption, console, for_reading, open_stacks, user_errors
+from ._common import AllOption, DeclarationOption, StackOption, console, open_stacks, print_rows, user_errors
+
+COLUMNS = ("path", "access", "who", "repository", "CI", "branch / ref", "context / environment", "developer",
+           "from (CIDRs)", "policy")
+DEPLOYER_COLUMNS = ("path", "stack", "deployer policy", "applied with", "capabilities", "why")
+GITHUB_APP_COLUMNS = ("permission", "access", "why")
+WIDE_FROM = 150
+"""Narrower than this, each row is shown stacked (it reads in 80 columns); the other views need less."""
+DEPLOYERS_WIDE_FROM = 120
+GITHUB_APP_WIDE_FROM = 80
 
 
 class ExplainFormat(StrEnum):
@@ -36,49 +44,42 @@ class ExplainView(StrEnum):
     GITHUB_APP = "github-app"
 
 
-def _table(matrix: list[PathAccess]) -> Table:
-    grid = Table(title="Who can reach each secret path")
-    for column in ("path", "access", "who", "repository", "CI", "branch / ref", "context / environment",
-                   "developer", "from (CIDRs)", "policy"):
-        grid.add_column(column, overflow="fold")
+def rows(matrix: list[PathAccess]) -> list[list[str]]:
+    """One row of rich markup per reader and per writer of each path, in ``COLUMNS`` order."""
+    found: list[list[str]] = []
     for access in matrix:
         recorders = {r.role for r in access.recorders}
         for reader in access.readers:
             via = reader.deploys_via + (f" ({reader.context_restriction})" if reader.context_restriction else "")
             can = "read, create (no overwrite)" if reader.role in recorders else "read"
-            grid.add_row(*map(escape, (access.path, can, reader.role, reader.repository, reader.ci, reader.refs,
-                                       via, reader.developer or "-", ", ".join(reader.cidrs), reader.policy)))
+            found.append([*map(escape, (access.path, can, reader.role, reader.repository, reader.ci, reader.refs,
+                                        via, reader.developer or "-", ", ".join(reader.cidrs), reader.policy))])
         for writer in access.writers:
-            grid.add_row(*map(escape, (access.path, "write (no read)", writer.role, "-", "-", "-",
-                                       f"group {writer.group}", "-",
-                                       ", ".join(writer.cidrs) or "any (no CIDR binding)", writer.policy)))
+            found.append([*map(escape, (access.path, "write (no read)", writer.role, "-", "-", "-",
+                                        f"group {writer.group}", "-",
+                                        ", ".join(writer.cidrs) or "any (no CIDR binding)", writer.policy))])
         if not access.readers:
-            grid.add_row(escape(access.path), "read", "[yellow]nobody[/]", "-", "-", "-", "-", "-", "-", "-")
-    return grid
+            found.append([escape(access.path), "read", "[yellow]nobody[/]", "-", "-", "-", "-", "-", "-", "-"])
+    return found
 
 
-def _deployers_table(deployers: list[DeployerAccess]) -> Table:
-    grid = Table(title="Who can change what: each stack's deployer (pinned: only the planned text or policies)")
-    for column in ("stack", "deployer policy", "applied with", "path", "capabilities", "why"):
-        grid.add_column(column, overflow="fold")
+def deployer_rows(deployers: list[DeployerAccess]) -> list[list[str]]:
+    """One row per path each stack's deployer may change, in ``DEPLOYER_COLUMNS`` order (the stack, its
+    policy and token on its first path only)."""
+    found: list[list[str]] = []
     for deployer in deployers:
         for index, path in enumerate(deployer.paths):
             first = index == 0
             capabilities = ", ".join(path.capabilities) + (" (pinned)" if path.pinned else "")
-            grid.add_row(*map(escape, (deployer.stack if first else "", deployer.policy if first else "",
-                                       deployer.applied_with if first else "", path.path, capabilities,
-                                       path.purpose)))
-    return grid
+            found.append([*map(escape, (path.path, deployer.stack if first else "", deployer.policy if first else "",
+                                        deployer.applied_with if first else "", capabilities, path.purpose))])
+    return found
 
 
-def _github_app_table(needs: AppNeeds) -> Table:
-    grid = Table(title="The GitHub App the stacks apply the GitHub side with: its permissions, nothing more")
-    for column in ("permission", "access", "why"):
-        grid.add_column(column, overflow="fold")
-    for permission in needs.permissions:
-        grid.add_row(escape(f"{permission.scope.capitalize()} \"{permission.name}\""), permission.access,
-                     escape("; ".join(permission.why)))
-    return grid
+def github_app_rows(needs: AppNeeds) -> list[list[str]]:
+    """One row per permission of the GitHub App, in ``GITHUB_APP_COLUMNS`` order."""
+    return [[escape(f"{p.scope.capitalize()} \"{p.name}\""), p.access, escape("; ".join(p.why))]
+            for p in needs.permissions]
 
 
 def _github_app_json(needs: AppNeeds) -> str:
@@ -113,21 +114,23 @@ def explain(
         if output is ExplainFormat.JSON:
             console.print_json(_github_app_json(needs))
         else:
-            for_reading(console).print(_github_app_table(needs))
+            print_rows(console, "The GitHub App the stacks apply the GitHub side with: its permissions, nothing more",
+                       GITHUB_APP_COLUMNS, github_app_rows(needs), GITHUB_APP_WIDE_FROM)
             console.print("Install it on these repositories only: " + (", ".join(needs.repositories) or "none"))
         return
     if view is ExplainView.DEPLOYERS:
         if output is ExplainFormat.JSON:
             console.print_json(deployers_as_json(deployers))
         else:
-            for_reading(console).print(_deployers_table(deployers))
+            print_rows(console, "Who can change what: each stack's deployer (pinned: only the planned text or "
+                       "policies)", DEPLOYER_COLUMNS, deployer_rows(deployers), DEPLOYERS_WIDE_FROM)
         return
     if output is ExplainFormat.JSON:
         console.print_json(as_json(matrix))
     elif output is ExplainFormat.MERMAID:
         console.print(as_mermaid(matrix), markup=False, highlight=False, end="")
     else:
-        for_reading(console).print(_table(matrix))
+        print_rows(console, "Who can reach each secret path", COLUMNS, rows(matrix), WIDE_FROM)
         console.print("Who can change what: securepipe explain --view deployers", style="dim")
 
 

@@ -7,11 +7,12 @@ from typing import Annotated
 
 import typer
 
+from ..progress import progress, shown_on
 from ..render.files import file_environment, shared_files, vault_policy_files
 from ..render.output import compare, unified_diff, write_output
 from ..render.templating import RenderSource
 from ..views import DECLARATION_OPTION, Views
-from ._common import AllOption, DeclarationOption, console, open_stacks, say, user_errors
+from ._common import AllOption, DeclarationOption, console, error_console, open_stacks, say, user_errors
 
 EXIT_DIFFERS = 1
 
@@ -32,8 +33,10 @@ def render(
     """Render the files a team commits and pushes: each repository's pipeline config, the CI
     config policies with their tests, and the Vault policies. Same declaration, same bytes.
     Files an earlier render wrote that the declaration no longer produces are removed (unless edited)."""
-    with user_errors():
+    with user_errors(), shown_on(error_console):
+        progress().phase("reading the declaration as each stack reads it")
         views = open_stacks(declaration, stack, all_environments, organization=stack is None)
+        progress().phase("rendering the files")
         files = rendered_files(views, stack)
         environments = set(views.stacks)
 

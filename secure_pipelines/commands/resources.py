@@ -14,8 +14,17 @@ from typing import Annotated, Any
 
 import typer
 
+from ..progress import progress, shown_on
 from ..stack.capture import CapturedResource, capture_view
-from ._common import DeclarationOption, console, error_console, open_stacks, user_errors
+from ._common import (
+    AllOption,
+    DeclarationOption,
+    StackOption,
+    console,
+    error_console,
+    open_stacks,
+    user_errors,
+)
 
 MASK = "[secret]"
 
@@ -90,23 +99,34 @@ def as_text(stack: str, records: Sequence[Mapping[str, Any]]) -> str:
 
 
 def resources(
-    stack: Annotated[str, typer.Option("--stack", "-s", help="The stack (environment) to list, read as "
-                                       "`pulumi up -s <stack>` reads it.")],
+    stack: StackOption = None,
+    all_stacks: AllOption = False,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="table for people, json for tools.")
     ] = OutputFormat.TABLE,
     declaration: DeclarationOption = None,
 ) -> None:
-    """List every resource the stack would register, with secret values masked."""
+    """List every resource a stack would create (what `pulumi up` would register), with secret values
+    masked; no Pulumi CLI, credentials or network needed."""
     with user_errors():
-        captured = capture_view(open_stacks(declaration, stack, False).first)
-    for warning in captured.warnings:
-        error_console.print(f"warning: {warning}", markup=False, style="yellow")
-    records = as_records(captured.resources)
+        views = open_stacks(declaration, stack, all_stacks)
+        with shown_on(error_console):
+            report = progress()
+            report.phase("running each stack's program under Pulumi's mocks", total=len(views.views))
+            captured = []
+            for view in views.views:
+                captured.append(capture_view(view))
+                report.advance()
+    for capture in captured:
+        for warning in capture.warnings:
+            error_console.print(f"warning: {warning}", markup=False, style="yellow")
+    documents = [{"stack": c.stack, "resources": as_records(c.resources)} for c in captured]
     if output_format is OutputFormat.JSON:
-        console.print(json.dumps({"stack": stack, "resources": records}, indent=2), markup=False)
+        shown: Any = documents[0] if stack is not None else documents
+        console.print(json.dumps(shown, indent=2), markup=False)
     else:
-        console.print(as_text(stack, records), markup=False, highlight=False)
+        console.print("\n\n".join(as_text(d["stack"], d["resources"]) for d in documents), markup=False,
+                      highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,6 @@ from .outcomes import Access, Outcome, Rehearsal
 from .runner import Subject, VaultTarget, rehearse
 from .server import OpenBaoServer, OpenBaoUnavailable, dev_server
 from .stack_resources import captured_vault_resources
-from .timing import ProgressListener
 
 
 def subject_of(views: Views) -> Subject:
@@ -19,18 +18,10 @@ def subject_of(views: Views) -> Subject:
     return Subject(organization.plan, tuple((v.stack, v.declaration, v.plan) for v in views.views))
 
 
-def rehearse_views(
-    views: Views,
-    target: VaultTarget | None = None,
-    keys_dir: Path | None = None,
-    progress: ProgressListener | None = None,
-) -> Rehearsal:
+def rehearse_views(views: Views, target: VaultTarget | None = None, keys_dir: Path | None = None) -> Rehearsal:
     """Capture the stacks' Vault resources and rehearse them (views opened with the organisation's);
-    ``progress`` hears of each phase and of each role done."""
-    return rehearse(
-        subject_of(views), lambda: captured_vault_resources(views),
-        target=target, keys_dir=keys_dir, progress=progress,
-    )
+    the current progress listener (``secure_pipelines.progress``) hears of each phase and of each role done."""
+    return rehearse(subject_of(views), lambda: captured_vault_resources(views), target=target, keys_dir=keys_dir)
 
 
 __all__ = [
@@ -38,7 +29,6 @@ __all__ = [
     "OpenBaoServer",
     "OpenBaoUnavailable",
     "Outcome",
-    "ProgressListener",
     "Rehearsal",
     "Subject",
     "VaultTarget",

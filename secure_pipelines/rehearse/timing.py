@@ -10,7 +10,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+
+from ..progress import Progress
 
 PHASES: dict[str, str] = {
     "capture": "capture the stacks' Vault resources under Pulumi's mocks",
@@ -28,22 +29,13 @@ PHASES: dict[str, str] = {
 """Each phase's stable id, in the order a rehearsal runs them, with what it does."""
 
 
-class ProgressListener(Protocol):
-    """Told what a running rehearsal is doing, e.g. to draw a progress bar on a terminal."""
-
-    def phase_started(self, phase: str, total: int | None) -> None:
-        """``phase`` (an id of :data:`PHASES`) begins; ``total`` steps when it counts them."""
-
-    def advanced(self, steps: int) -> None:
-        """``steps`` more steps of the current phase are done."""
-
-
 @dataclass
 class PhaseTimes:
     """Seconds of wall time per phase id (a phase that did not run is absent)."""
 
     seconds: dict[str, float] = field(default_factory=dict)
-    listener: ProgressListener | None = field(default=None, repr=False, compare=False)
+    listener: Progress | None = field(default=None, repr=False, compare=False)
+    """Told each phase as it starts (by its description) and each step done."""
 
     def record(self, phase: str, seconds: float) -> None:
         """Add ``seconds`` to ``phase`` (a phase may run in several pieces)."""
@@ -64,12 +56,12 @@ class PhaseTimes:
     def started(self, phase: str, total: int | None = None) -> None:
         """Tell the listener that ``phase`` begins (without timing it: see :meth:`record`)."""
         if self.listener is not None:
-            self.listener.phase_started(phase, total)
+            self.listener.phase(PHASES[phase], total)
 
     def advance(self, steps: int = 1) -> None:
         """Tell the listener that ``steps`` more steps of the current phase are done."""
         if self.listener is not None:
-            self.listener.advanced(steps)
+            self.listener.advance(steps)
 
     def in_order(self) -> list[tuple[str, float]]:
         """``(phase id, seconds)`` for every phase that ran, in the order of :data:`PHASES`."""

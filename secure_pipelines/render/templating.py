@@ -95,6 +95,11 @@ class Templates:
         """Render ``templates/<name>`` of the package with exactly ``context``."""
         return self.environment().get_template(name).render(**context)
 
+    def macro(self, name: str, macro: str) -> Callable[..., str]:
+        """The macro ``macro`` of ``templates/<name>``, called like a function that returns its text."""
+        found = getattr(self.environment().get_template(name).module, macro)
+        return lambda *args, **kwargs: str(found(*args, **kwargs))
+
 
 CORE_TEMPLATES = Templates("secure_pipelines")
 """The core's own templates (``secure_pipelines/templates/``): the Vault policy files."""

@@ -23,7 +23,7 @@ def test_the_stack_configures_the_github_provider_for_the_app_installation(
     assert provider.inputs["owner"] == example_plan.github_owner
     assert "token" not in provider.inputs
     # As stacks/Pulumi.<stack>.yaml sets them; the private key is a secret set only with the Pulumi CLI.
-    assert json.loads(provider.inputs["appAuth"]) == {"id": "1200001", "installationId": "1300001",
+    assert json.loads(provider.inputs["appAuth"]) == {"id": "9000000090", "installationId": "9000000091",
                                                       "pemFile": PLACEHOLDER_SECRET}
     assert "appAuth" in provider.secret_keys
 

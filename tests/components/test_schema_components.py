@@ -94,7 +94,7 @@ def _declared_stack(plan: Plan, stack: str) -> None:
     if stack == plan.resources_stack:
         depends_on.append(DeclaredOrganization(plan.organization, {
             "declaration": DECLARATION,
-            "admin_oidc_client_id": "vault-admins",
+            "admin_oidc_client_id": "vault",  # stacks/Pulumi.production.yaml
             "admin_oidc_client_secret": pulumi.Output.secret("from-the-stack-config"),
         }))
     args: DeclaredEnvironmentArgs = {"declaration": DECLARATION, "environment": stack}

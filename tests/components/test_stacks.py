@@ -245,7 +245,7 @@ def test_the_admin_mount_is_oidc_and_its_client_secret_a_pulumi_secret(captured,
     assert mount.inputs["type"] == "oidc"
     assert mount.inputs["path"] == example_plan.admin_auth.path
     assert mount.inputs["oidcDiscoveryUrl"] == example_plan.admin_auth.oidc_discovery_url
-    assert mount.inputs["oidcClientId"] == "vault-admins"
+    assert mount.inputs["oidcClientId"] == "vault"  # stacks/Pulumi.production.yaml
     assert mount.secret_keys == {"oidcClientSecret"}
 
 

@@ -77,6 +77,8 @@ class TinyCI:
     contexts = None
     later_layers = None
     config_policy = None
+    scaffold = None
+    setup_steps = None
     vcs_host = "github"
     deploys_through_github_environments = False
     version_1_moves = ()

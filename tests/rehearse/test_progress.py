@@ -1,4 +1,4 @@
-"""A rehearsal tells a listener each phase and each role done; the command draws it on terminals only."""
+"""Long work reports its phases and steps to one listener; the command line draws it on terminals only."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import io
 
 from rich.console import Console
 
-from secure_pipelines.commands.progress import rehearsal_progress
 from secure_pipelines.plan import Plan
+from secure_pipelines.progress import SILENT, progress, shown_on
 from secure_pipelines.rehearse import rehearse_views
 from secure_pipelines.rehearse.timing import PHASES
 from secure_pipelines.views import Request, open_views
@@ -15,43 +15,45 @@ from secure_pipelines.views import Request, open_views
 from .conftest import EXAMPLE_PROJECT
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.phases: list[tuple[str, int | None]] = []
-        self.steps: dict[str, int] = {}
-
-    def phase_started(self, phase: str, total: int | None) -> None:
-        self.phases.append((phase, total))
-
-    def advanced(self, steps: int) -> None:
-        current = self.phases[-1][0]
-        self.steps[current] = self.steps.get(current, 0) + steps
-
-
-def test_the_listener_hears_every_phase_in_order_and_each_role_fired(example_plan: Plan) -> None:
-    recorder = Recorder()
+def test_the_listener_hears_every_phase_in_order_and_each_role_fired(example_plan: Plan, progress_recorder) -> None:
+    recorder = progress_recorder
     views = open_views(Request(None, ("staging",), organization=True), cwd=EXAMPLE_PROJECT)
-    rehearsal = rehearse_views(views, progress=recorder)
+    rehearsal = rehearse_views(views)
     roles = len(example_plan.environment("staging").roles)
-    assert [name for name, _ in recorder.phases] == [name for name, _ in rehearsal.phases.in_order()]
-    assert [name for name, _ in recorder.phases] == [p for p in PHASES if p in rehearsal.phases.seconds]
-    assert ("flows", roles) in recorder.phases
-    assert recorder.steps == {"flows": roles}
+    heard = [description for description, _ in recorder.phases]
+    assert heard == [PHASES[name] for name, _ in rehearsal.phases.in_order()]
+    assert heard == [PHASES[p] for p in PHASES if p in rehearsal.phases.seconds]
+    assert (PHASES["flows"], roles) in recorder.phases
+    assert recorder.steps == {PHASES["flows"]: roles}
 
 
 def test_piped_output_gets_no_progress() -> None:
     piped = io.StringIO()
-    with rehearsal_progress(Console(file=piped)) as progress:
-        assert progress is None
+    with shown_on(Console(file=piped)) as bar:
+        assert bar is None
+        assert progress() is SILENT
+        progress().phase("seeding", 3)
     assert piped.getvalue() == ""
 
 
-def test_a_terminal_shows_the_running_phase_and_roles_done() -> None:
+def test_a_terminal_shows_the_running_phase_and_steps_done_until_the_work_ends() -> None:
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=120)
-    with rehearsal_progress(console) as progress:
-        assert progress is not None
-        progress.phase_started("flows", 4)
-        progress.advanced(3)
+    with shown_on(console) as bar:
+        assert bar is not None and progress() is bar
+        progress().phase(PHASES["flows"], 4)
+        progress().advance(3)
         console.file.flush()
     assert PHASES["flows"] in screen.getvalue() and "3/4" in screen.getvalue()
+    assert progress() is SILENT
+
+
+def test_a_phase_without_a_count_does_not_show_the_last_phases_count() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120)
+    with shown_on(console):
+        progress().phase("firing", 7)
+        progress().phase("stopping the server")
+        console.file.flush()
+    last = [line for line in screen.getvalue().splitlines() if "stopping the server" in line]
+    assert last and "/7" not in last[-1]

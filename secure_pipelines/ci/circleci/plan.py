@@ -53,9 +53,22 @@ class CircleCIEnvironmentPlan:
 
 
 @dataclass(frozen=True)
+class CircleCIProject:
+    """The CircleCI project that builds one repository."""
+
+    repository: str
+    project_id: str
+    pipeline_definition_id: str | None
+
+
+@dataclass(frozen=True)
 class CircleCIPlan:
     environments: tuple[CircleCIEnvironmentPlan, ...]
     config_policy: ConfigPolicyPlan
+    org_id: str = ""
+    projects: tuple[CircleCIProject, ...] = ()
+    developers: tuple[tuple[str, str], ...] = ()
+    """``(developer, CircleCI user id)`` of every developer the declaration gives a CircleCI identity."""
 
     def environment(self, name: str) -> CircleCIEnvironmentPlan:
         return next(e for e in self.environments if e.environment == name)
@@ -77,6 +90,14 @@ def build(declaration: Declaration) -> CircleCIPlan:
     return CircleCIPlan(
         environments=tuple(_environment(declaration, env) for env in declaration.environments),
         config_policy=_config_policy(declaration),
+        org_id=str(sections.organization(declaration).org_id),
+        projects=tuple(
+            CircleCIProject(r.name, sections.project_id(r),
+                            str(section.pipeline_definition_id) if section.pipeline_definition_id else None)
+            for r in declaration.repositories if (section := sections.repository(r)) is not None
+        ),
+        developers=tuple((d.name, str(user.user_id)) for d in declaration.developers
+                         if (user := sections.developer(d)) is not None),
     )
 
 

@@ -14,6 +14,8 @@ from .layers import CircleCILayers
 from .plan import NAME, CircleCIPlan, build, circleci_plan
 from .policy.capability import CircleCIConfigPolicy
 from .render import CONFIG_PATH, circleci_config
+from .scaffold import CircleCIScaffold
+from .setup import CircleCISetupSteps
 
 VERSION_1_MOVES = (
     ("ci.circleci.contexts.<environment>", "environments[<environment>].ci.circleci.context"),
@@ -66,6 +68,8 @@ class CircleCISystem:
     contexts = CircleCIContexts()
     later_layers = CircleCILayers()
     config_policy = CircleCIConfigPolicy()
+    scaffold = CircleCIScaffold()
+    setup_steps = CircleCISetupSteps()
     vcs_host = GITHUB_HOST  # vcs-origin names github.com; CircleCI's GitLab and Bitbucket projects are not modelled
     deploys_through_github_environments = False
     version_1_moves = VERSION_1_MOVES

@@ -14,6 +14,8 @@ from . import checks, sections
 from .claims import AUDIENCE_TRAIT, CALLED_WORKFLOW_TRAIT, EVENT_TRAIT, RUNNER_TRAIT, WORKFLOW_FILE_TRAIT
 from .identity import ISSUER, GitHubActionsIdentity, audience, github_default_audience
 from .render import ACTIONLINT_PATH, github_actionlint_config, github_workflow
+from .scaffold import GitHubActionsScaffold
+from .setup import GitHubActionsSetupSteps
 from .workflow import (
     GITHUB_HOSTED,
     NAME,
@@ -54,6 +56,8 @@ class GitHubActionsSystem:
     contexts = None
     later_layers = None
     config_policy = None
+    scaffold = GitHubActionsScaffold()
+    setup_steps = GitHubActionsSetupSteps()
     vcs_host = GITHUB_HOST
     deploys_through_github_environments = True
     version_1_moves = VERSION_1_MOVES

@@ -46,10 +46,17 @@ class GitHubActionsPlan:
     """The deploy workflow's path in each repository."""
     deploy_events: tuple[str, ...]
     """The events the workflow deploys on (staging and production roles bind ``event_name`` to them)."""
+    developers: tuple[tuple[str, int], ...] = ()
+    """``(developer, GitHub user id)`` of every developer the declaration gives a GitHub identity."""
 
 
 def build(declaration: Declaration) -> GitHubActionsPlan:
-    return GitHubActionsPlan(workflow_path=DEPLOY_WORKFLOW_PATH, deploy_events=deploy_events(declaration))
+    return GitHubActionsPlan(
+        workflow_path=DEPLOY_WORKFLOW_PATH,
+        deploy_events=deploy_events(declaration),
+        developers=tuple((d.name, user.user_id) for d in declaration.developers
+                         if (user := sections.developer(d)) is not None),
+    )
 
 
 def github_actions_plan(plan: Plan) -> GitHubActionsPlan:

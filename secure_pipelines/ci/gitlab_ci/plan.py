@@ -23,6 +23,7 @@ class GitLabProject:
     project_id: str
     project_path: str
     ci_config_path: str
+    namespace_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ class GitLabCIPlan:
     audience: str
     projects: tuple[GitLabProject, ...]
     environments: tuple[GitLabEnvironmentPlan, ...]
+    developers: tuple[tuple[str, str], ...] = ()
+    """``(developer, GitLab user id)`` of every developer the declaration gives a GitLab identity."""
 
     def project(self, repository: str) -> GitLabProject:
         return next(p for p in self.projects if p.repository == repository)
@@ -88,6 +91,7 @@ def build(declaration: Declaration) -> GitLabCIPlan:
                 project_id=str(section.project_id),
                 project_path=section.project_path,
                 ci_config_path=section.ci_config_path,
+                namespace_id=str(section.namespace_id),
             )
             for repo in declaration.repositories if sections.builds_on_gitlab(repo)
             for section in (sections.repository(repo),)
@@ -102,4 +106,6 @@ def build(declaration: Declaration) -> GitLabCIPlan:
             )
             for env in declaration.environments
         ),
+        developers=tuple((d.name, str(user.user_id)) for d in declaration.developers
+                         if (user := sections.developer(d)) is not None),
     )

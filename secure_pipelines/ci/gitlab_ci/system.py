@@ -33,6 +33,8 @@ from .claims import (
 from .identity import GitLabCIIdentity
 from .plan import NAME, GitLabCIPlan, build, deployment_tier, gitlab_plan, requires_protected_environment
 from .render import gitlab_ci_config
+from .scaffold import GitLabCIScaffold
+from .setup import GitLabCISetupSteps
 
 VCS_HOST = "gitlab"
 
@@ -63,6 +65,8 @@ class GitLabCISystem:
     contexts = None
     later_layers = None
     config_policy = None
+    scaffold = GitLabCIScaffold()
+    setup_steps = GitLabCISetupSteps()
     vcs_host = VCS_HOST
     deploys_through_github_environments = False
     version_1_moves = ()

@@ -15,6 +15,7 @@ from regopy import Interpreter, RegoError
 from ruamel.yaml import YAML
 
 from ....errors import SecurePipelinesError
+from ....progress import progress
 from .decision import Decision, decide
 
 
@@ -88,6 +89,8 @@ def run_policy_tests(
     seen: set[str] = set()
     decided: dict[str, dict[str, Any]] = {}
     """The bundle's decision by (input, meta): test files share configs (each rule's file repeats the honest one)."""
+    report = progress()
+    report.phase("running the rendered config policy tests", total=len(test_texts))
     for file_name in sorted(test_texts):
         tests = YAML(typ="safe", pure=True).load(test_texts[file_name]) or {}
         if not isinstance(tests, dict):
@@ -99,6 +102,7 @@ def run_policy_tests(
                 raise PolicyError(f"{file_name}: test name conflict: {name}")
             seen.add(name)
             results.extend(_run_test(policy_texts, file_name, str(name), tests[name], {}, decided))
+        report.advance()
     return tuple(results)
 
 
