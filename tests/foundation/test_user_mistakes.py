@@ -168,9 +168,10 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def test_ctrl_c_stops_a_rehearsal_with_a_message_and_leaves_no_server_running(user_project) -> None:
+def _interrupt_a_rehearsal(root: Path) -> tuple[subprocess.Popen[str], str, list[int]]:
+    """Start ``rehearse --all``, press Ctrl-C once its OpenBao runs; the process, its stderr, its servers."""
     process = subprocess.Popen([sys.executable, "-m", "secure_pipelines", "rehearse", "--all"],
-                               cwd=user_project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     first = process.stderr.readline()  # the command is running: it has said what it read
     assert first.startswith("read declaration"), first
@@ -182,7 +183,19 @@ def test_ctrl_c_stops_a_rehearsal_with_a_message_and_leaves_no_server_running(us
     assert servers, "the embedded OpenBao never started: nothing was interrupted"
     process.send_signal(signal.SIGINT)
     _, rest = process.communicate(timeout=60)
-    assert process.returncode == 130, rest
-    assert "interrupted (Ctrl-C)" in rest and "Traceback" not in rest
-    assert not [pid for pid in servers if Path(f"/proc/{pid}").exists() and
-                "bao" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+    return process, rest, servers
+
+
+def test_ctrl_c_stops_a_rehearsal_with_a_message_and_leaves_no_server_running(user_project) -> None:
+    # On a loaded machine the whole rehearsal (a few seconds) can end between seeing its server and the
+    # signal landing; such a run proves nothing about Ctrl-C, so it is tried again (three times at most).
+    for _ in range(3):
+        process, rest, servers = _interrupt_a_rehearsal(user_project.root)
+        if process.returncode == 0 and "interrupted" not in rest:
+            continue
+        assert process.returncode == 130, rest
+        assert "interrupted (Ctrl-C)" in rest and "Traceback" not in rest
+        assert not [pid for pid in servers if Path(f"/proc/{pid}").exists() and
+                    "bao" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")]
+        return
+    pytest.fail("every rehearsal finished before Ctrl-C reached it: the interrupt was never tested")
