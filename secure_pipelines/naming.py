@@ -32,9 +32,24 @@ def secret_mount(environment: str) -> str:
     return f"kv-{environment}"
 
 
-def ci_role(environment: str, repository: str, developer: str | None = None) -> str:
-    """The JWT role a repository's jobs log in with on its CI system's mount: ``<env>.<repo>[.<developer>]``."""
-    return SEPARATOR.join([environment, repository, *([developer] if developer else [])])
+def ci_role(environment: str, repository: str, user_id: str | None = None) -> str:
+    """The JWT role a repository's jobs log in with on its CI system's mount: ``<env>.<repo>[.<user id>]``.
+
+    A per-developer role is named by the developer's immutable user id on that CI system, which a job
+    reads from its own token: the rendered pipeline names no developer, so onboarding changes no file.
+    """
+    return SEPARATOR.join([environment, repository, *([user_id] if user_id else [])])
+
+
+def developer_roles_prefix(environment: str, repository: str) -> str:
+    """What the name of every per-developer role of a repository in an environment begins with."""
+    return f"{ci_role(environment, repository)}{SEPARATOR}"
+
+
+def developer_policies_prefix(environment: str, repository: str) -> str:
+    """What the name of every per-developer read policy of a repository in an environment begins with
+    (the developer's name follows it)."""
+    return f"{ci_policy(environment, repository)}{SEPARATOR}"
 
 
 def ci_policy(environment: str, repository: str, developer: str | None = None) -> str:
@@ -78,6 +93,11 @@ def owned_by(name: str, environment: str) -> bool:
 def previous_ci_role(environment: str, repository: str, developer: str | None = None) -> str:
     """``<repo>-<env>[-<developer>]``: a CI role's name before the convention."""
     return f"{repository}-{environment}" + (f"-{developer}" if developer else "")
+
+
+def developer_named_ci_role(environment: str, repository: str, developer: str) -> str:
+    """``<env>.<repo>.<developer>``: a per-developer role's name before roles were named by user id."""
+    return SEPARATOR.join([environment, repository, developer])
 
 
 def previous_ci_policy(environment: str, repository: str, developer: str | None = None) -> str:

@@ -37,6 +37,9 @@ class Binding:
     """For people: which refs may log in (e.g. ``refs/heads/main`` or ``any branch``)."""
     deploy_via: str
     """For people: what the job must run in (a named context, a deployment environment...)."""
+    user_id: str | None = None
+    """Per developer: the developer's immutable user id on the CI system, as the job's token carries it
+    (it names the role, so a job finds its role from its own token)."""
 
 
 def refs_for_people(branches: tuple[str, ...]) -> str:

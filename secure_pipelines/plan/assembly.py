@@ -77,6 +77,7 @@ def _environment_plan(declaration: Declaration, env: Environment) -> Environment
                 deploy_via=settings.deploy_via,
                 runner=settings.runner,
                 frozen=env.tier is Tier.PRODUCTION and repo.name in declaration.pipeline_policy.code_freeze,
+                developer_lookup=vault.developer_lookup(env, repo, shared) if env.per_developer else None,
             ))
     paths.extend(vault.shared_secret_path(env, shared) for shared in env.shared_secrets)
     admin_policy = vault.admin_write(declaration, env)

@@ -178,8 +178,11 @@ class CIRole:
     secret_paths: tuple[SecretPath, ...]
     ref_binding: str
     deploy_via: str
-    previous_role_name: str | None = None
-    """Its name before the naming convention, if it had one (gives its old Pulumi resource name: an alias)."""
+    previous_role_names: tuple[str, ...] = ()
+    """Its names before renames (the naming convention; per developer, the name before roles were named by
+    user id): they give its old Pulumi resource names, aliases."""
+    user_id: str | None = None
+    """Per developer: the developer's immutable user id on the CI system, which names the role."""
     records: PromotionRecords | None = None
     """Where its deploys record the digest they deployed (another environment promotes from this one)."""
     promoted_from: PromotionRecords | None = None
@@ -191,7 +194,7 @@ class CIRole:
 
     @property
     def previous_resource_names(self) -> tuple[str, ...]:
-        return (f"{self.ci}-{self.previous_role_name}",) if self.previous_role_name else ()
+        return tuple(f"{self.ci}-{name}" for name in self.previous_role_names)
 
     @property
     def role_type(self) -> Literal["jwt"]:
@@ -324,6 +327,33 @@ class GitHubEnvironment:
 
 
 @dataclass(frozen=True)
+class DeveloperLookup:
+    """How a per-developer deploy job finds its role and secrets from its own token, naming no developer.
+
+    The job reads its CI user id from its token and logs in as ``role_prefix + <user id>`` (a role that
+    is missing means the pusher has no environment there). Vault's login answer lists the role's read
+    policy, ``policy_prefix + <developer>``, which gives the developer's own secret path,
+    ``secret_prefix + <developer> + secret_suffix``. Adding or removing a developer changes none of this.
+    """
+
+    environment: str
+    role_prefix: str
+    policy_prefix: str
+    secret_prefix: str
+    """The API path of a developer's own secret, before the developer's name (e.g. ``kv-dev/data/apps/``)."""
+    secret_suffix: str
+    """... and after it (e.g. ``/webapp``)."""
+    secret_file: str
+    """Where the deploy step puts the developer's own secret in its secrets directory."""
+    shared: tuple[tuple[str, str], ...]
+    """``(API path, file)`` of each shared secret the repository reads there (the same for every developer)."""
+
+    def secret(self, developer: str) -> str:
+        """The API path of ``developer``'s own secret."""
+        return f"{self.secret_prefix}{developer}{self.secret_suffix}"
+
+
+@dataclass(frozen=True)
 class Deployment:
     """One repository deploying to one environment with one CI system."""
 
@@ -341,6 +371,8 @@ class Deployment:
     """The self-hosted runner (class) the deploy job runs on (``None``: the CI system's own machines)."""
     frozen: bool
     """The repository is under a code freeze and this is a production deploy."""
+    developer_lookup: DeveloperLookup | None = None
+    """Per developer: how the deploy job finds its role and secrets from its own token."""
 
 
 @dataclass(frozen=True)

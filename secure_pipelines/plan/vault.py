@@ -21,6 +21,7 @@ from .model import (
     AdminAuthMount,
     AdminRole,
     CIRole,
+    DeveloperLookup,
     JwtMount,
     Plan,
     PromotionRecords,
@@ -82,6 +83,20 @@ def shared_paths_of(env: Environment, repo: Repository) -> tuple[SecretPath, ...
     return tuple(shared_secret_path(env, s) for s in env.shared_secrets if repo.name in s.repositories)
 
 
+def developer_lookup(env: Environment, repo: Repository, shared: Sequence[SecretPath]) -> DeveloperLookup:
+    """How a per-developer deploy of ``repo`` to ``env`` finds its role and secrets from its own token alone."""
+    own = secret_path(env, repo, None)  # the file name does not depend on the developer
+    return DeveloperLookup(
+        environment=env.name,
+        role_prefix=naming.developer_roles_prefix(env.name, repo.name),
+        policy_prefix=naming.developer_policies_prefix(env.name, repo.name),
+        secret_prefix=f"{env.secret_mount}/data/{env.secrets.prefix}/",
+        secret_suffix=f"/{repo.name}",
+        secret_file=own.file_name,
+        shared=tuple((p.data_path, p.file_name) for p in shared),
+    )
+
+
 def promotion_records(env: Environment, repo: Repository) -> PromotionRecords:
     """Where deploys of ``repo`` to ``env`` record the digests they deployed."""
     return PromotionRecords(environment=env.name, repository=repo.name, mount=env.secret_mount,
@@ -138,12 +153,16 @@ def ci_role(
 ) -> CIRole:
     """The role a job of ``repo`` on ``system`` logs in with to deploy to ``env`` (as ``developer``)."""
     binding = system.binding(declaration, repo, env, developer)
+    assert developer is None or binding.user_id, "checked by validation: per-developer roles have a user id"
     who = developer.name if developer else None
     records, promoted_from = promotions_of(declaration, env, repo)
+    previous = (naming.previous_ci_role(env.name, repo.name, who),)
+    if who is not None:
+        previous += (naming.developer_named_ci_role(env.name, repo.name, who),)
     return CIRole(
         ci=system.name,
         mount_path=system.mount_path,
-        role_name=naming.ci_role(env.name, repo.name, who),
+        role_name=naming.ci_role(env.name, repo.name, binding.user_id),
         repository=repo.name,
         environment=env.name,
         tier=env.tier,
@@ -161,7 +180,8 @@ def ci_role(
         secret_paths=tuple(paths),
         ref_binding=binding.ref_binding,
         deploy_via=binding.deploy_via,
-        previous_role_name=naming.previous_ci_role(env.name, repo.name, who),
+        previous_role_names=previous,
+        user_id=binding.user_id,
         records=records,
         promoted_from=promoted_from,
     )

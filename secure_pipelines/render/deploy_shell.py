@@ -40,11 +40,11 @@ class JobToken:
     """Shell that sets ``variable``, for a system whose jobs request their token at run time."""
     minters: tuple[str, ...] = ()
     """Further variables that could buy another token; unset with the token after login."""
-    selector: str = ""
-    """Per developer: the shell expression whose value picks the role (``RoleChoice.selector`` patterns);
-    ``token_claim FILTER`` reads a claim of the token itself."""
-    selector_name: str = "user"
-    """What ``selector`` is, for people (e.g. ``subject``)."""
+    user_id: str = ""
+    """Per developer: the jq filter that reads the pushing user's immutable id from the token's claims
+    (empty when the token has none); it names the role."""
+    user_name: str = "user"
+    """What that id is, for people (e.g. ``GitHub user``)."""
 
 
 def _revoke() -> str:
@@ -91,43 +91,84 @@ token_claim() {{  # token_claim JQ-FILTER: a claim of this job's OIDC token, rea
 }}"""
 
 
+USER_ID_PATTERN = "^[A-Za-z0-9-]{1,64}$"
+"""A CI user id as a role name may hold it (a number or a UUID); a token's id is refused otherwise."""
+DEVELOPER_PATTERN = "^[a-z][a-z0-9-]*$"
+"""A developer's name (a short name), as read back from the login's policy before it goes in a path."""
+
+
 def _choose_role(job: DeployJob, token: JobToken) -> str:
-    """``role``: the one role, or (per developer) the one ``token.selector`` picks."""
-    if not job.per_developer:
-        choice = job.roles[0]
-        return f"role={shell_quote(choice.role)}"
-    lines = [_token_claim(token), f'case "{token.selector}" in']
-    for choice in job.roles:
-        lines.append(f"  {choice.selector}) role={shell_quote(choice.role)} ;;")
-    lines.append(f'  *) echo "No {job.environment} role for {token.selector_name} {token.selector}: add the '
-                 f'developer to environments[{job.environment}].developers" >&2; exit 1 ;;')
-    lines.append("esac")
-    return "\n".join(lines)
+    """``role``: the one role, or (per developer) the one named by the user id in the job's own token."""
+    if job.role is not None:
+        return f"role={shell_quote(job.role.role)}"
+    lookup = job.developer_lookup
+    assert lookup is not None
+    return "\n".join([_token_claim(token), f"""\
+user_id=$(token_claim {shell_quote(token.user_id)})
+if ! printf '%s' "$user_id" | grep -Eq '{USER_ID_PATTERN}'; then
+  echo "error: this job's token names no {token.user_name} id to pick its {job.environment} role by" \\
+    "(got '$user_id')" >&2
+  exit 1
+fi
+role={shell_quote(lookup.role_prefix)}"$user_id\""""])
+
+
+def _no_developer_role(job: DeployJob, token: JobToken) -> str:
+    """Per developer: Vault's answer that the role does not exist means the pusher has no environment here:
+    say so and skip the deploy (exit 0). Any other refusal still fails the job."""
+    if job.developer_lookup is None:
+        return ""
+    return f"""\
+if [ "$status" = 400 ] && jq -e --arg role "$role" \\
+    '.errors // [] | any(. == ("role \\"" + $role + "\\" could not be found"))' \\
+    "$private_dir/login.json" >/dev/null 2>&1; then
+  echo "notice: {token.user_name} $user_id has no {job.environment} environment (no role $role): skipping" \\
+    "the {job.environment} deploy. To give them one, add them to environments[{job.environment}].developers" \\
+    "and run pulumi up on the {job.environment} stack; no pipeline file changes."
+  exit 0
+fi
+"""
 
 
 def _reads(job: DeployJob) -> str:
-    """Each role's secret reads, by the role chosen (one role: unconditional)."""
+    """The role's secret reads; per developer, its own path comes from the read policy Vault granted."""
     def reads(secrets: tuple[tuple[str, str], ...]) -> list[str]:
         return [f"read_secret {shell_quote(path)} {shell_quote(file)}" for path, file in secrets]
 
-    if not job.per_developer:
-        return "\n".join(reads(job.roles[0].secrets))
-    lines = ['case "$role" in']
-    for choice in job.roles:
-        lines.append(f"  {shell_quote(choice.role)})")
-        lines += [f"    {line}" for line in reads(choice.secrets)]
-        lines.append("    ;;")
-    lines.append("esac")
-    return "\n".join(lines)
+    if job.role is not None:
+        return "\n".join(reads(job.role.secrets))
+    lookup = job.developer_lookup
+    assert lookup is not None
+    return "\n".join([f"""\
+if ! printf '%s' "$developer" | grep -Eq '{DEVELOPER_PATTERN}'; then
+  echo "error: Vault's login as $role granted no single {lookup.policy_prefix}<developer> policy" \\
+    "(got '$developer'), so this job cannot tell which secrets are its own" >&2
+  exit 1
+fi
+read_secret {shell_quote(lookup.secret_prefix)}"$developer"{shell_quote(lookup.secret_suffix)} \\
+  {shell_quote(lookup.secret_file)}""", *reads(lookup.shared)])
+
+
+def _developer(job: DeployJob) -> str:
+    """Per developer: ``developer``, read from the one read policy of the repository the login granted."""
+    if job.developer_lookup is None:
+        return ""
+    prefix = shell_quote(job.developer_lookup.policy_prefix)
+    return f"""\
+developer=$(jq -r --arg prefix {prefix} '[.auth.token_policies // [] | .[] | select(startswith($prefix))
+  | ltrimstr($prefix)] | if length == 1 then .[0] else "" end' "$private_dir/login.json")
+"""
 
 
 def _secrets_dirs(job: DeployJob) -> str:
     """``mkdir`` of the secrets directory and of each subdirectory a secret's file goes in."""
-    subdirs = sorted({file.rsplit("/", 1)[0] for choice in job.roles for _, file in choice.secrets if "/" in file})
+    subdirs = sorted({file.rsplit("/", 1)[0] for file in job.secret_files if "/" in file})
     return " ".join(["mkdir", '"$private_dir/secrets"', *(f'"$private_dir/secrets/"{shell_quote(d)}' for d in subdirs)])
 
 
-def _login(mount: str, token: JobToken) -> str:
+def _login(mount: str, token: JobToken, on_refusal: str = "", on_login: str = "") -> str:
+    """Log in through ``$role`` on ``mount``; ``on_refusal`` runs before a refusal fails the step, ``on_login``
+    once the answer is in (a per-developer deploy's pieces)."""
     forget = " ".join((token.variable, *token.minters))
     return f"""\
 login_url="$VAULT_ADDR/v1/auth/{mount}/login"
@@ -137,13 +178,13 @@ if ! status=$(printf '%s\\n' "${token.variable}" | jq --compact-output --raw-inp
   echo "error: could not reach Vault at $login_url" >&2; exit 1
 fi
 unset {forget}  # the deploy gets the secrets, not what buys them
-if [ "$status" != 200 ]; then
+{on_refusal}if [ "$status" != 200 ]; then
   echo "error: Vault refused the login as $role at $login_url (HTTP $status):" \\
     "$(jq -r '.errors // [] | join("; ")' "$private_dir/login.json" 2>/dev/null)" >&2
   exit 1
 fi
 vault_token=$(jq -r '.auth.client_token // empty' "$private_dir/login.json")
-rm -f "$private_dir/login.json"
+{on_login}rm -f "$private_dir/login.json"
 if [ -z "$vault_token" ]; then
   echo "error: Vault gave no token for $role at $login_url" >&2; exit 1
 fi"""
@@ -217,7 +258,7 @@ def deploy_script(job: DeployJob, token: JobToken, image_ref: str) -> str:
         parts.append(token.fetch)
     parts += [
         _choose_role(job, token),
-        _login(job.mount, token),
+        _login(job.mount, token, _no_developer_role(job, token), _developer(job)),
         *_promoted(job),
         _reads(job),
         f"DEPLOY_ENVIRONMENT={shell_quote(job.environment)} IMAGE_REF=\"$image_ref\" "

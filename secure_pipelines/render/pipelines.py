@@ -8,32 +8,25 @@ here (``deploy-<environment>``), so that configs, policy tests and the rehearsal
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..declaration.model import Tier
-from ..plan.model import CIRole, Deployment, Plan, RepositoryPlan
+from ..plan.model import Deployment, DeveloperLookup, Plan, RepositoryPlan
 
 WORKFLOW = "deliver"
 TEST_JOB = "test"
 BUILD_JOB = "build-image"
 ANY_BRANCH = "*"
 
-RoleSelector = Callable[[CIRole], str]
-"""Per developer: the value a deploy job compares to pick this role (the CI system decides which)."""
-
 
 @dataclass(frozen=True)
 class RoleChoice:
-    """One Vault role a deploy job may log in with, and how the job knows it is the right one."""
+    """The one Vault role a deploy job logs in with, and what it reads."""
 
     role: str
-    developer: str | None
     secrets: tuple[tuple[str, str], ...]
     """``(API path, file)`` of each secret it reads, e.g. ``("kv-production/data/apps/webapp", "webapp.json")``:
     its own, then the shared ones (``shared/<name>.json``)."""
-    selector: str | None
-    """Per developer: what the job compares to pick this role (a subject pattern, a user id...)."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +45,11 @@ class DeployJob:
     """The environment's allowlist admits every address (so any runner's egress will do)."""
     mount: str
     audience: str
-    roles: tuple[RoleChoice, ...]
+    role: RoleChoice | None
+    """The role, unless the environment is per developer (then the job finds it from its token)."""
+    developer_lookup: DeveloperLookup | None = None
+    """Per developer: how the job finds its role and secrets from its own token; no developer is named, so
+    the rendered job is the same whoever is onboarded or leaves."""
     records: str | None = None
     """Where the job records the digest it deployed (API path prefix), when another environment promotes
     from this one."""
@@ -61,7 +58,23 @@ class DeployJob:
 
     @property
     def per_developer(self) -> bool:
-        return any(role.developer for role in self.roles)
+        return self.developer_lookup is not None
+
+    @property
+    def role_name(self) -> str:
+        """The role it logs in as, for people (per developer: ``<env>.<repo>.<user id>``)."""
+        if self.role is not None:
+            return self.role.role
+        assert self.developer_lookup is not None
+        return f"{self.developer_lookup.role_prefix}<user id>"
+
+    @property
+    def secret_files(self) -> tuple[str, ...]:
+        """The files its secrets go in, in its secrets directory."""
+        if self.role is not None:
+            return tuple(file for _, file in self.role.secrets)
+        assert self.developer_lookup is not None
+        return (self.developer_lookup.secret_file, *(file for _, file in self.developer_lookup.shared))
 
     @property
     def refs(self) -> tuple[str, ...] | None:
@@ -88,10 +101,9 @@ def deploy_job_name(environment: str) -> str:
     return f"deploy-{environment}"
 
 
-def pipeline(plan: Plan, repository: str, ci: str, selector: RoleSelector, *, include_frozen: bool = False
-             ) -> Pipeline:
+def pipeline(plan: Plan, repository: str, ci: str, *, include_frozen: bool = False) -> Pipeline:
     """The pipeline of ``repository`` on the CI system named ``ci``; frozen production deploys are
-    left out unless asked. ``selector`` gives, per developer, what picks each role."""
+    left out unless asked."""
     repo = plan.repository(repository)
     deployments = [
         d for env in plan.environments for d in env.deployments
@@ -100,7 +112,7 @@ def pipeline(plan: Plan, repository: str, ci: str, selector: RoleSelector, *, in
     kept = [d for d in deployments if include_frozen or not d.frozen]
     jobs: list[DeployJob] = []
     for deployment in kept:
-        jobs.append(_deploy_job(plan, deployment, jobs, selector))
+        jobs.append(_deploy_job(plan, deployment, jobs))
     return Pipeline(
         repository=repo,
         ci=ci,
@@ -113,14 +125,15 @@ def pipeline(plan: Plan, repository: str, ci: str, selector: RoleSelector, *, in
     )
 
 
-def _deploy_job(plan: Plan, deployment: Deployment, earlier: list[DeployJob], selector: RoleSelector) -> DeployJob:
+def _deploy_job(plan: Plan, deployment: Deployment, earlier: list[DeployJob]) -> DeployJob:
     env = plan.environment(deployment.environment)
     requires = [BUILD_JOB]
     if deployment.tier is Tier.PRODUCTION:
         # Promote what staging received: production waits for every staging deploy of this pipeline.
         requires += [job.name for job in earlier if job.tier is Tier.STAGING]
+    # Every role of a deployment shares its mount, audience and promotion paths; only a per-developer
+    # role's name and own secret differ, and the job finds those from its token.
     first_role = deployment.roles[0]
-    choose = len(deployment.roles) > 1
     return DeployJob(
         name=deploy_job_name(deployment.environment),
         environment=deployment.environment,
@@ -132,29 +145,12 @@ def _deploy_job(plan: Plan, deployment: Deployment, earlier: list[DeployJob], se
         admits_any_address=any(ipaddress.ip_network(cidr).prefixlen == 0 for cidr in env.ip_allowlist),
         mount=first_role.mount_path,
         audience=first_role.bound_audiences[0],
-        roles=tuple(
-            RoleChoice(
-                role=role.role_name,
-                developer=role.developer,
-                secrets=tuple((p.data_path, p.file_name) for p in role.secret_paths),
-                selector=selector(role) if choose else None,
-            )
-            for role in deployment.roles
+        role=None if deployment.developer_lookup else RoleChoice(
+            role=first_role.role_name,
+            secrets=tuple((p.data_path, p.file_name) for p in first_role.secret_paths),
         ),
+        developer_lookup=deployment.developer_lookup,
         records=first_role.records.data_prefix if first_role.records else None,
         promoted_from=(first_role.promoted_from.environment, first_role.promoted_from.data_prefix)
         if first_role.promoted_from else None,
     )
-
-
-def shell_case_pattern(vault_glob: str) -> str:
-    """The shell ``case`` pattern that matches exactly what a Vault ``bound_claims`` glob matches.
-
-    In Vault's glob only ``*`` is special (it spans anything, '/' included), as in ``case``;
-    every other character is quoted so the shell takes it literally.
-    """
-    return "*".join(_single_quoted(part) if part else "" for part in vault_glob.split("*"))
-
-
-def _single_quoted(text: str) -> str:
-    return "'" + text.replace("'", "'\"'\"'") + "'"

@@ -36,3 +36,12 @@ def test_the_alias_keeps_name_and_type_so_only_the_parent_differs(example_plan: 
     aliases = _aliases_by_resource(example_plan, "production")
     (mount_alias,) = aliases[("vault:index/mount:Mount", "kv-production")]
     assert mount_alias.name is ... and mount_alias.type_ is ...  # the current name and type
+
+
+def test_a_per_developer_role_named_by_user_id_answers_to_its_names_by_developer(example_plan: Plan):
+    aliases = _aliases_by_resource(example_plan, "dev")
+    role = next(r for r in example_plan.environment("dev").roles if r.ci == "circleci" and r.developer == "lin")
+    assert role.role_name == "dev.webapp.3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152"
+    (found,) = [value for (type_, name), value in aliases.items() if name == role.resource_name]
+    names = {a.name for a in found}
+    assert {"circleci-dev.webapp.lin", "circleci-webapp-dev-lin"} <= names

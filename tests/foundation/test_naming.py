@@ -98,3 +98,32 @@ def test_dev_and_dev_lin_plan_side_by_side_with_disjoint_names(example: dict[str
     assert "dev.ci.webapp.lin" in dev and "dev-lin.ci.webapp" in dev_lin
     assert not any(naming.owned_by(name, "dev") for name in dev_lin)
     assert not any(naming.owned_by(name, "dev-lin") for name in dev)
+
+
+def test_a_per_developer_role_is_named_by_the_user_id_its_tokens_carry(example_plan: Plan) -> None:
+    roles = [r for r in example_plan.roles if r.developer]
+    assert {r.ci for r in roles} == {"circleci", "github-actions", "gitlab-ci"}
+    for role in roles:
+        assert role.user_id and role.role_name == f"{role.environment}.{role.repository}.{role.user_id}"
+        bound = [str(v) for claim in role.bound_claims for v in claim.values]
+        assert any(role.user_id == value or f"/user/{role.user_id}/" in value for value in bound), role.role_name
+        assert set(role.previous_role_names) == {
+            f"{role.repository}-{role.environment}-{role.developer}",
+            f"{role.environment}.{role.repository}.{role.developer}",
+        }
+
+
+def test_what_a_dev_deploy_derives_from_its_token_is_exactly_what_the_plan_names(example_plan: Plan) -> None:
+    deployments = [d for e in example_plan.environments for d in e.deployments if d.developer_lookup]
+    assert deployments
+    for deployment in deployments:
+        lookup = deployment.developer_lookup
+        assert lookup is not None
+        for role in deployment.roles:
+            assert role.developer is not None and role.user_id is not None
+            assert role.role_name == lookup.role_prefix + role.user_id
+            assert role.token_policies == (lookup.policy_prefix + role.developer,)
+            own, *shared = role.secret_paths
+            assert own.data_path == lookup.secret(role.developer)
+            assert own.file_name == lookup.secret_file
+            assert tuple((p.data_path, p.file_name) for p in shared) == lookup.shared

@@ -120,8 +120,8 @@ class TinyCI:
         return None
 
     def pipeline_files(self, plan: Plan, repository: str, source: RenderSource) -> dict[str, str]:
-        shape = pipeline(plan, repository, self.name, lambda role: role.role_name)
-        jobs = "".join(f"{job.name}: login {job.mount} as {job.roles[0].role}\n" for job in shape.deploy_jobs)
+        shape = pipeline(plan, repository, self.name)
+        jobs = "".join(f"{job.name}: login {job.mount} as {job.role_name}\n" for job in shape.deploy_jobs)
         return {".tiny-ci.yml": f"{source.header()}\n{jobs}"}
 
     def attacks(self, target: AttackTarget) -> list[JobAttack]:

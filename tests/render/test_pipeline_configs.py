@@ -13,14 +13,14 @@ import pytest
 
 from secure_pipelines.ci.circleci.plan import circleci_plan
 from secure_pipelines.ci.circleci.policy.cases import parse_config
-from secure_pipelines.ci.circleci.render import circleci_config, circleci_pipeline
+from secure_pipelines.ci.circleci.render import TOKEN as CIRCLECI_TOKEN
+from secure_pipelines.ci.circleci.render import circleci_config
 from secure_pipelines.ci.github_actions.render import github_actions_pipeline, runs_on
 from secure_pipelines.declaration.model import Tier
 from secure_pipelines.errors import InvalidDeclaration
 from secure_pipelines.plan import Plan
 from secure_pipelines.render.files import render_files
 from secure_pipelines.render.output import write_output
-from secure_pipelines.render.pipelines import shell_case_pattern
 from secure_pipelines.render.templating import shell_quote
 
 from .conftest import EXAMPLE_SOURCE, tool
@@ -187,30 +187,25 @@ def test_deploy_jobs_log_in_with_the_oidc_token_against_the_planned_mount_and_ro
             command = jobs[f"deploy-{env.name}"]["steps"][-1]["run"]["command"]
             assert "$CIRCLE_OIDC_TOKEN_V2" in command
             assert f"$VAULT_ADDR/v1/auth/{deployment.roles[0].mount_path}/login" in command
-            for role in deployment.roles:
+            lookup = deployment.developer_lookup
+            if lookup is None:
+                (role,) = deployment.roles
                 assert f"role={shell_quote(role.role_name)}" in command
                 assert role.secret_paths[0].data_path in command
-
-
-def test_per_developer_dev_picks_the_role_bound_to_the_tokens_subject(example_plan: Plan) -> None:
-    deploy = next(j for j in circleci_pipeline(example_plan, "webapp").deploy_jobs
-                  if j.environment == "dev")
-    assert [c.developer for c in deploy.roles] == ["lin", "sam"]
-    roles = {r.developer: r for r in example_plan.environment("dev").roles if r.ci == "circleci"}
-    for choice in deploy.roles:
-        assert choice.selector == shell_case_pattern(str(roles[choice.developer].claims["sub"][0]))
+            else:
+                assert f'role={shell_quote(lookup.role_prefix)}"$user_id"' in command
+                assert f'{shell_quote(lookup.secret_prefix)}"$developer"{shell_quote(lookup.secret_suffix)}' in command
 
 
 @pytest.mark.parametrize(("subject", "expected"), [
-    ("org/o/project/p/user/u1/vcs-origin/github.com/acme/webapp/vcs-ref/refs/heads/x", "one"),
-    ("org/o/project/p/user/u2/vcs-origin/github.com/acme/webapp/vcs-ref/refs/heads/x", "two"),
-    ("org/o/project/p/user/u1", "none"),
-    ("org/o/project/q/user/u1/vcs-origin/x", "none"),
+    ("org/o/project/p/user/9f2c0a4e-1b7d-4e55-8c3a-2d6f8e9a0b1c/vcs-origin/github.com/acme/webapp/vcs-ref/refs/heads/x",
+     "9f2c0a4e-1b7d-4e55-8c3a-2d6f8e9a0b1c"),
+    ("org/o/project/p/user/u1", ""),
+    ("org/o/project/p/users/u1/vcs-origin/x", ""),
 ])
-def test_the_shell_pattern_matches_what_the_vault_glob_matches(subject: str, expected: str) -> None:
-    one, two = shell_case_pattern("org/o/project/p/user/u1/*"), shell_case_pattern("org/o/project/p/user/u2/*")
-    script = f'case "$1" in {one}) echo one ;; {two}) echo two ;; *) echo none ;; esac'
-    result = run("bash", "-c", script, "-", subject)
+def test_a_circleci_dev_deploy_reads_the_user_id_from_inside_the_subject(subject: str, expected: str) -> None:
+    result = subprocess.run(["jq", "-r", CIRCLECI_TOKEN.user_id], input=json.dumps({"sub": subject}),
+                            capture_output=True, text=True, check=True)
     assert result.stdout.strip() == expected
 
 
@@ -261,12 +256,13 @@ def test_deploy_jobs_log_in_with_the_planned_role(example_plan: Plan, example_fi
             login = next(s for s in job["steps"] if logs_in(s))["run"]
             assert f"$VAULT_ADDR/v1/auth/{deployment.roles[0].mount_path}/login" in login
             assert f"&audience={deployment.roles[0].bound_audiences[0]}\"" in login
-            text = json.dumps(job)
-            for role in deployment.roles:
-                assert role.role_name in text
-                actor = role.claims.get("actor_id")
-                if actor:
-                    assert f"'{actor[0]}')" in text
+            lookup = deployment.developer_lookup
+            if lookup is None:
+                assert f"role={shell_quote(deployment.roles[0].role_name)}" in login
+            else:
+                assert f'role={shell_quote(lookup.role_prefix)}"$user_id"' in login
+                assert "token_claim '.actor_id // empty'" in login
+                assert not any(str(role.claims["actor_id"][0]) in json.dumps(job) for role in deployment.roles)
 
 
 def test_protected_deploys_run_on_the_default_branch_only(example_files: dict[str, str]) -> None:
@@ -360,3 +356,31 @@ def test_workflow_dispatch_deploys_only_with_an_override_and_then_everywhere_it_
     linted = run(tool("actionlint"), "-config-file", ".github/actionlint.yaml", ".github/workflows/deploy.yml",
                  cwd=tmp_path / "repositories" / "api")
     assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+# --- onboarding: Vault changes, pipeline files do not ------------------------------------------------
+
+
+def onboard_kim_and_let_sam_go(values: dict[str, Any]) -> None:
+    values["developers"].append({"name": "kim", "ci": {
+        "circleci": {"user_id": "5b81e023-ae6f-4d70-9c1b-2f3041526374"},
+        "github_actions": {"user_id": 5550003},
+        "gitlab_ci": {"user_id": 8810003},
+    }})
+    dev = next(env for env in values["environments"] if env.get("per_developer"))
+    dev["developers"] = ["lin", "kim"]
+
+
+def test_onboarding_and_offboarding_change_vault_and_no_pipeline_file(
+    example_plan: Plan, example_files: dict[str, str], plan_variant: PlanVariant
+) -> None:
+    changed = plan_variant(onboard_kim_and_let_sam_go)
+    assert {r.developer for r in changed.environment("dev").roles} == {"lin", "kim"}
+    assert {r.role_name for r in changed.roles} != {r.role_name for r in example_plan.roles}
+    after = render_files(changed, EXAMPLE_SOURCE)
+    pipeline_files = sorted(path for path in example_files if path.startswith("repositories/"))
+    assert {".circleci/config.yml", ".github/workflows/deploy.yml", ".gitlab-ci.yml"} <= {
+        path.split("/", 2)[2] for path in pipeline_files}
+    assert pipeline_files == sorted(path for path in after if path.startswith("repositories/"))
+    for path in pipeline_files:
+        assert after[path] == example_files[path], f"{path} changed when a developer was added or removed"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...plan.model import CIRole, Plan
+from ...plan.model import Plan
 from ...render.deploy_shell import JobToken, deploy_script
-from ...render.pipelines import DeployJob, Pipeline, pipeline, shell_case_pattern
+from ...render.pipelines import DeployJob, Pipeline, pipeline
 from ...render.templating import RenderSource, Templates
 from .plan import NAME, circleci_plan
 
@@ -17,8 +17,11 @@ CLOUD_IMAGE = "cimg/base:2025.01"
 TEMPLATES = Templates(__package__ or "secure_pipelines.ci.circleci")
 WORKSPACE = "/tmp/workspace"
 """Where deploy jobs attach the workspace the image build persisted its reference to."""
-TOKEN = JobToken(variable="CIRCLE_OIDC_TOKEN_V2", selector="$(token_claim .sub)", selector_name="subject")
-"""The job's OIDC token (v2: with the vcs claims the roles bind); per developer, the subject picks the role."""
+TOKEN = JobToken(variable="CIRCLE_OIDC_TOKEN_V2",
+                 user_id='.sub // "" | capture("^org/[^/]+/project/[^/]+/user/(?<id>[^/]+)/").id',
+                 user_name="CircleCI user")
+"""The job's OIDC token (v2: with the vcs claims the roles bind); per developer, the user id CircleCI puts
+inside ``sub`` names the role."""
 
 
 @dataclass(frozen=True)
@@ -34,14 +37,9 @@ class CircleCIDeploy:
     """The deploy step's shell (``deploy_shell``)."""
 
 
-def subject_pattern(role: CIRole) -> str:
-    """Per developer: the shell ``case`` pattern equal to the role's bound ``sub`` glob."""
-    return shell_case_pattern(str(role.claims["sub"][0]))
-
-
 def circleci_pipeline(plan: Plan, repository: str, *, include_frozen: bool = False) -> Pipeline:
     """The pipeline of ``repository`` on CircleCI (frozen production deploys left out unless asked)."""
-    return pipeline(plan, repository, NAME, subject_pattern, include_frozen=include_frozen)
+    return pipeline(plan, repository, NAME, include_frozen=include_frozen)
 
 
 def approval_job_name(environment: str) -> str:

@@ -108,10 +108,10 @@ class CircleCISystem:
         section = sections.repository(repository)
         if environment.tier in REVIEWED_TIERS and section is not None and section.pipeline_definition_id:
             bound.append(BoundClaim(claims.PIPELINE_DEFINITION_ID, (str(section.pipeline_definition_id),)))
+        user = sections.developer(developer) if developer is not None else None
         if developer is not None:
             # CircleCI names the triggering user only inside `sub`. The fixed prefix ends with the
             # user id and a '/', so the trailing glob can only span the vcs part of the subject.
-            user = sections.developer(developer)
             assert user is not None, "checked by validation"
             org_id = sections.organization(declaration).org_id
             bound.append(BoundClaim("sub", (f"org/{org_id}/project/{project}/user/{user.user_id}/*",)))
@@ -125,6 +125,7 @@ class CircleCISystem:
             claims_match=match,
             ref_binding="any branch" if any_branch else ", ".join(f"refs/heads/{b}" for b in branches),
             deploy_via=f"context {context.name}",
+            user_id=str(user.user_id) if user is not None else None,
         )
 
     def deploy_settings(self, declaration: Declaration, repository: Repository, environment: Environment

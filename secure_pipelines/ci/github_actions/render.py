@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from ...plan.model import CIRole, Plan
+from ...plan.model import Plan
 from ...render.deploy_shell import JobToken, deploy_script
 from ...render.pipelines import DeployJob, Pipeline, pipeline
-from ...render.templating import RenderSource, Templates, shell_quote
+from ...render.templating import RenderSource, Templates
 from .actions import PINNED_ACTIONS
 from .workflow import NAME, github_actions_plan
 
@@ -20,11 +20,6 @@ TEMPLATES = Templates(__package__ or "secure_pipelines.ci.github_actions")
 def github_expression(expression: str) -> str:
     """``${{ expression }}`` without fighting Jinja's own braces in templates."""
     return "${{ " + expression + " }}"
-
-
-def actor_id(role: CIRole) -> str:
-    """Per developer: the ``actor_id`` the role is bound to (a shell ``case`` pattern)."""
-    return shell_quote(str(role.claims["actor_id"][0]))
 
 
 def job_token(audience: str) -> JobToken:
@@ -42,7 +37,7 @@ if [ -z "$id_token" ]; then
 fi"""
     return JobToken(variable="id_token", fetch=fetch,
                     minters=("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL"),
-                    selector="$ACTOR_ID", selector_name="GitHub user")
+                    user_id=".actor_id // empty", user_name="GitHub user")
 
 
 def deploy_step(job: DeployJob) -> str:
@@ -52,7 +47,7 @@ def deploy_step(job: DeployJob) -> str:
 
 def github_actions_pipeline(plan: Plan, repository: str) -> Pipeline:
     """The pipeline of ``repository`` on GitHub Actions."""
-    return pipeline(plan, repository, NAME, actor_id)
+    return pipeline(plan, repository, NAME)
 
 
 def runs_on(job: DeployJob) -> tuple[str, ...]:

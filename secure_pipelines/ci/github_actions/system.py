@@ -104,8 +104,8 @@ class GitHubActionsSystem:
             claims.append(BoundClaim("job_workflow_ref", workflows))
         if on_self_hosted_runners(environment):
             claims.append(BoundClaim("runner_environment", (SELF_HOSTED,)))
+        user = sections.developer(developer) if developer is not None else None
         if developer is not None:
-            user = sections.developer(developer)
             assert user is not None, "checked by validation"
             claims.append(BoundClaim("actor_id", (str(user.user_id),)))
         return Binding(
@@ -113,6 +113,7 @@ class GitHubActionsSystem:
             claims_match="string",
             ref_binding="any branch" if any_branch else ", ".join(refs),
             deploy_via=f"environment {environment.name}",
+            user_id=str(user.user_id) if user is not None else None,
         )
 
     def deploy_settings(self, declaration: Declaration, repository: Repository, environment: Environment

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...plan.model import CIRole, Plan
+from ...plan.model import Plan
 from ...render.deploy_shell import JobToken, deploy_script
 from ...render.pipelines import DeployJob, Pipeline, pipeline
-from ...render.templating import RenderSource, Templates, shell_quote
+from ...render.templating import RenderSource, Templates
 from .claims import USER_ID
 from .plan import ID_TOKEN_VARIABLE, NAME, GitLabEnvironmentPlan, deployment_tier, gitlab_plan
 
@@ -21,8 +21,9 @@ PIPELINE_IMAGES = (("every job's image", JOB_IMAGE),
                    ("the image build's Docker-in-Docker service, a privileged container", DOCKER_SERVICE))
 """The images the rendered pipeline runs: ``pipeline_policy.approved_registries`` must cover each."""
 TEMPLATES = Templates(__package__ or "secure_pipelines.ci.gitlab_ci")
-TOKEN = JobToken(variable=ID_TOKEN_VARIABLE, selector="$GITLAB_USER_ID", selector_name="GitLab user")
-"""The deploy job's ID token (``id_tokens:``); per developer, the user who started the pipeline picks the role."""
+TOKEN = JobToken(variable=ID_TOKEN_VARIABLE, user_id=f".{USER_ID} // empty", user_name="GitLab user")
+"""The deploy job's ID token (``id_tokens:``); per developer, the id of the user who started the pipeline,
+from the token, names the role."""
 
 
 @dataclass(frozen=True)
@@ -38,14 +39,9 @@ class GitLabDeploy:
     """The deploy step's shell (``deploy_shell``), run in a subshell of the job's script."""
 
 
-def user_id(role: CIRole) -> str:
-    """Per developer: the GitLab user id (``$GITLAB_USER_ID``) the role is bound to (a shell ``case`` pattern)."""
-    return shell_quote(str(role.claims[USER_ID][0]))
-
-
 def gitlab_pipeline(plan: Plan, repository: str) -> Pipeline:
     """The pipeline of ``repository`` on GitLab CI."""
-    return pipeline(plan, repository, NAME, user_id)
+    return pipeline(plan, repository, NAME)
 
 
 def any_of(variable: str, values: tuple[str, ...]) -> str:

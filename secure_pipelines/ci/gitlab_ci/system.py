@@ -112,7 +112,8 @@ class GitLabCISystem:
             claims.append(BoundClaim(RUNNER_ENVIRONMENT, (SELF_HOSTED,)))
         if developer is not None:
             claims.append(BoundClaim(USER_ID, (sections.user_id(developer),)))
-        return Binding(tuple(claims), "string", refs_for_people(branches), f"environment {environment.name}")
+        return Binding(tuple(claims), "string", refs_for_people(branches), f"environment {environment.name}",
+                       user_id=sections.user_id(developer) if developer is not None else None)
 
     def deploy_settings(self, declaration: Declaration, repository: Repository, environment: Environment
                         ) -> DeploySettings:

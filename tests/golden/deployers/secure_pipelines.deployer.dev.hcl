@@ -86,8 +86,8 @@ path "sys/policies/acl/dev.admin" {
 path "sys/policies/acl/dev.*" {
   capabilities = ["read", "delete"]
 }
-# the CI role dev.webapp.lin of webapp, carrying only dev.ci.webapp.lin
-path "auth/circleci/role/dev.webapp.lin" {
+# the CI role dev.webapp.3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152 of webapp, carrying only dev.ci.webapp.lin
+path "auth/circleci/role/dev.webapp.3f6fce01-8c4d-4b5e-9a9f-0d1e2f304152" {
   capabilities = ["create", "read", "update", "delete"]
   allowed_parameters = {
     "*" = []
@@ -97,8 +97,8 @@ path "auth/circleci/role/dev.webapp.lin" {
     "policies" = []
   }
 }
-# the CI role dev.webapp.sam of webapp, carrying only dev.ci.webapp.sam
-path "auth/circleci/role/dev.webapp.sam" {
+# the CI role dev.webapp.4a70df12-9d5e-4c6f-8b0a-1e2f30415263 of webapp, carrying only dev.ci.webapp.sam
+path "auth/circleci/role/dev.webapp.4a70df12-9d5e-4c6f-8b0a-1e2f30415263" {
   capabilities = ["create", "read", "update", "delete"]
   allowed_parameters = {
     "*" = []
@@ -108,8 +108,8 @@ path "auth/circleci/role/dev.webapp.sam" {
     "policies" = []
   }
 }
-# the CI role dev.api.lin of api, carrying only dev.ci.api.lin
-path "auth/github-actions/role/dev.api.lin" {
+# the CI role dev.api.5550001 of api, carrying only dev.ci.api.lin
+path "auth/github-actions/role/dev.api.5550001" {
   capabilities = ["create", "read", "update", "delete"]
   allowed_parameters = {
     "*" = []
@@ -119,8 +119,8 @@ path "auth/github-actions/role/dev.api.lin" {
     "policies" = []
   }
 }
-# the CI role dev.api.sam of api, carrying only dev.ci.api.sam
-path "auth/github-actions/role/dev.api.sam" {
+# the CI role dev.api.5550002 of api, carrying only dev.ci.api.sam
+path "auth/github-actions/role/dev.api.5550002" {
   capabilities = ["create", "read", "update", "delete"]
   allowed_parameters = {
     "*" = []
@@ -130,8 +130,8 @@ path "auth/github-actions/role/dev.api.sam" {
     "policies" = []
   }
 }
-# the CI role dev.shop.lin of shop, carrying only dev.ci.shop.lin
-path "auth/gitlab-ci/role/dev.shop.lin" {
+# the CI role dev.shop.8810001 of shop, carrying only dev.ci.shop.lin
+path "auth/gitlab-ci/role/dev.shop.8810001" {
   capabilities = ["create", "read", "update", "delete"]
   allowed_parameters = {
     "*" = []
@@ -141,8 +141,8 @@ path "auth/gitlab-ci/role/dev.shop.lin" {
     "policies" = []
   }
 }
-# the CI role dev.shop.sam of shop, carrying only dev.ci.shop.sam
-path "auth/gitlab-ci/role/dev.shop.sam" {
+# the CI role dev.shop.8810002 of shop, carrying only dev.ci.shop.sam
+path "auth/gitlab-ci/role/dev.shop.8810002" {
   capabilities = ["create", "read", "update", "delete"]
   allowed_parameters = {
     "*" = []
