@@ -8,12 +8,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..ci import registry
 from ..ci.base import LayerDecision
-from ..declaration.model import Declaration
+from ..declaration.model import Declaration, Tier
 from ..explain import PathAccess, access_matrix
 from ..plan import CIRole, Deployment, Plan, PromotionRecords, SecretPath
 from ..progress import progress
@@ -245,7 +245,9 @@ def _rehearse_role(
             f"not tried: no address lies outside {', '.join(role.token_bound_cidrs)}", "", "not-applicable",
             proof="the declared allowlist admits every address (securepipe validate warns about it)",
         ))
-    for attack in login_attacks(plan, declaration, deployment, role, first, refs):
+    # A deployer role binds its reviewed pipeline whatever its stack's tier: face it with production's matrix.
+    attacked = replace(role, tier=Tier.PRODUCTION) if deployer else role
+    for attack in login_attacks(plan, declaration, deployment, attacked, first, refs):
         rehearsal.outcomes.append(_fire_attack(server, declaration, plan, attack, key, now))
 
 

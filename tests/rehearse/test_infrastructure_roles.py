@@ -20,6 +20,11 @@ from .conftest import EXAMPLE_PROJECT
 REQUIRED_ATTACKS = ("wrong audience", "another project / repository", "feature branch refs/heads/feature/x",
                     "pull request refs/pull/7/merge", "another environment's context / environment",
                     "login from outside the allowlist", "missing context / environment")
+PIPELINE_ATTACKS = {"github-actions": ("another workflow file of the repository", "a third-party reusable workflow",
+                                       "pull_request_target event"),
+                    "gitlab-ci": ("another CI config file of the project", "merge-request pipeline from a branch named",
+                                  "unprotected (ref_protected false)", "GitLab-hosted runner")}
+"""Attacks on the reviewed pipeline itself, fired at every stack's role whatever its tier."""
 
 
 def _gitlab_declaration(directory: Path) -> Path:
@@ -51,7 +56,7 @@ def assert_rehearsed(plan: Plan, rehearsal: Rehearsal) -> None:
         assert any(o.flow.endswith(": log in") and o.got == "admitted" for o in legitimate), role.role_name
         assert any(f"holds only {role.token_policies[0]}" in o.flow and o.verdict == "ok" for o in legitimate)
         attacks = [o for o in rows if o.kind == "attack"]
-        for needle in REQUIRED_ATTACKS:
+        for needle in (*REQUIRED_ATTACKS, *PIPELINE_ATTACKS[role.ci]):
             fired = [o for o in attacks if needle in o.flow]
             assert fired and all(o.got.startswith("refused") and o.verdict == "ok" for o in fired), (role, needle)
         reach = next(o for o in attacks if "secret paths readable or writable" in o.flow)
