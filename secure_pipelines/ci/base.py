@@ -196,8 +196,8 @@ class ConfigPolicy(Protocol):
 
 
 class InfrastructurePipeline(Protocol):
-    """Capability: the infrastructure repository's own pipeline runs on this system: on pull requests it
-    previews and checks, on the default branch it applies each stack through a JWT role of its own."""
+    """Capability: the infrastructure repository's own pipeline runs on this system: it checks every change
+    without any credential, and on the default branch applies each stack through a JWT role of its own."""
 
     def binding(self, declaration: Declaration, repository: Repository, environment: Environment) -> Binding:
         """What the role applying ``environment``'s stack binds: the infrastructure repository, its default

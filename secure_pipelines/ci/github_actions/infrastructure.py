@@ -1,5 +1,5 @@
-"""The infrastructure repository on GitHub Actions: its workflow checks pull requests without any
-credential and applies each stack on the default branch, each job in the stack's GitHub deployment
+"""The infrastructure repository on GitHub Actions: its workflow checks every change without any
+credential and, on the default branch, applies each stack, each job in the stack's GitHub deployment
 environment, logged in to Vault through that stack's deployer role."""
 
 from __future__ import annotations
