@@ -16,7 +16,11 @@ from secure_pipelines.checklist.formats import as_json, as_markdown
 from secure_pipelines.checklist.steps import PHASE_ORDER, Phase, Setup, Step
 from secure_pipelines.plan import Plan
 from secure_pipelines.plan.github_app import app_needs
+from secure_pipelines.render.files import render_files
 from secure_pipelines.scaffold.model import placeholder_uuid
+
+from .conftest import EXAMPLE_SOURCE, PlanVariant
+from .test_infrastructure_pipeline import on_gitlab
 
 SHELL_VARIABLE = re.compile(r"\$\{?([A-Z][A-Z0-9_]*)")
 ASSIGNED = re.compile(r"\b([A-Z][A-Z0-9_]*)=")
@@ -175,3 +179,18 @@ def test_the_github_app_is_created_with_exactly_the_permissions_and_repositories
     keyed = {s.environment for s in example_steps if s.phase is Phase.APPLY
              for v in s.values if "githubAppPrivateKey" in v.value}
     assert keyed and keyed == {e.name for e in example_plan.environments if app_needs(example_plan, [e.name]).needed}
+
+
+def test_the_checklist_names_what_the_gitlab_infrastructure_pipeline_expects(plan_variant: PlanVariant) -> None:
+    plan = plan_variant(on_gitlab)
+    assert plan.infrastructure is not None
+    path = "repositories/infrastructure/.gitlab-ci.yml"
+    text = render_files(plan, EXAMPLE_SOURCE)[path]
+    steps = checklist(Setup(plan, {"production": "https://vault.acme.example:8200"}))
+    names, values = _said_for(path, steps)
+    expected = expected_by(path, text)
+    assert expected["runner tag"] == {"infrastructure"}
+    assert [(kind, name) for kind, found in expected.items() for name in found
+            if name not in (names if kind == "variable" else values)] == []
+    assert {f"gitlab-ci.infrastructure-environment.infrastructure.{stack}" for stack in plan.infrastructure.stacks} \
+        <= {step.id for step in steps}

@@ -24,7 +24,8 @@ def _load(text: str) -> dict[str, Any]:
     return YAML(typ="safe", pure=True).load(text)
 
 
-def _on_gitlab(values: dict[str, Any]) -> None:
+def on_gitlab(values: dict[str, Any]) -> None:
+    """The example with its infrastructure repository on GitLab CI."""
     repo = next(r for r in values["repositories"] if r["name"] == "infrastructure")
     repo["ci"] = {"gitlab_ci": {"project_id": 61000002, "namespace_id": 9912345,
                                 "project_path": "acme/infrastructure"}}
@@ -34,7 +35,7 @@ def _on_gitlab(values: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def gitlab_files(plan_variant: PlanVariant) -> dict[str, str]:
-    return render_files(plan_variant(_on_gitlab), EXAMPLE_SOURCE)
+    return render_files(plan_variant(on_gitlab), EXAMPLE_SOURCE)
 
 
 def test_the_infrastructure_repository_gets_only_its_infrastructure_pipeline(example_files: dict[str, str]) -> None:
@@ -92,7 +93,7 @@ def test_on_gitlab_only_apply_jobs_of_the_protected_default_branch_get_an_id_tok
     assert "id_tokens" not in config["test"] and "id_tokens" not in config["security-scan"]
     assert config["workflow"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "merge_request_event"'},
                                            {"if": '$CI_COMMIT_BRANCH == "main" && $CI_PIPELINE_SOURCE == "push"'}]
-    plan = plan_variant(_on_gitlab)
+    plan = plan_variant(on_gitlab)
     assert plan.infrastructure is not None
     assert [r.environment for r in plan.infrastructure.roles] == ["production", "dev", "qa", "staging"]
     for index, role in enumerate(plan.infrastructure.roles):

@@ -10,7 +10,8 @@ from ...checklist.steps import Phase, Scope, Setup, Step, Value, declared, hint
 from ...declaration.model import PROTECTED_TIERS
 from ...plan.model import Plan
 from . import ids
-from .plan import GitLabCIPlan, gitlab_plan
+from .infrastructure import RUNNER_TAG
+from .plan import NAME, GitLabCIPlan, gitlab_plan
 
 TITLE = "GitLab CI"
 
@@ -21,7 +22,7 @@ class GitLabCISetupSteps:
     def steps(self, setup: Setup) -> list[Step]:
         plan = setup.plan
         gitlab = gitlab_plan(plan)
-        return [*_ids(gitlab), *_runners(plan, gitlab), *_projects(setup, gitlab)]
+        return [*_ids(gitlab), *_runners(plan, gitlab), *_projects(setup, gitlab), *_infrastructure(plan, gitlab)]
 
 
 def _ids(gitlab: GitLabCIPlan) -> Iterator[Step]:
@@ -129,4 +130,40 @@ def _projects(setup: Setup, gitlab: GitLabCIPlan) -> Iterator[Step]:
             where=f"the project {project.project_path}",
             verify="`securepipe render --all --check` passes and the committed file equals the rendered one",
             why="staging and production roles pin this very file (ci_config_ref_uri)",
+        )
+
+
+def _infrastructure(plan: Plan, gitlab: GitLabCIPlan) -> Iterator[Step]:
+    """The infrastructure project, where its pipeline runs on GitLab CI: its runners, and each stack's
+    protected environment with that stack's Pulumi settings (its branch, variable and file are a project's)."""
+    infrastructure = plan.infrastructure
+    if infrastructure is None or infrastructure.ci != NAME:
+        return
+    project = gitlab.project(infrastructure.repository)
+    scope = Scope("repository", project.repository)
+    allowlist = ", ".join(infrastructure.ip_allowlist)
+    yield Step(
+        f"gitlab-ci.runners.{RUNNER_TAG}", Phase.CI, scope,
+        f"Register protected runners tagged {RUNNER_TAG}, locked to {project.project_path}",
+        values=(Value("runner tags", RUNNER_TAG), Value("protected", "yes"), Value("locked to", project.project_path),
+                Value("egress addresses within", allowlist),
+                hint("job image or machine", "python3 (with venv), jq, curl and the Pulumi CLI"),
+                hint("one job per machine", "a fresh machine or container per job")),
+        where="GitLab > the project > Settings > CI/CD > Runners > New project runner (tags, Protected, Lock to "
+              "current projects), then `gitlab-runner register` on each machine",
+        verify=f"the runner shows the tag and 'protected'; its public address is in {allowlist}",
+        why="each stack's deployer role admits only these addresses and self-hosted runners: they apply every stack",
+    )
+    for stack in infrastructure.stacks:
+        yield Step(
+            f"gitlab-ci.infrastructure-environment.{project.repository}.{stack}", Phase.REPOSITORIES, scope,
+            f"Protect the {stack} environment of {project.project_path}, with stack {stack}'s Pulumi settings",
+            values=(Value("environment", stack),
+                    hint("allowed to deploy", f"the people who may apply stack {stack}"),
+                    hint("variables scoped to it", f"the Pulumi backend and secrets-provider settings of stack {stack} "
+                                                   "(e.g. PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE), protected")),
+            where="GitLab > the project > Settings > CI/CD > Protected environments; Variables (environment scope)",
+            verify=f"the apply-{stack} job runs in the environment {stack} and reads only its own stack's settings",
+            why=f"the deployer role of stack {stack} requires environment {stack} (protected, on Premium and above)",
+            environment=stack,
         )
