@@ -50,6 +50,7 @@ from secure_pipelines.components.branch_protection import _pull_request_reviews,
 from secure_pipelines.components.ci_roles import _provider_bound_claims, _role_api_path, _vault_cidr, _vault_role_body
 from secure_pipelines.declaration.loader import load_declaration, parse_declaration
 from secure_pipelines.plan.assembly import build_plan
+from secure_pipelines.plan.github_app import app_needs
 from secure_pipelines.plan.model import Plan
 from secure_pipelines.stack import (
     CapturedResource,
@@ -58,6 +59,7 @@ from secure_pipelines.stack import (
     register_stack,
     select_environment,
 )
+from secure_pipelines.stack.program import GitHubApp, github_app_provider
 
 STACKS = ("dev", "staging", "production")
 GITHUB_WRITES_PER_MINUTE = 80
@@ -126,10 +128,17 @@ def declaration(repositories: int, protection: str = "per-repository") -> dict[s
 
 def plain_program(plan: Plan, stack: str) -> None:
     """The same resources as the component program, registered flat: no component, so no parent and no
-    alias; the same ``protect``/``retain_on_delete`` and the same ``depends_on`` on the auth mounts."""
+    alias; the same ``protect``/``retain_on_delete``, the same ``depends_on`` on the auth mounts and the same
+    GitHub App provider (on each GitHub resource instead of inherited from a component)."""
     environment = select_environment(plan, stack)
     mounts: list[pulumi.Resource] = []
+    on_github: pulumi.ResourceOptions | None = None
+    if app_needs(plan, (stack,)).needed:
+        app = GitHubApp(app_id="1", installation_id="2", private_key=pulumi.Output.secret("bench"))
+        on_github = pulumi.ResourceOptions(provider=github_app_provider(plan, app))
     if stack == plan.resources_stack:
+        for deployer in plan.deployers:
+            vault.Policy(deployer.policy.resource_name, name=deployer.policy.name, policy=deployer.policy.hcl)
         for mount in plan.jwt_mounts:
             mounts.append(vault.jwt.AuthBackend(
                 mount.resource_name, type="jwt", path=mount.path, description=mount.description,
@@ -146,6 +155,7 @@ def plain_program(plan: Plan, stack: str) -> None:
                 required_pull_request_reviews=[_pull_request_reviews(protection)],
                 required_status_checks=[github.BranchProtectionRequiredStatusCheckArgs(
                     contexts=list(protection.required_status_checks), strict=True)],
+                opts=on_github,
             )
         if plan.organization_ruleset:
             ruleset = plan.organization_ruleset
@@ -156,6 +166,7 @@ def plain_program(plan: Plan, stack: str) -> None:
                                                                              excludes=[]),
                     repository_ids=list(ruleset.repository_ids)),
                 rules=_ruleset_rules(ruleset),
+                opts=on_github,
             )
     if environment is None:
         return
@@ -197,10 +208,12 @@ def plain_program(plan: Plan, stack: str) -> None:
             prevent_self_review=env.prevent_self_review, can_admins_bypass=env.can_admins_bypass,
             deployment_branch_policy=github.RepositoryEnvironmentDeploymentBranchPolicyArgs(
                 protected_branches=False, custom_branch_policies=True)
-            if env.deployment_branches is not None else None)
+            if env.deployment_branches is not None else None,
+            opts=on_github)
         for branch in env.deployment_branches or ():
             github.RepositoryEnvironmentDeploymentPolicy(f"{env.resource_name}-{branch}", repository=env.repository,
-                                                         environment=created.environment, branch_pattern=branch)
+                                                         environment=created.environment, branch_pattern=branch,
+                                                         opts=on_github)
 
 
 def _components(path: Path) -> Callable[[str], tuple[CapturedResource, ...]]:
