@@ -91,7 +91,7 @@ def access_of(organization: Plan, environments: Mapping[str, Plan] | None = None
     envs = [plan.environment(name) for name, plan in chosen.items()]
     return Access(
         roles={f"{r.mount_path}/{r.role_name}": r for env in envs for r in env.roles}
-        | {f"{r.mount_path}/{r.role_name}": r for r in _infrastructure_roles(organization)},
+        | {f"{r.mount_path}/{r.role_name}": r for r in organization.infrastructure_roles},
         admin_roles={f"admin:{env.admin_role.role_name}": (env.admin_role,
                                                            frozenset(p.data_path for p in env.secret_store.paths))
                      for env in envs},
@@ -102,11 +102,6 @@ def access_of(organization: Plan, environments: Mapping[str, Plan] | None = None
         pipeline_policy=organization.pipeline_policy,
         organization=organization,
     )
-
-
-def _infrastructure_roles(organization: Plan) -> tuple[CIRole, ...]:
-    """The infrastructure pipeline's roles (the resources stack writes them): who may apply each stack."""
-    return organization.infrastructure.roles if organization.infrastructure else ()
 
 
 def _protections(plan: Plan) -> dict[str, Protection]:

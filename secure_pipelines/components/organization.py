@@ -49,7 +49,7 @@ def organization_args(plan: Plan, admin_oidc_client_id: pulumi.Input[str],
         branch_protections=plan.branch_protections,
         organization_ruleset=plan.organization_ruleset,
         deployers=plan.deployers,
-        deployer_roles=plan.infrastructure.roles if plan.infrastructure else (),
+        deployer_roles=plan.infrastructure_roles,
     )
 
 

@@ -458,6 +458,11 @@ class Plan:
     infrastructure: InfrastructurePlan | None = None
     """The infrastructure repository's roles, one per stack, if the declaration names it."""
 
+    @property
+    def infrastructure_roles(self) -> tuple[CIRole, ...]:
+        """The infrastructure pipeline's roles (the resources stack writes them); none if not declared."""
+        return self.infrastructure.roles if self.infrastructure else ()
+
     def extra(self, ci: str) -> object | None:
         """The data the CI system named ``ci`` keeps in the plan, if any."""
         return next((data for name, data in self.extras if name == ci), None)

@@ -137,7 +137,7 @@ def register_stack(
         pulumi.export("protectedRepositories", list(organization.branch_protection.protections))
         pulumi.export("deployerPolicies", [d.policy.name for d in plan.deployers])
         pulumi.export("deployerRoles", [f"auth/{r.mount_path}/role/{r.role_name}"
-                                        for r in (plan.infrastructure.roles if plan.infrastructure else ())])
+                                        for r in plan.infrastructure_roles])
 
     if environment is not None:
         resources = Environment(environment.name, EnvironmentArgs(environment=environment, depends_on=write_first),
