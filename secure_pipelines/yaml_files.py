@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import yaml as libyaml
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -48,6 +49,21 @@ def parse_yaml(text: str, path: Path | str) -> Any:
         raise UnreadableFile(f"{where}: is not valid YAML: {_one_line(what)}") from None
     except YAMLError as error:
         raise UnreadableFile(f"{path}: is not valid YAML: {_one_line(str(error))}") from None
+
+
+_C_LOADER = getattr(libyaml, "CSafeLoader", libyaml.SafeLoader)
+
+
+def parse_rendered_yaml(text: str) -> Any:
+    """A pipeline config or config-policy test file this toolkit rendered, read back to be judged.
+
+    Read with libyaml's C parser (through PyYAML), ten times faster than the pure-Python reader user files
+    get: at organisation scale every ``pulumi up`` and every rehearsal reads each rendered config back to
+    judge it by the config policies. libyaml reads YAML 1.1 (``on``, ``yes``, ``0755`` are no strings
+    there), so this is only for files that read the same either way, which a test checks for every file
+    read back; never for a workflow whose trigger key is ``on:``, nor for files users write.
+    """
+    return libyaml.load(text, Loader=_C_LOADER)
 
 
 def read_yaml(path: Path, what: str) -> Any:

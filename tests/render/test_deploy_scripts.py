@@ -38,6 +38,7 @@ from secure_pipelines.ci.circleci.claims import CONTEXT_IDS, SSH_RERUN
 from secure_pipelines.ci.circleci.policy.cases import parse_config
 from secure_pipelines.components.ci_roles import _vault_role_body
 from secure_pipelines.plan import CIRole, Plan
+from secure_pipelines.yaml_files import parse_yaml
 
 from .conftest import DevVault, enable, live_tokens, record_deployed, revoke_all, seed_secrets_and_policies
 
@@ -104,7 +105,7 @@ def harness(render_openbao: DevVault, scripts_plan: Plan, scripts_files: dict[st
     (bin_dir / "make").write_text(FAKE_MAKE)
     (bin_dir / "make").chmod(0o755)
     yield Harness(plan, render_openbao, key, parse_config(files["repositories/webapp/.circleci/config.yml"]),
-                  parse_config(files["repositories/api/.github/workflows/deploy.yml"]), workspace, bin_dir)
+                  parse_yaml(files["repositories/api/.github/workflows/deploy.yml"], "deploy.yml"), workspace, bin_dir)
 
 
 def circleci_token(harness: Harness, plan: Plan, role: CIRole, *, user: str, ssh_rerun: bool = False,

@@ -22,6 +22,7 @@ from secure_pipelines.plan import Plan
 from secure_pipelines.render.files import render_files
 from secure_pipelines.render.output import write_output
 from secure_pipelines.render.templating import shell_quote
+from secure_pipelines.yaml_files import parse_yaml
 
 from .conftest import EXAMPLE_SOURCE, tool
 
@@ -37,7 +38,7 @@ def run(*command: str, cwd: Path | None = None) -> subprocess.CompletedProcess[s
 
 
 def config(files: dict[str, str], path: str) -> dict[str, Any]:
-    return parse_config(files[path])
+    return parse_yaml(files[path], path)
 
 
 def _environment(values: dict[str, Any], name: str) -> dict[str, Any]:
@@ -222,7 +223,7 @@ def test_a_frozen_repository_gets_no_production_deploy(plan_variant: PlanVariant
 
 
 def workflow(files: dict[str, str]) -> dict[str, Any]:
-    return parse_config(files[WORKFLOWS[0]])
+    return parse_yaml(files[WORKFLOWS[0]], WORKFLOWS[0])
 
 
 def test_workflow_is_read_only_by_default(example_files: dict[str, str]) -> None:
@@ -345,7 +346,7 @@ def test_workflow_dispatch_deploys_only_with_an_override_and_then_everywhere_it_
 
     plan = plan_variant(dispatch)
     files = render_files(plan, EXAMPLE_SOURCE)
-    workflow = parse_config(files[WORKFLOWS[0]])
+    workflow = parse_yaml(files[WORKFLOWS[0]], WORKFLOWS[0])
     assert "workflow_dispatch" in workflow["on"]
     event_test = "(github.event_name == 'push' || github.event_name == 'workflow_dispatch')"
     assert workflow["jobs"]["build-image"]["if"] == event_test

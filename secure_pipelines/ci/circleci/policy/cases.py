@@ -13,12 +13,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ruamel.yaml import YAML
-
 from ....declaration.model import Tier
 from ....plan.model import Plan
 from ....render.pipelines import DeployJob, Pipeline
 from ....render.templating import RenderSource
+from ....yaml_files import parse_rendered_yaml
 from ..plan import circleci_plan
 from ..render import approval_job_name, circleci_config, circleci_pipeline
 from .decision import Decision, Violation, decide
@@ -90,7 +89,7 @@ def tampered_cases(plan: Plan) -> tuple[PolicyCase, ...]:
 
 
 def parse_config(text: str) -> Config:
-    loaded = YAML(typ="safe", pure=True).load(text)
+    loaded = parse_rendered_yaml(text)
     if not isinstance(loaded, dict):
         raise ValueError("a CircleCI config is a mapping")
     return loaded

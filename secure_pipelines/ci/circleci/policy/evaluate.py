@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from regopy import Interpreter, RegoError
-from ruamel.yaml import YAML
 
 from ....errors import SecurePipelinesError
 from ....progress import progress
+from ....yaml_files import parse_rendered_yaml
 from .decision import Decision, decide
 
 
@@ -92,7 +92,7 @@ def run_policy_tests(
     report = progress()
     report.phase("running the rendered config policy tests", total=len(test_texts))
     for file_name in sorted(test_texts):
-        tests = YAML(typ="safe", pure=True).load(test_texts[file_name]) or {}
+        tests = parse_rendered_yaml(test_texts[file_name]) or {}
         if not isinstance(tests, dict):
             raise PolicyError(f"{file_name}: a policy test file is a mapping of test_* entries")
         for name in sorted(tests):
