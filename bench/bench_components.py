@@ -11,8 +11,9 @@ less), the whole process (interpreter start and imports included) and its peak r
 
 * ``components``: the real stack program (``__main__.py`` via ``capture_stack``): load the
   declaration file, build the plan, register the ``Environment`` / ``Organization`` components.
-* ``plain``: the same load and plan, then the same Vault and GitHub resources registered flat,
-  without any component (no parent, no alias; the same other options).
+* ``plain``: the same load, check and plan (the stack's view read through the same front door), then
+  the same Vault and GitHub resources registered flat, without any component (no parent, no alias; the
+  same other options).
 
 It prints the components' cost relative to the flat program at the largest size (goal: at most
 1.2) and how each variant grows from the smallest size to the largest (goal: 10x the repositories
@@ -48,7 +49,7 @@ import pulumi_vault as vault
 from secure_pipelines.components.admin_role import _admin_bound_claims
 from secure_pipelines.components.branch_protection import _pull_request_reviews, _ruleset_rules
 from secure_pipelines.components.ci_roles import _provider_bound_claims, _role_api_path, _vault_cidr, _vault_role_body
-from secure_pipelines.declaration.loader import load_declaration, parse_declaration
+from secure_pipelines.declaration.loader import parse_declaration
 from secure_pipelines.plan.assembly import build_plan
 from secure_pipelines.plan.github_app import app_needs
 from secure_pipelines.plan.model import Plan
@@ -60,6 +61,7 @@ from secure_pipelines.stack import (
     select_environment,
 )
 from secure_pipelines.stack.program import GitHubApp, github_app_provider
+from secure_pipelines.views import Request, open_views
 
 STACKS = ("dev", "staging", "production")
 GITHUB_WRITES_PER_MINUTE = 80
@@ -222,7 +224,8 @@ def _components(path: Path) -> Callable[[str], tuple[CapturedResource, ...]]:
 
 def _plain(path: Path) -> Callable[[str], tuple[CapturedResource, ...]]:
     def run(stack: str) -> tuple[CapturedResource, ...]:
-        return capture_program(lambda: plain_program(build_plan(load_declaration(path)), stack), stack).resources
+        view = open_views(Request(declaration=path, stacks=(stack,)), cwd=path.parent).first
+        return capture_program(lambda: plain_program(view.plan, stack), stack).resources
     return run
 
 

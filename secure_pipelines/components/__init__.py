@@ -12,12 +12,14 @@ declaration would be).
 
 Identity across refactors: a child's URN is its stack, the chain of parent *types* and its own
 name (from the plan's ``resource_name``); a component's own name is not part of it, so renaming a
-component (the organisation, say) keeps every child. Every child also carries
-``Alias(parent=ROOT_STACK_RESOURCE)``, so resources first created by a flat program are adopted,
-not replaced, when moved into a component. Changing a component's type token or nesting needs an
-alias on that component (``opts=ResourceOptions(aliases=[Alias(type_="secure-pipelines:index:Old")])``;
-children inherit it). Storage is ``protect``-ed: a change that would replace a KV mount fails the
-update instead of destroying secrets.
+component (the organisation, say) keeps every child. Every child also answers to its URN at the
+stack root (given as that URN, or as ``Alias(parent=ROOT_STACK_RESOURCE)`` under a component of
+another package), so resources first created by a flat program are adopted, not replaced, when
+moved into a component; a renamed child answers to its old names under the same parent. Changing
+a component's type token or nesting needs an alias on that component
+(``opts=ResourceOptions(aliases=[Alias(type_="secure-pipelines:index:Old")])``; children inherit
+it). Storage is ``protect``-ed: a change that would replace a KV mount fails the update instead of
+destroying secrets.
 """
 
 from ._inputs import InvalidComponentInputs

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_vault as vault
 
 from ..plan import AdminAuthMount
-from ._component import child_options, type_token
+from ._component import Component, child_options
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class AdminAuthArgs:
     (``pulumi config set --secret secure-pipelines:adminOidcClientSecret``)."""
 
 
-class AdminAuth(pulumi.ComponentResource):
+class AdminAuth(Component):
     """An OIDC auth mount; per-environment :class:`AdminRole` roles bind it to the admin group."""
 
     backend: vault.jwt.AuthBackend
@@ -33,7 +33,7 @@ class AdminAuth(pulumi.ComponentResource):
     """The mount path, e.g. ``admins``."""
 
     def __init__(self, name: str, args: AdminAuthArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(type_token("AdminAuth"), name, None, opts)
+        super().__init__("AdminAuth", name, opts)
         mount = args.mount
         self.backend = vault.jwt.AuthBackend(
             mount.resource_name,
@@ -44,7 +44,7 @@ class AdminAuth(pulumi.ComponentResource):
             oidc_client_id=args.oidc_client_id,
             oidc_client_secret=pulumi.Output.secret(args.oidc_client_secret),
             default_role=mount.default_role,
-            opts=child_options(self),
+            opts=child_options(self, vault.jwt.AuthBackend, mount.resource_name),
         )
         self.path = self.backend.path.apply(lambda path: path or mount.path)
         self.register_outputs({"path": self.path})

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_vault as vault
 
 from ..plan import AdminRole as AdminRolePlan
-from ._component import child_options, no_comma, type_token
+from ._component import Component, child_options, no_comma
 from .ci_roles import _vault_cidr
 
 
@@ -29,7 +29,7 @@ class AdminRoleArgs:
     """The admin auth mount, when the same stack creates it."""
 
 
-class AdminRole(pulumi.ComponentResource):
+class AdminRole(Component):
     """An OIDC role on the admin mount granting only the environment's write-only policy, to its admin
     group, for tokens bound to the admins' networks (``token_bound_cidrs``)."""
 
@@ -39,7 +39,7 @@ class AdminRole(pulumi.ComponentResource):
     """The role's name, e.g. ``production.admins``."""
 
     def __init__(self, name: str, args: AdminRoleArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(type_token("AdminRole"), name, None, opts)
+        super().__init__("AdminRole", name, opts)
         role = args.role
         self.role = vault.jwt.AuthBackendRole(
             role.resource_name,
@@ -57,7 +57,7 @@ class AdminRole(pulumi.ComponentResource):
             token_bound_cidrs=[_vault_cidr(cidr) for cidr in role.token_bound_cidrs],
             token_ttl=role.token_ttl,
             token_max_ttl=role.token_max_ttl,
-            opts=child_options(self, depends_on=args.depends_on),
+            opts=child_options(self, vault.jwt.AuthBackendRole, role.resource_name, depends_on=args.depends_on),
         )
         self.role_name = self.role.role_name
         self.register_outputs({"roleName": self.role_name})

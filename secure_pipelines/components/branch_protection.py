@@ -9,7 +9,7 @@ import pulumi
 import pulumi_github as github
 
 from ..plan import BranchProtection, OrganizationRuleset
-from ._component import child_options, type_token
+from ._component import Component, child_options
 
 
 def _unenforced_message(protection: BranchProtection) -> str:
@@ -64,7 +64,7 @@ class DefaultBranchProtectionArgs:
     """The plan's organisation ruleset (``Plan.organization_ruleset``), when the plan uses one."""
 
 
-class DefaultBranchProtection(pulumi.ComponentResource):
+class DefaultBranchProtection(Component):
     """Every default branch takes changes only through reviewed pull requests, admins included."""
 
     protections: dict[str, github.BranchProtection]
@@ -77,7 +77,7 @@ class DefaultBranchProtection(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: DefaultBranchProtectionArgs, opts: pulumi.ResourceOptions | None = None
     ):
-        super().__init__(type_token("DefaultBranchProtection"), name, None, opts)
+        super().__init__("DefaultBranchProtection", name, opts)
         self.protections = {}
         self.skipped = []
         for protection in args.protections:
@@ -107,7 +107,7 @@ class DefaultBranchProtection(pulumi.ComponentResource):
             require_conversation_resolution=protection.require_conversation_resolution,
             required_pull_request_reviews=[_pull_request_reviews(protection)],
             required_status_checks=checks,
-            opts=child_options(self),
+            opts=child_options(self, github.BranchProtection, protection.resource_name),
         )
 
     def _new_ruleset(self, ruleset: OrganizationRuleset) -> github.OrganizationRuleset:
@@ -128,5 +128,5 @@ class DefaultBranchProtection(pulumi.ComponentResource):
             ),
             rules=_ruleset_rules(ruleset),
             bypass_actors=bypass or None,
-            opts=child_options(self),
+            opts=child_options(self, github.OrganizationRuleset, ruleset.resource_name),
         )

@@ -26,7 +26,7 @@ from ..declaration.role_safety import (
     ttl_problems,
 )
 from ..plan.model import BoundClaim, ClaimsMatch, TokenType
-from ._component import type_token
+from ._component import Component
 from ._inputs import explicit_dependencies, refuse, validated_inputs
 from .ci_roles import _role_api_path, jwt_role
 
@@ -169,7 +169,7 @@ def role_from_args(name: str, args: CIJwtRoleArgs) -> tuple[ExplicitRole, list[s
     return _explicit_role(fields), [str(w) for w in warnings if w is not None]
 
 
-class CIJwtRole(pulumi.ComponentResource):
+class CIJwtRole(Component):
     """One Vault JWT role for CI jobs, from explicit fields, checked as secure-pipelines checks its own roles:
     no bound claim, no audience, a glob that widens a binding, an open allowlist (staging and production)
     or a TTL above the tier's limit is refused, and nothing is created. The role is written
@@ -183,7 +183,7 @@ class CIJwtRole(pulumi.ComponentResource):
     def __init__(self, name: str, args: CIJwtRoleArgs, opts: pulumi.ResourceOptions | None = None):
         role, warnings = role_from_args(name, args)
         depends_on = explicit_dependencies(COMPONENT, name, opts)
-        super().__init__(type_token(COMPONENT), name, None, opts)
+        super().__init__(COMPONENT, name, opts)
         for warning in warnings:
             pulumi.log.warn(warning, resource=self)
         self.role = jwt_role(self, role, depends_on)

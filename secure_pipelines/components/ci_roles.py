@@ -25,7 +25,7 @@ import pulumi_vault as vault
 
 from ..plan import CIRole
 from ..plan.model import BoundClaim, ClaimsMatch, TokenType
-from ._component import child_options, no_comma, type_token
+from ._component import Component, child_options, no_comma
 
 
 class JwtRoleSettings(Protocol):
@@ -126,7 +126,7 @@ class CIRolesArgs:
     """The JWT mounts, when the same stack creates them (roles are written into a mount)."""
 
 
-class CIRoles(pulumi.ComponentResource):
+class CIRoles(Component):
     """The JWT roles CI jobs log in with: issuer, audience, claims, CIDRs, TTLs and policies."""
 
     roles: dict[str, pulumi.CustomResource]
@@ -135,7 +135,7 @@ class CIRoles(pulumi.ComponentResource):
     """The API path of every role, e.g. ``auth/<mount>/role/production.webapp``."""
 
     def __init__(self, name: str, args: CIRolesArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(type_token("CIRoles"), name, None, opts)
+        super().__init__("CIRoles", name, opts)
         self.roles = {
             f"{role.mount_path}/{role.role_name}": jwt_role(self, role, args.depends_on, role.previous_resource_names)
             for role in args.roles
@@ -154,7 +154,6 @@ def jwt_role(
     provider's string map cannot say), else a ``jwt.AuthBackendRole``. ``previous_names``: its
     resource names before a rename (aliases).
     """
-    opts = child_options(parent, depends_on=depends_on, previous_names=previous_names)
     if role.has_typed_claims:
         # Read back after every refresh (drift detection on exactly the fields written);
         # Vault returns many more fields than we write, so absent ones are ignored.
@@ -164,7 +163,8 @@ def jwt_role(
             data_json=json.dumps(_vault_role_body(role), sort_keys=True),
             disable_read=False,
             ignore_absent_fields=True,
-            opts=opts,
+            opts=child_options(parent, vault.generic.Endpoint, role.resource_name, depends_on=depends_on,
+                               previous_names=previous_names),
         )
     return vault.jwt.AuthBackendRole(
         role.resource_name,
@@ -181,5 +181,6 @@ def jwt_role(
         token_ttl=role.token_ttl,
         token_max_ttl=role.token_max_ttl,
         token_type=role.token_type,
-        opts=opts,
+        opts=child_options(parent, vault.jwt.AuthBackendRole, role.resource_name, depends_on=depends_on,
+                           previous_names=previous_names),
     )

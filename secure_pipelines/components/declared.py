@@ -17,7 +17,7 @@ import pulumi
 from ..declaration.model import Strict
 from ..errors import Problem
 from ..plan.model import EnvironmentPlan, Plan
-from ._component import type_token
+from ._component import Component
 from ._inputs import InvalidComponentInputs, declared_plan, explicit_dependencies, validated_inputs
 from .environment import Environment, EnvironmentArgs
 from .organization import Organization, organization_args
@@ -55,7 +55,7 @@ def _environment(component: str, name: str, plan: Plan, environment: str) -> Env
     return found
 
 
-class DeclaredEnvironment(pulumi.ComponentResource):
+class DeclaredEnvironment(Component):
     """Everything one environment of a declaration owns, as the secure-pipelines stack program creates it:
     its KV v2 secret store (protected and retained: no Pulumi run can destroy it), its CI read and
     admin write policies, one JWT role per repository that deploys there (and per developer where
@@ -83,7 +83,7 @@ class DeclaredEnvironment(pulumi.ComponentResource):
         plan = declared_plan(ENVIRONMENT_COMPONENT, name, inputs.declaration)
         environment = _environment(ENVIRONMENT_COMPONENT, name, plan, inputs.environment)
         depends_on = explicit_dependencies(ENVIRONMENT_COMPONENT, name, opts)
-        super().__init__(type_token(ENVIRONMENT_COMPONENT), name, None, opts)
+        super().__init__(ENVIRONMENT_COMPONENT, name, opts)
         for warning in plan.warnings:
             if warning.environment == environment.name:
                 pulumi.log.warn(str(warning), resource=self)
@@ -128,7 +128,7 @@ class _OrganizationInputs(Strict):
     admin_oidc_client_secret: Any
 
 
-class DeclaredOrganization(pulumi.ComponentResource):
+class DeclaredOrganization(Component):
     """The organisation-wide resources of a declaration, as the stack program creates them in its
     resources stack: one JWT auth mount per CI issuer, the admins' OIDC auth mount, and default-branch
     protection (per repository, or one organisation ruleset). Create it in one stack only."""
@@ -146,7 +146,7 @@ class DeclaredOrganization(pulumi.ComponentResource):
         inputs = validated_inputs(ORGANIZATION_COMPONENT, name, _OrganizationInputs, args,
                                   outputs_allowed=("admin_oidc_client_id", "admin_oidc_client_secret"))
         plan = declared_plan(ORGANIZATION_COMPONENT, name, inputs.declaration)
-        super().__init__(type_token(ORGANIZATION_COMPONENT), name, None, opts)
+        super().__init__(ORGANIZATION_COMPONENT, name, opts)
         for warning in plan.warnings:
             if warning.environment is None:
                 pulumi.log.warn(str(warning), resource=self)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 
 from ..plan import CIRole
-from ._component import type_token
+from ._component import Component
 from .ci_roles import jwt_role
 
 
@@ -23,13 +23,13 @@ class DeployerRolesArgs:
     """The JWT mount they live in and the deployer policies they carry."""
 
 
-class DeployerRoles(pulumi.ComponentResource):
+class DeployerRoles(Component):
     """The roles the infrastructure repository's pipeline applies each stack with."""
 
     roles: dict[str, pulumi.CustomResource]
     """Each role's resource, keyed by stack."""
 
     def __init__(self, name: str, args: DeployerRolesArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(type_token("DeployerRoles"), name, None, opts)
+        super().__init__("DeployerRoles", name, opts)
         self.roles = {role.environment: jwt_role(self, role, args.depends_on) for role in args.roles}
         self.register_outputs({"roles": [f"auth/{r.mount_path}/role/{r.role_name}" for r in args.roles]})

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_vault as vault
 
 from ..plan import Deployer
-from ._component import child_options, type_token
+from ._component import Component, child_options
 
 
 @dataclass(frozen=True)
@@ -24,20 +24,20 @@ class DeployersArgs:
     """The plan's deployers, one per stack (``Plan.deployers``)."""
 
 
-class Deployers(pulumi.ComponentResource):
+class Deployers(Component):
     """The deployer policy of every stack: exactly what its ``pulumi up`` needs in Vault."""
 
     policies: dict[str, vault.Policy]
     """Each deployer policy, keyed by stack."""
 
     def __init__(self, name: str, args: DeployersArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(type_token("Deployers"), name, None, opts)
+        super().__init__("Deployers", name, opts)
         self.policies = {
             deployer.stack: vault.Policy(
                 deployer.policy.resource_name,
                 name=deployer.policy.name,
                 policy=deployer.policy.hcl,
-                opts=child_options(self),
+                opts=child_options(self, vault.Policy, deployer.policy.resource_name),
             )
             for deployer in args.deployers
         }

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 
 from ..plan import EnvironmentPlan
-from ._component import type_token
+from ._component import Component
 from .admin_role import AdminRole, AdminRoleArgs
 from .ci_roles import CIRoles, CIRolesArgs
 from .github_environments import GitHubEnvironments, GitHubEnvironmentsArgs
@@ -32,7 +32,7 @@ class EnvironmentArgs:
     stacks, whose policies and roles are written under deployer policies and into mounts another stack owns."""
 
 
-class Environment(pulumi.ComponentResource):
+class Environment(Component):
     """One environment: secret store, policies, CI roles, admin role, GitHub environments."""
 
     secret_store: SecretStore
@@ -47,7 +47,7 @@ class Environment(pulumi.ComponentResource):
     """The environment's GitHub deployment environments."""
 
     def __init__(self, name: str, args: EnvironmentArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(type_token("Environment"), name, None, opts)
+        super().__init__("Environment", name, opts)
         env = args.environment
         here = pulumi.ResourceOptions(parent=self)
         self.secret_store = SecretStore(f"{env.name}-secrets", SecretStoreArgs(store=env.secret_store), here)

@@ -10,7 +10,7 @@ import pulumi
 import pulumi_github as github
 
 from ..plan import GitHubEnvironment
-from ._component import child_options, type_token
+from ._component import Component, child_options
 
 
 def _reviewers_skipped_message(environment: GitHubEnvironment) -> str:
@@ -46,7 +46,7 @@ class GitHubEnvironmentsArgs:
     """The plan's GitHub environments of one environment (``EnvironmentPlan.github_environments``)."""
 
 
-class GitHubEnvironments(pulumi.ComponentResource):
+class GitHubEnvironments(Component):
     """Deployment environments: reviewers, no self-review, and only the plan's branches may deploy."""
 
     environments: dict[str, github.RepositoryEnvironment]
@@ -55,7 +55,7 @@ class GitHubEnvironments(pulumi.ComponentResource):
     """Each deployment branch policy, keyed by ``<repository>-<environment>-<branch>``."""
 
     def __init__(self, name: str, args: GitHubEnvironmentsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(type_token("GitHubEnvironments"), name, None, opts)
+        super().__init__("GitHubEnvironments", name, opts)
         self.environments = {}
         self.branch_policies = {}
         for environment in args.environments:
@@ -71,7 +71,7 @@ class GitHubEnvironments(pulumi.ComponentResource):
                     repository=environment.repository,
                     environment=created.environment,
                     branch_pattern=branch,
-                    opts=child_options(self),
+                    opts=child_options(self, github.RepositoryEnvironmentDeploymentPolicy, key),
                 )
         self.register_outputs({"environments": list(self.environments)})
 
@@ -96,5 +96,5 @@ class GitHubEnvironments(pulumi.ComponentResource):
             prevent_self_review=prevent_self_review,
             can_admins_bypass=environment.can_admins_bypass,
             deployment_branch_policy=branch_policy,
-            opts=child_options(self),
+            opts=child_options(self, github.RepositoryEnvironment, environment.resource_name),
         )

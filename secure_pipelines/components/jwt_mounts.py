@@ -9,7 +9,7 @@ import pulumi
 import pulumi_vault as vault
 
 from ..plan import JwtMount
-from ._component import child_options, type_token
+from ._component import Component, child_options
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class JwtAuthMountsArgs:
     """The plan's JWT mounts (``Plan.jwt_mounts``): path, issuer and discovery URL of each CI issuer."""
 
 
-class JwtAuthMounts(pulumi.ComponentResource):
+class JwtAuthMounts(Component):
     """The JWT auth mounts CI jobs log in through; each trusts exactly one issuer."""
 
     backends: dict[str, vault.jwt.AuthBackend]
@@ -29,7 +29,7 @@ class JwtAuthMounts(pulumi.ComponentResource):
     """The mount paths, as Vault reports them."""
 
     def __init__(self, name: str, args: JwtAuthMountsArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(type_token("JwtAuthMounts"), name, None, opts)
+        super().__init__("JwtAuthMounts", name, opts)
         self.backends = {
             mount.path: vault.jwt.AuthBackend(
                 mount.resource_name,
@@ -38,7 +38,7 @@ class JwtAuthMounts(pulumi.ComponentResource):
                 description=mount.description,
                 oidc_discovery_url=mount.oidc_discovery_url,
                 bound_issuer=mount.issuer,
-                opts=child_options(self),
+                opts=child_options(self, vault.jwt.AuthBackend, mount.resource_name),
             )
             for mount in args.mounts
         }

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 
 from ..plan import AdminAuthMount, BranchProtection, CIRole, Deployer, JwtMount, OrganizationRuleset, Plan
-from ._component import type_token
+from ._component import Component
 from .admin_auth import AdminAuth, AdminAuthArgs
 from .branch_protection import DefaultBranchProtection, DefaultBranchProtectionArgs
 from .deployer_roles import DeployerRoles, DeployerRolesArgs
@@ -53,7 +53,7 @@ def organization_args(plan: Plan, admin_oidc_client_id: pulumi.Input[str],
     )
 
 
-class Organization(pulumi.ComponentResource):
+class Organization(Component):
     """Every stack's deployer policy, CI auth mounts, the admin auth mount and default-branch protection:
     owned by one stack."""
 
@@ -74,7 +74,7 @@ class Organization(pulumi.ComponentResource):
     the auth mounts (its roles live in them)."""
 
     def __init__(self, name: str, args: OrganizationArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(type_token("Organization"), name, None, opts)
+        super().__init__("Organization", name, opts)
         self.deployers = Deployers(f"{name}-deployers", DeployersArgs(deployers=args.deployers),
                                    pulumi.ResourceOptions(parent=self))
         # Written after the deployer policies: this stack's own token may only do what they say.

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_vault as vault
 
 from ..plan import VaultPolicy
-from ._component import child_options, type_token
+from ._component import Component, child_options
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class AccessPoliciesArgs:
     """Resources to write first (in the resources stack: the deployer policies that admit these)."""
 
 
-class AccessPolicies(pulumi.ComponentResource):
+class AccessPolicies(Component):
     """Least privilege: each CI role reads its own paths; admins write and rotate but never read."""
 
     policies: dict[str, vault.Policy]
@@ -31,13 +31,14 @@ class AccessPolicies(pulumi.ComponentResource):
     """The Vault names of the policies."""
 
     def __init__(self, name: str, args: AccessPoliciesArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(type_token("AccessPolicies"), name, None, opts)
+        super().__init__("AccessPolicies", name, opts)
         self.policies = {
             policy.name: vault.Policy(
                 policy.resource_name,
                 name=policy.name,
                 policy=policy.hcl,
-                opts=child_options(self, depends_on=args.depends_on, previous_names=policy.previous_resource_names),
+                opts=child_options(self, vault.Policy, policy.resource_name, depends_on=args.depends_on,
+                                   previous_names=policy.previous_resource_names),
             )
             for policy in args.policies
         }

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_vault as vault
 
 from ..plan import SecretStore as SecretStorePlan
-from ._component import child_options, type_token
+from ._component import Component, child_options
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class SecretStoreArgs:
     """The plan's secret store of one environment (``EnvironmentPlan.secret_store``)."""
 
 
-class SecretStore(pulumi.ComponentResource):
+class SecretStore(Component):
     """A KV v2 mount, protected and retained: neither ``pulumi destroy`` nor a refactor loses it."""
 
     mount: vault.Mount
@@ -34,7 +34,7 @@ class SecretStore(pulumi.ComponentResource):
     """The API path of every secret CI roles read, e.g. ``kv-production/data/apps/webapp``."""
 
     def __init__(self, name: str, args: SecretStoreArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(type_token("SecretStore"), name, None, opts)
+        super().__init__("SecretStore", name, opts)
         store = args.store
         self.mount = vault.Mount(
             store.resource_name,
@@ -42,7 +42,7 @@ class SecretStore(pulumi.ComponentResource):
             type="kv",
             options={"version": "2"},
             description=store.description,
-            opts=child_options(self, keep=True),
+            opts=child_options(self, vault.Mount, store.resource_name, keep=True),
         )
         self.mount_path = self.mount.path
         self.data_paths = [path.data_path for path in store.paths]
