@@ -25,7 +25,7 @@ from .deployers import apply_as_deployers, attack_rows, bootstrap, deployers_of
 from .differential import differential_outcome
 from .flows import deployments_of, legitimate_logins, role_key
 from .forwarded import verify_forwarded_address
-from .grants import READ, WRITE, capabilities_of, grants_of
+from .grants import READ, WRITE, SharedCapabilities, capabilities_of, grants_of
 from .keys import IssuerKey, generate_issuer_keys, write_private_keys
 from .outcomes import Expectation, Kind, Outcome, Rehearsal, Verdict, verdict_for
 from .probe import Firing, claims_for, client_token, login, refusing_layer, token_for
@@ -38,6 +38,8 @@ from .vault_client import Answer, VaultSession, VaultUnreachable, close_sessions
 
 NEIGHBOURS_READ_FOR_REAL = 3
 ROLE_WORKERS = 4
+CAPABILITY_WORKERS = 3
+"""Concurrent capability requests for one deployer-policy token (each keeps a server core busy)."""
 
 
 @dataclass(frozen=True)
@@ -161,12 +163,14 @@ def rehearse(
                 recorded = seed_records(root, [r for r in records if r.environment in environments])
 
             infrastructure = subject.infrastructure()
+            shared = SharedCapabilities(root, workers=CAPABILITY_WORKERS)
 
             def one_role(each: tuple[Declaration, Plan, Deployment, CIRole]) -> Rehearsal:
                 declaration, plan, deployment, role = each
                 scratch = Rehearsal(environments, server.api_addr, rehearsal.embedded)
                 _rehearse_role(scratch, server, declaration, plan, deployment, role, keys, paths, markers,
-                               Promotions(records, recorded), deployer=any(each is mine for mine in infrastructure))
+                               Promotions(records, recorded), shared,
+                               deployer=any(each is mine for mine in infrastructure))
                 return scratch
 
             # Roles are independent; a few threads keep the server busy while Python mints tokens.
@@ -181,7 +185,7 @@ def rehearse(
                     rehearse_admin(rehearsal, server, subject.plan_of(env_name), env_name, paths,
                                    [r for r in records if r.environment == env_name])
             with times.phase("deployers"):
-                rehearsal.outcomes.extend(attack_rows(root, subject.organization, tokens, paths))
+                rehearsal.outcomes.extend(attack_rows(root, subject.organization, tokens, paths, shared))
             with times.phase("differential"):
                 rehearsal.outcomes.append(differential_outcome(subject.access_matrix(), rehearsal.observed))
         finally:
@@ -215,7 +219,7 @@ def _label(role: CIRole) -> str:
 def _rehearse_role(
     rehearsal: Rehearsal, server: OpenBaoServer, declaration: Declaration, plan: Plan,
     deployment: Deployment, role: CIRole, keys: dict[str, IssuerKey], paths: Sequence[SecretPath],
-    markers: dict[str, str], promotions: Promotions, *, deployer: bool = False,
+    markers: dict[str, str], promotions: Promotions, shared: SharedCapabilities, *, deployer: bool = False,
 ) -> None:
     """Fire ``role``'s legitimate logins, what its token may do, and its attacks. ``deployer``: the role is
     the infrastructure pipeline's for one stack (its token must hold that stack's deployer policy alone)."""
@@ -233,7 +237,7 @@ def _rehearse_role(
             session = VaultSession(server.forwarded_addr, token, legit.firing.client_address)
     root = VaultSession(server.api_addr, server.root_token)
     if session is not None and deployer:
-        _deployer_authorization(rehearsal, root, session, role, paths)
+        _deployer_authorization(rehearsal, session, role, paths, shared)
     elif session is not None:
         _authorization(rehearsal, root, session, role, paths, markers, promotions)
     first = logins[0].firing.job
@@ -340,8 +344,8 @@ def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSessi
                                        outcome.answer, layer=outcome.layer))
 
 
-def _deployer_authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSession, role: CIRole,
-                            paths: Sequence[SecretPath]) -> None:
+def _deployer_authorization(rehearsal: Rehearsal, session: VaultSession, role: CIRole,
+                            paths: Sequence[SecretPath], shared: SharedCapabilities) -> None:
     """An infrastructure pipeline's token holds exactly its stack's deployer policy (no default policy),
     reads no secret (Vault's capability check of every path), and ends when the job revokes it."""
     label = _label(role)
@@ -352,7 +356,7 @@ def _deployer_authorization(rehearsal: Rehearsal, root: VaultSession, session: V
                                   f"{', '.join(role.token_policies)}",))
     rehearsal.outcomes.append(_row("legitimate", f"{label}: its token holds only {', '.join(role.token_policies)}",
                                    role, "admitted", answer))
-    capabilities = capabilities_of(root, session.token, [p.data_path for p in paths])
+    capabilities = shared.of(session.token, [p.data_path for p in paths])
     readable = sorted(p.data_path for p in paths if capabilities[p.data_path] - {"deny"})
     rehearsal.outcomes.append(Outcome(
         "attack", f"{label}: any of the {len(paths)} secret paths readable or writable (Vault capability check)",
