@@ -25,7 +25,7 @@ from .deployers import apply_as_deployers, attack_rows, bootstrap, deployers_of
 from .differential import differential_outcome
 from .flows import deployments_of, legitimate_logins, role_key
 from .forwarded import verify_forwarded_address
-from .grants import READ, WRITE, SharedCapabilities, capabilities_of, grants_of
+from .grants import READ, WRITE, CapabilityScreen, SharedCapabilities, grants_of
 from .keys import IssuerKey, generate_issuer_keys, write_private_keys
 from .outcomes import Expectation, Kind, Outcome, Rehearsal, Verdict, verdict_for
 from .probe import Firing, claims_for, client_token, login, refusing_layer, token_for
@@ -110,6 +110,15 @@ class Subject:
         return [access for name, _, plan in self.environments for access in access_matrix(plan, (name,))]
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """Where a role's capability checks are asked: the deployer policy's shared per policy set, CI roles'
+    through the screen."""
+
+    shared: SharedCapabilities
+    screen: CapabilityScreen
+
+
 @contextmanager
 def _vault(target: VaultTarget | None) -> Iterator[OpenBaoServer]:
     if target is not None:
@@ -169,13 +178,16 @@ def rehearse(
                 declaration, plan, deployment, role = each
                 scratch = Rehearsal(environments, server.api_addr, rehearsal.embedded)
                 _rehearse_role(scratch, server, declaration, plan, deployment, role, keys, paths, markers,
-                               Promotions(records, recorded), shared,
+                               Promotions(records, recorded), Capabilities(shared, screen),
                                deployer=any(each is mine for mine in infrastructure))
                 return scratch
 
             # Roles are independent; a few threads keep the server busy while Python mints tokens.
             deployments = subject.deployments() + infrastructure
             with times.phase("flows", total=len(deployments)), ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
+                screen = CapabilityScreen(root, [role.token_policies for *_, role in subject.deployments()],
+                                          [p.data_path for p in paths] + [r.data_glob for r in records],
+                                          workers=ROLE_WORKERS)
                 for done in pool.map(one_role, deployments):
                     rehearsal.outcomes.extend(done.outcomes)
                     rehearsal.observed |= done.observed
@@ -219,7 +231,7 @@ def _label(role: CIRole) -> str:
 def _rehearse_role(
     rehearsal: Rehearsal, server: OpenBaoServer, declaration: Declaration, plan: Plan,
     deployment: Deployment, role: CIRole, keys: dict[str, IssuerKey], paths: Sequence[SecretPath],
-    markers: dict[str, str], promotions: Promotions, shared: SharedCapabilities, *, deployer: bool = False,
+    markers: dict[str, str], promotions: Promotions, capabilities: Capabilities, *, deployer: bool = False,
 ) -> None:
     """Fire ``role``'s legitimate logins, what its token may do, and its attacks. ``deployer``: the role is
     the infrastructure pipeline's for one stack (its token must hold that stack's deployer policy alone)."""
@@ -235,11 +247,10 @@ def _rehearse_role(
         token = client_token(answer)
         if token and session is None:
             session = VaultSession(server.forwarded_addr, token, legit.firing.client_address)
-    root = VaultSession(server.api_addr, server.root_token)
     if session is not None and deployer:
-        _deployer_authorization(rehearsal, session, role, paths, shared)
+        _deployer_authorization(rehearsal, session, role, paths, capabilities.shared)
     elif session is not None:
-        _authorization(rehearsal, root, session, role, paths, markers, promotions)
+        _authorization(rehearsal, capabilities.screen, session, role, paths, markers, promotions)
     first = logins[0].firing.job
     refs = tuple(dict.fromkeys(legit.firing.job.ref for legit in logins if legit.firing.job.ref != first.ref))
     if not outside_addresses(role.token_bound_cidrs):
@@ -299,7 +310,7 @@ def _later_layers(plan: Plan, firing: Firing, *, thorough: bool) -> list[LayerDe
     return layers.decide(plan, firing.job, thorough=thorough) if layers is not None else []
 
 
-def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSession, role: CIRole,
+def _authorization(rehearsal: Rehearsal, screen: CapabilityScreen, session: VaultSession, role: CIRole,
                    paths: Sequence[SecretPath], markers: dict[str, str], promotions: Promotions) -> None:
     """Read exactly its own paths; write none; read no other (real reads of neighbours, and Vault's
     capability check of every path)."""
@@ -323,7 +334,7 @@ def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSessi
         rehearsal.outcomes.append(_row("attack", f"{label}: CI token reads {path.data_path}{unlisted}", role,
                                        "refused", answer, layer="Vault: ACL policy"))
     globs = [r.data_glob for r in promotions.records]
-    capabilities = capabilities_of(root, session.token, [p.data_path for p in paths] + globs)
+    capabilities = screen.of(session.token, [p.data_path for p in paths] + globs)
     rehearsal.observed |= grants_of(role_key(role), capabilities)
     _promotion_rows(rehearsal, session, role, promotions, capabilities)
     readable_others = sorted(p.data_path for p in others if READ & capabilities[p.data_path])
