@@ -250,6 +250,19 @@ def attack_rows(root: VaultSession, organization: Plan, tokens: Mapping[str, Dep
     return rows
 
 
+def checked_paths(paths: Sequence[SecretPath]) -> list[str]:
+    """What a deployer's capability check asks: every secret's data and metadata path. Pure."""
+    return [q for p in paths for q in (p.data_path, p.data_path.replace("/data/", "/metadata/", 1))]
+
+
+def ask_capabilities_early(tokens: Mapping[str, DeployerToken], paths: Sequence[SecretPath],
+                           capabilities: SharedCapabilities) -> None:
+    """Ask Vault each deployer token's capability checks now, for :func:`attack_rows` to read: they keep
+    the server busy while the rehearsal's own CPU goes to the CI roles' flows."""
+    for token in tokens.values():
+        capabilities.of(token.session.token, checked_paths(paths))
+
+
 def _secret_rows(token: DeployerToken, paths: Sequence[SecretPath], own: EnvironmentPlan,
                  capabilities: SharedCapabilities) -> list[Outcome]:
     """A deployer reads and writes no secret: a real read and write of its own environment's, and Vault's
@@ -261,7 +274,7 @@ def _secret_rows(token: DeployerToken, paths: Sequence[SecretPath], own: Environ
                                   token.session.read(mine.data_path)))
         rows.append(_deployer_row("attack", token, f"overwrites {mine.data_path}", "refused",
                                   token.session.write(mine.data_path, {"data": {"rehearsal": "overwritten"}})))
-    checked = [q for p in paths for q in (p.data_path, p.data_path.replace("/data/", "/metadata/", 1))]
+    checked = checked_paths(paths)
     answers = capabilities.of(token.session.token, checked)
     reachable = sorted(p for p, caps in answers.items() if (READ | WRITE | {"delete", "list"}) & caps)
     rows.append(_deployer_row(

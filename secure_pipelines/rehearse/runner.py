@@ -21,7 +21,7 @@ from .addresses import outside_addresses
 from .admin import rehearse_admin
 from .apply import StackVaultResource
 from .attacks import LoginAttack, login_attacks, violated_binding
-from .deployers import apply_as_deployers, attack_rows, bootstrap, deployers_of
+from .deployers import apply_as_deployers, ask_capabilities_early, attack_rows, bootstrap, deployers_of
 from .differential import differential_outcome
 from .flows import deployments_of, legitimate_logins, role_key
 from .forwarded import verify_forwarded_address
@@ -184,6 +184,9 @@ def rehearse(
 
             # Roles are independent; a few threads keep the server busy while Python mints tokens.
             deployments = subject.deployments() + infrastructure
+            # The deployer tokens' capability checks are all server work: asked beside the flows (Python work).
+            early = ThreadPoolExecutor(max_workers=1)
+            asked_early = early.submit(ask_capabilities_early, tokens, paths, shared)
             with times.phase("flows", total=len(deployments)), ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
                 screen = CapabilityScreen(root, [role.token_policies for *_, role in subject.deployments()],
                                           [p.data_path for p in paths] + [r.data_glob for r in records],
@@ -197,6 +200,8 @@ def rehearse(
                     rehearse_admin(rehearsal, server, subject.plan_of(env_name), env_name, paths,
                                    [r for r in records if r.environment == env_name])
             with times.phase("deployers"):
+                asked_early.result()
+                early.shutdown()
                 rehearsal.outcomes.extend(attack_rows(root, subject.organization, tokens, paths, shared))
             with times.phase("differential"):
                 rehearsal.outcomes.append(differential_outcome(subject.access_matrix(), rehearsal.observed))
