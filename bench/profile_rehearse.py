@@ -55,8 +55,8 @@ class SerialPool:
             done.set_exception(error)
         return done
 
-    def shutdown(self, wait: bool = True) -> None:
-        del wait
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        del wait, cancel_futures
 
 
 def main() -> None:

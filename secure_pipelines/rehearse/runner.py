@@ -147,6 +147,7 @@ def rehearse(
     starting = time.perf_counter()
     with _vault(target) as server:
         times.record("server-start", time.perf_counter() - starting)
+        times.meter = lambda: (time.process_time(), server.cpu_seconds())
         try:
             rehearsal = Rehearsal(environments, server.api_addr, embedded=target is None, phases=times)
             if keys_dir is not None:
@@ -186,23 +187,26 @@ def rehearse(
             deployments = subject.deployments() + infrastructure
             # The deployer tokens' capability checks are all server work: asked beside the flows (Python work).
             early = ThreadPoolExecutor(max_workers=1)
-            asked_early = early.submit(ask_capabilities_early, tokens, paths, shared)
-            with times.phase("flows", total=len(deployments)), ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
-                screen = CapabilityScreen(root, [role.token_policies for *_, role in subject.deployments()],
-                                          [p.data_path for p in paths] + [r.data_glob for r in records],
-                                          workers=ROLE_WORKERS)
-                for done in pool.map(one_role, deployments):
-                    rehearsal.outcomes.extend(done.outcomes)
-                    rehearsal.observed |= done.observed
-                    times.advance()
-            with times.phase("admin"):
-                for env_name in environments:
-                    rehearse_admin(rehearsal, server, subject.plan_of(env_name), env_name, paths,
-                                   [r for r in records if r.environment == env_name])
-            with times.phase("deployers"):
-                asked_early.result()
-                early.shutdown()
-                rehearsal.outcomes.extend(attack_rows(root, subject.organization, tokens, paths, shared))
+            try:
+                asked_early = early.submit(ask_capabilities_early, tokens, paths, shared)
+                with times.phase("flows", total=len(deployments)), \
+                        ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
+                    screen = CapabilityScreen(root, [role.token_policies for *_, role in subject.deployments()],
+                                              [p.data_path for p in paths] + [r.data_glob for r in records],
+                                              workers=ROLE_WORKERS)
+                    for done in pool.map(one_role, deployments):
+                        rehearsal.outcomes.extend(done.outcomes)
+                        rehearsal.observed |= done.observed
+                        times.advance()
+                with times.phase("admin"):
+                    for env_name in environments:
+                        rehearse_admin(rehearsal, server, subject.plan_of(env_name), env_name, paths,
+                                       [r for r in records if r.environment == env_name])
+                with times.phase("deployers"):
+                    asked_early.result()
+                    rehearsal.outcomes.extend(attack_rows(root, subject.organization, tokens, paths, shared))
+            finally:
+                early.shutdown(wait=False, cancel_futures=True)
             with times.phase("differential"):
                 rehearsal.outcomes.append(differential_outcome(subject.access_matrix(), rehearsal.observed))
         finally:
