@@ -16,8 +16,10 @@ In one run it measures:
   rehearsing process and, separately, of its OpenBao server.
 
 It prints rows per second (over the whole rehearsal, and over its flows-and-attacks phase), their
-ratio to the raw login limit, and the issue's goals: rows per second at least 0.6 of the limit,
-200 repositories in 30 s, 1000 in 180 s, and peak memory per row that does not grow with size.
+ratio to the raw login limit, the CPU seconds of each phase (the rehearsal's process and its server:
+what other people's load on a shared machine does not blur), and the issue's goals: rows per second
+at least 0.6 of the limit, 200 repositories in 30 s, 1000 in 180 s, and peak memory per row that does
+not grow with size.
 With ``--repeats`` above 1 every figure is the median of the runs. The machine's load average is
 printed beside the figures: on a shared machine they move with it.
 """
@@ -118,6 +120,8 @@ def rehearse_once(path: Path) -> dict[str, Any]:
         "passed": rehearsal.passed,
         "seconds": seconds,
         "phases": dict(rehearsal.phases.in_order()),
+        # CPU seconds per phase, of this process and of the server: what a shared machine does not blur.
+        "phase_cpu": {name: list(cpu) for name, cpu in rehearsal.phases.cpu.items()},
         # CPU time of the whole process (imports included) and of the server, its only child.
         "cpu_seconds": own.ru_utime + own.ru_stime,
         "server_cpu_seconds": server.ru_utime + server.ru_stime,
@@ -148,9 +152,23 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for key in ("seconds", "cpu_seconds", "server_cpu_seconds", "peak_rss_mib", "server_peak_rss_mib"):
         merged[key] = statistics.median(r[key] for r in runs)
     merged["phases"] = {p: statistics.median(r["phases"].get(p, 0.0) for r in runs) for p in first["phases"]}
+    merged["phase_cpu"] = {p: [_median_or_none([r["phase_cpu"][p][i] for r in runs]) for i in (0, 1)]
+                           for p in first["phase_cpu"]}
     merged["passed"] = all(r["passed"] for r in runs)
     merged["all_seconds"] = [round(r["seconds"], 2) for r in runs]
     return merged
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+def _cpu_cell(cpu: list[float | None] | None) -> str:
+    """``rehearsal / server`` CPU seconds; ``-`` where not measured (the server before it starts)."""
+    if not cpu:
+        return "-"
+    return " / ".join("-" if v is None else f"{v:.1f}" for v in cpu)
 
 
 def _load() -> str:
@@ -199,6 +217,14 @@ def main(argv: list[str] | None = None) -> int:
                   + f" | {result['cpu_seconds']:.0f} / {result['server_cpu_seconds']:.0f}"
                   + f" | {result['peak_rss_mib']:.0f} / {result['server_peak_rss_mib']:.0f} "
                   f"| {1000 * peak / result['rows']:.1f} | {os.getloadavg()[0]:.1f} |", flush=True)
+
+    cpu_phases = [p for p in shown if any(p in r["phase_cpu"] for r in results)]
+    print("\nCPU seconds per phase (rehearsal / server):\n")
+    print("| repos | " + " | ".join(cpu_phases) + " |")
+    print("|" + "---:|" * (1 + len(cpu_phases)))
+    for r in results:
+        cells = [r["phase_cpu"].get(p) for p in cpu_phases]
+        print(f"| {r['repositories']} | " + " | ".join(_cpu_cell(c) for c in cells) + " |")
 
     print("\n## Goals\n")
     failed = [r for r in results if not r["passed"]]

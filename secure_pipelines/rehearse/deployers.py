@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from ..errors import SecurePipelinesError
 from ..plan import CIRole, Deployer, EnvironmentPlan, Plan, SecretPath
 from .apply import AppliedConfiguration, ApplyFailed, Refused, StackVaultResource, VaultCall, VaultResource, apply
-from .grants import READ, WRITE, capabilities_of
+from .grants import READ, WRITE, SharedCapabilities
 from .keys import IssuerKey
 from .outcomes import Expectation, Kind, Outcome, verdict_for
 from .vault_client import Answer, VaultSession
@@ -228,14 +228,17 @@ def token_attacks(target_policy: str | None) -> list[DeployerAttack]:
 
 
 def attack_rows(root: VaultSession, organization: Plan, tokens: Mapping[str, DeployerToken],
-                paths: Sequence[SecretPath]) -> list[Outcome]:
-    """Fire every deployer attack; every one must be refused. Secrets first, destructive requests last."""
+                paths: Sequence[SecretPath], capabilities: SharedCapabilities) -> list[Outcome]:
+    """Fire every deployer attack; every one must be refused. Every stack's secrets first (before any
+    attack on a deployer policy could change what its capability check sees), destructive requests last."""
+    secret_rows = {stack: _secret_rows(token, paths, organization.environment(stack), capabilities)
+                   for stack, token in tokens.items()}
     rows: list[Outcome] = []
     mounts = [m.path for m in organization.jwt_mounts]
     for stack, token in tokens.items():
         target = _target(organization, stack)
         own = organization.environment(stack)
-        rows += _secret_rows(root, token, paths, own)
+        rows += secret_rows[stack]
         attacks = token_attacks(target.admin_role.token_policies[0] if target else None)
         if not token.deployer.organization_wide and target is not None:
             attacks += cross_environment_attacks(own, target, token.deployer, mounts)
@@ -247,8 +250,21 @@ def attack_rows(root: VaultSession, organization: Plan, tokens: Mapping[str, Dep
     return rows
 
 
-def _secret_rows(root: VaultSession, token: DeployerToken, paths: Sequence[SecretPath],
-                 own: EnvironmentPlan) -> list[Outcome]:
+def checked_paths(paths: Sequence[SecretPath]) -> list[str]:
+    """What a deployer's capability check asks: every secret's data and metadata path. Pure."""
+    return [q for p in paths for q in (p.data_path, p.data_path.replace("/data/", "/metadata/", 1))]
+
+
+def ask_capabilities_early(tokens: Mapping[str, DeployerToken], paths: Sequence[SecretPath],
+                           capabilities: SharedCapabilities) -> None:
+    """Ask Vault each deployer token's capability checks now, for :func:`attack_rows` to read: they keep
+    the server busy while the rehearsal's own CPU goes to the CI roles' flows."""
+    for token in tokens.values():
+        capabilities.of(token.session.token, checked_paths(paths))
+
+
+def _secret_rows(token: DeployerToken, paths: Sequence[SecretPath], own: EnvironmentPlan,
+                 capabilities: SharedCapabilities) -> list[Outcome]:
     """A deployer reads and writes no secret: a real read and write of its own environment's, and Vault's
     capability check of every data and metadata path."""
     rows: list[Outcome] = []
@@ -258,9 +274,9 @@ def _secret_rows(root: VaultSession, token: DeployerToken, paths: Sequence[Secre
                                   token.session.read(mine.data_path)))
         rows.append(_deployer_row("attack", token, f"overwrites {mine.data_path}", "refused",
                                   token.session.write(mine.data_path, {"data": {"rehearsal": "overwritten"}})))
-    checked = [q for p in paths for q in (p.data_path, p.data_path.replace("/data/", "/metadata/", 1))]
-    capabilities = capabilities_of(root, token.session.token, checked)
-    reachable = sorted(p for p, caps in capabilities.items() if (READ | WRITE | {"delete", "list"}) & caps)
+    checked = checked_paths(paths)
+    answers = capabilities.of(token.session.token, checked)
+    reachable = sorted(p for p, caps in answers.items() if (READ | WRITE | {"delete", "list"}) & caps)
     rows.append(_deployer_row(
         "attack", token, f"any of the {len(paths)} secret paths readable or writable (Vault capability check)",
         "refused", Answer(200, {}) if reachable else Answer(403, {}, (f"0 of {len(checked)} paths reachable",)),

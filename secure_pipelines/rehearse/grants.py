@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import re
+import threading
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from ..errors import SecurePipelinesError
 from .outcomes import Access
@@ -20,24 +25,87 @@ CAPABILITY_BATCH = 500
 _DENIED: frozenset[str] = frozenset({"deny"})
 
 
-def capabilities_of(root: VaultSession, token: str, data_paths: Sequence[str]) -> dict[str, frozenset[str]]:
+def capabilities_of(root: VaultSession, token: str, data_paths: Sequence[str], workers: int = 1
+                    ) -> dict[str, frozenset[str]]:
     """Vault's own ACL answer, for ``token``, of what it may do on each path (every path is asked).
 
     Asked with the root token (``sys/capabilities``): CI tokens carry no default policy, so they may
-    not ask about themselves. Asked :data:`CAPABILITY_BATCH` paths at a time.
+    not ask about themselves. Asked :data:`CAPABILITY_BATCH` paths at a time, by ``workers`` threads
+    at once (Vault builds the token's ACL anew for every path asked, so a token with a large policy
+    keeps a server core busy per request: a few at once use every core).
     """
-    found: dict[str, frozenset[str]] = {}
-    for start in range(0, len(data_paths), CAPABILITY_BATCH):
-        batch = list(data_paths[start:start + CAPABILITY_BATCH])
+    batches = [list(data_paths[start:start + CAPABILITY_BATCH])
+               for start in range(0, len(data_paths), CAPABILITY_BATCH)]
+
+    def ask(batch: list[str]) -> dict[str, frozenset[str]]:
         answer = root.write("sys/capabilities", {"token": token, "paths": batch})
         if not answer.ok:
             raise SecurePipelinesError(f"capability check refused: {answer.reason}")
         body = answer.body.get("data") or answer.body
+        asked: dict[str, frozenset[str]] = {}
         for path in batch:
             caps = body.get(path) or ()
             # Most paths are denied: share one set for them instead of building thousands.
-            found[path] = _DENIED if caps == ["deny"] else frozenset(caps)
-    return found
+            asked[path] = _DENIED if caps == ["deny"] else frozenset(caps)
+        return asked
+
+    found: dict[str, frozenset[str]] = {}
+    if workers <= 1 or len(batches) <= 1:
+        for batch in batches:
+            found.update(ask(batch))
+        return found
+    with ThreadPoolExecutor(max_workers=min(workers, len(batches))) as pool:
+        for asked in pool.map(ask, batches):
+            found.update(asked)
+    return {path: found[path] for path in data_paths}
+
+
+PolicySet = tuple[tuple[str, ...], tuple[str, ...]]
+"""A token's policies and its identity policies, sorted, as Vault reports them (``auth/token/lookup``)."""
+
+
+def policy_set_of(root: VaultSession, token: str) -> PolicySet:
+    """What Vault's capability answers for ``token`` depend on: the policies Vault says it holds."""
+    answer = root.write("auth/token/lookup", {"token": token})
+    if not answer.ok:
+        raise SecurePipelinesError(f"token lookup refused: {answer.reason}")
+    data = answer.body.get("data") or {}
+    return (tuple(sorted(data.get("policies") or ())), tuple(sorted(data.get("identity_policies") or ())))
+
+
+class SharedCapabilities:
+    """Vault's capability answers, each path asked once per policy set.
+
+    Vault computes a token's capabilities from the policies it holds (its own and its entity's
+    identity policies), never from the token itself. So two tokens Vault reports holding exactly the
+    same policies get the same answer on every path, and a path asked with one of them need not be
+    asked with the other: e.g. the infrastructure pipeline's token for a stack, and the rehearsal's
+    deployer token for that stack (both hold the deployer policy alone, whose ACL Vault rebuilds for
+    every path asked: the costliest capability checks of a rehearsal). Every answer still comes from
+    Vault, for a real token holding that policy set; the policies must not change in between (the
+    rehearsal writes no policy after the apply, and a deployer's attacks on its own policy are fired
+    after its capability check).
+    """
+
+    def __init__(self, root: VaultSession, workers: int = 1) -> None:
+        self._root = root
+        self._workers = workers
+        self._known: dict[PolicySet, dict[str, frozenset[str]]] = {}
+        self._locks: dict[PolicySet, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def of(self, token: str, data_paths: Sequence[str]) -> dict[str, frozenset[str]]:
+        """Vault's answer for ``token`` on each path: asked with ``token`` for every path no token of the
+        same policy set was asked about yet."""
+        key = policy_set_of(self._root, token)
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+            known = self._known.setdefault(key, {})
+        with lock:
+            missing = [p for p in dict.fromkeys(data_paths) if p not in known]
+            if missing:
+                known.update(capabilities_of(self._root, token, missing, self._workers))
+            return {path: known[path] for path in data_paths}
 
 
 def grants_of(who: str, capabilities: Mapping[str, AbstractSet[str]]) -> set[Access]:
@@ -49,3 +117,98 @@ def grants_of(who: str, capabilities: Mapping[str, AbstractSet[str]]) -> set[Acc
         if WRITE & caps:
             found.add(Access(who, data_path, "write"))
     return found
+
+
+SCREEN_TTL = "15m"
+"""How long a screening token lives (its checks take seconds; it is revoked right after)."""
+
+_UNSCREENABLE = re.compile(r"deny|\{\{|expiration|capabilities\s*=\s*\[\s*\]", re.IGNORECASE)
+
+
+def screenable(policy_text: str) -> bool:
+    """A policy whose grants a merged ACL cannot hide: no ``deny`` anywhere, no identity templates (a token
+    without an entity drops templated paths), no expiring paths, and every ``path`` stanza with a non-empty
+    ``capabilities`` list. Anything else, or any doubt, is not screened. Pure."""
+    if not policy_text.strip() or _UNSCREENABLE.search(policy_text):
+        return False
+    stanzas = len(re.findall(r"^\s*path\s+\"", policy_text, re.MULTILINE))
+    granting = len(re.findall(r"^\s*capabilities\s*=\s*\[\s*\"", policy_text, re.MULTILINE))
+    return stanzas > 0 and stanzas == granting
+
+
+@dataclass(frozen=True)
+class _Screened:
+    members: frozenset[tuple[str, ...]]
+    denied: frozenset[str]
+    """The paths Vault denied to a token holding every member's policies."""
+
+
+class CapabilityScreen:
+    """Vault's capability answers for many tokens, most of them asked once per group of policy sets.
+
+    Asking every token about every path costs tokens x paths answers (Vault looks the token up and
+    builds its ACL for each path): the one term of a rehearsal that grows with the square of the
+    organisation. Instead, per group of policy sets, root mints one screening token holding all of
+    their policies and asks Vault about every path once. Where Vault denies that token a path, it denies
+    the path to every token holding a subset of those policies, as long as no policy can hide another's
+    grant in the merged ACL: Vault merges the rules of a token's policies per path (capabilities added,
+    ``deny`` overriding), then picks the exact rule or else the most specific glob that matches; so a
+    path some member may touch matches a rule with capabilities in the merged ACL too, unless a rule
+    denies or grants nothing (such policies, and templated or expiring ones, are never screened: see
+    :func:`screenable`, which reads each policy's text back from Vault). Each real token (whose policy
+    set Vault reports, ``auth/token/lookup``) is then asked only the paths its group's screen did not
+    deny: its own, its group's, and any a wider policy reaches. A token whose policy set is not one
+    screened is asked every path, as before.
+    """
+
+    def __init__(self, root: VaultSession, policy_sets: Sequence[tuple[str, ...]], data_paths: Sequence[str],
+                 workers: int = 1) -> None:
+        self._root = root
+        self._paths = list(dict.fromkeys(data_paths))
+        distinct = list(dict.fromkeys(tuple(sorted(s)) for s in policy_sets))
+        names = sorted({name for s in distinct for name in s})
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            texts = dict(zip(names, pool.map(self._policy_text, names), strict=True))
+            chosen = [s for s in distinct if s and all(screenable(texts[name]) for name in s)]
+            size = screen_group_size(len(self._paths))
+            groups = [chosen[start:start + size] for start in range(0, len(chosen), size)]
+            screened = list(pool.map(self._screen, groups))
+        self._groups = {member: group for group in screened for member in group.members}
+
+    @property
+    def screened(self) -> int:
+        """How many policy sets are screened."""
+        return len(self._groups)
+
+    def _policy_text(self, name: str) -> str:
+        answer = self._root.read(f"sys/policies/acl/{name}")
+        return str((answer.body.get("data") or {}).get("policy") or "") if answer.ok else ""
+
+    def _screen(self, group: list[tuple[str, ...]]) -> _Screened:
+        policies = sorted({name for member in group for name in member})
+        minted = self._root.write("auth/token/create", {
+            "policies": policies, "no_default_policy": True, "ttl": SCREEN_TTL,
+            "display_name": "rehearsal-capability-screen"})
+        if not minted.ok:
+            raise SecurePipelinesError(f"Vault refused a screening token: {minted.reason}")
+        token = minted.body["auth"]["client_token"]
+        try:
+            answers = capabilities_of(self._root, token, self._paths)
+        finally:
+            self._root.write("auth/token/revoke", {"token": token})
+        return _Screened(frozenset(group), frozenset(p for p, caps in answers.items() if caps == _DENIED))
+
+    def of(self, token: str, data_paths: Sequence[str]) -> dict[str, frozenset[str]]:
+        """Vault's answer for ``token`` on each path: the screen's denial where its policy set was screened,
+        Vault asked with ``token`` itself for every other path."""
+        policies, identity_policies = policy_set_of(self._root, token)
+        group = None if identity_policies else self._groups.get(policies)
+        denied = group.denied if group is not None else frozenset()
+        asked = capabilities_of(self._root, token, [p for p in data_paths if p not in denied])
+        return {path: asked.get(path, _DENIED) for path in data_paths}
+
+
+def screen_group_size(paths: int) -> int:
+    """Policy sets per screening token: about the square root of the paths, which balances the screens'
+    answers (groups x paths) against each token's own (group size x a few paths each). Pure."""
+    return max(2, math.isqrt(max(paths, 1)))

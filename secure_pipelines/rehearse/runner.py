@@ -21,11 +21,11 @@ from .addresses import outside_addresses
 from .admin import rehearse_admin
 from .apply import StackVaultResource
 from .attacks import LoginAttack, login_attacks, violated_binding
-from .deployers import apply_as_deployers, attack_rows, bootstrap, deployers_of
+from .deployers import apply_as_deployers, ask_capabilities_early, attack_rows, bootstrap, deployers_of
 from .differential import differential_outcome
 from .flows import deployments_of, legitimate_logins, role_key
 from .forwarded import verify_forwarded_address
-from .grants import READ, WRITE, capabilities_of, grants_of
+from .grants import READ, WRITE, CapabilityScreen, SharedCapabilities, grants_of
 from .keys import IssuerKey, generate_issuer_keys, write_private_keys
 from .outcomes import Expectation, Kind, Outcome, Rehearsal, Verdict, verdict_for
 from .probe import Firing, claims_for, client_token, login, refusing_layer, token_for
@@ -38,6 +38,8 @@ from .vault_client import Answer, VaultSession, VaultUnreachable, close_sessions
 
 NEIGHBOURS_READ_FOR_REAL = 3
 ROLE_WORKERS = 4
+CAPABILITY_WORKERS = 3
+"""Concurrent capability requests for one deployer-policy token (each keeps a server core busy)."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,15 @@ class Subject:
         return [access for name, _, plan in self.environments for access in access_matrix(plan, (name,))]
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """Where a role's capability checks are asked: the deployer policy's shared per policy set, CI roles'
+    through the screen."""
+
+    shared: SharedCapabilities
+    screen: CapabilityScreen
+
+
 @contextmanager
 def _vault(target: VaultTarget | None) -> Iterator[OpenBaoServer]:
     if target is not None:
@@ -136,6 +147,7 @@ def rehearse(
     starting = time.perf_counter()
     with _vault(target) as server:
         times.record("server-start", time.perf_counter() - starting)
+        times.meter = lambda: (time.process_time(), server.cpu_seconds())
         try:
             rehearsal = Rehearsal(environments, server.api_addr, embedded=target is None, phases=times)
             if keys_dir is not None:
@@ -161,27 +173,40 @@ def rehearse(
                 recorded = seed_records(root, [r for r in records if r.environment in environments])
 
             infrastructure = subject.infrastructure()
+            shared = SharedCapabilities(root, workers=CAPABILITY_WORKERS)
 
             def one_role(each: tuple[Declaration, Plan, Deployment, CIRole]) -> Rehearsal:
                 declaration, plan, deployment, role = each
                 scratch = Rehearsal(environments, server.api_addr, rehearsal.embedded)
                 _rehearse_role(scratch, server, declaration, plan, deployment, role, keys, paths, markers,
-                               Promotions(records, recorded), deployer=any(each is mine for mine in infrastructure))
+                               Promotions(records, recorded), Capabilities(shared, screen),
+                               deployer=any(each is mine for mine in infrastructure))
                 return scratch
 
             # Roles are independent; a few threads keep the server busy while Python mints tokens.
             deployments = subject.deployments() + infrastructure
-            with times.phase("flows", total=len(deployments)), ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
-                for done in pool.map(one_role, deployments):
-                    rehearsal.outcomes.extend(done.outcomes)
-                    rehearsal.observed |= done.observed
-                    times.advance()
-            with times.phase("admin"):
-                for env_name in environments:
-                    rehearse_admin(rehearsal, server, subject.plan_of(env_name), env_name, paths,
-                                   [r for r in records if r.environment == env_name])
-            with times.phase("deployers"):
-                rehearsal.outcomes.extend(attack_rows(root, subject.organization, tokens, paths))
+            # The deployer tokens' capability checks are all server work: asked beside the flows (Python work).
+            early = ThreadPoolExecutor(max_workers=1)
+            try:
+                asked_early = early.submit(ask_capabilities_early, tokens, paths, shared)
+                with times.phase("flows", total=len(deployments)), \
+                        ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
+                    screen = CapabilityScreen(root, [role.token_policies for *_, role in subject.deployments()],
+                                              [p.data_path for p in paths] + [r.data_glob for r in records],
+                                              workers=ROLE_WORKERS)
+                    for done in pool.map(one_role, deployments):
+                        rehearsal.outcomes.extend(done.outcomes)
+                        rehearsal.observed |= done.observed
+                        times.advance()
+                with times.phase("admin"):
+                    for env_name in environments:
+                        rehearse_admin(rehearsal, server, subject.plan_of(env_name), env_name, paths,
+                                       [r for r in records if r.environment == env_name])
+                with times.phase("deployers"):
+                    asked_early.result()
+                    rehearsal.outcomes.extend(attack_rows(root, subject.organization, tokens, paths, shared))
+            finally:
+                early.shutdown(wait=False, cancel_futures=True)
             with times.phase("differential"):
                 rehearsal.outcomes.append(differential_outcome(subject.access_matrix(), rehearsal.observed))
         finally:
@@ -215,7 +240,7 @@ def _label(role: CIRole) -> str:
 def _rehearse_role(
     rehearsal: Rehearsal, server: OpenBaoServer, declaration: Declaration, plan: Plan,
     deployment: Deployment, role: CIRole, keys: dict[str, IssuerKey], paths: Sequence[SecretPath],
-    markers: dict[str, str], promotions: Promotions, *, deployer: bool = False,
+    markers: dict[str, str], promotions: Promotions, capabilities: Capabilities, *, deployer: bool = False,
 ) -> None:
     """Fire ``role``'s legitimate logins, what its token may do, and its attacks. ``deployer``: the role is
     the infrastructure pipeline's for one stack (its token must hold that stack's deployer policy alone)."""
@@ -231,11 +256,10 @@ def _rehearse_role(
         token = client_token(answer)
         if token and session is None:
             session = VaultSession(server.forwarded_addr, token, legit.firing.client_address)
-    root = VaultSession(server.api_addr, server.root_token)
     if session is not None and deployer:
-        _deployer_authorization(rehearsal, root, session, role, paths)
+        _deployer_authorization(rehearsal, session, role, paths, capabilities.shared)
     elif session is not None:
-        _authorization(rehearsal, root, session, role, paths, markers, promotions)
+        _authorization(rehearsal, capabilities.screen, session, role, paths, markers, promotions)
     first = logins[0].firing.job
     refs = tuple(dict.fromkeys(legit.firing.job.ref for legit in logins if legit.firing.job.ref != first.ref))
     if not outside_addresses(role.token_bound_cidrs):
@@ -295,7 +319,7 @@ def _later_layers(plan: Plan, firing: Firing, *, thorough: bool) -> list[LayerDe
     return layers.decide(plan, firing.job, thorough=thorough) if layers is not None else []
 
 
-def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSession, role: CIRole,
+def _authorization(rehearsal: Rehearsal, screen: CapabilityScreen, session: VaultSession, role: CIRole,
                    paths: Sequence[SecretPath], markers: dict[str, str], promotions: Promotions) -> None:
     """Read exactly its own paths; write none; read no other (real reads of neighbours, and Vault's
     capability check of every path)."""
@@ -319,7 +343,7 @@ def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSessi
         rehearsal.outcomes.append(_row("attack", f"{label}: CI token reads {path.data_path}{unlisted}", role,
                                        "refused", answer, layer="Vault: ACL policy"))
     globs = [r.data_glob for r in promotions.records]
-    capabilities = capabilities_of(root, session.token, [p.data_path for p in paths] + globs)
+    capabilities = screen.of(session.token, [p.data_path for p in paths] + globs)
     rehearsal.observed |= grants_of(role_key(role), capabilities)
     _promotion_rows(rehearsal, session, role, promotions, capabilities)
     readable_others = sorted(p.data_path for p in others if READ & capabilities[p.data_path])
@@ -340,8 +364,8 @@ def _authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSessi
                                        outcome.answer, layer=outcome.layer))
 
 
-def _deployer_authorization(rehearsal: Rehearsal, root: VaultSession, session: VaultSession, role: CIRole,
-                            paths: Sequence[SecretPath]) -> None:
+def _deployer_authorization(rehearsal: Rehearsal, session: VaultSession, role: CIRole,
+                            paths: Sequence[SecretPath], shared: SharedCapabilities) -> None:
     """An infrastructure pipeline's token holds exactly its stack's deployer policy (no default policy),
     reads no secret (Vault's capability check of every path), and ends when the job revokes it."""
     label = _label(role)
@@ -352,7 +376,7 @@ def _deployer_authorization(rehearsal: Rehearsal, root: VaultSession, session: V
                                   f"{', '.join(role.token_policies)}",))
     rehearsal.outcomes.append(_row("legitimate", f"{label}: its token holds only {', '.join(role.token_policies)}",
                                    role, "admitted", answer))
-    capabilities = capabilities_of(root, session.token, [p.data_path for p in paths])
+    capabilities = shared.of(session.token, [p.data_path for p in paths])
     readable = sorted(p.data_path for p in paths if capabilities[p.data_path] - {"deny"})
     rehearsal.outcomes.append(Outcome(
         "attack", f"{label}: any of the {len(paths)} secret paths readable or writable (Vault capability check)",

@@ -44,6 +44,18 @@ class OpenBaoServer:
     forwarded_addr: str
     """Listener that takes the client address from ``X-Forwarded-For`` sent by 127.0.0.1."""
     root_token: str
+    pid: int | None = None
+    """The server's process id when the rehearsal started it (its CPU is then measured per phase)."""
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds the server has used so far (user and system), where ``/proc`` tells; else ``None``."""
+        if self.pid is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return None
 
 
 def find_bao() -> str:
@@ -161,6 +173,7 @@ def dev_server(bao: str | None = None) -> Iterator[OpenBaoServer]:
                 api_addr=f"http://{LOOPBACK}:{api_port}",
                 forwarded_addr=f"http://{LOOPBACK}:{forwarded_port}",
                 root_token=root_token,
+                pid=process.pid,
             )
             deadline = time.monotonic() + READY_TIMEOUT_SECONDS
             _wait_ready(server.api_addr, process, log, deadline)

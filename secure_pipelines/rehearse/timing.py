@@ -7,7 +7,7 @@ where the time goes is measured by the rehearsal itself rather than guessed from
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -29,13 +29,30 @@ PHASES: dict[str, str] = {
 """Each phase's stable id, in the order a rehearsal runs them, with what it does."""
 
 
+CpuMeter = Callable[[], tuple[float, float | None]]
+"""CPU seconds used so far by the rehearsal's process and by its server (``None``: not known)."""
+
+
+def process_cpu() -> tuple[float, float | None]:
+    """The rehearsal process's CPU seconds (every thread), the server's unknown."""
+    return time.process_time(), None
+
+
 @dataclass
 class PhaseTimes:
-    """Seconds of wall time per phase id (a phase that did not run is absent)."""
+    """Seconds of wall time per phase id (a phase that did not run is absent), and of CPU.
+
+    CPU is what a shared machine does not blur: a phase's wall time grows with other people's load, its
+    CPU seconds (the rehearsal's own, and the server's where the meter knows them) barely do.
+    """
 
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, tuple[float, float | None]] = field(default_factory=dict)
+    """Per phase timed with :meth:`phase`: CPU seconds of the rehearsal's process and of the server."""
     listener: Progress | None = field(default=None, repr=False, compare=False)
     """Told each phase as it starts (by its description) and each step done."""
+    meter: CpuMeter = field(default=process_cpu, repr=False, compare=False)
+    """Reads the CPU used so far (the rehearsal sets one that also reads its server's)."""
 
     def record(self, phase: str, seconds: float) -> None:
         """Add ``seconds`` to ``phase`` (a phase may run in several pieces)."""
@@ -48,10 +65,16 @@ class PhaseTimes:
         """Time the block as ``phase`` (of ``total`` steps, when it counts them with :meth:`advance`)."""
         self.started(phase, total)
         started = time.perf_counter()
+        own, server = self.meter()
         try:
             yield
         finally:
             self.record(phase, time.perf_counter() - started)
+            own_now, server_now = self.meter()
+            before = self.cpu.get(phase, (0.0, 0.0))
+            server_used = None if server is None or server_now is None or before[1] is None else \
+                before[1] + server_now - server
+            self.cpu[phase] = (before[0] + own_now - own, server_used)
 
     def started(self, phase: str, total: int | None = None) -> None:
         """Tell the listener that ``phase`` begins (without timing it: see :meth:`record`)."""

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+from typing import Any
 
-from secure_pipelines.rehearse.grants import CAPABILITY_BATCH, capabilities_of, grants_of
+from secure_pipelines.rehearse.grants import (
+    CAPABILITY_BATCH,
+    CapabilityScreen,
+    SharedCapabilities,
+    capabilities_of,
+    grants_of,
+    screenable,
+)
 from secure_pipelines.rehearse.outcomes import Access
-from secure_pipelines.rehearse.vault_client import VaultSession
+from secure_pipelines.rehearse.vault_client import Answer, VaultSession
 
 
 def test_more_paths_than_one_request_may_carry_are_all_asked_and_answered(openbao_root: VaultSession) -> None:
@@ -26,3 +35,108 @@ def test_more_paths_than_one_request_may_carry_are_all_asked_and_answered(openba
     assert capabilities[readable] == {"read"} and capabilities[writable] == {"create", "update"}
     assert all(capabilities[p] == {"deny"} for p in paths if p not in (readable, writable))
     assert grants_of("ci", capabilities) == {Access("ci", readable, "read"), Access("ci", writable, "write")}
+
+
+def test_paths_asked_by_several_threads_get_the_same_answers_in_the_same_order(openbao_root: VaultSession) -> None:
+    mount = f"kv-grants-{secrets.token_hex(4)}"
+    paths = [f"{mount}/data/apps/app-{n:04d}" for n in range(2 * CAPABILITY_BATCH + 50)]
+    policy = f"policy-{mount}"
+    assert openbao_root.write(f"sys/policies/acl/{policy}",
+                              {"policy": f'path "{paths[-1]}" {{ capabilities = ["read"] }}\n'}).ok
+    token = _token(openbao_root, policy)
+
+    serial = capabilities_of(openbao_root, token, paths)
+
+    assert list(capabilities_of(openbao_root, token, paths, workers=3).items()) == list(serial.items())
+    assert serial[paths[-1]] == {"read"}
+
+
+class _Counting(VaultSession):
+    """The root session, counting the paths it asks Vault's capability check about."""
+
+    asked: list[str]
+
+    def write(self, path: str, body: dict[str, Any]) -> Answer:
+        if path == "sys/capabilities":
+            self.asked.extend(body["paths"])
+        return super().write(path, body)
+
+
+def _token(root: VaultSession, *policies: str) -> str:
+    created = root.write("auth/token/create", {"policies": list(policies), "no_default_policy": True})
+    return created.body["auth"]["client_token"]
+
+
+def test_tokens_holding_the_same_policies_share_answers_and_other_policy_sets_do_not(
+        openbao_root: VaultSession) -> None:
+    mount = f"kv-shared-{secrets.token_hex(4)}"
+    readable, other, later = (f"{mount}/data/apps/{name}" for name in ("mine", "theirs", "later"))
+    assert openbao_root.write(f"sys/policies/acl/{mount}-reader",
+                              {"policy": f'path "{readable}" {{ capabilities = ["read"] }}\n'}).ok
+    assert openbao_root.write(f"sys/policies/acl/{mount}-other",
+                              {"policy": f'path "{other}" {{ capabilities = ["read"] }}\n'}).ok
+    root = _Counting(openbao_root.addr, openbao_root.token)
+    root.asked = []
+    shared = SharedCapabilities(root)
+
+    first = shared.of(_token(openbao_root, f"{mount}-reader"), [readable, other])
+    second = shared.of(_token(openbao_root, f"{mount}-reader"), [readable, other, later])
+    another = shared.of(_token(openbao_root, f"{mount}-other"), [readable, other])
+
+    assert first == {readable: {"read"}, other: {"deny"}}
+    assert second == {readable: {"read"}, other: {"deny"}, later: {"deny"}}
+    assert another == {readable: {"deny"}, other: {"read"}}
+    assert root.asked == [readable, other, later, readable, other]
+
+
+def _stanza(path: str, *capabilities: str) -> str:
+    listed = ", ".join(json.dumps(c) for c in capabilities)
+    return f'path "{path}" {{\n  capabilities = [{listed}]\n}}\n'
+
+
+def _policy(root: VaultSession, name: str, hcl: str) -> str:
+    assert root.write(f"sys/policies/acl/{name}", {"policy": hcl}).ok
+    return name
+
+
+def test_screenable_policies_are_those_no_rule_of_which_can_hide_another_policys_grant() -> None:
+    assert screenable("# CI read access\n" + _stanza("kv/data/a", "read") + _stanza("kv/data/a/*", "read"))
+    assert not screenable(_stanza("kv/data/a", "deny"))
+    assert not screenable(_stanza("kv/data/a") + _stanza("kv/data/b", "read"))
+    assert not screenable('path "kv/data/{{identity.entity.name}}" {\n  capabilities = ["read"]\n}\n')
+    assert not screenable(_stanza("kv/data/a", "read").replace("}", '  expiration = "2030-01-01T00:00:00Z"\n}'))
+    assert not screenable('path "kv/data/a" { capabilities = ["read"] }')  # not one rule per line: not read
+    assert not screenable("")
+
+
+def test_a_screen_answers_as_vault_answers_each_token_and_still_finds_a_policy_reaching_further(
+        openbao_root: VaultSession) -> None:
+    mount = f"kv-screen-{secrets.token_hex(4)}"
+    paths = [f"{mount}/data/apps/app-{n:03d}" for n in range(40)]
+    own = [_policy(openbao_root, f"{mount}-{n}", _stanza(paths[n], "read") + _stanza(f"{paths[n]}/*", "read"))
+           for n in range(6)]
+    wide = _policy(openbao_root, f"{mount}-wide", _stanza(paths[6], "read") + _stanza(f"{mount}/data/apps/*", "read"))
+    sets = [(name,) for name in [*own, wide]]
+    screen = CapabilityScreen(openbao_root, sets, paths)
+    assert screen.screened == len(sets)
+
+    for policy in [*own, wide]:
+        token = _token(openbao_root, policy)
+        assert screen.of(token, paths) == capabilities_of(openbao_root, token, paths), policy
+    assert {p for p, caps in screen.of(_token(openbao_root, wide), paths).items() if "read" in caps} == set(paths)
+
+
+def test_a_policy_that_could_hide_a_grant_and_a_policy_set_not_screened_are_asked_every_path(
+        openbao_root: VaultSession) -> None:
+    mount = f"kv-unscreened-{secrets.token_hex(4)}"
+    paths = [f"{mount}/data/apps/app-{n:03d}" for n in range(20)]
+    reader = _policy(openbao_root, f"{mount}-reader", _stanza(f"{mount}/data/apps/*", "read"))
+    denier = _policy(openbao_root, f"{mount}-denier", _stanza(paths[0], "read") + _stanza(paths[5], "deny"))
+    extra = _policy(openbao_root, f"{mount}-extra", _stanza(paths[9], "read"))
+    screen = CapabilityScreen(openbao_root, [(reader,), (denier,), (f"{mount}-other",)], paths)
+    assert screen.screened == 1  # the denier is not screened; the missing policy has no text to read
+
+    assert "read" in screen.of(_token(openbao_root, reader), paths)[paths[5]]
+    assert screen.of(_token(openbao_root, denier), paths)[paths[0]] == {"read"}
+    both = _token(openbao_root, f"{mount}-other", extra)  # a policy set the screen does not know
+    assert screen.of(both, paths)[paths[9]] == {"read"}

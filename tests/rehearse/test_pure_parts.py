@@ -116,6 +116,18 @@ def test_a_phase_run_in_pieces_adds_up_and_phases_keep_the_rehearsal_order() -> 
     assert times.in_order() == [("capture", 2.0), ("seed", 2.0)]
 
 
+def test_a_phase_counts_the_cpu_its_meter_reads_and_none_where_the_server_is_not_known() -> None:
+    readings = iter([(1.0, None), (1.5, None), (2.0, 10.0), (2.25, 13.0), (3.0, 20.0), (3.5, 20.5)])
+    times = PhaseTimes(meter=lambda: next(readings))
+    with times.phase("capture"):
+        pass
+    with times.phase("flows"):
+        pass
+    with times.phase("flows"):
+        pass
+    assert times.cpu == {"capture": (0.5, None), "flows": (0.75, 3.5)}
+
+
 def test_an_unknown_phase_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown rehearsal phase 'warmup'"):
         PhaseTimes().record("warmup", 1.0)
