@@ -28,8 +28,10 @@ from .keys import IssuerKey
 from .outcomes import Expectation, Kind, Outcome, verdict_for
 from .vault_client import Answer, VaultSession
 
-TOKEN_TTL = "15m"
-"""How long a rehearsal's deployer token lives (the apply and the attack rows take seconds)."""
+TOKEN_TTL = "2h"
+"""How long a rehearsal's deployer token may live: it applies its stack first and fires its attack rows
+after every flow, which at 1000 repositories is more than half an hour later on a 2-core machine (a
+15-minute token had expired by then). Each is revoked once its attack rows are fired (:func:`revoke`)."""
 ATTACKER_ISSUER = "https://issuer.attacker.example"
 
 
@@ -74,6 +76,12 @@ def bootstrap(root: VaultSession, deployers: Mapping[str, Deployer]) -> dict[str
             raise SecurePipelinesError(f"Vault refused a token for {policy.name}: {minted.reason}")
         tokens[stack] = DeployerToken(deployer, root.with_token(minted.body["auth"]["client_token"]))
     return tokens
+
+
+def revoke(root: VaultSession, tokens: Mapping[str, DeployerToken]) -> None:
+    """Revoke every deployer token once the rehearsal no longer needs it (on an external Vault too)."""
+    for token in tokens.values():
+        root.write("auth/token/revoke", {"token": token.session.token})
 
 
 def _stack_order(resources: Sequence[StackVaultResource], resources_stack: str) -> list[str]:

@@ -21,7 +21,7 @@ from .addresses import outside_addresses
 from .admin import rehearse_admin
 from .apply import StackVaultResource
 from .attacks import LoginAttack, login_attacks, violated_binding
-from .deployers import apply_as_deployers, ask_capabilities_early, attack_rows, bootstrap, deployers_of
+from .deployers import apply_as_deployers, ask_capabilities_early, attack_rows, bootstrap, deployers_of, revoke
 from .differential import differential_outcome
 from .flows import deployments_of, legitimate_logins, role_key
 from .forwarded import verify_forwarded_address
@@ -205,6 +205,7 @@ def rehearse(
                 with times.phase("deployers"):
                     asked_early.result()
                     rehearsal.outcomes.extend(attack_rows(root, subject.organization, tokens, paths, shared))
+                    revoke(root, tokens)
             finally:
                 early.shutdown(wait=False, cancel_futures=True)
             with times.phase("differential"):
