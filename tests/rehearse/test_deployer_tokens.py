@@ -16,6 +16,8 @@ from secure_pipelines.declaration import Declaration
 from secure_pipelines.plan import Deployer, Plan, VaultPolicy
 from secure_pipelines.rehearse import Rehearsal, Subject, rehearse
 from secure_pipelines.rehearse.apply import StackVaultResource
+from secure_pipelines.rehearse.deployers import bootstrap, revoke
+from secure_pipelines.rehearse.vault_client import VaultSession
 
 EVERYTHING = 'path "*" {\n  capabilities = ["create", "read", "update", "delete", "list", "sudo"]\n}\n'
 
@@ -102,3 +104,19 @@ def test_a_deployer_policy_too_wide_is_an_escape(
             "deployer of staging: reads its own environment's secret kv-staging/data/apps/webapp",
             "deployer of staging: widens its own deployer policy secure_pipelines.deployer.staging",
             } <= escaped, sorted(escaped)
+
+
+def test_deployer_tokens_outlive_a_long_rehearsal_and_are_revoked_after_their_rows(
+    openbao_root: VaultSession, example_plan: Plan
+) -> None:
+    """Minted for the whole rehearsal (a 1000-repository one fires their rows after half an hour), then
+    revoked: nothing a rehearsal mints outlives it, on an external Vault either."""
+    deployer = dataclasses.replace(example_plan.deployer("staging"), policy=VaultPolicy(
+        name="secure_pipelines.deployer.revocation-test", environment="staging", purpose="deployer",
+        hcl='path "sys/health" { capabilities = ["read"] }'))
+    tokens = bootstrap(openbao_root, {"staging": deployer})
+    token = tokens["staging"].session.token
+    looked_up = openbao_root.write("auth/token/lookup", {"token": token})
+    assert looked_up.ok and looked_up.body["data"]["ttl"] > 30 * 60
+    revoke(openbao_root, tokens)
+    assert not openbao_root.write("auth/token/lookup", {"token": token}).ok
