@@ -10,7 +10,7 @@ import pytest
 from secure_pipelines import build_plan, load_declaration
 from secure_pipelines.ci.circleci.plan import circleci_plan
 from secure_pipelines.ci.circleci.policy import DecisionStatus, Violation, decide
-from secure_pipelines.ci.circleci.policy.bundle import circleci_policies
+from secure_pipelines.ci.circleci.policy.bundle import circleci_policies, json_table
 from secure_pipelines.ci.circleci.policy.cases import (
     FEATURE_BRANCH,
     PolicyCase,
@@ -19,7 +19,7 @@ from secure_pipelines.ci.circleci.policy.cases import (
     policy_cases,
     tampered_cases,
 )
-from secure_pipelines.ci.circleci.policy.evaluate import PolicyError, evaluate_policies, run_policy_tests
+from secure_pipelines.ci.circleci.policy.evaluate import PolicyError, evaluate_org, evaluate_policies, run_policy_tests
 from secure_pipelines.ci.circleci.policy.tests_file import circleci_policy_tests
 from secure_pipelines.plan import Plan
 
@@ -85,13 +85,43 @@ def test_the_sets_come_from_the_plan(example_plan: Plan, policies: dict[str, str
     assert 'production_contexts := {"acme-production"}' in plan_file
     assert 'approved_orbs := {"circleci/docker", "circleci/node"}' in plan_file
     assert 'production_resource_classes := {"acme/prod-deployers"}' in plan_file
-    assert '"acme/staging-deployers": {\n\t\t"environment": "staging",\n\t\t"context": "acme-staging",\n\t\t' \
-           '"branches": ["main"],' in plan_file
-    for project in circleci_plan(example_plan).config_policy.projects:
-        assert f'"{project.project_id}": {{' in plan_file
+    policy = circleci_plan(example_plan).config_policy
+    org = evaluate_org(policies, {}, {})
+    assert org["reserved_runner_classes"]["acme/staging-deployers"] == {
+        "environment": "staging", "context": "acme-staging", "branches": ["main"],
+        "projects": [p.project_id for p in policy.projects],
+    }
+    assert set(org["reserved_runner_classes"]) == {r.resource_class for r in policy.reserved_runner_classes}
+    assert org["projects"] == {
+        p.project_id: {"repository": p.repository, "default_branch": p.default_branch,
+                       "contexts": sorted(p.contexts), "frozen": p.frozen}
+        for p in policy.projects
+    }
     logic = "".join(text for name, text in policies.items() if name != "secure_pipelines_plan.rego")
     for value in ("acme-production", "circleci/node", "acme/prod-deployers", "webapp", "main"):
         assert f'"{value}"' not in logic
+
+
+@pytest.mark.parametrize("value", ["plain", "back`tick", "``", "quote\" and \\ backslash", "tab\tand\nnewline",
+                                   "ünïcode ✓", "${x}", "`)\nbad := true\nx := (`"])
+def test_a_json_table_reads_back_as_its_rows(value: str) -> None:
+    rows = [(value, {"text": value, "list": [value, "other"], "none": None, "flag": True}), ("second", {"text": "x"})]
+    module = f"package org\n\ntable := {json_table(rows)}\n"
+    assert evaluate_org({"table.rego": module}, {}, {}) == {"table": dict(rows)}
+
+
+def test_an_empty_json_table_is_an_empty_object() -> None:
+    assert evaluate_org({"table.rego": f"package org\n\ntable := {json_table([])}\n"}, {}, {}) == {"table": {}}
+
+
+def test_a_json_table_refuses_two_rows_with_one_key() -> None:
+    with pytest.raises(ValueError, match="'a'"):
+        json_table([("a", {}), ("a", {"x": 1})])
+
+
+def test_a_json_table_refuses_a_control_character_rego_cpp_could_not_read_back() -> None:
+    with pytest.raises(ValueError, match="control character"):
+        json_table([("a", {"branches": ["main\x01"]})])
 
 
 def test_a_policy_that_does_not_compile_is_an_error_not_a_pass(policies: dict[str, str]) -> None:
