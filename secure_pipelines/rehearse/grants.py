@@ -114,6 +114,8 @@ def grants_of(who: str, capabilities: Mapping[str, AbstractSet[str]]) -> set[Acc
     """``Access`` rows for every path where ``capabilities`` allow reading or writing."""
     found: set[Access] = set()
     for data_path, caps in capabilities.items():
+        if caps is _DENIED:  # most paths: skip the two set intersections
+            continue
         if READ & caps:
             found.add(Access(who, data_path, "read"))
         if WRITE & caps:
@@ -206,8 +208,9 @@ class CapabilityScreen:
         policies, identity_policies = policy_set_of(self._root, token)
         group = None if identity_policies else self._groups.get(policies)
         denied = group.denied if group is not None else frozenset()
-        asked = capabilities_of(self._root, token, [p for p in data_paths if p not in denied])
-        return {path: asked.get(path, _DENIED) for path in data_paths}
+        answers = dict.fromkeys(data_paths, _DENIED)
+        answers.update(capabilities_of(self._root, token, [p for p in data_paths if p not in denied]))
+        return answers
 
 
 def screen_group_size(paths: int) -> int:

@@ -28,6 +28,7 @@ from .forwarded import verify_forwarded_address
 from .grants import READ, WRITE, CapabilityScreen, SharedCapabilities, grants_of
 from .keys import IssuerKey, generate_issuer_keys, write_private_keys
 from .outcomes import Expectation, Kind, Outcome, Rehearsal, Verdict, verdict_for
+from .path_index import PathIndex
 from .probe import Firing, claims_for, client_token, login, refusing_layer, token_for
 from .revocation import revocation_rows
 from .scratch import refuse_real_vault
@@ -36,7 +37,6 @@ from .server import OpenBaoServer, dev_server
 from .timing import PhaseTimes
 from .vault_client import Answer, VaultSession, VaultUnreachable, close_sessions
 
-NEIGHBOURS_READ_FOR_REAL = 3
 ROLE_WORKERS = 4
 CAPABILITY_WORKERS = 3
 """Concurrent capability requests for one deployer-policy token (each keeps a server core busy)."""
@@ -155,6 +155,7 @@ def rehearse(
             root = VaultSession(server.api_addr, server.root_token)
             _check_reachable(root)
             paths = subject.paths()
+            index = PathIndex.of(paths)
             with times.phase("apply"):
                 if target is not None:
                     refuse_real_vault(root, vault_resources, paths)
@@ -178,7 +179,7 @@ def rehearse(
             def one_role(each: tuple[Declaration, Plan, Deployment, CIRole]) -> Rehearsal:
                 declaration, plan, deployment, role = each
                 scratch = Rehearsal(environments, server.api_addr, rehearsal.embedded)
-                _rehearse_role(scratch, server, declaration, plan, deployment, role, keys, paths, markers,
+                _rehearse_role(scratch, server, declaration, plan, deployment, role, keys, index, markers,
                                Promotions(records, recorded), Capabilities(shared, screen),
                                deployer=any(each is mine for mine in infrastructure))
                 return scratch
@@ -192,7 +193,7 @@ def rehearse(
                 with times.phase("flows", total=len(deployments)), \
                         ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
                     screen = CapabilityScreen(root, [role.token_policies for *_, role in subject.deployments()],
-                                              [p.data_path for p in paths] + [r.data_glob for r in records],
+                                              [*index.data_paths, *(r.data_glob for r in records)],
                                               workers=ROLE_WORKERS)
                     for done in pool.map(one_role, deployments):
                         rehearsal.outcomes.extend(done.outcomes)
@@ -240,7 +241,7 @@ def _label(role: CIRole) -> str:
 
 def _rehearse_role(
     rehearsal: Rehearsal, server: OpenBaoServer, declaration: Declaration, plan: Plan,
-    deployment: Deployment, role: CIRole, keys: dict[str, IssuerKey], paths: Sequence[SecretPath],
+    deployment: Deployment, role: CIRole, keys: dict[str, IssuerKey], paths: PathIndex,
     markers: dict[str, str], promotions: Promotions, capabilities: Capabilities, *, deployer: bool = False,
 ) -> None:
     """Fire ``role``'s legitimate logins, what its token may do, and its attacks. ``deployer``: the role is
@@ -258,7 +259,7 @@ def _rehearse_role(
         if token and session is None:
             session = VaultSession(server.forwarded_addr, token, legit.firing.client_address)
     if session is not None and deployer:
-        _deployer_authorization(rehearsal, session, role, paths, capabilities.shared)
+        _deployer_authorization(rehearsal, session, role, paths.paths, capabilities.shared)
     elif session is not None:
         _authorization(rehearsal, capabilities.screen, session, role, paths, markers, promotions)
     first = logins[0].firing.job
@@ -321,7 +322,7 @@ def _later_layers(plan: Plan, firing: Firing, *, thorough: bool) -> list[LayerDe
 
 
 def _authorization(rehearsal: Rehearsal, screen: CapabilityScreen, session: VaultSession, role: CIRole,
-                   paths: Sequence[SecretPath], markers: dict[str, str], promotions: Promotions) -> None:
+                   paths: PathIndex, markers: dict[str, str], promotions: Promotions) -> None:
     """Read exactly its own paths; write none; read no other (real reads of neighbours, and Vault's
     capability check of every path)."""
     label = _label(role)
@@ -337,21 +338,22 @@ def _authorization(rehearsal: Rehearsal, screen: CapabilityScreen, session: Vaul
         write = session.write(path.data_path, {"data": {MARKER_KEY: "overwritten by a CI token"}})
         rehearsal.outcomes.append(_row("attack", f"{label}: CI token writes its own {path.data_path}", role,
                                        "refused", write, layer="Vault: ACL policy (read-only)"))
-    others = [p for p in paths if p.data_path not in own]
-    for path in _neighbours(role, others):
+    for path in paths.neighbours(role):
         answer = session.read(path.data_path)
         unlisted = f" (shared with {', '.join(path.readers)} only)" if path.shared else ""
         rehearsal.outcomes.append(_row("attack", f"{label}: CI token reads {path.data_path}{unlisted}", role,
                                        "refused", answer, layer="Vault: ACL policy"))
-    globs = [r.data_glob for r in promotions.records]
-    capabilities = screen.of(session.token, [p.data_path for p in paths] + globs)
+    globs = tuple(r.data_glob for r in promotions.records)
+    capabilities = screen.of(session.token, paths.data_paths + globs)
     rehearsal.observed |= grants_of(role_key(role), capabilities)
     _promotion_rows(rehearsal, session, role, promotions, capabilities)
-    readable_others = sorted(p.data_path for p in others if READ & capabilities[p.data_path])
+    others = paths.others(role)
+    readable_others = sorted(path for path, caps in capabilities.items()
+                             if READ & caps and path in paths.count_by_data_path and path not in own)
     rehearsal.outcomes.append(Outcome(
-        "attack", f"{label}: any of the {len(others)} other secret paths readable (Vault capability check)",
+        "attack", f"{label}: any of the {others} other secret paths readable (Vault capability check)",
         role.environment, role.repository, str(role.ci), role.developer, "refused",
-        "admitted: " + ", ".join(readable_others) if readable_others else f"refused: 0 of {len(others)} readable",
+        "admitted: " + ", ".join(readable_others) if readable_others else f"refused: 0 of {others} readable",
         "" if readable_others else "Vault: ACL policy", "escape" if readable_others else "ok",
     ))
     for address in outside_addresses(role.token_bound_cidrs)[:1]:
@@ -420,15 +422,5 @@ def _promotion_rows(rehearsal: Rehearsal, session: VaultSession, role: CIRole, p
         "admitted: " + ", ".join(forgeable) if forgeable else f"refused: 0 of {len(others)} writable",
         "" if forgeable else "Vault: ACL policy", "escape" if forgeable else "ok",
     ))
-
-
-def _neighbours(role: CIRole, others: Sequence[SecretPath]) -> list[SecretPath]:
-    """Paths an attacker would try first: same repository elsewhere, same place for others, and every shared
-    secret of its environment it is not listed for."""
-    same_repo = [p for p in others if p.repository == role.repository]
-    same_env = [p for p in others
-                if p.environment == role.environment and p.repository is not None and p.repository != role.repository]
-    unlisted = [p for p in others if p.environment == role.environment and p.shared]
-    return same_repo[:NEIGHBOURS_READ_FOR_REAL] + same_env[:NEIGHBOURS_READ_FOR_REAL] + unlisted
 
 
