@@ -288,5 +288,5 @@ def _secret_rows(token: DeployerToken, paths: Sequence[SecretPath], own: Environ
     rows.append(_deployer_row(
         "attack", token, f"any of the {len(paths)} secret paths readable or writable (Vault capability check)",
         "refused", Answer(200, {}) if reachable else Answer(403, {}, (f"0 of {len(checked)} paths reachable",)),
-        proof=", ".join(reachable)))
+        proof="; ".join(part for part in (", ".join(reachable), capabilities.how(token.session.token)) if part)))
     return rows

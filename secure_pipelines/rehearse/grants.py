@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import secrets
 import threading
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -75,6 +76,44 @@ def policy_set_of(root: VaultSession, token: str) -> PolicySet:
     return (tuple(sorted(data.get("policies") or ())), tuple(sorted(data.get("identity_policies") or ())))
 
 
+_PARAMETER_BLOCK = re.compile(r"^\s*(allowed|denied)_parameters\s*=\s*\{\s*$")
+_ONE_PARAMETER = re.compile(r'^\s*"[^"]*"\s*=\s*\[.*\]\s*$')
+_RULE_LINE = re.compile(r"^\s*(path\s|capabilities\s*=)")
+TWIN_TTL = "1h"
+"""How long a capability-twin token lives (revoked as soon as its paths are asked)."""
+
+
+def without_parameters(policy_text: str) -> str | None:
+    """The policy's text with its ``allowed_parameters`` and ``denied_parameters`` blocks taken out, or
+    ``None`` when a block is not written one parameter a line (as secure-pipelines writes them).
+
+    Vault's capabilities on a path come from the path rules alone (parameters are checked against a
+    request's data, never for ``sys/capabilities``), so a token holding the result is answered as a
+    token holding the original on every path, while Vault builds its ACL far faster: it deep-copies
+    every pinned parameter for every path asked. The result must keep every path rule and capability
+    line of the original, in order; anything else is ``None``. Pure."""
+    kept: list[str] = []
+    inside = False
+    for line in policy_text.splitlines():
+        if inside:
+            if line.strip() == "}":
+                inside = False
+            elif not _ONE_PARAMETER.match(line):
+                return None
+        elif _PARAMETER_BLOCK.match(line):
+            inside = True
+        else:
+            kept.append(line)
+    twin = "\n".join(kept) + "\n"
+
+    def rules(text: str) -> list[str]:
+        return [line.strip() for line in text.splitlines() if _RULE_LINE.match(line)]
+
+    if inside or rules(twin) != rules(policy_text):
+        return None
+    return twin
+
+
 class SharedCapabilities:
     """Vault's capability answers, each path asked once per policy set.
 
@@ -82,11 +121,16 @@ class SharedCapabilities:
     identity policies), never from the token itself. So two tokens Vault reports holding exactly the
     same policies get the same answer on every path, and a path asked with one of them need not be
     asked with the other: e.g. the infrastructure pipeline's token for a stack, and the rehearsal's
-    deployer token for that stack (both hold the deployer policy alone, whose ACL Vault rebuilds for
-    every path asked: the costliest capability checks of a rehearsal). Every answer still comes from
-    Vault, for a real token holding that policy set; the policies must not change in between (the
-    rehearsal writes no policy after the apply, and a deployer's attacks on its own policy are fired
-    after its capability check).
+    deployer token for that stack (both hold the deployer policy alone). Every answer still comes from
+    Vault; the policies must not change in between (the rehearsal writes no policy after the apply,
+    and a deployer's attacks on its own policy are fired after its capability check).
+
+    A policy set with parameter pins (a deployer policy pins every role and policy of its stack) is
+    asked through its twin: root writes each policy again without its parameter blocks
+    (:func:`without_parameters`, from the text Vault holds), mints a token holding the twins, asks, and
+    revokes the token and deletes the twins. Vault's answers are the same (capabilities never depend on
+    parameters) and several times cheaper: Vault rebuilds the token's ACL, pins included, for every
+    path asked (49 ms a path for dev's deployer at 1000 repositories, 9 ms for its twin).
     """
 
     def __init__(self, root: VaultSession, workers: int = 1) -> None:
@@ -95,10 +139,11 @@ class SharedCapabilities:
         self._known: dict[PolicySet, dict[str, frozenset[str]]] = {}
         self._locks: dict[PolicySet, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._twinned: dict[PolicySet, str] = {}
 
     def of(self, token: str, data_paths: Sequence[str]) -> dict[str, frozenset[str]]:
-        """Vault's answer for ``token`` on each path: asked with ``token`` for every path no token of the
-        same policy set was asked about yet."""
+        """Vault's answer for ``token`` on each path: asked with ``token`` (or its policies' twins) for every
+        path no token of the same policy set was asked about yet."""
         key = policy_set_of(self._root, token)
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
@@ -106,8 +151,62 @@ class SharedCapabilities:
         with lock:
             missing = [p for p in dict.fromkeys(data_paths) if p not in known]
             if missing:
-                known.update(capabilities_of(self._root, token, missing, self._workers))
+                known.update(self._ask(key, token, missing))
             return {path: known[path] for path in data_paths}
+
+    def how(self, token: str) -> str:
+        """How ``token``'s answers were asked, for a row's proof: through the twins, or ``""`` (the token's own)."""
+        return self._twinned.get(policy_set_of(self._root, token), "")
+
+    def _ask(self, key: PolicySet, token: str, paths: list[str]) -> dict[str, frozenset[str]]:
+        policies, identity_policies = key
+        twins = None if identity_policies else self._twins(policies)
+        if twins is None:
+            return capabilities_of(self._root, token, paths, self._workers)
+        suffix = f".rehearsal-twin-{secrets.token_hex(4)}"
+        written: list[str] = []
+        twin_token = None
+        try:
+            held = []
+            for name in policies:
+                if name not in twins:
+                    held.append(name)
+                    continue
+                answer = self._root.write(f"sys/policies/acl/{name}{suffix}", {"policy": twins[name]})
+                if not answer.ok:
+                    raise SecurePipelinesError(f"Vault refused the capability twin of {name}: {answer.reason}")
+                written.append(f"{name}{suffix}")
+                held.append(f"{name}{suffix}")
+            minted = self._root.write("auth/token/create", {
+                "policies": held, "no_default_policy": True, "ttl": TWIN_TTL,
+                "display_name": "rehearsal-capability-twin"})
+            if not minted.ok:
+                raise SecurePipelinesError(f"Vault refused a capability-twin token: {minted.reason}")
+            twin_token = minted.body["auth"]["client_token"]
+            answers = capabilities_of(self._root, twin_token, paths, self._workers)
+            self._twinned[key] = (f"Vault's answers for a token holding {', '.join(sorted(twins))} without its "
+                                  "parameter pins (capabilities never depend on parameters)")
+            return answers
+        finally:
+            if twin_token is not None:
+                self._root.write("auth/token/revoke", {"token": twin_token})
+            for name in written:
+                self._root.call("delete", f"sys/policies/acl/{name}")
+
+    def _twins(self, policies: Sequence[str]) -> dict[str, str] | None:
+        """Each pinned policy's parameter-free twin, from the text Vault holds; ``None`` when no policy is
+        pinned (nothing to gain) or one cannot be twinned (then the token itself is asked)."""
+        twins: dict[str, str] = {}
+        for name in policies:
+            answer = self._root.read(f"sys/policies/acl/{name}")
+            text = str((answer.body.get("data") or {}).get("policy") or "") if answer.ok else ""
+            if "_parameters" not in text:
+                continue
+            twin = without_parameters(text)
+            if twin is None:
+                return None
+            twins[name] = twin
+        return twins or None
 
 
 def grants_of(who: str, capabilities: Mapping[str, AbstractSet[str]]) -> set[Access]:

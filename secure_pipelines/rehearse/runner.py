@@ -386,6 +386,7 @@ def _deployer_authorization(rehearsal: Rehearsal, session: VaultSession, role: C
         role.environment, role.repository, str(role.ci), None, "refused",
         "admitted: " + ", ".join(readable) if readable else f"refused: 0 of {len(paths)} reachable",
         "" if readable else "Vault: ACL policy (a deployer never touches a secret)", "escape" if readable else "ok",
+        proof=shared.how(session.token),
     ))
     for outcome in revocation_rows(session, "auth/token/lookup-self"):
         rehearsal.outcomes.append(_row(outcome.kind, f"{label}: {outcome.flow}", role, outcome.expected,
