@@ -77,7 +77,12 @@ def policy_set_of(root: VaultSession, token: str) -> PolicySet:
 
 
 _PARAMETER_BLOCK = re.compile(r"^\s*(allowed|denied)_parameters\s*=\s*\{\s*$")
-_ONE_PARAMETER = re.compile(r'^\s*"[^"]*"\s*=\s*\[.*\]\s*$')
+_STRING = r'"(?:[^"\\]|\\.)*"'
+_STRINGS = rf"\[\s*(?:{_STRING}\s*(?:,\s*{_STRING}\s*)*,?\s*)?\]"
+_VALUES = rf"\[\s*(?:(?:{_STRING}|{_STRINGS})\s*(?:,\s*(?:{_STRING}|{_STRINGS})\s*)*,?\s*)?\]"
+_ONE_PARAMETER = re.compile(rf"^\s*{_STRING}\s*=\s*{_VALUES}\s*$")
+"""One parameter and its list of values, each a whole string literal or a list of them: nothing else can
+hide on the line."""
 _RULE_LINE = re.compile(r"^\s*(path\s|capabilities\s*=)")
 TWIN_TTL = "1h"
 """How long a capability-twin token lives (revoked as soon as its paths are asked)."""

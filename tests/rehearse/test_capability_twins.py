@@ -51,6 +51,10 @@ def test_a_parameter_block_not_written_one_parameter_a_line_is_not_twinned() -> 
         'path "sys/policies/acl/a" {\n  capabilities = ["update"]\n}\n'
     assert without_parameters(stanza + '    "policy" = [\n      "x",\n    ]\n  }\n}\n') is None
     assert without_parameters(stanza + '    "policy" = ["x"]\n') is None  # never closed
+    # A rule hidden on a line that opens like a parameter is not dropped with the block: no twin at all.
+    hidden = stanza + '    "x" = ["a"] } path "kv/data/*" { capabilities = ["read"]\n  }\n}\n'
+    assert without_parameters(hidden) is None
+    assert without_parameters(stanza + '    "policy" = ["a \\"quoted\\" ] } value", "b"]\n  }\n}\n') is not None
 
 
 @pytest.mark.parametrize("golden", DEPLOYER_POLICIES, ids=lambda p: p.stem)
