@@ -168,6 +168,10 @@ class Contexts(Protocol):
 class LaterLayers(Protocol):
     """Capability: layers after Vault that stop what Vault admits by design."""
 
+    def prepare(self, plan: Plan, job: Job) -> None:
+        """Start the costly decisions for ``job`` in the background (``decide`` with ``thorough`` waits for them)."""
+        ...
+
     def decide(self, plan: Plan, job: Job, *, thorough: bool) -> list[LayerDecision]:
         """The decisions of the layers that apply to ``job`` (the costly ones only when ``thorough``)."""
         ...

@@ -273,14 +273,19 @@ def _rehearse_role(
         ))
     # A deployer role binds its reviewed pipeline whatever its stack's tier: face it with production's matrix.
     attacked = replace(role, tier=Tier.PRODUCTION) if deployer else role
-    for attack in login_attacks(plan, declaration, deployment, attacked, first, refs):
-        rehearsal.outcomes.append(_fire_attack(server, declaration, plan, attack, key, now))
+    # Attacks Vault admits wait for the later layers' costly decisions, which start in the background:
+    # the role fires its other attacks meanwhile, and its rows keep their order.
+    fired = [_fire_attack(server, declaration, plan, attack, key, now)
+             for attack in login_attacks(plan, declaration, deployment, attacked, first, refs)]
+    rehearsal.outcomes.extend(row if isinstance(row, Outcome) else row() for row in fired)
 
 
 def _fire_attack(server: OpenBaoServer, declaration: Declaration, plan: Plan, attack: LoginAttack,
-                 key: IssuerKey, now: int) -> Outcome:
+                 key: IssuerKey, now: int) -> Outcome | Callable[[], Outcome]:
     """Fire one attack; when Vault admits it, ask the later layers, and fail it if the plan says
-    Vault itself binds what the attack changed (a Vault regression is never excused by a later layer)."""
+    Vault itself binds what the attack changed (a Vault regression is never excused by a later layer).
+    An admitted attack's row is returned as a call that waits for the later layers' decisions, which
+    have started in the background."""
     firing: Firing = attack.firing
     answer = login(server.forwarded_addr, firing, token_for(declaration, firing, key, now))
     role = attack.role
@@ -295,6 +300,17 @@ def _fire_attack(server: OpenBaoServer, declaration: Declaration, plan: Plan, at
 
     if not answer.ok:
         return outcome(answer.shown, refusing_layer(answer, attack.expected_layer), "ok", extra=also)
+    layers = registry.by_name(firing.job.ci).later_layers
+    if layers is not None:
+        layers.prepare(plan, firing.job)
+    return lambda: _judge_admitted(declaration, plan, attack, now, outcome)
+
+
+def _judge_admitted(declaration: Declaration, plan: Plan, attack: LoginAttack, now: int,
+                    outcome: Callable[..., Outcome]) -> Outcome:
+    """The row of an attack Vault admitted: stopped by a later layer, an accepted risk, or an escape."""
+    firing = attack.firing
+    role = attack.role
     decisions = _later_layers(plan, firing, thorough=True)
     stopping = [d for d in decisions if d.stops]
     also = tuple(f"{d.layer} ({d.proof})" for d in stopping)

@@ -7,6 +7,7 @@ the rehearsal asks these layers, and reports the one that stops it with the chec
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from ...plan.model import Plan
@@ -75,9 +76,11 @@ def context_restriction(plan: Plan, job: Job) -> LayerDecision | None:
 
 # Rendering is pure but not free; a rehearsal asks once per repository. Keyed by the plan object.
 _RENDERED: dict[tuple[int, str], tuple[Plan, dict[str, str], dict[str, Any]]] = {}
-_DECIDED: dict[tuple[int, str, str, str, bool], tuple[Plan, Decision]] = {}
-_POLICY_LOCK = threading.Lock()
-"""One Rego evaluation at a time: the rehearsal fires roles from several threads."""
+_DECIDED: dict[tuple[int, str, str, str, bool], tuple[Plan, Future[Decision]]] = {}
+_GUARD = threading.Lock()
+_EVALUATOR: ThreadPoolExecutor | None = None
+"""One thread evaluates the config policies, one at a time (rego-cpp is not documented as safe to run
+from several threads at once), in the background: the rehearsal's threads go on firing while it works."""
 
 
 def _policy_inputs(plan: Plan, repository: str) -> tuple[dict[str, str], dict[str, Any]]:
@@ -91,27 +94,40 @@ def _policy_inputs(plan: Plan, repository: str) -> tuple[dict[str, str], dict[st
     return policies, config
 
 
+def _evaluate(plan: Plan, repository: str, meta: dict[str, Any]) -> Decision:
+    policies, config = _policy_inputs(plan, repository)
+    return evaluate_policies(policies, config, meta)
+
+
+def _decision(plan: Plan, job: Job) -> Future[Decision]:
+    """The config policy's decision for the job's pipeline, evaluated once per (config, metadata): many
+    attacks share both. Started on the evaluator's thread if it is not yet."""
+    global _EVALUATOR
+    ssh_rerun = bool(job.trait(SSH_RERUN_TRAIT))
+    project = job_project_id(job)
+    key = (id(plan), job.repository.name, project, job.branch or "", ssh_rerun)
+    with _GUARD:
+        cached = _DECIDED.get(key)
+        if cached is not None and cached[0] is plan:
+            return cached[1]
+        if _EVALUATOR is None:
+            _EVALUATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="config-policy")
+        meta = {"project_id": project, "vcs": {"branch": job.branch or ""}, "ssh_rerun": ssh_rerun}
+        decision = _EVALUATOR.submit(_evaluate, plan, job.repository.name, meta)
+        _DECIDED[key] = (plan, decision)
+        return decision
+
+
 def config_policy(plan: Plan, job: Job) -> LayerDecision | None:
     """The config policy's decision for the job's pipeline.
 
     Evaluated on the repository's reviewed config (as rendered from the plan) with the job's
     pipeline metadata: the decision CircleCI makes when such a pipeline (or rerun) starts.
     """
-    ssh_rerun = bool(job.trait(SSH_RERUN_TRAIT))
-    project = job_project_id(job)
-    meta = {"project_id": project, "vcs": {"branch": job.branch or ""}, "ssh_rerun": ssh_rerun}
-    # The decision depends on the config and the metadata alone; many attacks share both.
-    key = (id(plan), job.repository.name, project, job.branch or "", ssh_rerun)
-    with _POLICY_LOCK:
-        cached = _DECIDED.get(key)
-        if cached is not None and cached[0] is plan:
-            decision = cached[1]
-        else:
-            policies, config = _policy_inputs(plan, job.repository.name)
-            decision = evaluate_policies(policies, config, meta)
-            _DECIDED[key] = (plan, decision)
+    decision = _decision(plan, job).result()
     rules = sorted({v.rule for v in decision.hard_failures})
     shown = f"{decision.status}" + (f" ({', '.join(rules)})" if rules else "")
+    ssh_rerun = bool(job.trait(SSH_RERUN_TRAIT))
     return LayerDecision(
         CONFIG_POLICY_LAYER, decision.status is DecisionStatus.HARD_FAIL,
         f"config policy decision {shown} for branch {job.branch or '-'}, ssh_rerun={str(ssh_rerun).lower()}",
@@ -120,6 +136,10 @@ def config_policy(plan: Plan, job: Job) -> LayerDecision | None:
 
 class CircleCILayers:
     """The layers after Vault on CircleCI: the context restriction, then the config policy."""
+
+    def prepare(self, plan: Plan, job: Job) -> None:
+        """Start the config policy's evaluation for the job in the background."""
+        _decision(plan, job)
 
     def decide(self, plan: Plan, job: Job, *, thorough: bool) -> list[LayerDecision]:
         """The context restriction is cheap and always asked. The config policy (a Rego evaluation) is
