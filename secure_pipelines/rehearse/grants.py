@@ -76,6 +76,21 @@ def policy_set_of(root: VaultSession, token: str) -> PolicySet:
     return (tuple(sorted(data.get("policies") or ())), tuple(sorted(data.get("identity_policies") or ())))
 
 
+def _policy_text(root: VaultSession, name: str) -> str:
+    """The text Vault holds for policy ``name`` (empty when it has none)."""
+    answer = root.read(f"sys/policies/acl/{name}")
+    return str((answer.body.get("data") or {}).get("policy") or "") if answer.ok else ""
+
+
+def _token_holding(root: VaultSession, policies: Sequence[str], ttl: str, purpose: str) -> str:
+    """A token root mints holding exactly ``policies`` (no default policy), for the rehearsal's checks."""
+    minted = root.write("auth/token/create", {
+        "policies": list(policies), "no_default_policy": True, "ttl": ttl, "display_name": f"rehearsal-{purpose}"})
+    if not minted.ok:
+        raise SecurePipelinesError(f"Vault refused a {purpose} token: {minted.reason}")
+    return minted.body["auth"]["client_token"]
+
+
 _PARAMETER_BLOCK = re.compile(r"^\s*(allowed|denied)_parameters\s*=\s*\{\s*$")
 _STRING = r'"(?:[^"\\]|\\.)*"'
 _STRINGS = rf"\[\s*(?:{_STRING}\s*(?:,\s*{_STRING}\s*)*,?\s*)?\]"
@@ -182,12 +197,7 @@ class SharedCapabilities:
                     raise SecurePipelinesError(f"Vault refused the capability twin of {name}: {answer.reason}")
                 written.append(f"{name}{suffix}")
                 held.append(f"{name}{suffix}")
-            minted = self._root.write("auth/token/create", {
-                "policies": held, "no_default_policy": True, "ttl": TWIN_TTL,
-                "display_name": "rehearsal-capability-twin"})
-            if not minted.ok:
-                raise SecurePipelinesError(f"Vault refused a capability-twin token: {minted.reason}")
-            twin_token = minted.body["auth"]["client_token"]
+            twin_token = _token_holding(self._root, held, TWIN_TTL, "capability-twin")
             answers = capabilities_of(self._root, twin_token, paths, self._workers)
             self._twinned[key] = (f"Vault's answers for a token holding {', '.join(sorted(twins))} without its "
                                   "parameter pins (capabilities never depend on parameters)")
@@ -203,8 +213,7 @@ class SharedCapabilities:
         pinned (nothing to gain) or one cannot be twinned (then the token itself is asked)."""
         twins: dict[str, str] = {}
         for name in policies:
-            answer = self._root.read(f"sys/policies/acl/{name}")
-            text = str((answer.body.get("data") or {}).get("policy") or "") if answer.ok else ""
+            text = _policy_text(self._root, name)
             if "_parameters" not in text:
                 continue
             twin = without_parameters(text)
@@ -276,7 +285,7 @@ class CapabilityScreen:
         distinct = list(dict.fromkeys(tuple(sorted(s)) for s in policy_sets))
         names = sorted({name for s in distinct for name in s})
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            texts = dict(zip(names, pool.map(self._policy_text, names), strict=True))
+            texts = dict(zip(names, pool.map(lambda name: _policy_text(self._root, name), names), strict=True))
             chosen = [s for s in distinct if s and all(screenable(texts[name]) for name in s)]
             size = screen_group_size(len(self._paths))
             groups = [chosen[start:start + size] for start in range(0, len(chosen), size)]
@@ -288,18 +297,9 @@ class CapabilityScreen:
         """How many policy sets are screened."""
         return len(self._groups)
 
-    def _policy_text(self, name: str) -> str:
-        answer = self._root.read(f"sys/policies/acl/{name}")
-        return str((answer.body.get("data") or {}).get("policy") or "") if answer.ok else ""
-
     def _screen(self, group: list[tuple[str, ...]]) -> _Screened:
         policies = sorted({name for member in group for name in member})
-        minted = self._root.write("auth/token/create", {
-            "policies": policies, "no_default_policy": True, "ttl": SCREEN_TTL,
-            "display_name": "rehearsal-capability-screen"})
-        if not minted.ok:
-            raise SecurePipelinesError(f"Vault refused a screening token: {minted.reason}")
-        token = minted.body["auth"]["client_token"]
+        token = _token_holding(self._root, policies, SCREEN_TTL, "capability-screen")
         try:
             answers = capabilities_of(self._root, token, self._paths)
         finally:
