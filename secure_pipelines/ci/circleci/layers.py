@@ -74,8 +74,10 @@ def context_restriction(plan: Plan, job: Job) -> LayerDecision | None:
     )
 
 
-# Rendering is pure but not free; a rehearsal asks once per repository. Keyed by the plan object.
-_RENDERED: dict[tuple[int, str], tuple[Plan, dict[str, str], dict[str, Any]]] = {}
+# Rendering is pure but not free: the bundle once per plan, each config once per repository. Keyed by
+# the plan object (only the evaluator's thread renders).
+_BUNDLES: dict[int, tuple[Plan, dict[str, str]]] = {}
+_CONFIGS: dict[tuple[int, str], tuple[Plan, dict[str, Any]]] = {}
 _DECIDED: dict[tuple[int, str, str, str, bool], tuple[Plan, Future[Decision]]] = {}
 _GUARD = threading.Lock()
 _EVALUATOR: ThreadPoolExecutor | None = None
@@ -84,14 +86,14 @@ from several threads at once), in the background: the rehearsal's threads go on 
 
 
 def _policy_inputs(plan: Plan, repository: str) -> tuple[dict[str, str], dict[str, Any]]:
-    cached = _RENDERED.get((id(plan), repository))
-    if cached is not None and cached[0] is plan:
-        return cached[1], cached[2]
     source = RenderSource("the declaration", "securepipe rehearse")
-    config = parse_config(circleci_config(plan, repository, source))
-    policies = circleci_policies(plan, source)
-    _RENDERED[(id(plan), repository)] = (plan, policies, config)
-    return policies, config
+    bundle = _BUNDLES.get(id(plan))
+    if bundle is None or bundle[0] is not plan:
+        bundle = _BUNDLES[id(plan)] = (plan, circleci_policies(plan, source))
+    config = _CONFIGS.get((id(plan), repository))
+    if config is None or config[0] is not plan:
+        config = _CONFIGS[(id(plan), repository)] = (plan, parse_config(circleci_config(plan, repository, source)))
+    return bundle[1], config[1]
 
 
 def _evaluate(plan: Plan, repository: str, meta: dict[str, Any]) -> Decision:
