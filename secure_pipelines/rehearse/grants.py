@@ -214,8 +214,8 @@ class SharedCapabilities:
         twins: dict[str, str] = {}
         for name in policies:
             text = _policy_text(self._root, name)
-            if "_parameters" not in text:
-                continue
+            if not any(_PARAMETER_BLOCK.match(line) for line in text.splitlines()):
+                continue  # no parameter block (a comment may still name one): nothing to take out
             twin = without_parameters(text)
             if twin is None:
                 return None

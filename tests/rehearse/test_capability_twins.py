@@ -87,8 +87,8 @@ def test_shared_answers_for_a_pinned_policy_come_from_its_twin_which_is_then_rem
 
 def test_a_policy_without_pins_is_asked_with_the_token_itself(openbao_root: VaultSession) -> None:
     name = f"plain-{secrets.token_hex(3)}"
-    assert openbao_root.write(f"sys/policies/acl/{name}",
-                              {"policy": f'path "kv/data/{name}" {{\n  capabilities = ["read"]\n}}\n'}).ok
+    assert openbao_root.write(f"sys/policies/acl/{name}", {"policy": "# no allowed_parameters here\n"
+                              f'path "kv/data/{name}" {{\n  capabilities = ["read"]\n}}\n'}).ok
     shared = SharedCapabilities(openbao_root)
     token = _token(openbao_root, name)
     assert shared.of(token, [f"kv/data/{name}", "kv/data/other"]) == {
