@@ -10,7 +10,7 @@ import pytest
 from secure_pipelines import build_plan, load_declaration
 from secure_pipelines.ci.circleci.plan import circleci_plan
 from secure_pipelines.ci.circleci.policy import DecisionStatus, Violation, decide
-from secure_pipelines.ci.circleci.policy.bundle import circleci_policies, json_table
+from secure_pipelines.ci.circleci.policy.bundle import circleci_policies, rego_set, row_table
 from secure_pipelines.ci.circleci.policy.cases import (
     FEATURE_BRANCH,
     PolicyCase,
@@ -86,12 +86,15 @@ def test_the_sets_come_from_the_plan(example_plan: Plan, policies: dict[str, str
     assert 'approved_orbs := {"circleci/docker", "circleci/node"}' in plan_file
     assert 'production_resource_classes := {"acme/prod-deployers"}' in plan_file
     policy = circleci_plan(example_plan).config_policy
-    org = evaluate_org(policies, {}, {})
-    assert org["reserved_runner_classes"]["acme/staging-deployers"] == {
+    org = lookups(policies, {"runner_classes": ("reserved_runner_classes_table", [r.resource_class for r in
+                                                                                  policy.reserved_runner_classes]),
+                             "projects": ("projects_table", [p.project_id for p in policy.projects])})
+    assert org["runner_classes"]["acme/staging-deployers"] == {
         "environment": "staging", "context": "acme-staging", "branches": ["main"],
         "projects": [p.project_id for p in policy.projects],
     }
-    assert set(org["reserved_runner_classes"]) == {r.resource_class for r in policy.reserved_runner_classes}
+    assert set(org["reserved_runner_class_names"]) == {r.resource_class for r in policy.reserved_runner_classes}
+    assert set(org["runner_classes"]) == set(org["reserved_runner_class_names"])
     assert org["projects"] == {
         p.project_id: {"repository": p.repository, "default_branch": p.default_branch,
                        "contexts": sorted(p.contexts), "frozen": p.frozen}
@@ -102,26 +105,58 @@ def test_the_sets_come_from_the_plan(example_plan: Plan, policies: dict[str, str
         assert f'"{value}"' not in logic
 
 
-@pytest.mark.parametrize("value", ["plain", "back`tick", "``", "quote\" and \\ backslash", "tab\tand\nnewline",
-                                   "ünïcode ✓", "${x}", "`)\nbad := true\nx := (`"])
-def test_a_json_table_reads_back_as_its_rows(value: str) -> None:
-    rows = [(value, {"text": value, "list": [value, "other"], "none": None, "flag": True}), ("second", {"text": "x"})]
-    module = f"package org\n\ntable := {json_table(rows)}\n"
-    assert evaluate_org({"table.rego": module}, {}, {}) == {"table": dict(rows)}
+def lookups(policies: dict[str, str], tables: dict[str, tuple[str, list[str]]]) -> dict[str, Any]:
+    """``data.org`` with, for each name, the rows the bundle's ``table_row`` finds for those keys in that table."""
+    rules = "".join(f"{name} := {{key: row | some key in {rego_set(keys)}; row := table_row({table}, key)}}\n\n"
+                    for name, (table, keys) in tables.items())
+    return evaluate_org({**policies, "lookups.rego": f"package org\n\nimport future.keywords\n\n{rules}"}, {}, {})
 
 
-def test_an_empty_json_table_is_an_empty_object() -> None:
-    assert evaluate_org({"table.rego": f"package org\n\ntable := {json_table([])}\n"}, {}, {}) == {"table": {}}
+def table_lookups(policies: dict[str, str], rows: list[tuple[str, dict[str, Any]]], keys: list[str]) -> dict[str, Any]:
+    table = f"package org\n\ntest_table := {row_table(rows)}\n"
+    return lookups({**policies, "table.rego": table}, {"found": ("test_table", keys)})["found"]
 
 
-def test_a_json_table_refuses_two_rows_with_one_key() -> None:
+@pytest.mark.parametrize("value", ["plain", "back`tick", "``", 'quote" here', "ünïcode ✓", "${x}",
+                                   "`) bad := true x := (`", '"} second {"'])
+def test_a_row_table_reads_back_as_its_rows(policies: dict[str, str], value: str) -> None:
+    key = value if value.isascii() else "non-ascii"
+    rows = [("first", {"text": "x"}), (key, {"text": value, "list": [value, "other"], "none": None, "flag": True}),
+            ("second", {"text": value})]
+    assert table_lookups(policies, rows, [k for k, _ in rows]) == dict(rows)
+
+
+def test_a_row_table_finds_each_key_alone(policies: dict[str, str]) -> None:
+    rows = [("ab", {"n": 1}), ("abc", {"n": 2, "other": "ab c"}), ("b", {"n": 3, "key": "abc"}), ("c", {"n": 4})]
+    # A prefix of another key, a key inside another row's text, missing keys, and keys that would span
+    # rows (a tab or newline inside) find their own row or none.
+    asked = ["ab", "abc", "b", "c", "a", "bc", "", 'ab\t{"n": 1}\nabc', "c\n", "\nab", "ab\t"]
+    assert table_lookups(policies, rows, asked) == {"ab": {"n": 1}, "abc": {"n": 2, "other": "ab c"},
+                                                    "b": {"n": 3, "key": "abc"}, "c": {"n": 4}}
+
+
+def test_an_empty_row_table_has_no_row(policies: dict[str, str]) -> None:
+    assert table_lookups(policies, [], ["a", ""]) == {}
+
+
+def test_a_row_table_refuses_two_rows_with_one_key() -> None:
     with pytest.raises(ValueError, match="'a'"):
-        json_table([("a", {}), ("a", {"x": 1})])
+        row_table([("a", {}), ("a", {"x": 1})])
 
 
-def test_a_json_table_refuses_a_control_character_rego_cpp_could_not_read_back() -> None:
-    with pytest.raises(ValueError, match="control character"):
-        json_table([("a", {"branches": ["main\x01"]})])
+@pytest.mark.parametrize("text", ["a\tb", "a\nb", "a\\nb", "back\\slash", "a\x01", "a\x7f"])
+def test_a_row_table_refuses_text_json_would_escape(text: str) -> None:
+    # rego-cpp's split finds "\n" inside an escape, so an escaped row could be cut short.
+    with pytest.raises(ValueError, match="printable ASCII without a backslash"):
+        row_table([(text, {})])
+    with pytest.raises(ValueError, match="control character or a backslash"):
+        row_table([("a", {"branches": [text]})])
+
+
+@pytest.mark.parametrize("key", ["", "ünïcode", "a b\u2028"])
+def test_a_row_table_refuses_a_key_that_is_not_printable_ascii(key: str) -> None:
+    with pytest.raises(ValueError, match="printable ASCII"):
+        row_table([(key, {})])
 
 
 def test_a_policy_that_does_not_compile_is_an_error_not_a_pass(policies: dict[str, str]) -> None:

@@ -43,43 +43,51 @@ def rego_set(values: Iterable[str]) -> str:
     return "{" + ", ".join(json.dumps(v) for v in items) + "}" if items else "set()"
 
 
-def json_table(rows: Iterable[tuple[str, Mapping[str, object]]]) -> str:
-    """A Rego expression for a table that grows with the organisation: a JSON object, one row a line,
-    read by ``json.unmarshal`` (an OPA built-in CircleCI's policy agent allows).
+def row_table(rows: Iterable[tuple[str, Mapping[str, object]]]) -> str:
+    """A Rego expression for a table that grows with the organisation: one string, a row a line (the key,
+    a tab, the row as JSON), read one row at a time by the helpers' ``table_row`` (``split`` and
+    ``json.unmarshal``: OPA built-ins CircleCI's policy agent allows).
 
-    Rows as JSON rather than a Rego object literal because the rehearsal's evaluator (rego-cpp)
-    compiles a literal in time that grows with it, for every evaluation: half a second for a thousand
-    projects, against a twentieth for the same rows as one string. The JSON is written without
-    ``\\u`` escapes, which rego-cpp's ``json.unmarshal`` does not read: non-ASCII text as it is, a
-    backtick (which a raw string cannot hold) joined back in with ``concat``, control characters refused."""
+    One string rather than a Rego object literal because the rehearsal's evaluator (rego-cpp) compiles a
+    literal in time that grows with it, and parses a JSON document in time that grows with it, at every
+    evaluation: half a second for a Rego literal of a thousand projects, a tenth for the same rows as one
+    JSON object, next to nothing when only the evaluated project's row is parsed. Keys are printable ASCII
+    (ids and names; rego-cpp's ``split`` does not match a pattern written with ``\\u`` escapes against the
+    same text written as it is), keys and values hold no control character and no backslash (the
+    declaration's names never do), so the JSON has no escape
+    but ``\\"``, a tab or newline in the text is a separator, and a key's row is the text between a newline,
+    the key and a tab and the next newline, exactly (rego-cpp's ``split`` would also find ``\\n`` inside an
+    escape). Non-ASCII text is written as it is (rego-cpp's ``json.unmarshal`` does not read ``\\u``
+    escapes), a backtick (which a raw string cannot hold) joined back in with ``concat``."""
     lines: dict[str, str] = {}
     for key, row in rows:
         if key in lines:
             raise ValueError(f"two rows of a policy table have the key {key!r}")
-        _refuse_control_characters(key, row)
-        lines[key] = f"\t{json.dumps(key, ensure_ascii=False)}: {json.dumps(row, ensure_ascii=False)}"
-    if not lines:
-        return "{}"
-    pieces = ("{\n" + ",\n".join(lines.values()) + "\n}").split("`")
+        if not key or not (key.isascii() and key.isprintable()) or "\\" in key:
+            raise ValueError(f"a policy table's key must be printable ASCII without a backslash: {key!r}")
+        _refuse_escaped_text(key, row)
+        lines[key] = f"{key}\t{json.dumps(row, ensure_ascii=False)}\n"
+    pieces = ("\n" + "".join(lines.values())).split("`")
     if len(pieces) == 1:
-        return f"json.unmarshal(`{pieces[0]}`)"
-    return 'json.unmarshal(concat("`", [' + ", ".join(f"`{piece}`" for piece in pieces) + "]))"
+        return f"`{pieces[0]}`"
+    return 'concat("`", [' + ", ".join(f"`{piece}`" for piece in pieces) + "])"
 
 
-def _refuse_control_characters(key: str, value: object) -> None:
+def _refuse_escaped_text(key: str, value: object) -> None:
+    """Refuse text JSON would write with an escape other than ``\\"`` (a control character or a backslash)."""
     if isinstance(value, str):
-        if any(ord(c) < 0x20 and c not in "\b\f\n\r\t" for c in value):
-            raise ValueError(f"row {key!r} of a policy table holds a control character: {value!r}")
+        if "\\" in value or any(ord(c) < 0x20 or c == "\x7f" for c in value):
+            raise ValueError(f"row {key!r} of a policy table holds a control character or a backslash: {value!r}")
     elif isinstance(value, Mapping):
         for item in (*value.keys(), *value.values()):
-            _refuse_control_characters(key, item)
+            _refuse_escaped_text(key, item)
     elif isinstance(value, list | tuple):
         for item in value:
-            _refuse_control_characters(key, item)
+            _refuse_escaped_text(key, item)
 
 
 def projects_table(policy: ConfigPolicyPlan) -> str:
-    return json_table(
+    return row_table(
         (project.project_id, {"repository": project.repository, "default_branch": project.default_branch,
                               "contexts": sorted(set(project.contexts)), "frozen": project.frozen})
         for project in policy.projects
@@ -87,7 +95,7 @@ def projects_table(policy: ConfigPolicyPlan) -> str:
 
 
 def reserved_runner_classes_table(policy: ConfigPolicyPlan) -> str:
-    return json_table(
+    return row_table(
         (reserved.resource_class, {"environment": reserved.environment, "context": reserved.context,
                                    "branches": None if reserved.branches is None else list(reserved.branches),
                                    "projects": sorted(set(reserved.project_ids))})
