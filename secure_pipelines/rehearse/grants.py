@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 import secrets
 import threading
@@ -237,87 +236,113 @@ def grants_of(who: str, capabilities: Mapping[str, AbstractSet[str]]) -> set[Acc
 
 
 SCREEN_TTL = "15m"
-"""How long a screening token lives (its checks take seconds; it is revoked right after)."""
+"""How long a screening token lives (it asks one question and is revoked right after)."""
 
-_UNSCREENABLE = re.compile(r"deny|\{\{|expiration|capabilities\s*=\s*\[\s*\]", re.IGNORECASE)
+RESULTANT_ACL = "sys/internal/ui/resultant-acl"
+"""Vault's merged ACL of the token asking: every exact and glob rule (segment wildcards left out)."""
+
+_UNSCREENABLE = re.compile(r"\{\{|expiration|\+|\\", re.IGNORECASE)
 
 
 def screenable(policy_text: str) -> bool:
-    """A policy whose grants a merged ACL cannot hide: no ``deny`` anywhere, no identity templates (a token
-    without an entity drops templated paths), no expiring paths, and every ``path`` stanza with a non-empty
-    ``capabilities`` list. Anything else, or any doubt, is not screened. Pure."""
+    """A policy whose every rule Vault's merged ACL (``sys/internal/ui/resultant-acl``) lists: no segment
+    wildcard (``+``, which that answer leaves out), no identity template (a token without an entity drops
+    templated paths), no expiring path, and no backslash (an escape could spell any of them). Anything
+    else, or any doubt, is not screened. Pure."""
     if not policy_text.strip() or _UNSCREENABLE.search(policy_text):
         return False
-    stanzas = len(re.findall(r"^\s*path\s+\"", policy_text, re.MULTILINE))
-    granting = len(re.findall(r"^\s*capabilities\s*=\s*\[\s*\"", policy_text, re.MULTILINE))
-    return stanzas > 0 and stanzas == granting
+    return re.search(r"^\s*path\s+\"", policy_text, re.MULTILINE) is not None
 
 
 @dataclass(frozen=True)
-class _Screened:
-    members: frozenset[tuple[str, ...]]
-    denied: frozenset[str]
-    """The paths Vault denied to a token holding every member's policies."""
+class _Rules:
+    """The paths a merged ACL has a rule for: exact paths, and the prefixes of its glob rules."""
+
+    exact: frozenset[str]
+    prefixes: tuple[str, ...]
+
+    def may_match(self, path: str) -> bool:
+        """Whether some rule could apply to ``path`` (whatever it grants; ``False``: Vault denies it)."""
+        return path in self.exact or path.startswith(self.prefixes)
 
 
 class CapabilityScreen:
-    """Vault's capability answers for many tokens, most of them asked once per group of policy sets.
+    """Vault's capability answers for many tokens, each asked only about the paths a rule could apply to.
 
-    Asking every token about every path costs tokens x paths answers (Vault looks the token up and
-    builds its ACL for each path): the one term of a rehearsal that grows with the square of the
-    organisation. Instead, per group of policy sets, root mints one screening token holding all of
-    their policies and asks Vault about every path once. Where Vault denies that token a path, it denies
-    the path to every token holding a subset of those policies, as long as no policy can hide another's
-    grant in the merged ACL: Vault merges the rules of a token's policies per path (capabilities added,
-    ``deny`` overriding), then picks the exact rule or else the most specific glob that matches; so a
-    path some member may touch matches a rule with capabilities in the merged ACL too, unless a rule
-    denies or grants nothing (such policies, and templated or expiring ones, are never screened: see
-    :func:`screenable`, which reads each policy's text back from Vault). Each real token (whose policy
-    set Vault reports, ``auth/token/lookup``) is then asked only the paths its group's screen did not
-    deny: its own, its group's, and any a wider policy reaches. A token whose policy set is not one
-    screened is asked every path, as before.
+    Asking every token about every path costs tokens x paths answers, each of which makes Vault build the
+    token's ACL anew (a cost that grows with the policies it holds): the one term of a rehearsal that grows
+    with the square of the organisation. Instead, root mints a screening token per policy set, holding
+    those policies and one that lets it read its own merged ACL (:data:`RESULTANT_ACL`), asks once and
+    revokes it. Vault answers ``deny`` on a path no rule of a token's ACL applies to (neither an exact rule
+    for it nor a glob rule whose prefix it starts with), and a token holding the policy set has those rules
+    or fewer, so each real token (whose policy set Vault reports, ``auth/token/lookup``) is asked only the
+    paths some listed rule could apply to, whatever that rule grants; every other path is Vault's
+    ``deny``. Policies whose rules that answer may not list (segment wildcards, identity templates,
+    expiring paths; :func:`screenable`, on the text Vault holds) are not screened, nor is a token with
+    identity policies: those are asked every path, as before.
     """
 
-    def __init__(self, root: VaultSession, policy_sets: Sequence[tuple[str, ...]], data_paths: Sequence[str],
-                 workers: int = 1) -> None:
+    def __init__(self, root: VaultSession, policy_sets: Sequence[tuple[str, ...]], workers: int = 1) -> None:
         self._root = root
-        self._paths = list(dict.fromkeys(data_paths))
         distinct = list(dict.fromkeys(tuple(sorted(s)) for s in policy_sets))
         names = sorted({name for s in distinct for name in s})
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
             texts = dict(zip(names, pool.map(lambda name: _policy_text(self._root, name), names), strict=True))
-            chosen = [s for s in distinct if s and all(screenable(texts[name]) for name in s)]
-            size = screen_group_size(len(self._paths))
-            groups = [chosen[start:start + size] for start in range(0, len(chosen), size)]
-            screened = list(pool.map(self._screen, groups))
-        self._groups = {member: group for group in screened for member in group.members}
+        self._screenable = {s for s in distinct if s and all(screenable(texts[name]) for name in s)}
+        self._rules: dict[tuple[str, ...], _Rules | None] = {}
+        self._guard = threading.Lock()
+        self._reader = f"rehearsal-resultant-acl-reader-{secrets.token_hex(4)}"
+        written = root.write(f"sys/policies/acl/{self._reader}",
+                             {"policy": f'path "{RESULTANT_ACL}" {{\n  capabilities = ["read"]\n}}\n'})
+        if not written.ok:
+            raise SecurePipelinesError(f"Vault refused the capability screen's policy: {written.reason}")
+
+    def __enter__(self) -> CapabilityScreen:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Delete the policy the screening tokens held (they are revoked already)."""
+        self._root.call("delete", f"sys/policies/acl/{self._reader}")
 
     @property
     def screened(self) -> int:
         """How many policy sets are screened."""
-        return len(self._groups)
-
-    def _screen(self, group: list[tuple[str, ...]]) -> _Screened:
-        policies = sorted({name for member in group for name in member})
-        token = _token_holding(self._root, policies, SCREEN_TTL, "capability-screen")
-        try:
-            answers = capabilities_of(self._root, token, self._paths)
-        finally:
-            self._root.write("auth/token/revoke", {"token": token})
-        return _Screened(frozenset(group), frozenset(p for p, caps in answers.items() if caps == _DENIED))
+        return len(self._screenable)
 
     def of(self, token: str, data_paths: Sequence[str]) -> dict[str, frozenset[str]]:
-        """Vault's answer for ``token`` on each path: the screen's denial where its policy set was screened,
-        Vault asked with ``token`` itself for every other path."""
+        """Vault's answer for ``token`` on each path: asked with ``token`` itself on every path a rule of its
+        policy set's merged ACL could apply to (every path where its policy set is not screened), Vault's
+        ``deny`` on the others."""
         policies, identity_policies = policy_set_of(self._root, token)
-        group = None if identity_policies else self._groups.get(policies)
-        denied = group.denied if group is not None else frozenset()
+        rules = None if identity_policies else self._rules_of(policies)
+        if rules is None:
+            return capabilities_of(self._root, token, data_paths)
         answers = dict.fromkeys(data_paths, _DENIED)
-        answers.update(capabilities_of(self._root, token, [p for p in data_paths if p not in denied]))
+        answers.update(capabilities_of(self._root, token, [p for p in data_paths if rules.may_match(p)]))
         return answers
 
+    def _rules_of(self, policies: tuple[str, ...]) -> _Rules | None:
+        if policies not in self._screenable:
+            return None
+        with self._guard:
+            if policies in self._rules:
+                return self._rules[policies]
+        rules = self._screen(policies)
+        with self._guard:
+            return self._rules.setdefault(policies, rules)
 
-def screen_group_size(paths: int) -> int:
-    """Policy sets per screening token: about the square root of the paths, which balances the screens'
-    answers (groups x paths) against each token's own (group size x a few paths each). Pure."""
-    return max(2, math.isqrt(max(paths, 1)))
+    def _screen(self, policies: tuple[str, ...]) -> _Rules | None:
+        """The rule paths of the merged ACL of a token holding ``policies`` (``None``: Vault did not say)."""
+        token = _token_holding(self._root, [*policies, self._reader], SCREEN_TTL, "capability-screen")
+        try:
+            answer = self._root.with_token(token).read(RESULTANT_ACL)
+        finally:
+            self._root.write("auth/token/revoke", {"token": token})
+        data = answer.body.get("data") or {}
+        exact, glob = data.get("exact_paths"), data.get("glob_paths")
+        if not answer.ok or data.get("root") is not False or not isinstance(exact, dict) or not isinstance(glob, dict):
+            return None
+        return _Rules(frozenset(exact), tuple(glob))

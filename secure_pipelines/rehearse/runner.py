@@ -191,10 +191,9 @@ def rehearse(
             try:
                 asked_early = early.submit(ask_capabilities_early, tokens, paths, shared)
                 with times.phase("flows", total=len(deployments)), \
-                        ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
-                    screen = CapabilityScreen(root, [role.token_policies for *_, role in subject.deployments()],
-                                              [*index.data_paths, *(r.data_glob for r in records)],
-                                              workers=ROLE_WORKERS)
+                        ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool, \
+                        CapabilityScreen(root, [role.token_policies for *_, role in subject.deployments()],
+                                         workers=ROLE_WORKERS) as screen:
                     for done in pool.map(one_role, deployments):
                         rehearsal.outcomes.extend(done.outcomes)
                         rehearsal.observed |= done.observed

@@ -99,13 +99,14 @@ def _policy(root: VaultSession, name: str, hcl: str) -> str:
     return name
 
 
-def test_screenable_policies_are_those_no_rule_of_which_can_hide_another_policys_grant() -> None:
+def test_screenable_policies_are_those_every_rule_of_which_vaults_merged_acl_lists() -> None:
     assert screenable("# CI read access\n" + _stanza("kv/data/a", "read") + _stanza("kv/data/a/*", "read"))
-    assert not screenable(_stanza("kv/data/a", "deny"))
-    assert not screenable(_stanza("kv/data/a") + _stanza("kv/data/b", "read"))
+    assert screenable(_stanza("kv/data/a", "deny") + _stanza("kv/data/b"))  # listed whatever they grant
+    assert not screenable(_stanza("kv/+/a", "read"))  # segment wildcards are not listed
+    assert not screenable(_stanza("kv/\\u002b/a", "read"))  # nor spelled with an escape
     assert not screenable('path "kv/data/{{identity.entity.name}}" {\n  capabilities = ["read"]\n}\n')
     assert not screenable(_stanza("kv/data/a", "read").replace("}", '  expiration = "2030-01-01T00:00:00Z"\n}'))
-    assert not screenable('path "kv/data/a" { capabilities = ["read"] }')  # not one rule per line: not read
+    assert not screenable('{"path": {"kv/data/a": {"capabilities": ["read"]}}}')  # no HCL path rule to see
     assert not screenable("")
 
 
@@ -116,27 +117,48 @@ def test_a_screen_answers_as_vault_answers_each_token_and_still_finds_a_policy_r
     own = [_policy(openbao_root, f"{mount}-{n}", _stanza(paths[n], "read") + _stanza(f"{paths[n]}/*", "read"))
            for n in range(6)]
     wide = _policy(openbao_root, f"{mount}-wide", _stanza(paths[6], "read") + _stanza(f"{mount}/data/apps/*", "read"))
-    sets = [(name,) for name in [*own, wide]]
-    screen = CapabilityScreen(openbao_root, sets, paths)
-    assert screen.screened == len(sets)
+    # Rules that deny, grant nothing, or are the longest glob over a wider one: Vault decides, not the screen.
+    mixed = _policy(openbao_root, f"{mount}-mixed", _stanza(f"{mount}/data/apps/app-01*", "read", "update")
+                    + _stanza(paths[12], "deny") + _stanza(paths[13]) + _stanza(f"{mount}/data/apps/app-014*", "list"))
+    sets = [(name,) for name in [*own, wide, mixed]] + [(own[0], mixed), (wide, mixed)]
+    with CapabilityScreen(openbao_root, sets) as screen:
+        assert screen.screened == len(sets)
+        for policies in sets:
+            token = _token(openbao_root, *policies)
+            assert screen.of(token, paths) == capabilities_of(openbao_root, token, paths), policies
+        assert {p for p, caps in screen.of(_token(openbao_root, wide), paths).items() if "read" in caps} == set(paths)
 
-    for policy in [*own, wide]:
-        token = _token(openbao_root, policy)
-        assert screen.of(token, paths) == capabilities_of(openbao_root, token, paths), policy
-    assert {p for p, caps in screen.of(_token(openbao_root, wide), paths).items() if "read" in caps} == set(paths)
+
+def test_a_screen_asks_each_token_only_the_paths_a_rule_could_apply_to_and_leaves_nothing_behind(
+        openbao_root: VaultSession) -> None:
+    mount = f"kv-screen-{secrets.token_hex(4)}"
+    paths = [f"{mount}/data/apps/app-{n:03d}" for n in range(30)]
+    mine = _policy(openbao_root, f"{mount}-mine",
+                   _stanza(paths[3], "read") + _stanza(f"{mount}/data/apps/app-02*", "read"))
+    root = _Counting(openbao_root.addr, openbao_root.token)
+    root.asked = []
+    before = set(openbao_root.call("list", "sys/policies/acl").body["data"]["keys"])
+    with CapabilityScreen(root, [(mine,)]) as screen:
+        answers = screen.of(_token(openbao_root, mine), paths)
+    assert root.asked == [paths[3], *paths[20:30]]
+    assert {p for p, caps in answers.items() if caps != {"deny"}} == {paths[3], *paths[20:30]}
+    assert set(openbao_root.call("list", "sys/policies/acl").body["data"]["keys"]) == before
+    screening = openbao_root.call("list", "auth/token/accessors").body["data"]["keys"]
+    names = [openbao_root.write("auth/token/lookup-accessor", {"accessor": a}).body["data"]["display_name"]
+             for a in screening]
+    assert "token-rehearsal-capability-screen" not in names
 
 
-def test_a_policy_that_could_hide_a_grant_and_a_policy_set_not_screened_are_asked_every_path(
+def test_a_policy_whose_rules_the_merged_acl_may_not_list_and_a_policy_set_not_screened_are_asked_every_path(
         openbao_root: VaultSession) -> None:
     mount = f"kv-unscreened-{secrets.token_hex(4)}"
     paths = [f"{mount}/data/apps/app-{n:03d}" for n in range(20)]
     reader = _policy(openbao_root, f"{mount}-reader", _stanza(f"{mount}/data/apps/*", "read"))
-    denier = _policy(openbao_root, f"{mount}-denier", _stanza(paths[0], "read") + _stanza(paths[5], "deny"))
+    segments = _policy(openbao_root, f"{mount}-segments", _stanza(f"{mount}/data/+/app-007", "read"))
     extra = _policy(openbao_root, f"{mount}-extra", _stanza(paths[9], "read"))
-    screen = CapabilityScreen(openbao_root, [(reader,), (denier,), (f"{mount}-other",)], paths)
-    assert screen.screened == 1  # the denier is not screened; the missing policy has no text to read
-
-    assert "read" in screen.of(_token(openbao_root, reader), paths)[paths[5]]
-    assert screen.of(_token(openbao_root, denier), paths)[paths[0]] == {"read"}
-    both = _token(openbao_root, f"{mount}-other", extra)  # a policy set the screen does not know
-    assert screen.of(both, paths)[paths[9]] == {"read"}
+    with CapabilityScreen(openbao_root, [(reader,), (segments,), (f"{mount}-other",)]) as screen:
+        assert screen.screened == 1  # a segment wildcard is not screened; the missing policy has no text to read
+        assert "read" in screen.of(_token(openbao_root, reader), paths)[paths[5]]
+        assert screen.of(_token(openbao_root, segments), paths)[paths[7]] == {"read"}
+        both = _token(openbao_root, f"{mount}-other", extra)  # a policy set the screen does not know
+        assert screen.of(both, paths)[paths[9]] == {"read"}
