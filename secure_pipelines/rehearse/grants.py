@@ -98,19 +98,13 @@ _ONE_PARAMETER = re.compile(rf"^\s*{_STRING}\s*=\s*{_VALUES}\s*$")
 """One parameter and its list of values, each a whole string literal or a list of them: nothing else can
 hide on the line."""
 _RULE_LINE = re.compile(r"^\s*(path\s|capabilities\s*=)")
-TWIN_TTL = "1h"
-"""How long a capability-twin token lives (revoked as soon as its paths are asked)."""
-
-
 def without_parameters(policy_text: str) -> str | None:
     """The policy's text with its ``allowed_parameters`` and ``denied_parameters`` blocks taken out, or
     ``None`` when a block is not written one parameter a line (as secure-pipelines writes them).
 
-    Vault's capabilities on a path come from the path rules alone (parameters are checked against a
-    request's data, never for ``sys/capabilities``), so a token holding the result is answered as a
-    token holding the original on every path, while Vault builds its ACL far faster: it deep-copies
-    every pinned parameter for every path asked. The result must keep every path rule and capability
-    line of the original, in order; anything else is ``None``. Pure."""
+    What is left holds every rule of the policy: the text :func:`screenable` reads (a pinned value, such
+    as a whole CI policy a deployer may write, holds escapes and paths that are no rule). The result must
+    keep every path rule and capability line of the original, in order; anything else is ``None``. Pure."""
     kept: list[str] = []
     inside = False
     for line in policy_text.splitlines():
@@ -133,108 +127,6 @@ def without_parameters(policy_text: str) -> str | None:
     return twin
 
 
-class SharedCapabilities:
-    """Vault's capability answers, each path asked once per policy set.
-
-    Vault computes a token's capabilities from the policies it holds (its own and its entity's
-    identity policies), never from the token itself. So two tokens Vault reports holding exactly the
-    same policies get the same answer on every path, and a path asked with one of them need not be
-    asked with the other: e.g. the infrastructure pipeline's token for a stack, and the rehearsal's
-    deployer token for that stack (both hold the deployer policy alone). Every answer still comes from
-    Vault; the policies must not change in between (the rehearsal writes no policy after the apply,
-    and a deployer's attacks on its own policy are fired after its capability check).
-
-    A policy set with parameter pins (a deployer policy pins every role and policy of its stack) is
-    asked through its twin: root writes each policy again without its parameter blocks
-    (:func:`without_parameters`, from the text Vault holds), mints a token holding the twins, asks, and
-    revokes the token and deletes the twins. Vault's answers are the same (capabilities never depend on
-    parameters) and several times cheaper: Vault rebuilds the token's ACL, pins included, for every
-    path asked (49 ms a path for dev's deployer at 1000 repositories, 9 ms for its twin).
-    """
-
-    def __init__(self, root: VaultSession, workers: int = 1) -> None:
-        self._root = root
-        self._workers = workers
-        self._known: dict[PolicySet, dict[str, frozenset[str]]] = {}
-        self._locks: dict[PolicySet, threading.Lock] = {}
-        self._guard = threading.Lock()
-        self._twinned: dict[PolicySet, str] = {}
-
-    def of(self, token: str, data_paths: Sequence[str]) -> dict[str, frozenset[str]]:
-        """Vault's answer for ``token`` on each path: asked with ``token`` (or its policies' twins) for every
-        path no token of the same policy set was asked about yet."""
-        key = policy_set_of(self._root, token)
-        with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-            known = self._known.setdefault(key, {})
-        with lock:
-            missing = [p for p in dict.fromkeys(data_paths) if p not in known]
-            if missing:
-                known.update(self._ask(key, token, missing))
-            return {path: known[path] for path in data_paths}
-
-    def how(self, token: str) -> str:
-        """How ``token``'s answers were asked, for a row's proof: through the twins, or ``""`` (the token's own)."""
-        return self._twinned.get(policy_set_of(self._root, token), "")
-
-    def _ask(self, key: PolicySet, token: str, paths: list[str]) -> dict[str, frozenset[str]]:
-        policies, identity_policies = key
-        twins = None if identity_policies else self._twins(policies)
-        if twins is None:
-            return capabilities_of(self._root, token, paths, self._workers)
-        suffix = f".rehearsal-twin-{secrets.token_hex(4)}"
-        written: list[str] = []
-        twin_token = None
-        try:
-            held = []
-            for name in policies:
-                if name not in twins:
-                    held.append(name)
-                    continue
-                answer = self._root.write(f"sys/policies/acl/{name}{suffix}", {"policy": twins[name]})
-                if not answer.ok:
-                    raise SecurePipelinesError(f"Vault refused the capability twin of {name}: {answer.reason}")
-                written.append(f"{name}{suffix}")
-                held.append(f"{name}{suffix}")
-            twin_token = _token_holding(self._root, held, TWIN_TTL, "capability-twin")
-            answers = capabilities_of(self._root, twin_token, paths, self._workers)
-            self._twinned[key] = (f"Vault's answers for a token holding {', '.join(sorted(twins))} without its "
-                                  "parameter pins (capabilities never depend on parameters)")
-            return answers
-        finally:
-            if twin_token is not None:
-                self._root.write("auth/token/revoke", {"token": twin_token})
-            for name in written:
-                self._root.call("delete", f"sys/policies/acl/{name}")
-
-    def _twins(self, policies: Sequence[str]) -> dict[str, str] | None:
-        """Each pinned policy's parameter-free twin, from the text Vault holds; ``None`` when no policy is
-        pinned (nothing to gain) or one cannot be twinned (then the token itself is asked)."""
-        twins: dict[str, str] = {}
-        for name in policies:
-            text = _policy_text(self._root, name)
-            if not any(_PARAMETER_BLOCK.match(line) for line in text.splitlines()):
-                continue  # no parameter block (a comment may still name one): nothing to take out
-            twin = without_parameters(text)
-            if twin is None:
-                return None
-            twins[name] = twin
-        return twins or None
-
-
-def grants_of(who: str, capabilities: Mapping[str, AbstractSet[str]]) -> set[Access]:
-    """``Access`` rows for every path where ``capabilities`` allow reading or writing."""
-    found: set[Access] = set()
-    for data_path, caps in capabilities.items():
-        if caps is _DENIED:  # most paths: skip the two set intersections
-            continue
-        if READ & caps:
-            found.add(Access(who, data_path, "read"))
-        if WRITE & caps:
-            found.add(Access(who, data_path, "write"))
-    return found
-
-
 SCREEN_TTL = "15m"
 """How long a screening token lives (it asks one question and is revoked right after)."""
 
@@ -247,11 +139,14 @@ _UNSCREENABLE = re.compile(r"\{\{|expiration|\+|\\", re.IGNORECASE)
 def screenable(policy_text: str) -> bool:
     """A policy whose every rule Vault's merged ACL (``sys/internal/ui/resultant-acl``) lists: no segment
     wildcard (``+``, which that answer leaves out), no identity template (a token without an entity drops
-    templated paths), no expiring path, and no backslash (an escape could spell any of them). Anything
-    else, or any doubt, is not screened. Pure."""
-    if not policy_text.strip() or _UNSCREENABLE.search(policy_text):
+    templated paths), no expiring path, and no backslash (an escape could spell any of them), read in the
+    rules alone (:func:`without_parameters`: pinned values are no rules). Anything else, or any doubt, is
+    not screened. Pure."""
+    pinned = any(_PARAMETER_BLOCK.match(line) for line in policy_text.splitlines())
+    rules = without_parameters(policy_text) if pinned else policy_text
+    if rules is None or not rules.strip() or _UNSCREENABLE.search(rules):
         return False
-    return re.search(r"^\s*path\s+\"", policy_text, re.MULTILINE) is not None
+    return re.search(r"^\s*path\s+\"", rules, re.MULTILINE) is not None
 
 
 @dataclass(frozen=True)
@@ -270,26 +165,25 @@ class CapabilityScreen:
     """Vault's capability answers for many tokens, each asked only about the paths a rule could apply to.
 
     Asking every token about every path costs tokens x paths answers, each of which makes Vault build the
-    token's ACL anew (a cost that grows with the policies it holds): the one term of a rehearsal that grows
-    with the square of the organisation. Instead, root mints a screening token per policy set, holding
-    those policies and one that lets it read its own merged ACL (:data:`RESULTANT_ACL`), asks once and
-    revokes it. Vault answers ``deny`` on a path no rule of a token's ACL applies to (neither an exact rule
-    for it nor a glob rule whose prefix it starts with), and a token holding the policy set has those rules
-    or fewer, so each real token (whose policy set Vault reports, ``auth/token/lookup``) is asked only the
-    paths some listed rule could apply to, whatever that rule grants; every other path is Vault's
-    ``deny``. Policies whose rules that answer may not list (segment wildcards, identity templates,
-    expiring paths; :func:`screenable`, on the text Vault holds) are not screened, nor is a token with
-    identity policies: those are asked every path, as before.
+    token's ACL anew (a cost that grows with the policies it holds, and with every parameter a deployer
+    policy pins): the one term of a rehearsal that grows with the square of the organisation. Instead,
+    root mints a screening token per policy set, holding those policies and one that lets it read its own
+    merged ACL (:data:`RESULTANT_ACL`), asks once and revokes it. Vault answers ``deny`` on a path no rule
+    of a token's ACL applies to (neither an exact rule for it nor a glob rule whose prefix it starts
+    with), and a token holding the policy set has those rules or fewer, so each real token (whose policy
+    set Vault reports, ``auth/token/lookup``) is asked only the paths some listed rule could apply to,
+    whatever that rule grants; every other path is Vault's ``deny``. Policies whose rules that answer may
+    not list (segment wildcards, identity templates, expiring paths; :func:`screenable`, on the text
+    Vault holds) are not screened, nor is a token with identity policies: those are asked every path.
+    Use it as a context manager: it writes the reading policy, and deletes it at the end.
     """
 
-    def __init__(self, root: VaultSession, policy_sets: Sequence[tuple[str, ...]], workers: int = 1) -> None:
+    def __init__(self, root: VaultSession, workers: int = 1) -> None:
         self._root = root
-        distinct = list(dict.fromkeys(tuple(sorted(s)) for s in policy_sets))
-        names = sorted({name for s in distinct for name in s})
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            texts = dict(zip(names, pool.map(lambda name: _policy_text(self._root, name), names), strict=True))
-        self._screenable = {s for s in distinct if s and all(screenable(texts[name]) for name in s)}
+        self._workers = workers
+        self._texts: dict[str, str] = {}
         self._rules: dict[tuple[str, ...], _Rules | None] = {}
+        self._locks: dict[tuple[str, ...], threading.Lock] = {}
         self._guard = threading.Lock()
         self._reader = f"rehearsal-resultant-acl-reader-{secrets.token_hex(4)}"
         written = root.write(f"sys/policies/acl/{self._reader}",
@@ -304,35 +198,47 @@ class CapabilityScreen:
         self.close()
 
     def close(self) -> None:
-        """Delete the policy the screening tokens held (they are revoked already)."""
+        """Delete the policy the screening tokens held (each was revoked as soon as it had asked)."""
         self._root.call("delete", f"sys/policies/acl/{self._reader}")
-
-    @property
-    def screened(self) -> int:
-        """How many policy sets are screened."""
-        return len(self._screenable)
 
     def of(self, token: str, data_paths: Sequence[str]) -> dict[str, frozenset[str]]:
         """Vault's answer for ``token`` on each path: asked with ``token`` itself on every path a rule of its
         policy set's merged ACL could apply to (every path where its policy set is not screened), Vault's
         ``deny`` on the others."""
-        policies, identity_policies = policy_set_of(self._root, token)
-        rules = None if identity_policies else self._rules_of(policies)
-        if rules is None:
-            return capabilities_of(self._root, token, data_paths)
-        answers = dict.fromkeys(data_paths, _DENIED)
-        answers.update(capabilities_of(self._root, token, [p for p in data_paths if rules.may_match(p)]))
-        return answers
+        return self.asked(policy_set_of(self._root, token), token, data_paths)[0]
 
-    def _rules_of(self, policies: tuple[str, ...]) -> _Rules | None:
-        if policies not in self._screenable:
-            return None
+    def asked(self, key: PolicySet, token: str, data_paths: Sequence[str]
+              ) -> tuple[dict[str, frozenset[str]], _Rules | None]:
+        """:meth:`of` for a token Vault reports holding ``key``, and the rules that screened it (``None``:
+        every path asked)."""
+        policies, identity_policies = key
+        rules = None if identity_policies else self.rules_of(policies)
+        if rules is None:
+            return capabilities_of(self._root, token, data_paths, self._workers), None
+        answers = dict.fromkeys(data_paths, _DENIED)
+        answers.update(capabilities_of(self._root, token, [p for p in data_paths if rules.may_match(p)],
+                                       self._workers))
+        return answers, rules
+
+    def screened(self, policies: Sequence[str]) -> bool:
+        """Whether tokens holding exactly ``policies`` (and no identity policy) are screened."""
+        return self.rules_of(tuple(sorted(policies))) is not None
+
+    def rules_of(self, policies: tuple[str, ...]) -> _Rules | None:
+        """The rules of the merged ACL of a token holding ``policies`` (sorted), asked once; ``None`` when
+        the set is not screened."""
         with self._guard:
-            if policies in self._rules:
-                return self._rules[policies]
-        rules = self._screen(policies)
-        with self._guard:
-            return self._rules.setdefault(policies, rules)
+            lock = self._locks.setdefault(policies, threading.Lock())
+        with lock:
+            if policies not in self._rules:
+                self._rules[policies] = self._screen(policies) if self._screenable(policies) else None
+            return self._rules[policies]
+
+    def _screenable(self, policies: tuple[str, ...]) -> bool:
+        for name in policies:
+            if name not in self._texts:
+                self._texts[name] = _policy_text(self._root, name)
+        return bool(policies) and all(screenable(self._texts[name]) for name in policies)
 
     def _screen(self, policies: tuple[str, ...]) -> _Rules | None:
         """The rule paths of the merged ACL of a token holding ``policies`` (``None``: Vault did not say)."""
@@ -346,3 +252,66 @@ class CapabilityScreen:
         if not answer.ok or data.get("root") is not False or not isinstance(exact, dict) or not isinstance(glob, dict):
             return None
         return _Rules(frozenset(exact), tuple(glob))
+
+
+class SharedCapabilities:
+    """Vault's capability answers through the screen, each path asked once per policy set.
+
+    Vault computes a token's capabilities from the policies it holds (its own and its entity's
+    identity policies), never from the token itself. So two tokens Vault reports holding exactly the
+    same policies get the same answer on every path, and a path asked with one of them need not be
+    asked with the other: e.g. the infrastructure pipeline's token for a stack, and the rehearsal's
+    deployer token for that stack (both hold the deployer policy alone). Every answer still comes from
+    Vault; the policies must not change in between (the rehearsal writes no policy after the apply,
+    and a deployer's attacks on its own policy are fired after its capability check). A deployer policy
+    pins every role and policy of its stack, which Vault deep-copies for every path asked (49 ms a path
+    for dev's deployer at 1000 repositories): the screen asks it only the paths one of its rules could
+    reach, normally none of the secret paths.
+    """
+
+    def __init__(self, root: VaultSession, screen: CapabilityScreen) -> None:
+        self._root = root
+        self._screen = screen
+        self._known: dict[PolicySet, dict[str, frozenset[str]]] = {}
+        self._how: dict[PolicySet, str] = {}
+        self._locks: dict[PolicySet, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def of(self, token: str, data_paths: Sequence[str]) -> dict[str, frozenset[str]]:
+        """Vault's answer for ``token`` on each path: screened, and asked with ``token`` for every path no
+        token of the same policy set was asked about yet."""
+        key = policy_set_of(self._root, token)
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+            known = self._known.setdefault(key, {})
+        with lock:
+            missing = [p for p in dict.fromkeys(data_paths) if p not in known]
+            if missing:
+                answers, rules = self._screen.asked(key, token, missing)
+                known.update(answers)
+                if rules is not None and key not in self._how:
+                    reached = sum(1 for p in missing if rules.may_match(p))
+                    self._how[key] = (f"Vault's merged ACL for {', '.join(key[0])} ({RESULTANT_ACL}) has no rule "
+                                      f"for {len(missing) - reached} of the {len(missing)} paths, which Vault "
+                                      f"therefore denies; the other {reached} asked with the token")
+            return {path: known[path] for path in data_paths}
+
+    def how(self, token: str) -> str:
+        """How ``token``'s answers were asked, for a row's proof: through the screen, or ``""`` (every path
+        asked with the token)."""
+        return self._how.get(policy_set_of(self._root, token), "")
+
+
+def grants_of(who: str, capabilities: Mapping[str, AbstractSet[str]]) -> set[Access]:
+    """``Access`` rows for every path where ``capabilities`` allow reading or writing."""
+    found: set[Access] = set()
+    for data_path, caps in capabilities.items():
+        if caps is _DENIED:  # most paths: skip the two set intersections
+            continue
+        if READ & caps:
+            found.add(Access(who, data_path, "read"))
+        if WRITE & caps:
+            found.add(Access(who, data_path, "write"))
+    return found
+
+

@@ -39,7 +39,7 @@ from .vault_client import Answer, VaultSession, VaultUnreachable, close_sessions
 
 ROLE_WORKERS = 4
 CAPABILITY_WORKERS = 3
-"""Concurrent capability requests for one deployer-policy token (each keeps a server core busy)."""
+"""Concurrent capability requests for a token asked many paths (a policy set the screen cannot screen)."""
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,6 @@ def rehearse(
                 recorded = seed_records(root, [r for r in records if r.environment in environments])
 
             infrastructure = subject.infrastructure()
-            shared = SharedCapabilities(root, workers=CAPABILITY_WORKERS)
 
             def one_role(each: tuple[Declaration, Plan, Deployment, CIRole]) -> Rehearsal:
                 declaration, plan, deployment, role = each
@@ -188,12 +187,12 @@ def rehearse(
             deployments = subject.deployments() + infrastructure
             # The deployer tokens' capability checks are all server work: asked beside the flows (Python work).
             early = ThreadPoolExecutor(max_workers=1)
+            screen = CapabilityScreen(root, workers=CAPABILITY_WORKERS)
+            shared = SharedCapabilities(root, screen)
             try:
                 asked_early = early.submit(ask_capabilities_early, tokens, paths, shared)
                 with times.phase("flows", total=len(deployments)), \
-                        ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool, \
-                        CapabilityScreen(root, [role.token_policies for *_, role in subject.deployments()],
-                                         workers=ROLE_WORKERS) as screen:
+                        ThreadPoolExecutor(max_workers=ROLE_WORKERS) as pool:
                     for done in pool.map(one_role, deployments):
                         rehearsal.outcomes.extend(done.outcomes)
                         rehearsal.observed |= done.observed
@@ -208,6 +207,7 @@ def rehearse(
                     revoke(root, tokens)
             finally:
                 early.shutdown(wait=False, cancel_futures=True)
+                screen.close()
             with times.phase("differential"):
                 rehearsal.outcomes.append(differential_outcome(subject.access_matrix(), rehearsal.observed))
         finally:

@@ -71,17 +71,19 @@ def test_tokens_holding_the_same_policies_share_answers_and_other_policy_sets_do
         openbao_root: VaultSession) -> None:
     mount = f"kv-shared-{secrets.token_hex(4)}"
     readable, other, later = (f"{mount}/data/apps/{name}" for name in ("mine", "theirs", "later"))
+    # A segment wildcard keeps both from the screen: every path is asked, once per policy set.
+    unscreened = f'path "{mount}/+/none" {{ capabilities = ["read"] }}\n'
     assert openbao_root.write(f"sys/policies/acl/{mount}-reader",
-                              {"policy": f'path "{readable}" {{ capabilities = ["read"] }}\n'}).ok
+                              {"policy": f'path "{readable}" {{ capabilities = ["read"] }}\n' + unscreened}).ok
     assert openbao_root.write(f"sys/policies/acl/{mount}-other",
-                              {"policy": f'path "{other}" {{ capabilities = ["read"] }}\n'}).ok
+                              {"policy": f'path "{other}" {{ capabilities = ["read"] }}\n' + unscreened}).ok
     root = _Counting(openbao_root.addr, openbao_root.token)
     root.asked = []
-    shared = SharedCapabilities(root)
-
-    first = shared.of(_token(openbao_root, f"{mount}-reader"), [readable, other])
-    second = shared.of(_token(openbao_root, f"{mount}-reader"), [readable, other, later])
-    another = shared.of(_token(openbao_root, f"{mount}-other"), [readable, other])
+    with CapabilityScreen(root) as screen:
+        shared = SharedCapabilities(root, screen)
+        first = shared.of(_token(openbao_root, f"{mount}-reader"), [readable, other])
+        second = shared.of(_token(openbao_root, f"{mount}-reader"), [readable, other, later])
+        another = shared.of(_token(openbao_root, f"{mount}-other"), [readable, other])
 
     assert first == {readable: {"read"}, other: {"deny"}}
     assert second == {readable: {"read"}, other: {"deny"}, later: {"deny"}}
@@ -121,8 +123,8 @@ def test_a_screen_answers_as_vault_answers_each_token_and_still_finds_a_policy_r
     mixed = _policy(openbao_root, f"{mount}-mixed", _stanza(f"{mount}/data/apps/app-01*", "read", "update")
                     + _stanza(paths[12], "deny") + _stanza(paths[13]) + _stanza(f"{mount}/data/apps/app-014*", "list"))
     sets = [(name,) for name in [*own, wide, mixed]] + [(own[0], mixed), (wide, mixed)]
-    with CapabilityScreen(openbao_root, sets) as screen:
-        assert screen.screened == len(sets)
+    with CapabilityScreen(openbao_root) as screen:
+        assert all(screen.screened(policies) for policies in sets)
         for policies in sets:
             token = _token(openbao_root, *policies)
             assert screen.of(token, paths) == capabilities_of(openbao_root, token, paths), policies
@@ -138,7 +140,7 @@ def test_a_screen_asks_each_token_only_the_paths_a_rule_could_apply_to_and_leave
     root = _Counting(openbao_root.addr, openbao_root.token)
     root.asked = []
     before = set(openbao_root.call("list", "sys/policies/acl").body["data"]["keys"])
-    with CapabilityScreen(root, [(mine,)]) as screen:
+    with CapabilityScreen(root) as screen:
         answers = screen.of(_token(openbao_root, mine), paths)
     assert root.asked == [paths[3], *paths[20:30]]
     assert {p for p, caps in answers.items() if caps != {"deny"}} == {paths[3], *paths[20:30]}
@@ -156,9 +158,10 @@ def test_a_policy_whose_rules_the_merged_acl_may_not_list_and_a_policy_set_not_s
     reader = _policy(openbao_root, f"{mount}-reader", _stanza(f"{mount}/data/apps/*", "read"))
     segments = _policy(openbao_root, f"{mount}-segments", _stanza(f"{mount}/data/+/app-007", "read"))
     extra = _policy(openbao_root, f"{mount}-extra", _stanza(paths[9], "read"))
-    with CapabilityScreen(openbao_root, [(reader,), (segments,), (f"{mount}-other",)]) as screen:
-        assert screen.screened == 1  # a segment wildcard is not screened; the missing policy has no text to read
+    with CapabilityScreen(openbao_root) as screen:
+        # A segment wildcard is not screened; a missing policy has no text to read.
+        assert [screen.screened(s) for s in [(reader,), (segments,), (f"{mount}-other",)]] == [True, False, False]
         assert "read" in screen.of(_token(openbao_root, reader), paths)[paths[5]]
         assert screen.of(_token(openbao_root, segments), paths)[paths[7]] == {"read"}
-        both = _token(openbao_root, f"{mount}-other", extra)  # a policy set the screen does not know
+        both = _token(openbao_root, f"{mount}-other", extra)  # one policy has no text: not screened
         assert screen.of(both, paths)[paths[9]] == {"read"}
