@@ -117,14 +117,14 @@ def without_parameters(policy_text: str) -> str | None:
             inside = True
         else:
             kept.append(line)
-    twin = "\n".join(kept) + "\n"
+    rules_only = "\n".join(kept) + "\n"
 
     def rules(text: str) -> list[str]:
         return [line.strip() for line in text.splitlines() if _RULE_LINE.match(line)]
 
-    if inside or rules(twin) != rules(policy_text):
+    if inside or rules(rules_only) != rules(policy_text):
         return None
-    return twin
+    return rules_only
 
 
 SCREEN_TTL = "15m"
