@@ -44,6 +44,7 @@ from login_limit import login_limit
 from secure_pipelines.declaration.loader import parse_declaration
 from secure_pipelines.plan.assembly import build_plan
 from secure_pipelines.rehearse import rehearse_views
+from secure_pipelines.rehearse.runner import later_layers_cpu_seconds
 from secure_pipelines.rehearse.timing import PHASES
 from secure_pipelines.views import Request, open_views
 
@@ -122,8 +123,9 @@ def rehearse_once(path: Path) -> dict[str, Any]:
         "phases": dict(rehearsal.phases.in_order()),
         # CPU seconds per phase, of this process and of the server: what a shared machine does not blur.
         "phase_cpu": {name: list(cpu) for name, cpu in rehearsal.phases.cpu.items()},
-        # CPU time of the whole process (imports included) and of the server, its only child.
-        "cpu_seconds": own.ru_utime + own.ru_stime,
+        # CPU time of the whole process (imports included) with its config-policy evaluations in worker
+        # processes (alive still, so not in RUSAGE_CHILDREN), and of the server, its only child that ended.
+        "cpu_seconds": own.ru_utime + own.ru_stime + later_layers_cpu_seconds(),
         "server_cpu_seconds": server.ru_utime + server.ru_stime,
         "peak_rss_mib": own.ru_maxrss / 1024,
         "server_peak_rss_mib": server.ru_maxrss / 1024,

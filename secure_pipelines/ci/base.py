@@ -176,6 +176,10 @@ class LaterLayers(Protocol):
         """The decisions of the layers that apply to ``job`` (the costly ones only when ``thorough``)."""
         ...
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds the decisions took outside this process so far (worker processes), for the figures."""
+        ...
+
 
 class ConfigPolicy(Protocol):
     """Capability: organisation-wide policies that decide which pipeline configs may run."""

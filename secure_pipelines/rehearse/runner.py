@@ -23,7 +23,7 @@ from .apply import StackVaultResource
 from .attacks import LoginAttack, login_attacks, violated_binding
 from .deployers import apply_as_deployers, ask_capabilities_early, attack_rows, bootstrap, deployers_of, revoke
 from .differential import differential_outcome
-from .flows import deployments_of, legitimate_logins, role_key
+from .flows import LegitimateLogin, deployments_of, legitimate_logins, role_key
 from .forwarded import verify_forwarded_address
 from .grants import READ, WRITE, CapabilityScreen, SharedCapabilities, grants_of
 from .keys import IssuerKey, generate_issuer_keys, write_private_keys
@@ -147,7 +147,7 @@ def rehearse(
     starting = time.perf_counter()
     with _vault(target) as server:
         times.record("server-start", time.perf_counter() - starting)
-        times.meter = lambda: (time.process_time(), server.cpu_seconds())
+        times.meter = lambda: (time.process_time() + later_layers_cpu_seconds(), server.cpu_seconds())
         try:
             rehearsal = Rehearsal(environments, server.api_addr, embedded=target is None, phases=times)
             if keys_dir is not None:
@@ -185,6 +185,7 @@ def rehearse(
 
             # Roles are independent; a few threads keep the server busy while Python mints tokens.
             deployments = subject.deployments() + infrastructure
+            _prepare_later_layers(subject.deployments(), infrastructure)
             # The deployer tokens' capability checks are all server work: asked beside the flows (Python work).
             early = ThreadPoolExecutor(max_workers=1)
             screen = CapabilityScreen(root, workers=CAPABILITY_WORKERS)
@@ -219,6 +220,11 @@ def rehearse(
     return rehearsal
 
 
+def later_layers_cpu_seconds() -> float:
+    """CPU seconds the later layers' decisions took in worker processes (part of the rehearsal's own)."""
+    return sum(system.later_layers.cpu_seconds() for system in registry.systems() if system.later_layers is not None)
+
+
 def _check_reachable(root: VaultSession) -> None:
     answer = root.read("auth/token/lookup-self")
     if not answer.ok:
@@ -248,9 +254,7 @@ def _rehearse_role(
     key = keys[role.issuer]
     now = int(time.time())
     session: VaultSession | None = None
-    pipeline = registry.by_name(role.ci).infrastructure
-    traits = pipeline.job_traits(declaration) if deployer and pipeline is not None else ()
-    logins = legitimate_logins(declaration, deployment, role, traits)
+    logins = _logins_of(declaration, deployment, role, deployer=deployer)
     for legit in logins:
         answer = login(server.forwarded_addr, legit.firing, token_for(declaration, legit.firing, key, now))
         rehearsal.outcomes.append(_row("legitimate", f"{legit.description}: log in", role, "admitted", answer))
@@ -261,8 +265,6 @@ def _rehearse_role(
         _deployer_authorization(rehearsal, session, role, paths.paths, capabilities.shared)
     elif session is not None:
         _authorization(rehearsal, capabilities.screen, session, role, paths, markers, promotions)
-    first = logins[0].firing.job
-    refs = tuple(dict.fromkeys(legit.firing.job.ref for legit in logins if legit.firing.job.ref != first.ref))
     if not outside_addresses(role.token_bound_cidrs):
         rehearsal.outcomes.append(Outcome(
             "attack", f"{_label(role)}: login from outside the allowlist", role.environment, role.repository,
@@ -270,13 +272,46 @@ def _rehearse_role(
             f"not tried: no address lies outside {', '.join(role.token_bound_cidrs)}", "", "not-applicable",
             proof="the declared allowlist admits every address (securepipe validate warns about it)",
         ))
-    # A deployer role binds its reviewed pipeline whatever its stack's tier: face it with production's matrix.
-    attacked = replace(role, tier=Tier.PRODUCTION) if deployer else role
     # Attacks Vault admits wait for the later layers' costly decisions, which start in the background:
     # the role fires its other attacks meanwhile, and its rows keep their order.
     fired = [_fire_attack(server, declaration, plan, attack, key, now)
-             for attack in login_attacks(plan, declaration, deployment, attacked, first, refs)]
+             for attack in _attacks_on(declaration, plan, deployment, role, logins, deployer=deployer)]
     rehearsal.outcomes.extend(row if isinstance(row, Outcome) else row() for row in fired)
+
+
+def _logins_of(declaration: Declaration, deployment: Deployment, role: CIRole, *, deployer: bool
+               ) -> list[LegitimateLogin]:
+    """The role's legitimate logins (an infrastructure pipeline's jobs carry its pipeline's traits)."""
+    pipeline = registry.by_name(role.ci).infrastructure
+    traits = pipeline.job_traits(declaration) if deployer and pipeline is not None else ()
+    return legitimate_logins(declaration, deployment, role, traits)
+
+
+def _attacks_on(declaration: Declaration, plan: Plan, deployment: Deployment, role: CIRole,
+                logins: Sequence[LegitimateLogin], *, deployer: bool) -> list[LoginAttack]:
+    """Every login attack on the role, built from its legitimate logins. Pure."""
+    first = logins[0].firing.job
+    refs = tuple(dict.fromkeys(legit.firing.job.ref for legit in logins if legit.firing.job.ref != first.ref))
+    # A deployer role binds its reviewed pipeline whatever its stack's tier: face it with production's matrix.
+    attacked = replace(role, tier=Tier.PRODUCTION) if deployer else role
+    return login_attacks(plan, declaration, deployment, attacked, first, refs)
+
+
+def _prepare_later_layers(roles: Sequence[tuple[Declaration, Plan, Deployment, CIRole]],
+                          infrastructure: Sequence[tuple[Declaration, Plan, Deployment, CIRole]]) -> None:
+    """Start, in the order the roles are fired, the later layers' costly decisions their attacks will wait
+    for: those of the attacks a later layer is expected to stop (Vault admits them by design). Only a head
+    start: a decision no attack needs is never read, and one not started here starts when it is needed."""
+    for each in [*roles, *infrastructure]:
+        declaration, plan, deployment, role = each
+        layers = registry.by_name(role.ci).later_layers
+        if layers is None:
+            continue
+        deployer = any(each is mine for mine in infrastructure)
+        logins = _logins_of(declaration, deployment, role, deployer=deployer)
+        for attack in _attacks_on(declaration, plan, deployment, role, logins, deployer=deployer):
+            if not attack.expected_layer.startswith("Vault"):
+                layers.prepare(plan, attack.firing.job)
 
 
 def _fire_attack(server: OpenBaoServer, declaration: Declaration, plan: Plan, attack: LoginAttack,

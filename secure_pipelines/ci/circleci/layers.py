@@ -7,7 +7,7 @@ the rehearsal asks these layers, and reports the one that stops it with the chec
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import Any
 
 from ...plan.model import Plan
@@ -26,7 +26,7 @@ from .plan import circleci_plan
 from .policy.bundle import circleci_policies
 from .policy.cases import parse_config
 from .policy.decision import Decision, DecisionStatus
-from .policy.evaluate import evaluate_policies
+from .policy.evaluator import PolicyEvaluator
 from .render import circleci_config
 
 CONTEXT_LAYER = "CircleCI context restriction"
@@ -75,14 +75,14 @@ def context_restriction(plan: Plan, job: Job) -> LayerDecision | None:
 
 
 # Rendering is pure but not free: the bundle once per plan, each config once per repository. Keyed by
-# the plan object (only the evaluator's thread renders).
+# the plan object.
 _BUNDLES: dict[int, tuple[Plan, dict[str, str]]] = {}
 _CONFIGS: dict[tuple[int, str], tuple[Plan, dict[str, Any]]] = {}
 _DECIDED: dict[tuple[int, str, str, str, bool], tuple[Plan, Future[Decision]]] = {}
 _GUARD = threading.Lock()
-_EVALUATOR: ThreadPoolExecutor | None = None
-"""One thread evaluates the config policies, one at a time (rego-cpp is not documented as safe to run
-from several threads at once), in the background: the rehearsal's threads go on firing while it works."""
+_EVALUATOR = PolicyEvaluator()
+"""Evaluates the config policies in the background (worker processes): the rehearsal's threads go on
+firing while it works."""
 
 
 def _policy_inputs(plan: Plan, repository: str) -> tuple[dict[str, str], dict[str, Any]]:
@@ -96,15 +96,9 @@ def _policy_inputs(plan: Plan, repository: str) -> tuple[dict[str, str], dict[st
     return bundle[1], config[1]
 
 
-def _evaluate(plan: Plan, repository: str, meta: dict[str, Any]) -> Decision:
-    policies, config = _policy_inputs(plan, repository)
-    return evaluate_policies(policies, config, meta)
-
-
 def _decision(plan: Plan, job: Job) -> Future[Decision]:
     """The config policy's decision for the job's pipeline, evaluated once per (config, metadata): many
-    attacks share both. Started on the evaluator's thread if it is not yet."""
-    global _EVALUATOR
+    attacks share both. Started in the background if it is not yet."""
     ssh_rerun = bool(job.trait(SSH_RERUN_TRAIT))
     project = job_project_id(job)
     key = (id(plan), job.repository.name, project, job.branch or "", ssh_rerun)
@@ -112,10 +106,9 @@ def _decision(plan: Plan, job: Job) -> Future[Decision]:
         cached = _DECIDED.get(key)
         if cached is not None and cached[0] is plan:
             return cached[1]
-        if _EVALUATOR is None:
-            _EVALUATOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="config-policy")
         meta = {"project_id": project, "vcs": {"branch": job.branch or ""}, "ssh_rerun": ssh_rerun}
-        decision = _EVALUATOR.submit(_evaluate, plan, job.repository.name, meta)
+        policies, config = _policy_inputs(plan, job.repository.name)
+        decision = _EVALUATOR.submit(policies, config, meta)
         _DECIDED[key] = (plan, decision)
         return decision
 
@@ -142,6 +135,10 @@ class CircleCILayers:
     def prepare(self, plan: Plan, job: Job) -> None:
         """Start the config policy's evaluation for the job in the background."""
         _decision(plan, job)
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the config-policy evaluations took in worker processes so far."""
+        return _EVALUATOR.cpu_seconds()
 
     def decide(self, plan: Plan, job: Job, *, thorough: bool) -> list[LayerDecision]:
         """The context restriction is cheap and always asked. The config policy (a Rego evaluation) is
