@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import bench_rehearse
 
+from secure_pipelines.ci.circleci.policy import evaluator
 from secure_pipelines.rehearse import rehearse_views, runner
 from secure_pipelines.views import Request, open_views
 
@@ -34,7 +35,7 @@ R = TypeVar("R")
 class SerialPool:
     """Stands in for the rehearsal's thread pool: the same ``map``, on the calling thread."""
 
-    def __init__(self, max_workers: int | None = None) -> None:
+    def __init__(self, max_workers: int | None = None, **_: object) -> None:
         del max_workers
 
     def __enter__(self) -> SerialPool:
@@ -59,12 +60,19 @@ class SerialPool:
         del wait, cancel_futures
 
 
+def _no_processes(*_: object, **__: object) -> Any:
+    raise OSError("profiled on one thread")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repositories", type=int, default=100)
     parser.add_argument("--top", type=int, default=40, help="rows of each listing")
     args = parser.parse_args()
     runner.ThreadPoolExecutor = SerialPool  # type: ignore[assignment]
+    # The config-policy evaluations too, on this thread rather than in worker processes cProfile cannot see.
+    evaluator.ProcessPoolExecutor = _no_processes  # type: ignore[assignment]
+    evaluator.ThreadPoolExecutor = SerialPool  # type: ignore[assignment]
     with tempfile.TemporaryDirectory(prefix="profile-rehearse-") as workdir:
         path = Path(workdir) / "declaration.json"
         path.write_text(json.dumps(bench_rehearse.declaration(args.repositories)), encoding="utf-8")

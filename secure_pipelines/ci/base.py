@@ -168,6 +168,10 @@ class Contexts(Protocol):
 class LaterLayers(Protocol):
     """Capability: layers after Vault that stop what Vault admits by design."""
 
+    def start(self, plan: Plan) -> None:
+        """Get ready to decide on ``plan``'s jobs (e.g. start worker processes) while the caller does other work."""
+        ...
+
     def prepare(self, plan: Plan, job: Job) -> None:
         """Start the costly decisions for ``job`` in the background (``decide`` with ``thorough`` waits for them)."""
         ...

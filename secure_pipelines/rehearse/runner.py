@@ -139,6 +139,9 @@ def rehearse(
     started = time.monotonic()
     environments = subject.names
     times = PhaseTimes(listener=progress())
+    for system in {registry.by_name(role.ci) for role in subject.organization.roles}:
+        if system.later_layers is not None:
+            system.later_layers.start(subject.organization)  # e.g. worker processes, ready for the flows
     with times.phase("capture"):
         vault_resources = resources()
     with times.phase("keys"):

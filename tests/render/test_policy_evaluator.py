@@ -22,6 +22,7 @@ def test_worker_processes_decide_each_honest_and_tampered_config_as_the_rehearsa
     policies = circleci_policies(example_plan, EXAMPLE_SOURCE)
     cases = [*honest_cases(example_plan)[:2], *tampered_cases(example_plan)[:4]]
     evaluator = PolicyEvaluator(workers=2)
+    evaluator.start(in_workers=True)
     decided = [evaluator.submit(policies, case.config, case.meta) for case in cases]
     decisions = [future.result(timeout=120) for future in decided]
     assert decisions == [evaluate_policies(policies, case.config, case.meta) for case in cases]
@@ -32,12 +33,15 @@ def test_worker_processes_decide_each_honest_and_tampered_config_as_the_rehearsa
 def test_a_bundle_that_does_not_compile_is_an_error_from_the_worker(example_plan: Plan) -> None:
     broken = {**circleci_policies(example_plan, EXAMPLE_SOURCE), "broken.rego": "package org\n\nx := \n"}
     case = honest_cases(example_plan)[0]
+    evaluator = PolicyEvaluator(workers=1)
+    evaluator.start(in_workers=True)
     with pytest.raises(PolicyError, match="does not compile"):
-        PolicyEvaluator(workers=1).submit(broken, case.config, case.meta).result(timeout=120)
+        evaluator.submit(broken, case.config, case.meta).result(timeout=120)
 
 
+@pytest.mark.parametrize("processes", ["not asked for", "cannot start"])
 def test_without_worker_processes_one_thread_evaluates_and_adds_no_cpu_of_its_own(
-        example_plan: Plan, monkeypatch: pytest.MonkeyPatch) -> None:
+        example_plan: Plan, monkeypatch: pytest.MonkeyPatch, processes: str) -> None:
     def no_processes(*_: object, **__: object) -> concurrent.futures.Executor:
         raise OSError("no semaphores here")
 
@@ -45,6 +49,7 @@ def test_without_worker_processes_one_thread_evaluates_and_adds_no_cpu_of_its_ow
     policies = circleci_policies(example_plan, EXAMPLE_SOURCE)
     case = tampered_cases(example_plan)[0]
     evaluator = PolicyEvaluator()
+    evaluator.start(in_workers=processes == "cannot start")
     decision = evaluator.submit(policies, case.config, case.meta).result(timeout=120)
     assert decision == evaluate_policies(policies, case.config, case.meta)
     assert decision.status is DecisionStatus.HARD_FAIL

@@ -26,7 +26,7 @@ from .plan import circleci_plan
 from .policy.bundle import circleci_policies
 from .policy.cases import parse_config
 from .policy.decision import Decision, DecisionStatus
-from .policy.evaluator import PolicyEvaluator
+from .policy.evaluator import WORKERS_FROM_PROJECTS, PolicyEvaluator
 from .render import circleci_config
 
 CONTEXT_LAYER = "CircleCI context restriction"
@@ -131,6 +131,12 @@ def config_policy(plan: Plan, job: Job) -> LayerDecision | None:
 
 class CircleCILayers:
     """The layers after Vault on CircleCI: the context restriction, then the config policy."""
+
+    def start(self, plan: Plan) -> None:
+        """Get the config policy's evaluator ready (worker processes for a large organisation) while the
+        rehearsal does other work."""
+        projects = len(circleci_plan(plan).config_policy.projects)
+        _EVALUATOR.start(in_workers=projects >= WORKERS_FROM_PROJECTS)
 
     def prepare(self, plan: Plan, job: Job) -> None:
         """Start the config policy's evaluation for the job in the background."""
