@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 import secrets
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ deployer policy pins every role and policy of its stack: at 1000 repositories de
 49 ms per path, so 500 paths a request (under OpenBao's limit of 1,000 strings in a JSON body) ran past
 the client's 30 s timeout with three requests at once; 50 paths stay a few seconds each."""
 
-_DENIED: frozenset[str] = frozenset({"deny"})
+DENIED: frozenset[str] = frozenset({"deny"})
+"""Vault's answer on a path no rule of a token's ACL grants anything (one shared set)."""
 
 
 def capabilities_of(root: VaultSession, token: str, data_paths: Sequence[str], workers: int = 1
@@ -48,7 +50,7 @@ def capabilities_of(root: VaultSession, token: str, data_paths: Sequence[str], w
         for path in batch:
             caps = body.get(path) or ()
             # Most paths are denied: share one set for them instead of building thousands.
-            asked[path] = _DENIED if caps == ["deny"] else frozenset(caps)
+            asked[path] = DENIED if caps == ["deny"] else frozenset(caps)
         return asked
 
     found: dict[str, frozenset[str]] = {}
@@ -150,7 +152,32 @@ def screenable(policy_text: str) -> bool:
 
 
 @dataclass(frozen=True)
-class _Rules:
+class PathSet:
+    """Paths to ask about, indexed once: a rule's reach is found by lookup and bisection, not by testing
+    every path for every token (which grows with roles x paths). Pure."""
+
+    members: frozenset[str]
+    ordered: tuple[str, ...]
+    """Sorted: the paths under a glob prefix are one run."""
+
+    @classmethod
+    def of(cls, paths: Iterable[str]) -> PathSet:
+        members = frozenset(paths)
+        return cls(members, tuple(sorted(members)))
+
+    def reached_by(self, rules: Rules) -> list[str]:
+        """The paths an exact rule names or a glob prefix starts, each once, sorted."""
+        found = {path for path in rules.exact if path in self.members}
+        for prefix in rules.prefixes:
+            index = bisect.bisect_left(self.ordered, prefix)
+            while index < len(self.ordered) and self.ordered[index].startswith(prefix):
+                found.add(self.ordered[index])
+                index += 1
+        return sorted(found)
+
+
+@dataclass(frozen=True)
+class Rules:
     """The paths a merged ACL has a rule for: exact paths, and the prefixes of its glob rules."""
 
     exact: frozenset[str]
@@ -182,7 +209,7 @@ class CapabilityScreen:
         self._root = root
         self._workers = workers
         self._texts: dict[str, str] = {}
-        self._rules: dict[tuple[str, ...], _Rules | None] = {}
+        self._rules: dict[tuple[str, ...], Rules | None] = {}
         self._locks: dict[tuple[str, ...], threading.Lock] = {}
         self._guard = threading.Lock()
         self._reader = f"rehearsal-resultant-acl-reader-{secrets.token_hex(4)}"
@@ -208,23 +235,32 @@ class CapabilityScreen:
         return self.asked(policy_set_of(self._root, token), token, data_paths)[0]
 
     def asked(self, key: PolicySet, token: str, data_paths: Sequence[str]
-              ) -> tuple[dict[str, frozenset[str]], _Rules | None]:
+              ) -> tuple[dict[str, frozenset[str]], Rules | None]:
         """:meth:`of` for a token Vault reports holding ``key``, and the rules that screened it (``None``:
         every path asked)."""
         policies, identity_policies = key
         rules = None if identity_policies else self.rules_of(policies)
         if rules is None:
             return capabilities_of(self._root, token, data_paths, self._workers), None
-        answers = dict.fromkeys(data_paths, _DENIED)
+        answers = dict.fromkeys(data_paths, DENIED)
         answers.update(capabilities_of(self._root, token, [p for p in data_paths if rules.may_match(p)],
                                        self._workers))
         return answers, rules
+
+    def reachable(self, token: str, paths: PathSet) -> dict[str, frozenset[str]]:
+        """Vault's answer for ``token`` on each of ``paths`` a rule of its policy set's merged ACL could apply
+        to (every path where its policy set is not screened); Vault denies it every other path of ``paths``
+        (:data:`DENIED`). What :meth:`of` answers, without a dict entry per denied path."""
+        policies, identity_policies = policy_set_of(self._root, token)
+        rules = None if identity_policies else self.rules_of(policies)
+        asked = list(paths.ordered) if rules is None else paths.reached_by(rules)
+        return capabilities_of(self._root, token, asked, self._workers)
 
     def screened(self, policies: Sequence[str]) -> bool:
         """Whether tokens holding exactly ``policies`` (and no identity policy) are screened."""
         return self.rules_of(tuple(sorted(policies))) is not None
 
-    def rules_of(self, policies: tuple[str, ...]) -> _Rules | None:
+    def rules_of(self, policies: tuple[str, ...]) -> Rules | None:
         """The rules of the merged ACL of a token holding ``policies`` (sorted), asked once; ``None`` when
         the set is not screened."""
         with self._guard:
@@ -240,7 +276,7 @@ class CapabilityScreen:
                 self._texts[name] = _policy_text(self._root, name)
         return bool(policies) and all(screenable(self._texts[name]) for name in policies)
 
-    def _screen(self, policies: tuple[str, ...]) -> _Rules | None:
+    def _screen(self, policies: tuple[str, ...]) -> Rules | None:
         """The rule paths of the merged ACL of a token holding ``policies`` (``None``: Vault did not say)."""
         token = _token_holding(self._root, [*policies, self._reader], SCREEN_TTL, "capability-screen")
         try:
@@ -251,7 +287,7 @@ class CapabilityScreen:
         exact, glob = data.get("exact_paths"), data.get("glob_paths")
         if not answer.ok or data.get("root") is not False or not isinstance(exact, dict) or not isinstance(glob, dict):
             return None
-        return _Rules(frozenset(exact), tuple(glob))
+        return Rules(frozenset(exact), tuple(glob))
 
 
 class SharedCapabilities:
@@ -306,7 +342,7 @@ def grants_of(who: str, capabilities: Mapping[str, AbstractSet[str]]) -> set[Acc
     """``Access`` rows for every path where ``capabilities`` allow reading or writing."""
     found: set[Access] = set()
     for data_path, caps in capabilities.items():
-        if caps is _DENIED:  # most paths: skip the two set intersections
+        if caps is DENIED:  # most paths: skip the two set intersections
             continue
         if READ & caps:
             found.add(Access(who, data_path, "read"))

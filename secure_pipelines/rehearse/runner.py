@@ -25,7 +25,7 @@ from .deployers import apply_as_deployers, ask_capabilities_early, attack_rows, 
 from .differential import differential_outcome
 from .flows import LegitimateLogin, deployments_of, legitimate_logins, role_key
 from .forwarded import verify_forwarded_address
-from .grants import READ, WRITE, CapabilityScreen, SharedCapabilities, grants_of
+from .grants import DENIED, READ, WRITE, CapabilityScreen, PathSet, SharedCapabilities, grants_of
 from .keys import IssuerKey, generate_issuer_keys, write_private_keys
 from .outcomes import Expectation, Kind, Outcome, Rehearsal, Verdict, verdict_for
 from .path_index import PathIndex
@@ -117,6 +117,8 @@ class Capabilities:
 
     shared: SharedCapabilities
     screen: CapabilityScreen
+    paths: PathSet
+    """What a CI role's capability check asks: every secret's data path and every promotion record glob."""
 
 
 @contextmanager
@@ -182,7 +184,7 @@ def rehearse(
                 declaration, plan, deployment, role = each
                 scratch = Rehearsal(environments, server.api_addr, rehearsal.embedded)
                 _rehearse_role(scratch, server, declaration, plan, deployment, role, keys, index, markers,
-                               Promotions(records, recorded), Capabilities(shared, screen),
+                               Promotions(records, recorded), Capabilities(shared, screen, asked_paths),
                                deployer=any(each is mine for mine in infrastructure))
                 return scratch
 
@@ -193,6 +195,7 @@ def rehearse(
             early = ThreadPoolExecutor(max_workers=1)
             screen = CapabilityScreen(root, workers=CAPABILITY_WORKERS)
             shared = SharedCapabilities(root, screen)
+            asked_paths = PathSet.of([*index.data_paths, *(r.data_glob for r in records)])
             try:
                 asked_early = early.submit(ask_capabilities_early, tokens, paths, shared)
                 with times.phase("flows", total=len(deployments)), \
@@ -267,7 +270,7 @@ def _rehearse_role(
     if session is not None and deployer:
         _deployer_authorization(rehearsal, session, role, paths.paths, capabilities.shared)
     elif session is not None:
-        _authorization(rehearsal, capabilities.screen, session, role, paths, markers, promotions)
+        _authorization(rehearsal, capabilities, session, role, paths, markers, promotions)
     if not outside_addresses(role.token_bound_cidrs):
         rehearsal.outcomes.append(Outcome(
             "attack", f"{_label(role)}: login from outside the allowlist", role.environment, role.repository,
@@ -374,7 +377,7 @@ def _later_layers(plan: Plan, firing: Firing, *, thorough: bool) -> list[LayerDe
     return layers.decide(plan, firing.job, thorough=thorough) if layers is not None else []
 
 
-def _authorization(rehearsal: Rehearsal, screen: CapabilityScreen, session: VaultSession, role: CIRole,
+def _authorization(rehearsal: Rehearsal, asked: Capabilities, session: VaultSession, role: CIRole,
                    paths: PathIndex, markers: dict[str, str], promotions: Promotions) -> None:
     """Read exactly its own paths; write none; read no other (real reads of neighbours, and Vault's
     capability check of every path)."""
@@ -396,8 +399,8 @@ def _authorization(rehearsal: Rehearsal, screen: CapabilityScreen, session: Vaul
         unlisted = f" (shared with {', '.join(path.readers)} only)" if path.shared else ""
         rehearsal.outcomes.append(_row("attack", f"{label}: CI token reads {path.data_path}{unlisted}", role,
                                        "refused", answer, layer="Vault: ACL policy"))
-    globs = tuple(r.data_glob for r in promotions.records)
-    capabilities = screen.of(session.token, paths.data_paths + globs)
+    # Vault's answers on the paths a rule of the token's policies could reach; every other path: deny.
+    capabilities = asked.screen.reachable(session.token, asked.paths)
     rehearsal.observed |= grants_of(role_key(role), capabilities)
     _promotion_rows(rehearsal, session, role, promotions, capabilities)
     others = paths.others(role)
@@ -469,7 +472,7 @@ def _promotion_rows(rehearsal: Rehearsal, session: VaultSession, role: CIRole, p
         rehearsal.outcomes.append(_row("attack", f"{label}: forges a record in {source.environment} "
                                        f"({source.data_glob})", role, "refused", forged, layer="Vault: ACL policy"))
     others = [r.data_glob for r in promotions.records if r != role.records]
-    forgeable = sorted(g for g in others if WRITE & capabilities[g])
+    forgeable = sorted(g for g in others if WRITE & capabilities.get(g, DENIED))
     rehearsal.outcomes.append(Outcome(
         "attack", f"{label}: creates a promotion record anywhere but its own ({len(others)} places, Vault capability "
         "check)", role.environment, role.repository, str(role.ci), role.developer, "refused",

@@ -8,7 +8,10 @@ from typing import Any
 
 from secure_pipelines.rehearse.grants import (
     CAPABILITY_BATCH,
+    DENIED,
     CapabilityScreen,
+    PathSet,
+    Rules,
     SharedCapabilities,
     capabilities_of,
     grants_of,
@@ -123,11 +126,16 @@ def test_a_screen_answers_as_vault_answers_each_token_and_still_finds_a_policy_r
     mixed = _policy(openbao_root, f"{mount}-mixed", _stanza(f"{mount}/data/apps/app-01*", "read", "update")
                     + _stanza(paths[12], "deny") + _stanza(paths[13]) + _stanza(f"{mount}/data/apps/app-014*", "list"))
     sets = [(name,) for name in [*own, wide, mixed]] + [(own[0], mixed), (wide, mixed)]
+    indexed = PathSet.of(paths)
     with CapabilityScreen(openbao_root) as screen:
         assert all(screen.screened(policies) for policies in sets)
         for policies in sets:
             token = _token(openbao_root, *policies)
-            assert screen.of(token, paths) == capabilities_of(openbao_root, token, paths), policies
+            vault = capabilities_of(openbao_root, token, paths)
+            assert screen.of(token, paths) == vault, policies
+            reachable = screen.reachable(token, indexed)
+            assert {p: vault[p] for p in reachable} == reachable  # Vault's own answers
+            assert all(vault[p] == DENIED for p in paths if p not in reachable), policies
         assert {p for p, caps in screen.of(_token(openbao_root, wide), paths).items() if "read" in caps} == set(paths)
 
 
@@ -165,3 +173,18 @@ def test_a_policy_whose_rules_the_merged_acl_may_not_list_and_a_policy_set_not_s
         assert screen.of(_token(openbao_root, segments), paths)[paths[7]] == {"read"}
         both = _token(openbao_root, f"{mount}-other", extra)  # one policy has no text: not screened
         assert screen.of(both, paths)[paths[9]] == {"read"}
+
+
+def test_the_paths_a_rule_reaches_are_found_by_lookup_and_bisection() -> None:
+    paths = PathSet.of(["kv/data/a", "kv/data/ab", "kv/data/a/x", "kv/data/b", "kv/meta/a", "kv/data/a"])
+    assert paths.ordered == ("kv/data/a", "kv/data/a/x", "kv/data/ab", "kv/data/b", "kv/meta/a")
+
+    def reached(exact: set[str], *prefixes: str) -> list[str]:
+        return paths.reached_by(Rules(frozenset(exact), prefixes))
+
+    assert reached({"kv/data/b", "auth/token/revoke-self"}) == ["kv/data/b"]
+    assert reached(set(), "kv/data/a/") == ["kv/data/a/x"]
+    assert reached(set(), "kv/data/a") == ["kv/data/a", "kv/data/a/x", "kv/data/ab"]
+    assert reached({"kv/data/a"}, "kv/data/a") == ["kv/data/a", "kv/data/a/x", "kv/data/ab"]
+    assert reached(set(), "") == list(paths.ordered)  # path "*"
+    assert reached(set(), "zz", "kv/data/c", "a") == []
