@@ -238,8 +238,7 @@ class CapabilityScreen:
               ) -> tuple[dict[str, frozenset[str]], Rules | None]:
         """:meth:`of` for a token Vault reports holding ``key``, and the rules that screened it (``None``:
         every path asked)."""
-        policies, identity_policies = key
-        rules = None if identity_policies else self.rules_of(policies)
+        rules = self._rules_for(key)
         if rules is None:
             return capabilities_of(self._root, token, data_paths, self._workers), None
         answers = dict.fromkeys(data_paths, DENIED)
@@ -251,10 +250,14 @@ class CapabilityScreen:
         """Vault's answer for ``token`` on each of ``paths`` a rule of its policy set's merged ACL could apply
         to (every path where its policy set is not screened); Vault denies it every other path of ``paths``
         (:data:`DENIED`). What :meth:`of` answers, without a dict entry per denied path."""
-        policies, identity_policies = policy_set_of(self._root, token)
-        rules = None if identity_policies else self.rules_of(policies)
+        rules = self._rules_for(policy_set_of(self._root, token))
         asked = list(paths.ordered) if rules is None else paths.reached_by(rules)
         return capabilities_of(self._root, token, asked, self._workers)
+
+    def _rules_for(self, key: PolicySet) -> Rules | None:
+        """The screen of a token Vault reports holding ``key`` (none for a token with identity policies)."""
+        policies, identity_policies = key
+        return None if identity_policies else self.rules_of(policies)
 
     def screened(self, policies: Sequence[str]) -> bool:
         """Whether tokens holding exactly ``policies`` (and no identity policy) are screened."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from secure_pipelines.rehearse import Rehearsal, VaultTarget, rehearse_views
 from secure_pipelines.rehearse.apply import VaultResource
 from secure_pipelines.rehearse.keys import IssuerKey, generate_issuer_keys
 from secure_pipelines.rehearse.stack_resources import captured_vault_resources
-from secure_pipelines.rehearse.vault_client import VaultSession
+from secure_pipelines.rehearse.vault_client import Answer, VaultSession
 from secure_pipelines.views import Request, Views, open_views
 
 EXAMPLE_PROJECT = Path(__file__).resolve().parents[2]
@@ -85,3 +86,22 @@ def fresh_jwt_mount(openbao_root: VaultSession, issuer_keys: dict[str, IssuerKey
         return path
 
     return make
+
+
+class CountingSession(VaultSession):
+    """The root session, counting the paths it asks Vault's capability check about."""
+
+    asked: list[str]
+
+    def write(self, path: str, body: dict[str, Any]) -> Answer:
+        if path == "sys/capabilities":
+            self.asked.extend(body["paths"])
+        return super().write(path, body)
+
+
+@pytest.fixture
+def counting_root(openbao_root: VaultSession) -> CountingSession:
+    """The root token's session, recording in ``asked`` every path a capability check asks about."""
+    root = CountingSession(openbao_root.addr, openbao_root.token)
+    root.asked = []
+    return root

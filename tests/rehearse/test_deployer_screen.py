@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import secrets
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,7 +16,9 @@ from secure_pipelines.rehearse.grants import (
     screenable,
     without_parameters,
 )
-from secure_pipelines.rehearse.vault_client import Answer, VaultSession
+from secure_pipelines.rehearse.vault_client import VaultSession
+
+from .conftest import CountingSession
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "deployers"
 DEPLOYER_POLICIES = sorted(GOLDEN.glob("*.hcl"))
@@ -42,16 +43,6 @@ def _token(root: VaultSession, policy: str) -> str:
     assert created.ok, created.reason
     return created.body["auth"]["client_token"]
 
-
-class _Counting(VaultSession):
-    """The root session, counting the paths it asks Vault's capability check about."""
-
-    asked: list[str]
-
-    def write(self, path: str, body: dict[str, Any]) -> Answer:
-        if path == "sys/capabilities":
-            self.asked.extend(body["paths"])
-        return super().write(path, body)
 
 
 @pytest.mark.parametrize("golden", DEPLOYER_POLICIES, ids=lambda p: p.stem)
@@ -79,14 +70,13 @@ def test_a_parameter_block_not_written_one_parameter_a_line_is_not_read_so_not_s
 
 @pytest.mark.parametrize("golden", DEPLOYER_POLICIES, ids=lambda p: p.stem)
 def test_the_screen_answers_a_pinned_policy_as_vault_answers_its_token_and_asks_it_no_secret_path(
-        openbao_root: VaultSession, golden: Path) -> None:
+        openbao_root: VaultSession, golden: Path, counting_root: CountingSession) -> None:
     text = golden.read_text()
     name = f"{golden.stem}-{secrets.token_hex(3)}"
     assert openbao_root.write(f"sys/policies/acl/{name}", {"policy": text}).ok
     token = _token(openbao_root, name)
     paths = _paths_to_ask(text)
-    root = _Counting(openbao_root.addr, openbao_root.token)
-    root.asked = []
+    root = counting_root
     with CapabilityScreen(root) as screen:
         shared = SharedCapabilities(root, screen)
         answers = shared.of(token, paths)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any
 
 from secure_pipelines.rehearse.grants import (
     CAPABILITY_BATCH,
@@ -18,7 +17,9 @@ from secure_pipelines.rehearse.grants import (
     screenable,
 )
 from secure_pipelines.rehearse.outcomes import Access
-from secure_pipelines.rehearse.vault_client import Answer, VaultSession
+from secure_pipelines.rehearse.vault_client import VaultSession
+
+from .conftest import CountingSession
 
 
 def test_more_paths_than_one_request_may_carry_are_all_asked_and_answered(openbao_root: VaultSession) -> None:
@@ -54,16 +55,6 @@ def test_paths_asked_by_several_threads_get_the_same_answers_in_the_same_order(o
     assert serial[paths[-1]] == {"read"}
 
 
-class _Counting(VaultSession):
-    """The root session, counting the paths it asks Vault's capability check about."""
-
-    asked: list[str]
-
-    def write(self, path: str, body: dict[str, Any]) -> Answer:
-        if path == "sys/capabilities":
-            self.asked.extend(body["paths"])
-        return super().write(path, body)
-
 
 def _token(root: VaultSession, *policies: str) -> str:
     created = root.write("auth/token/create", {"policies": list(policies), "no_default_policy": True})
@@ -71,7 +62,7 @@ def _token(root: VaultSession, *policies: str) -> str:
 
 
 def test_tokens_holding_the_same_policies_share_answers_and_other_policy_sets_do_not(
-        openbao_root: VaultSession) -> None:
+        openbao_root: VaultSession, counting_root: CountingSession) -> None:
     mount = f"kv-shared-{secrets.token_hex(4)}"
     readable, other, later = (f"{mount}/data/apps/{name}" for name in ("mine", "theirs", "later"))
     # A segment wildcard keeps both from the screen: every path is asked, once per policy set.
@@ -80,8 +71,7 @@ def test_tokens_holding_the_same_policies_share_answers_and_other_policy_sets_do
                               {"policy": f'path "{readable}" {{ capabilities = ["read"] }}\n' + unscreened}).ok
     assert openbao_root.write(f"sys/policies/acl/{mount}-other",
                               {"policy": f'path "{other}" {{ capabilities = ["read"] }}\n' + unscreened}).ok
-    root = _Counting(openbao_root.addr, openbao_root.token)
-    root.asked = []
+    root = counting_root
     with CapabilityScreen(root) as screen:
         shared = SharedCapabilities(root, screen)
         first = shared.of(_token(openbao_root, f"{mount}-reader"), [readable, other])
@@ -140,13 +130,12 @@ def test_a_screen_answers_as_vault_answers_each_token_and_still_finds_a_policy_r
 
 
 def test_a_screen_asks_each_token_only_the_paths_a_rule_could_apply_to_and_leaves_nothing_behind(
-        openbao_root: VaultSession) -> None:
+        openbao_root: VaultSession, counting_root: CountingSession) -> None:
     mount = f"kv-screen-{secrets.token_hex(4)}"
     paths = [f"{mount}/data/apps/app-{n:03d}" for n in range(30)]
     mine = _policy(openbao_root, f"{mount}-mine",
                    _stanza(paths[3], "read") + _stanza(f"{mount}/data/apps/app-02*", "read"))
-    root = _Counting(openbao_root.addr, openbao_root.token)
-    root.asked = []
+    root = counting_root
     before = set(openbao_root.call("list", "sys/policies/acl").body["data"]["keys"])
     with CapabilityScreen(root) as screen:
         answers = screen.of(_token(openbao_root, mine), paths)
