@@ -86,13 +86,17 @@ def test_the_sets_come_from_the_plan(example_plan: Plan, policies: dict[str, str
     assert 'approved_orbs := {"circleci/docker", "circleci/node"}' in plan_file
     assert 'production_resource_classes := {"acme/prod-deployers"}' in plan_file
     policy = circleci_plan(example_plan).config_policy
+    deploying = [f"acme/staging-deployers {p.project_id}" for p in policy.projects]
     org = lookups(policies, {"runner_classes": ("reserved_runner_classes_table", [r.resource_class for r in
                                                                                   policy.reserved_runner_classes]),
-                             "projects": ("projects_table", [p.project_id for p in policy.projects])})
+                             "projects": ("projects_table", [p.project_id for p in policy.projects]),
+                             "deploying": ("runner_class_projects_table",
+                                           [*deploying, f"acme/staging-deployers {OTHER_PROJECT}",
+                                            f"acme/other {policy.projects[0].project_id}"])})
     assert org["runner_classes"]["acme/staging-deployers"] == {
         "environment": "staging", "context": "acme-staging", "branches": ["main"],
-        "projects": [p.project_id for p in policy.projects],
     }
+    assert org["deploying"] == {key: {"deploys": True} for key in deploying}  # and no other project or class
     assert set(org["reserved_runner_class_names"]) == {r.resource_class for r in policy.reserved_runner_classes}
     assert set(org["runner_classes"]) == set(org["reserved_runner_class_names"])
     assert org["projects"] == {
@@ -103,6 +107,9 @@ def test_the_sets_come_from_the_plan(example_plan: Plan, policies: dict[str, str
     logic = "".join(text for name, text in policies.items() if name != "secure_pipelines_plan.rego")
     for value in ("acme-production", "circleci/node", "acme/prod-deployers", "webapp", "main"):
         assert f'"{value}"' not in logic
+
+
+OTHER_PROJECT = "00000000-0000-4000-8000-00000000dead"
 
 
 def lookups(policies: dict[str, str], tables: dict[str, tuple[str, list[str]]]) -> dict[str, Any]:

@@ -97,15 +97,24 @@ def projects_table(policy: ConfigPolicyPlan) -> str:
 def reserved_runner_classes_table(policy: ConfigPolicyPlan) -> str:
     return row_table(
         (reserved.resource_class, {"environment": reserved.environment, "context": reserved.context,
-                                   "branches": None if reserved.branches is None else list(reserved.branches),
-                                   "projects": sorted(set(reserved.project_ids))})
+                                   "branches": None if reserved.branches is None else list(reserved.branches)})
         for reserved in policy.reserved_runner_classes
+    )
+
+
+def runner_class_projects_table(policy: ConfigPolicyPlan) -> str:
+    """``<runner class> <project id>`` for each project that deploys on a reserved class: membership by one
+    small row, not by a row listing every project of the organisation (parsed at every lookup)."""
+    return row_table(
+        (f"{reserved.resource_class} {project}", {"deploys": True})
+        for reserved in policy.reserved_runner_classes for project in sorted(set(reserved.project_ids))
     )
 
 
 TEMPLATES = Templates(__package__ or "secure_pipelines.ci.circleci.policy", {
     "rego": rego, "rego_set": rego_set,
     "projects_table": projects_table, "reserved_runner_classes_table": reserved_runner_classes_table,
+    "runner_class_projects_table": runner_class_projects_table,
 })
 
 
