@@ -183,10 +183,6 @@ class Rules:
     exact: frozenset[str]
     prefixes: tuple[str, ...]
 
-    def may_match(self, path: str) -> bool:
-        """Whether some rule could apply to ``path`` (whatever it grants; ``False``: Vault denies it)."""
-        return path in self.exact or path.startswith(self.prefixes)
-
 
 class CapabilityScreen:
     """Vault's capability answers for many tokens, each asked only about the paths a rule could apply to.
@@ -235,16 +231,16 @@ class CapabilityScreen:
         return self.asked(policy_set_of(self._root, token), token, data_paths)[0]
 
     def asked(self, key: PolicySet, token: str, data_paths: Sequence[str]
-              ) -> tuple[dict[str, frozenset[str]], Rules | None]:
-        """:meth:`of` for a token Vault reports holding ``key``, and the rules that screened it (``None``:
-        every path asked)."""
+              ) -> tuple[dict[str, frozenset[str]], list[str] | None]:
+        """:meth:`of` for a token Vault reports holding ``key``, and the paths a rule could reach, asked with
+        the token (``None``: not screened, every path asked)."""
         rules = self._rules_for(key)
         if rules is None:
             return capabilities_of(self._root, token, data_paths, self._workers), None
+        reached = PathSet.of(data_paths).reached_by(rules)
         answers = dict.fromkeys(data_paths, DENIED)
-        answers.update(capabilities_of(self._root, token, [p for p in data_paths if rules.may_match(p)],
-                                       self._workers))
-        return answers, rules
+        answers.update(capabilities_of(self._root, token, reached, self._workers))
+        return answers, reached
 
     def reachable(self, token: str, paths: PathSet) -> dict[str, frozenset[str]]:
         """Vault's answer for ``token`` on each of ``paths`` a rule of its policy set's merged ACL could apply
@@ -326,13 +322,12 @@ class SharedCapabilities:
         with lock:
             missing = [p for p in dict.fromkeys(data_paths) if p not in known]
             if missing:
-                answers, rules = self._screen.asked(key, token, missing)
+                answers, reached = self._screen.asked(key, token, missing)
                 known.update(answers)
-                if rules is not None and key not in self._how:
-                    reached = sum(1 for p in missing if rules.may_match(p))
+                if reached is not None and key not in self._how:
                     self._how[key] = (f"Vault's merged ACL for {', '.join(key[0])} ({RESULTANT_ACL}) has no rule "
-                                      f"for {len(missing) - reached} of the {len(missing)} paths, which Vault "
-                                      f"therefore denies; the other {reached} asked with the token")
+                                      f"for {len(missing) - len(reached)} of the {len(missing)} paths, which "
+                                      f"Vault therefore denies; the other {len(reached)} asked with the token")
             return {path: known[path] for path in data_paths}
 
     def how(self, token: str) -> str:

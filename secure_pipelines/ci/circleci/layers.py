@@ -81,8 +81,8 @@ _CONFIGS: dict[tuple[int, str], tuple[Plan, dict[str, Any]]] = {}
 _DECIDED: dict[tuple[int, str, str, str, bool], tuple[Plan, Future[Decision]]] = {}
 _GUARD = threading.Lock()
 _EVALUATOR = PolicyEvaluator()
-"""Evaluates the config policies in the background (worker processes): the rehearsal's threads go on
-firing while it works."""
+"""Evaluates the config policies in the background (one thread, or worker processes once ``start`` asks for
+them): the rehearsal's threads go on firing while it works."""
 
 
 def _policy_inputs(plan: Plan, repository: str) -> tuple[dict[str, str], dict[str, Any]]:
