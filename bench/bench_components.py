@@ -19,7 +19,8 @@ It prints the components' cost relative to the flat program at the largest size 
 1.2) and how each variant grows from the smallest size to the largest (goal: 10x the repositories
 in at most 10.5x the time).
 
-Both variants must register the same provider resources (checked). It then counts the GitHub
+Both variants must register the same provider resources, each waiting for the same resources (checked:
+the dependencies the engine is sent, at the smallest size). It then counts the GitHub
 resources, and so the write requests a first ``pulumi up`` makes, with per-repository branch
 protection against one organisation ruleset, and what GitHub's secondary rate limit (about 80
 content-creating requests a minute) makes of them.
@@ -130,22 +131,24 @@ def declaration(repositories: int, protection: str = "per-repository") -> dict[s
 
 def plain_program(plan: Plan, stack: str) -> None:
     """The same resources as the component program, registered flat: no component, so no parent and no
-    alias; the same ``protect``/``retain_on_delete``, the same ``depends_on`` on the auth mounts and the same
-    GitHub App provider (on each GitHub resource instead of inherited from a component)."""
+    alias; the same ``protect``/``retain_on_delete``, the same dependencies (in the resources stack, the
+    environment's policies and roles wait for the deployer policies and the auth mounts) and the same GitHub
+    App provider (on each GitHub resource instead of inherited from a component)."""
     environment = select_environment(plan, stack)
-    mounts: list[pulumi.Resource] = []
+    write_first: list[pulumi.Resource] = []
     on_github: pulumi.ResourceOptions | None = None
     if app_needs(plan, (stack,)).needed:
         app = GitHubApp(app_id="1", installation_id="2", private_key=pulumi.Output.secret("bench"))
         on_github = pulumi.ResourceOptions(provider=github_app_provider(plan, app))
     if stack == plan.resources_stack:
         for deployer in plan.deployers:
-            vault.Policy(deployer.policy.resource_name, name=deployer.policy.name, policy=deployer.policy.hcl)
+            write_first.append(vault.Policy(deployer.policy.resource_name, name=deployer.policy.name,
+                                            policy=deployer.policy.hcl))
         for mount in plan.jwt_mounts:
-            mounts.append(vault.jwt.AuthBackend(
+            write_first.append(vault.jwt.AuthBackend(
                 mount.resource_name, type="jwt", path=mount.path, description=mount.description,
                 oidc_discovery_url=mount.oidc_discovery_url, bound_issuer=mount.issuer))
-        mounts.append(vault.jwt.AuthBackend(
+        write_first.append(vault.jwt.AuthBackend(
             plan.admin_auth.resource_name, type="oidc", path=plan.admin_auth.path,
             description=plan.admin_auth.description, oidc_discovery_url=plan.admin_auth.oidc_discovery_url,
             oidc_client_id="bench", oidc_client_secret=pulumi.Output.secret("bench")))
@@ -176,15 +179,15 @@ def plain_program(plan: Plan, stack: str) -> None:
     store = environment.secret_store
     vault.Mount(store.resource_name, path=store.mount, type="kv", options={"version": "2"},
                 description=store.description, opts=keep)
+    # Written under the deployer policies and (roles) into the mounts: a flat program waits too, as the components do.
+    after_write_first = pulumi.ResourceOptions(depends_on=write_first) if write_first else None
     for policy in environment.policies:
-        vault.Policy(policy.resource_name, name=policy.name, policy=policy.hcl)
-    # Roles are written into the mounts: a flat program must wait for them too, as the components do.
-    after_mounts = pulumi.ResourceOptions(depends_on=mounts) if mounts else None
+        vault.Policy(policy.resource_name, name=policy.name, policy=policy.hcl, opts=after_write_first)
     for role in environment.roles:
         if role.has_typed_claims:
             vault.generic.Endpoint(role.resource_name, path=_role_api_path(role),
                                    data_json=json.dumps(_vault_role_body(role), sort_keys=True),
-                                   disable_read=False, ignore_absent_fields=True, opts=after_mounts)
+                                   disable_read=False, ignore_absent_fields=True, opts=after_write_first)
         else:
             vault.jwt.AuthBackendRole(
                 role.resource_name, backend=role.mount_path, role_name=role.role_name, role_type="jwt",
@@ -192,7 +195,7 @@ def plain_program(plan: Plan, stack: str) -> None:
                 bound_claims_type=role.claims_match, user_claim=role.user_claim,
                 token_policies=list(role.token_policies), token_no_default_policy=True,
                 token_bound_cidrs=[_vault_cidr(c) for c in role.token_bound_cidrs], token_ttl=role.token_ttl,
-                token_max_ttl=role.token_max_ttl, token_type=role.token_type, opts=after_mounts)
+                token_max_ttl=role.token_max_ttl, token_type=role.token_type, opts=after_write_first)
     admin = environment.admin_role
     vault.jwt.AuthBackendRole(
         admin.resource_name, backend=admin.mount_path, role_name=admin.role_name, role_type="oidc",
@@ -200,7 +203,7 @@ def plain_program(plan: Plan, stack: str) -> None:
         bound_claims=_admin_bound_claims(admin), bound_claims_type="string",
         allowed_redirect_uris=list(admin.allowed_redirect_uris), token_policies=list(admin.token_policies),
         token_no_default_policy=True, token_ttl=admin.token_ttl, token_max_ttl=admin.token_max_ttl,
-        opts=after_mounts)
+        opts=after_write_first)
     for env in environment.github_environments:
         created = github.RepositoryEnvironment(
             env.resource_name, repository=env.repository, environment=env.environment,
@@ -260,6 +263,46 @@ def measure(variant: str, path: Path) -> dict[str, Any]:
 
 def provider_resources(resources: Sequence[CapturedResource]) -> Counter[str]:
     return Counter(r.type_token for r in resources if not r.type_token.startswith("secure-pipelines:"))
+
+
+Waits = dict[tuple[str, str, str], frozenset[tuple[str, str]]]
+
+
+def provider_waits(path: Path) -> dict[str, Waits]:
+    """Per variant: (stack, type, name) of every provider resource -> the (type, name) of each resource the
+    engine is told it waits for (the registration's dependencies, components already expanded by the SDK).
+
+    Read where the mocks runtime receives each registration request (``MockMonitor.RegisterResource``), so
+    what is compared is what a real engine would be sent."""
+    seen: Waits = {}
+    stack_name = [""]
+    register = pulumi.runtime.mocks.MockMonitor.RegisterResource
+
+    def recording(monitor: Any, request: Any) -> Any:
+        if not request.type.startswith("secure-pipelines:") and request.type != "pulumi:pulumi:Stack":
+            waited_for = frozenset(_type_and_name(urn) for urn in request.dependencies)
+            seen[(stack_name[0], request.type, request.name)] = waited_for
+        return register(monitor, request)
+
+    waits: dict[str, Waits] = {}
+    pulumi.runtime.mocks.MockMonitor.RegisterResource = recording  # type: ignore[method-assign]
+    try:
+        for variant, make in VARIANTS.items():
+            seen = {}
+            run = make(path)
+            for stack in STACKS:
+                stack_name[0] = stack
+                run(stack)
+            waits[variant] = seen
+    finally:
+        pulumi.runtime.mocks.MockMonitor.RegisterResource = register  # type: ignore[method-assign]
+    return waits
+
+
+def _type_and_name(urn: str) -> tuple[str, str]:
+    """``urn:pulumi:<stack>::<project>::<parent types>$<type>::<name>`` -> (type, name)."""
+    _, _, type_chain, name = urn.split("::", 3)
+    return type_chain.rsplit("$", 1)[-1], name
 
 
 def github_writes(repositories: int, protection: str) -> tuple[int, int]:
@@ -327,6 +370,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             components, plain = both["components"], both["plain"]
             if components["provider_resources"] != plain["provider_resources"]:
                 sys.exit(f"the plain program registers other resources than the components at {size} repositories")
+            if size == min(args.sizes):
+                waits = provider_waits(path)
+                if waits["components"] != waits["plain"]:
+                    sys.exit(f"the plain program makes resources wait for other resources than the components do "
+                             f"at {size} repositories")
             provider = sum(plain["provider_resources"].values())
             print(f"| {size} | {provider} / {components['all_resources']} | {_shown(components)} | {_shown(plain)} "
                   f"| {components['seconds'] / plain['seconds']:.2f} / "

@@ -136,10 +136,13 @@ class CIRoles(Component):
 
     def __init__(self, name: str, args: CIRolesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("CIRoles", name, opts)
-        self.roles = {
-            f"{role.mount_path}/{role.role_name}": jwt_role(self, role, args.depends_on, role.previous_resource_names)
-            for role in args.roles
-        }
+        # A loop, not a comprehension: Pulumi records the call stack of every resource it registers, at a cost
+        # per frame, and a comprehension is one more frame for each of thousands of roles.
+        self.roles = {}
+        for role in args.roles:
+            self.roles[f"{role.mount_path}/{role.role_name}"] = jwt_role(
+                self, role, args.depends_on, role.previous_resource_names
+            )
         self.role_paths = [_role_api_path(role) for role in args.roles]
         self.register_outputs({"rolePaths": self.role_paths})
 

@@ -103,5 +103,7 @@ class Organization(Component):
             pulumi.ResourceOptions(parent=self),
         )
         self.auth_mounts = [*self.jwt_mounts.backends.values(), self.admin_auth.backend]
-        self.write_first = [self.deployers, *self.auth_mounts]
+        # The deployer policies themselves, not their component: Pulumi would walk the component's children
+        # again for every resource that waits (thousands of roles), to reach these same policies.
+        self.write_first = [*self.deployers.policies.values(), *self.auth_mounts]
         self.register_outputs({"jwtMounts": self.jwt_mounts.paths, "adminAuthPath": self.admin_auth.path})

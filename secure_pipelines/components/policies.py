@@ -32,15 +32,14 @@ class AccessPolicies(Component):
 
     def __init__(self, name: str, args: AccessPoliciesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("AccessPolicies", name, opts)
-        self.policies = {
-            policy.name: vault.Policy(
+        self.policies = {}
+        for policy in args.policies:  # a loop, not a comprehension: see `CIRoles`
+            self.policies[policy.name] = vault.Policy(
                 policy.resource_name,
                 name=policy.name,
                 policy=policy.hcl,
                 opts=child_options(self, vault.Policy, policy.resource_name, depends_on=args.depends_on,
                                    previous_names=policy.previous_resource_names),
             )
-            for policy in args.policies
-        }
         self.names = list(self.policies)
         self.register_outputs({"names": self.names})
