@@ -352,8 +352,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("time: the three stacks one after another (wall; CPU of the process beside it, which load moves less);")
     print("process: the whole process, interpreter start and imports included; peak: its peak resident set.\n")
     print("| repos | resources (provider / all) | components: time, CPU, process, peak "
-          "| plain: time, CPU, process, peak | ratio (time / CPU) | ms CPU per resource (components) |")
-    print("|---:|---:|---:|---:|---:|---:|")
+          "| plain: time, CPU, process, peak | ratio (time / CPU) | CPU ratio of each pair (min to max) "
+          "| ms CPU per resource (components) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     measured: dict[int, dict[str, dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
@@ -376,9 +377,13 @@ def main(argv: Sequence[str] | None = None) -> None:
                     sys.exit(f"the plain program makes resources wait for other resources than the components do "
                              f"at {size} repositories")
             provider = sum(plain["provider_resources"].values())
+            # The spread says how far one run on this machine may be trusted; the verdicts use the medians.
+            pairs = sorted(with_components["cpu_seconds"] / flat["cpu_seconds"]
+                           for with_components, flat in zip(runs["components"], runs["plain"], strict=True))
             print(f"| {size} | {provider} / {components['all_resources']} | {_shown(components)} | {_shown(plain)} "
                   f"| {components['seconds'] / plain['seconds']:.2f} / "
                   f"{components['cpu_seconds'] / plain['cpu_seconds']:.2f} "
+                  f"| {pairs[0]:.2f} to {pairs[-1]:.2f} "
                   f"| {1000 * components['cpu_seconds'] / components['all_resources']:.2f} |", flush=True)
 
     largest = max(measured)
