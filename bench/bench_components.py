@@ -274,26 +274,24 @@ def provider_waits(path: Path) -> dict[str, Waits]:
 
     Read where the mocks runtime receives each registration request (``MockMonitor.RegisterResource``), so
     what is compared is what a real engine would be sent."""
-    seen: Waits = {}
-    stack_name = [""]
+    recorded: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
     register = pulumi.runtime.mocks.MockMonitor.RegisterResource
 
     def recording(monitor: Any, request: Any) -> Any:
         if not request.type.startswith("secure-pipelines:") and request.type != "pulumi:pulumi:Stack":
-            waited_for = frozenset(_type_and_name(urn) for urn in request.dependencies)
-            seen[(stack_name[0], request.type, request.name)] = waited_for
+            recorded[(request.type, request.name)] = frozenset(_type_and_name(urn) for urn in request.dependencies)
         return register(monitor, request)
 
     waits: dict[str, Waits] = {}
     pulumi.runtime.mocks.MockMonitor.RegisterResource = recording  # type: ignore[method-assign]
     try:
         for variant, make in VARIANTS.items():
-            seen = {}
             run = make(path)
+            waits[variant] = {}
             for stack in STACKS:
-                stack_name[0] = stack
+                recorded.clear()
                 run(stack)
-            waits[variant] = seen
+                waits[variant].update({(stack, *key): waited_for for key, waited_for in recorded.items()})
     finally:
         pulumi.runtime.mocks.MockMonitor.RegisterResource = register  # type: ignore[method-assign]
     return waits
