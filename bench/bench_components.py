@@ -131,8 +131,8 @@ def declaration(repositories: int, protection: str = "per-repository") -> dict[s
 
 def plain_program(plan: Plan, stack: str) -> None:
     """The same resources as the component program, registered flat: no component, so no parent and no
-    alias; the same ``protect``/``retain_on_delete``, the same dependencies (in the resources stack, the
-    environment's policies and roles wait for the deployer policies and the auth mounts) and the same GitHub
+    alias; the same ``protect``/``retain_on_delete``, the same dependencies (in the resources stack, the auth
+    mounts wait for the deployer policies, the environment's policies and roles for both) and the same GitHub
     App provider (on each GitHub resource instead of inherited from a component)."""
     environment = select_environment(plan, stack)
     write_first: list[pulumi.Resource] = []
@@ -144,14 +144,15 @@ def plain_program(plan: Plan, stack: str) -> None:
         for deployer in plan.deployers:
             write_first.append(vault.Policy(deployer.policy.resource_name, name=deployer.policy.name,
                                             policy=deployer.policy.hcl))
+        after_policies = pulumi.ResourceOptions(depends_on=list(write_first))
         for mount in plan.jwt_mounts:
             write_first.append(vault.jwt.AuthBackend(
                 mount.resource_name, type="jwt", path=mount.path, description=mount.description,
-                oidc_discovery_url=mount.oidc_discovery_url, bound_issuer=mount.issuer))
+                oidc_discovery_url=mount.oidc_discovery_url, bound_issuer=mount.issuer, opts=after_policies))
         write_first.append(vault.jwt.AuthBackend(
             plan.admin_auth.resource_name, type="oidc", path=plan.admin_auth.path,
             description=plan.admin_auth.description, oidc_discovery_url=plan.admin_auth.oidc_discovery_url,
-            oidc_client_id="bench", oidc_client_secret=pulumi.Output.secret("bench")))
+            oidc_client_id="bench", oidc_client_secret=pulumi.Output.secret("bench"), opts=after_policies))
         for protection in plan.branch_protections:
             github.BranchProtection(
                 protection.resource_name, repository_id=protection.repository, pattern=protection.branch,

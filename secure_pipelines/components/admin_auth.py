@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -22,6 +23,8 @@ class AdminAuthArgs:
     oidc_client_secret: pulumi.Input[str]
     """Vault's client secret at the identity provider; pass a Pulumi secret
     (``pulumi config set --secret secure-pipelines:adminOidcClientSecret``)."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What the mount must wait for (the deployer policies that admit writing it)."""
 
 
 class AdminAuth(Component):
@@ -44,7 +47,7 @@ class AdminAuth(Component):
             oidc_client_id=args.oidc_client_id,
             oidc_client_secret=pulumi.Output.secret(args.oidc_client_secret),
             default_role=mount.default_role,
-            opts=child_options(self, vault.jwt.AuthBackend, mount.resource_name),
+            opts=child_options(self, vault.jwt.AuthBackend, mount.resource_name, depends_on=args.depends_on),
         )
         self.path = self.backend.path.apply(lambda path: path or mount.path)
         self.register_outputs({"path": self.path})

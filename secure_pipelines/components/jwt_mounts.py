@@ -18,6 +18,8 @@ class JwtAuthMountsArgs:
 
     mounts: Sequence[JwtMount]
     """The plan's JWT mounts (``Plan.jwt_mounts``): path, issuer and discovery URL of each CI issuer."""
+    depends_on: Sequence[pulumi.Resource] = ()
+    """What each mount must wait for (the deployer policies that admit writing it)."""
 
 
 class JwtAuthMounts(Component):
@@ -38,7 +40,7 @@ class JwtAuthMounts(Component):
                 description=mount.description,
                 oidc_discovery_url=mount.oidc_discovery_url,
                 bound_issuer=mount.issuer,
-                opts=child_options(self, vault.jwt.AuthBackend, mount.resource_name),
+                opts=child_options(self, vault.jwt.AuthBackend, mount.resource_name, depends_on=args.depends_on),
             )
             for mount in args.mounts
         }

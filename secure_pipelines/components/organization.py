@@ -77,18 +77,25 @@ class Organization(Component):
         super().__init__("Organization", name, opts)
         self.deployers = Deployers(f"{name}-deployers", DeployersArgs(deployers=args.deployers),
                                    pulumi.ResourceOptions(parent=self))
-        # Written after the deployer policies: this stack's own token may only do what they say.
-        here = pulumi.ResourceOptions(parent=self, depends_on=[self.deployers])
-        self.jwt_mounts = JwtAuthMounts(f"{name}-jwt-mounts", JwtAuthMountsArgs(mounts=args.jwt_mounts), here)
+        # Vault objects are written after the deployer policies: this stack's own token may only do what they
+        # say. Each resource is told so itself (the engine's graph holds the edge; a component's dependencies
+        # do not reach its children), and it waits for the policies, not for their component: Pulumi would walk
+        # the component's children again for every resource that waits (thousands of roles).
+        deployer_policies = list(self.deployers.policies.values())
+        here = pulumi.ResourceOptions(parent=self)
+        self.jwt_mounts = JwtAuthMounts(
+            f"{name}-jwt-mounts", JwtAuthMountsArgs(mounts=args.jwt_mounts, depends_on=deployer_policies), here)
         self.admin_auth = AdminAuth(
             f"{name}-admin-auth",
             AdminAuthArgs(
                 mount=args.admin_auth,
                 oidc_client_id=args.admin_oidc_client_id,
                 oidc_client_secret=args.admin_oidc_client_secret,
+                depends_on=deployer_policies,
             ),
             here,
         )
+        # GitHub's objects are written with the GitHub App's token, which Vault's policies do not govern.
         self.branch_protection = DefaultBranchProtection(
             f"{name}-branch-protection",
             DefaultBranchProtectionArgs(
@@ -99,11 +106,9 @@ class Organization(Component):
         self.deployer_roles = DeployerRoles(
             f"{name}-deployer-roles",
             DeployerRolesArgs(roles=args.deployer_roles,
-                              depends_on=[self.deployers, *self.jwt_mounts.backends.values()]),
-            pulumi.ResourceOptions(parent=self),
+                              depends_on=[*deployer_policies, *self.jwt_mounts.backends.values()]),
+            here,
         )
         self.auth_mounts = [*self.jwt_mounts.backends.values(), self.admin_auth.backend]
-        # The deployer policies themselves, not their component: Pulumi would walk the component's children
-        # again for every resource that waits (thousands of roles), to reach these same policies.
-        self.write_first = [*self.deployers.policies.values(), *self.auth_mounts]
+        self.write_first = [*deployer_policies, *self.auth_mounts]
         self.register_outputs({"jwtMounts": self.jwt_mounts.paths, "adminAuthPath": self.admin_auth.path})
