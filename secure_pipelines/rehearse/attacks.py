@@ -68,6 +68,17 @@ def violated_binding(role: CIRole, claims: dict[str, Any]) -> str | None:
     return None
 
 
+def role_admits(role: CIRole, claims: dict[str, Any]) -> bool:
+    """Whether the plan's Vault role admits these claims (a token validly signed by its issuer, current, sent
+    from inside its allowlist): the user claim is present, the audience is one it binds, every bound claim
+    matches. Pure."""
+    audiences = claims.get("aud")
+    named = audiences if isinstance(audiences, list) else [audiences]
+    return (role.user_claim in claims
+            and (not role.bound_audiences or any(a in role.bound_audiences for a in named))
+            and violated_binding(role, claims) is None)
+
+
 def _ref_attacks(deployment: Deployment) -> list[tuple[str, dict[str, object]]]:
     """Refs that must not deploy where only declared branches may."""
     if "*" in deployment.branches:

@@ -20,7 +20,7 @@ from ..progress import progress
 from .addresses import outside_addresses
 from .admin import rehearse_admin
 from .apply import StackVaultResource
-from .attacks import LoginAttack, login_attacks, violated_binding
+from .attacks import LoginAttack, login_attacks, role_admits, violated_binding
 from .deployers import apply_as_deployers, ask_capabilities_early, attack_rows, bootstrap, deployers_of, revoke
 from .differential import differential_outcome
 from .flows import LegitimateLogin, deployments_of, legitimate_logins, role_key
@@ -144,6 +144,10 @@ def rehearse(
     for system in {registry.by_name(role.ci) for role in subject.organization.roles}:
         if system.later_layers is not None:
             system.later_layers.start(subject.organization)  # e.g. worker processes, ready for the flows
+    with times.phase("later-layers"):
+        # Which attacks Vault admits by design follows from the plan alone: their later layers' decisions start
+        # now, beside the capture (one core of Python) and the apply (the server's), not during the flows.
+        _prepare_later_layers(subject)
     with times.phase("capture"):
         vault_resources = resources()
     with times.phase("keys"):
@@ -190,7 +194,6 @@ def rehearse(
 
             # Roles are independent; a few threads keep the server busy while Python mints tokens.
             deployments = subject.deployments() + infrastructure
-            _prepare_later_layers(subject.deployments(), infrastructure)
             # The deployer tokens' capability checks are all server work: asked beside the flows (Python work).
             early = ThreadPoolExecutor(max_workers=1)
             screen = CapabilityScreen(root, workers=CAPABILITY_WORKERS)
@@ -303,21 +306,33 @@ def _attacks_on(declaration: Declaration, plan: Plan, deployment: Deployment, ro
     return login_attacks(plan, declaration, deployment, attacked, first, refs)
 
 
-def _prepare_later_layers(roles: Sequence[tuple[Declaration, Plan, Deployment, CIRole]],
-                          infrastructure: Sequence[tuple[Declaration, Plan, Deployment, CIRole]]) -> None:
-    """Start, in the order the roles are fired, the later layers' costly decisions their attacks will wait
-    for: those of the attacks a later layer is expected to stop (Vault admits them by design). Only a head
-    start: a decision no attack needs is never read, and one not started here starts when it is needed."""
-    for each in [*roles, *infrastructure]:
+def admitted_by_design(subject: Subject, now: int, ci: AbstractSet[str] | None = None
+                       ) -> list[tuple[Plan, LoginAttack]]:
+    """The login attacks the plan's own Vault roles admit, each with the plan its role is in: they change only
+    claims the role does not bind, so only a later layer (or an accepted risk) can stop them. ``ci``: only the
+    roles of these CI systems. Pure."""
+    infrastructure = subject.infrastructure()
+    found: list[tuple[Plan, LoginAttack]] = []
+    for each in [*subject.deployments(), *infrastructure]:
         declaration, plan, deployment, role = each
-        layers = registry.by_name(role.ci).later_layers
-        if layers is None:
+        if ci is not None and str(role.ci) not in ci:
             continue
         deployer = any(each is mine for mine in infrastructure)
         logins = _logins_of(declaration, deployment, role, deployer=deployer)
         for attack in _attacks_on(declaration, plan, deployment, role, logins, deployer=deployer):
-            if not attack.expected_layer.startswith("Vault"):
-                layers.prepare(plan, attack.firing.job)
+            if attack.claims_only and role_admits(attack.role, claims_for(declaration, attack.firing, now)):
+                found.append((plan, attack))
+    return found
+
+
+def _prepare_later_layers(subject: Subject) -> None:
+    """Start, in the order the roles are fired, the later layers' costly decisions the attacks Vault admits by
+    design will wait for. Only a head start: a decision not started here starts when an attack needs it."""
+    layered = {system.name for system in registry.systems() if system.later_layers is not None}
+    for plan, attack in admitted_by_design(subject, int(time.time()), layered):
+        layers = registry.by_name(attack.firing.job.ci).later_layers
+        if layers is not None:
+            layers.prepare(plan, attack.firing.job)
 
 
 def _fire_attack(server: OpenBaoServer, declaration: Declaration, plan: Plan, attack: LoginAttack,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ..progress import Progress
 
 PHASES: dict[str, str] = {
+    "later-layers": "start the later layers' decisions on the attacks Vault admits by design",
     "capture": "capture the stacks' Vault resources under Pulumi's mocks",
     "keys": "generate each issuer's signing key",
     "server-start": "start the embedded OpenBao",

@@ -4,15 +4,18 @@ legitimate is refused, and every attack the plan calls for was fired."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
 from ruamel.yaml import YAML
 
 from secure_pipelines.ci.circleci.claims import PIPELINE_DEFINITION_ID
+from secure_pipelines.declaration.model import Declaration
 from secure_pipelines.plan import Plan
 from secure_pipelines.rehearse import Rehearsal, VaultTarget
 from secure_pipelines.rehearse.addresses import outside_addresses
+from secure_pipelines.rehearse.runner import Subject, admitted_by_design
 from secure_pipelines.rehearse.server import OpenBaoServer
 from secure_pipelines.rehearse.vault_client import VaultSession
 
@@ -352,11 +355,24 @@ def test_the_admin_stand_in_mount_is_removed_and_a_leftover_one_does_not_stop_a_
     assert f"{leftover}/" not in (root.read("sys/auth").body.get("data") or {})
 
 
+def test_the_attacks_openbao_admits_are_those_the_plan_admits_by_design(
+    example_rehearsal: tuple[Plan, Rehearsal], example_declaration: Declaration,
+) -> None:
+    """The later layers' decisions start before the capture on the attacks the plan says Vault admits: a real
+    OpenBao admitted exactly those (a head start on others would be wasted, one missed would start late)."""
+    plan, rehearsal = example_rehearsal
+    predicted = [f"{_label(attack.role)}: {attack.name}"
+                 for _, attack in admitted_by_design(Subject.of(example_declaration, plan), int(time.time()))]
+    admitted = [o.flow for o in rehearsal.outcomes if o.kind == "attack" and o.got.startswith("admitted")]
+    assert len(predicted) >= 10
+    assert sorted(predicted) == sorted(admitted)
+
+
 def test_the_rehearsal_times_every_phase_it_runs(example_rehearsal: tuple[Plan, Rehearsal]) -> None:
     _, rehearsal = example_rehearsal
     phases = dict(rehearsal.phases.in_order())
-    assert list(phases) == ["capture", "keys", "server-start", "apply", "address-check", "seed", "flows",
-                            "admin", "deployers", "differential", "server-stop"]
+    assert list(phases) == ["later-layers", "capture", "keys", "server-start", "apply", "address-check", "seed",
+                            "flows", "admin", "deployers", "differential", "server-stop"]
     assert all(seconds > 0 for seconds in phases.values()), phases
     assert sum(phases.values()) <= rehearsal.seconds
 
