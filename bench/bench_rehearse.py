@@ -19,7 +19,8 @@ It prints rows per second (over the whole rehearsal, and over its flows-and-atta
 ratio to the raw login limit, the CPU seconds of each phase (the rehearsal's process and its server:
 what other people's load on a shared machine does not blur), and the issue's goals: rows per second
 at least 0.6 of the limit, 200 repositories in 30 s, 1000 in 180 s, and peak memory per row that does
-not grow with size.
+not grow with size. Beside each goal: the CPU the run used (the rehearsal's and its server's) against the
+CPU the goal would leave on this machine's cores, the bound no scheduling can beat.
 With ``--repeats`` above 1 every figure is the median of the runs. The machine's load average is
 printed beside the figures: on a shared machine they move with it.
 """
@@ -173,6 +174,21 @@ def _cpu_cell(cpu: list[float | None] | None) -> str:
     return " / ".join("-" if v is None else f"{v:.1f}" for v in cpu)
 
 
+def _cpu_floor(result: dict[str, Any], limit: float) -> str:
+    """What the machine's cores allow: the CPU the rehearsal and its server used, spread over every core with
+    none idle, and the CPU the goals would leave them (a goal is out of reach while its budget is smaller)."""
+    cores = os.cpu_count() or 1
+    used = result["cpu_seconds"] + result["server_cpu_seconds"]
+    budgets = [("rows/s", result["rows"] / (RATIO_GOAL * limit))]
+    if result["repositories"] in SECONDS_GOAL:
+        budgets.append(("time", SECONDS_GOAL[result["repositories"]]))
+    shown = "; ".join(f"the {name} goal leaves {cores * seconds:.1f} s of CPU ({seconds:.1f} s on {cores} cores)"
+                      for name, seconds in budgets)
+    return (f"CPU used: {used:.1f} s (rehearsal {result['cpu_seconds']:.1f}, "
+            f"server {result['server_cpu_seconds']:.1f}), so no faster than {used / cores:.1f} s on {cores} cores; "
+            f"{shown}")
+
+
 def _load() -> str:
     one, five, _ = os.getloadavg()
     return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
@@ -240,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         if goal is not None:
             print(f"- {r['repositories']} repositories in {r['seconds']:.0f} s "
                   f"({'met' if r['seconds'] <= goal else 'not met'}: goal {goal:.0f} s)")
+        print(f"  - {_cpu_floor(r, limit)}")
     if len(results) >= 2:
         small, large = results[-2], results[-1]
         per_row = [(r["peak_rss_mib"] + r["server_peak_rss_mib"]) / r["rows"] for r in (small, large)]
