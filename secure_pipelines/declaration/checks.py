@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 
 from ..ci import registry
 from ..errors import Problem
+from .allowlists import breadth
 from .github import (
     environments_available,
     github_plan,
@@ -398,11 +399,15 @@ def _admins(d: Declaration) -> Iterator[Problem]:
         yield Problem("admins.ip_allowlist", [],
                       f"admins of {', '.join(production)} must log in from known networks; list your office or VPN "
                       "egress ranges (admin tokens are bound to them)")
-    for cidr in admins.ip_allowlist:
-        if production and ipaddress.ip_network(cidr).prefixlen == 0:
-            yield Problem("admins.ip_allowlist", cidr,
-                          f"admits every address, and admins here write {', '.join(production)}'s secrets; list your "
-                          "office or VPN egress ranges")
+    if not production:
+        return
+    fix = f"admins here write {', '.join(production)}'s secrets; list your office or VPN egress ranges"
+    single = [cidr for cidr in admins.ip_allowlist if ipaddress.ip_network(cidr).prefixlen == 0]
+    for cidr in single:
+        yield Problem("admins.ip_allowlist", cidr, f"admits every address, and {fix}")
+    wide = None if single or not admins.ip_allowlist else breadth(admins.ip_allowlist)
+    if wide is not None:
+        yield Problem("admins.ip_allowlist", list(admins.ip_allowlist), f"{wide}, and {fix}")
 
 
 def warnings(d: Declaration) -> list[Problem]:

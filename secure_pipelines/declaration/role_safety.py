@@ -14,6 +14,7 @@ import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 
 from ..errors import Problem
+from .allowlists import breadth
 from .model import TIER_LIMITS, Tier
 
 GLOB = "*"
@@ -25,19 +26,29 @@ def _is_open(cidr: str) -> bool:
     return ipaddress.ip_network(cidr, strict=False).prefixlen == 0
 
 
+def is_open_allowlist(cidrs: Sequence[str]) -> bool:
+    """The allowlist admits (nearly) anyone: one range admits every address, or all its ranges together admit
+    every address of a family or more public addresses than any egress needs (``allowlists.breadth``)."""
+    return any(_is_open(cidr) for cidr in cidrs) or breadth(cidrs) is not None
+
+
 def open_allowlist_problems(field: str, cidrs: Sequence[str], tier: Tier) -> Iterator[Problem]:
-    """An allowlist that admits every address (``0.0.0.0/0``, ``::/0``) where the tier refuses one."""
+    """An allowlist that admits (nearly) anyone (``0.0.0.0/0``, ``::/0``, or ranges that add up to it) where
+    the tier refuses one."""
     if TIER_LIMITS[tier].open_allowlist != "refused":
         return
-    for cidr in cidrs:
-        if _is_open(cidr):
-            yield Problem(field, cidr,
-                          f"admits every address; a {tier} allowlist must list your runners' egress ranges")
+    fix = f"a {tier} allowlist must list your runners' egress ranges"
+    single = [cidr for cidr in cidrs if _is_open(cidr)]
+    for cidr in single:
+        yield Problem(field, cidr, f"admits every address; {fix}")
+    wide = None if single else breadth(cidrs)
+    if wide is not None:
+        yield Problem(field, list(cidrs), f"{wide}; {fix}")
 
 
 def open_allowlist_warning(field: str, cidrs: Sequence[str], tier: Tier) -> Problem | None:
     """An open allowlist where the tier allows one: legal, but worth saying (louder for a test tier)."""
-    if TIER_LIMITS[tier].open_allowlist != "warned" or not any(_is_open(cidr) for cidr in cidrs):
+    if TIER_LIMITS[tier].open_allowlist != "warned" or not is_open_allowlist(cidrs):
         return None
     if tier is Tier.DEVELOPMENT:
         return Problem(field, list(cidrs), "a token for this environment can be used from any address")

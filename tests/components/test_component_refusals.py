@@ -73,6 +73,14 @@ def test_an_open_allowlist_is_refused_for_a_production_role(cidr):
     assert _errors(refused) == [_error(next(expected))]
 
 
+@pytest.mark.parametrize("cidrs", [["0.0.0.0/1", "128.0.0.0/1"], ["::ffff:0:0/96"], ["64.0.0.0/2"]])
+def test_ranges_that_add_up_to_an_open_allowlist_are_refused_for_a_production_role(cidrs):
+    refused = _refused(_with(_release_bot(), tokenBoundCidrs=cidrs))
+    (expected,) = open_allowlist_problems("token_bound_cidrs", cidrs, Tier.PRODUCTION)
+    assert "admit" in expected.message
+    assert _errors(refused) == [_error(expected)]
+
+
 def test_an_open_allowlist_is_refused_for_a_staging_role():
     refused = _refused(_with(_release_bot(), tier="staging", tokenBoundCidrs=["0.0.0.0/0"]))
     assert _errors(refused) == [_error(next(open_allowlist_problems("token_bound_cidrs", ["0.0.0.0/0"],

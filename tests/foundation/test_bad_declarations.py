@@ -6,6 +6,7 @@ vague or misplaced error fails the test.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,10 @@ def _append(key: str, item_from: Callable[[dict[str, Any]], dict[str, Any]]) -> 
 
     return mutate
 
+
+ALL_BUT_ONE = sorted(str(n) for n in ipaddress.ip_network("0.0.0.0/0").address_exclude(
+    ipaddress.ip_network("203.0.113.5/32")))
+"""Every IPv4 address but one, in 32 ranges: as open as 0.0.0.0/0."""
 
 PROD = lambda d: env(d, "production")  # noqa: E731
 STAGING = lambda d: env(d, "staging")  # noqa: E731
@@ -171,6 +176,22 @@ CASES = [
          "environments[production].ip_allowlist", "admits every address"),
     Case("open IPv6 staging allowlist", _set(STAGING, "ip_allowlist", ["198.51.100.0/24", "::/0"]),
          "environments[staging].ip_allowlist", "egress ranges"),
+    Case("production allowlist of two halves of IPv4", _set(PROD, "ip_allowlist", ["0.0.0.0/1", "128.0.0.0/1"]),
+         "environments[production].ip_allowlist", "together admit every IPv4 address"),
+    Case("staging allowlist of every IPv4 address written as IPv6", _set(STAGING, "ip_allowlist", ["::ffff:0:0/96"]),
+         "environments[staging].ip_allowlist", "admits every IPv4 address"),
+    Case("production allowlist of every address but one", _set(PROD, "ip_allowlist", ALL_BUT_ONE),
+         "environments[production].ip_allowlist", "public IPv4 addresses, more than a /8"),
+    Case("production allowlist of a public /7", _set(PROD, "ip_allowlist", ["2.0.0.0/7"]),
+         "environments[production].ip_allowlist", "33,554,432 public IPv4 addresses"),
+    Case("staging allowlist of more than a provider's IPv6", _set(STAGING, "ip_allowlist", ["2a00::/31"]),
+         "environments[staging].ip_allowlist", "public IPv6 addresses, more than a /32"),
+    Case("admins' allowlist of two halves of IPv4",
+         _set(lambda d: d["admins"], "ip_allowlist", ["0.0.0.0/1", "128.0.0.0/1"]),
+         "admins.ip_allowlist", "together admit every IPv4 address, and admins here write"),
+    Case("infrastructure allowlist of every IPv4 address written as IPv6",
+         _set(lambda d: d["infrastructure"], "ip_allowlist", ["::ffff:0:0/96"]),
+         "infrastructure.ip_allowlist", "admits every IPv4 address"),
     Case("empty allowlist", _set(PROD, "ip_allowlist", []), "environments[production].ip_allowlist", "at least 1"),
     Case("production from a feature branch", _set(PROD, "branches", ["release"]),
          "environments[production].branches", "only from the default branch"),
@@ -426,6 +447,20 @@ def test_circleci_deploys_without_a_runner_inside_the_allowlist_are_a_warning(ex
     plan = build_plan(parse_declaration(example))
     field = "environments[staging].ci.circleci.runner_resource_class"
     assert any(w.field == field and "Vault would refuse" in w.message for w in plan.warnings)
+
+
+def test_private_ranges_and_a_public_range_of_a_provider_are_a_closed_allowlist(example: dict[str, Any]) -> None:
+    env(example, "production")["ip_allowlist"] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                                                  "1.0.0.0/8", "2a00::/32"]
+    parse_declaration(example)
+
+
+def test_a_development_allowlist_of_ranges_adding_up_to_everything_is_a_warning(example: dict[str, Any]) -> None:
+    from secure_pipelines import build_plan
+
+    env(example, "dev")["ip_allowlist"] = ["0.0.0.0/1", "128.0.0.0/1"]
+    plan = build_plan(parse_declaration(example))
+    assert any(w.field == "environments[dev].ip_allowlist" and "any address" in w.message for w in plan.warnings)
 
 
 def test_an_open_development_allowlist_is_a_warning_not_an_error(example: dict[str, Any]) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from secure_pipelines.declaration import Declaration
+from secure_pipelines.declaration import Declaration, Tier
+from secure_pipelines.declaration.role_safety import open_allowlist_problems
 from secure_pipelines.plan import CIRole, Plan
 from secure_pipelines.rehearse.addresses import inside_address, is_inside, outside_addresses
 from secure_pipelines.rehearse.apply import calls_for, vault_resources
@@ -93,3 +94,28 @@ def test_vault_judges_the_right_most_forwarded_address_not_one_a_client_prepende
     prepended = outcomes["token bound to 192.0.2.55/32 used with X-Forwarded-For 192.0.2.56, 192.0.2.55"]
     appended = outcomes["token bound to 192.0.2.55/32 used with X-Forwarded-For 192.0.2.55, 192.0.2.56"]
     assert (prepended.got, appended.got.startswith("refused")) == ("admitted", True)
+
+
+def test_openbao_admits_ipv4_clients_through_ranges_the_declaration_counts_as_open(
+    openbao: OpenBaoServer, openbao_root: VaultSession, example_declaration: Declaration, example_plan: Plan,
+    example_resources: list, issuer_keys: dict[str, IssuerKey], fresh_jwt_mount: Callable[[str], str],
+) -> None:
+    """Why an allowlist is judged by all its ranges together, IPv4-mapped ranges as IPv4: a real OpenBao admits
+    any IPv4 client through each of these, and the declaration refuses each where it refuses 0.0.0.0/0."""
+    role = _role_with_narrow_allowlist(example_plan)
+    mount = fresh_jwt_mount(role.issuer)
+    _write_role_as_captured(openbao_root, example_resources, role, mount, issuer_keys)
+
+    def bind(cidrs: list[str]) -> None:
+        updated = openbao_root.write(f"auth/{mount}/role/{role.role_name}",
+                                     {"role_type": "jwt", "token_bound_cidrs": cidrs})
+        assert updated.ok, updated.reason
+
+    for cidrs in (["::ffff:0:0/96"], ["0.0.0.0/1", "128.0.0.0/1"]):
+        bind(cidrs)
+        for address in ("192.0.2.77", "8.8.8.8", "203.0.113.200"):
+            assert _attempt(openbao, example_declaration, example_plan, issuer_keys, mount, role, address), cidrs
+        assert [p.field for p in open_allowlist_problems("ip_allowlist", cidrs, Tier.PRODUCTION)] == ["ip_allowlist"]
+    bind(["::ffff:0:0/104"])  # the mapped /104 is IPv4's 0.0.0.0/8: the mapping is exact
+    assert _attempt(openbao, example_declaration, example_plan, issuer_keys, mount, role, "0.1.2.3")
+    assert not _attempt(openbao, example_declaration, example_plan, issuer_keys, mount, role, "192.0.2.77")

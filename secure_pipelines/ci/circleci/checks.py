@@ -4,11 +4,11 @@ checks developers' user ids); and its warnings."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 from collections.abc import Iterator
 
 from ...declaration.model import PROTECTED_TIERS, REVIEWED_TIERS, Declaration, Environment, Repository, Tier
+from ...declaration.role_safety import is_open_allowlist
 from ...errors import Problem
 from . import sections
 from .policy.model import RuleMode
@@ -119,7 +119,7 @@ def warnings(d: Declaration) -> list[Problem]:
     found: list[Problem] = []
     for env in d.environments:
         section = sections.environment(env)
-        open_allowlist = any(ipaddress.ip_network(c).prefixlen == 0 for c in env.ip_allowlist)
+        open_allowlist = is_open_allowlist(env.ip_allowlist)
         if _users(d, env) and not (section.runner_resource_class or section.ip_ranges or open_allowlist):
             found.append(Problem(
                 f"environments[{env.name}].ci.circleci.runner_resource_class", None,

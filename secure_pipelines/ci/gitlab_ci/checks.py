@@ -5,11 +5,11 @@ warnings, first of them what GitLab must be set to by hand."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 from collections.abc import Iterator
 
 from ...declaration.model import REVIEWED_TIERS, Declaration, Environment, Repository
+from ...declaration.role_safety import is_open_allowlist
 from ...errors import Problem
 from . import sections
 from .render import PIPELINE_IMAGES
@@ -34,8 +34,8 @@ def protected_branches(d: Declaration, repo: Repository) -> tuple[str, ...]:
 
 
 def closed_allowlist(env: Environment) -> bool:
-    """The allowlist admits known egress ranges only (no ``0.0.0.0/0`` or ``::/0``)."""
-    return all(ipaddress.ip_network(cidr).prefixlen > 0 for cidr in env.ip_allowlist)
+    """The allowlist admits known egress ranges only (no ``0.0.0.0/0``, ``::/0``, or ranges adding up to it)."""
+    return not is_open_allowlist(env.ip_allowlist)
 
 
 def _duplicate_projects(d: Declaration) -> Iterator[Problem]:
