@@ -370,8 +370,32 @@ def problems_from_validation(
             description = _description(model, loc)
             message = "is required" + (f": {description}" if description else "")
             value = None
+        else:
+            message = _plain_words(item, _description(model, loc)) or message
         found.append(Problem(field, value, message))
     return found
+
+
+def _plain_words(item: Any, description: str | None) -> str | None:
+    """pydantic's message for a value of the wrong type or form, said with the fix (``None``: keep pydantic's)."""
+    kind, value, context = item["type"], item.get("input"), item.get("ctx") or {}
+    what = f" ({description})" if description else ""
+    if kind in ("tuple_type", "list_type", "set_type", "frozen_set_type"):
+        example = f"[{value}]" if isinstance(value, str | int | float) else "[first, second]"
+        return f"must be a list, e.g. {example}{what}"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be a whole number{', of seconds (900 is 15 minutes)' if 'ttl' in str(item['loc'][-1]) else ''}"
+    if kind in ("bool_parsing", "bool_type"):
+        return "must be true or false"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"must be a mapping of keys to values{what}"
+    if kind == "greater_than_equal":
+        return f"must be at least {context.get('ge')}{what}"
+    if kind == "less_than_equal":
+        return f"must be at most {context.get('le')}{what}"
+    if kind == "string_pattern_mismatch":
+        return f"does not have the expected form{what or ''} (it must match {context.get('pattern')})"
+    return None
 
 
 def _field_path(loc: tuple[int | str, ...], raw: Any, prefix: str = "") -> str:

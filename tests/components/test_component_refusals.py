@@ -132,8 +132,8 @@ def test_every_problem_is_reported_at_once():
 
 
 @pytest.mark.parametrize(("inputs", "field", "words"), [
-    ({"tokenTtl": 300.5}, "token_ttl", "fractional part"),
-    ({"tokenTtl": 30}, "token_ttl", "greater than or equal to 60"),
+    ({"tokenTtl": 300.5}, "token_ttl", "must be a whole number"),
+    ({"tokenTtl": 30}, "token_ttl", "must be at least 60"),
     ({"tier": "prod"}, "tier", "'development', 'test', 'staging' or 'production'"),
     ({"claimsMatch": "regex"}, "claims_match", "'string' or 'glob'"),
     ({"tokenBoundCidrs": ["203.0.113.17/28"]}, "token_bound_cidrs[0]", "host bits set"),
