@@ -38,7 +38,7 @@ def init(
             return
         if declaration is not None:
             fail("--declaration goes with --stacks (a new project writes its own declaration)")
-        name = organization or _name_from(directory)
+        name = _checked(organization) if organization is not None else _name_from(directory)
         written = write_new_files(directory, project_files(name, installed_version()),
                                   hint="to add the stack config files of new environments, use --stacks")
     for path in written:
@@ -57,6 +57,16 @@ def init(
 def _relative(path: Path) -> str:
     here = Path.cwd().resolve()
     return path.resolve().relative_to(here).as_posix() if path.resolve().is_relative_to(here) else str(path)
+
+
+def _checked(organization: str) -> str:
+    """The ``--organization`` given, if the declaration accepts it as the organisation's name."""
+    if organization_name(organization) != organization:
+        suggestion = organization_name(organization)
+        fail(f"--organization {organization!r} is not a name the declaration accepts: use your GitHub organisation's "
+             "login, 1-32 lowercase letters, digits or '-', starting with a letter"
+             + (f" (e.g. --organization {suggestion})" if suggestion else ""))
+    return organization
 
 
 def _name_from(directory: Path) -> str:

@@ -141,6 +141,17 @@ def test_init_refuses_to_overwrite_names_the_files_and_writes_nothing(securepipe
     assert (tmp_path / "stacks" / "declaration.yaml").read_text() == "mine\n"
 
 
+@pytest.mark.parametrize(("given", "suggested"), [("Acme Corp", "acme-corp"), ("9lives", None)])
+def test_init_refuses_an_organisation_name_the_declaration_would_refuse_and_writes_nothing(
+    securepipe, tmp_path: Path, given: str, suggested: str | None,
+) -> None:
+    ran = securepipe("init", "--organization", given, cwd=tmp_path)
+    assert ran.exit_code == 2
+    assert f"--organization {given!r} is not a name the declaration accepts" in ran.stderr
+    assert (f"(e.g. --organization {suggested})" in ran.stderr) is (suggested is not None)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_init_stacks_writes_only_the_missing_stack_files(securepipe, tmp_path: Path) -> None:
     assert securepipe("init", "--organization", "globex", cwd=tmp_path).exit_code == 0
     production = (tmp_path / "stacks" / "Pulumi.production.yaml").read_text()
