@@ -143,8 +143,9 @@ class JobAttack:
     name: str
     job: Job
     accepted_when_unbound: str | None = None
-    """The declaration's override (field and quoted reason) that accepts this attack where the plan does
-    not bind the claim it changes; ``None``: nothing accepts it, so if it gets in, it is an escape."""
+    """Why this attack is accepted where the plan does not bind the claim it changes: the declaration's
+    override (field and quoted reason), or what the environment's tier allows by definition (a development
+    environment deploys from any branch); ``None``: nothing accepts it, so if it gets in, it is an escape."""
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,9 @@ class LoginAttack:
     """The attack changes what the job is (claims), not the token's validity or the caller's address:
     whether Vault refuses it depends on the role's bound claims."""
     accepted_when_unbound: str | None = None
-    """The declaration's override (field and quoted reason) accepting this attack where the plan does not
-    bind the claim it changes (shown as ``accepted-risk`` when no layer stops it; never an excuse where
-    the plan binds the claim)."""
+    """Why this attack is accepted where the plan does not bind the claim it changes: the declaration's
+    override (field and quoted reason) or what the tier allows by definition (shown as ``accepted-risk``
+    when no layer stops it; never an excuse where the plan binds the claim)."""
 
 
 def _glob(pattern: str) -> re.Pattern[str]:

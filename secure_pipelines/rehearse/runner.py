@@ -382,7 +382,7 @@ def _judge_admitted(declaration: Declaration, plan: Plan, attack: LoginAttack, n
     proof = "; ".join(f"{d.layer}: {d.proof}" for d in decisions) or "no later layer applies to this job"
     if attack.accepted_when_unbound:
         return outcome("admitted (no layer stops it)", "", "accepted-risk",
-                       proof=f"accepted in the declaration by {attack.accepted_when_unbound}; asked: {proof}")
+                       proof=f"accepted risk: {attack.accepted_when_unbound}; asked: {proof}")
     return outcome("admitted", "", "escape", proof=proof)
 
 

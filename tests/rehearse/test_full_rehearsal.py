@@ -195,7 +195,7 @@ def test_an_accepted_risk_is_only_where_the_plan_leaves_the_claim_unbound(
     for outcome in (o for o in rehearsal.outcomes if o.verdict == "accepted-risk"):
         role = next(r for r in plan.roles if outcome.flow.startswith(_label(r) + ":"))
         assert PIPELINE_DEFINITION_ID not in role.claims, outcome.flow
-        assert outcome.proof.startswith("accepted in the declaration by "), outcome.flow
+        assert outcome.proof.startswith("accepted risk: "), outcome.flow
     pinned = [r for r in plan.roles if PIPELINE_DEFINITION_ID in r.claims]
     assert pinned, "no role pins its pipeline definition: the refusal below would prove nothing"
     for role in pinned:
@@ -215,7 +215,7 @@ def test_an_accepted_risk_row_quotes_the_override_that_accepts_it(tmp_path, rehe
     _, rehearsal = rehearse_example("production", path, cwd=tmp_path)
     (row,) = _rows(rehearsal, "webapp -> production", "another pipeline definition")
     assert row.verdict == "accepted-risk"
-    assert row.proof.startswith("accepted in the declaration by repositories[webapp].ci.circleci.overrides."
+    assert row.proof.startswith("accepted risk: repositories[webapp].ci.circleci.overrides."
                                 f"unpinned_pipeline_definition: {reason!r}; asked: ")
     assert rehearsal.passed
 
