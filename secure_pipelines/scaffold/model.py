@@ -25,9 +25,12 @@ def placeholder_number(number: int) -> int:
 
 
 def is_placeholder(value: object) -> bool:
-    """Whether ``value`` is one of the ids a new declaration starts with."""
+    """Whether ``value`` is one of the ids a new declaration starts with (a numeric id may come as its digits,
+    as plans keep the ids claims carry as strings)."""
     if isinstance(value, bool):
         return False
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
     if isinstance(value, int):
         return PLACEHOLDER_NUMBER_BASE < value < PLACEHOLDER_NUMBER_BASE + 1000
     return isinstance(value, str) and value.lower().startswith(PLACEHOLDER_UUID_PREFIX)

@@ -14,10 +14,14 @@ from ruamel.yaml import YAML
 from secure_pipelines.checklist.build import checklist, for_stacks
 from secure_pipelines.checklist.formats import as_json, as_markdown
 from secure_pipelines.checklist.steps import PHASE_ORDER, Phase, Setup, Step
+from secure_pipelines.declaration.loader import parse_declaration
 from secure_pipelines.plan import Plan
+from secure_pipelines.plan.assembly import build_plan
 from secure_pipelines.plan.github_app import app_needs
 from secure_pipelines.render.files import render_files
+from secure_pipelines.scaffold.checks import placeholder_fields
 from secure_pipelines.scaffold.model import placeholder_uuid
+from secure_pipelines.scaffold.project import project_files
 
 from .conftest import EXAMPLE_SOURCE, PlanVariant
 from .test_infrastructure_pipeline import on_gitlab
@@ -144,6 +148,18 @@ def test_a_placeholder_id_is_flagged_in_its_step(plan_variant) -> None:
     plan = plan_variant(lambda values: values["ci"]["circleci"].update(org_id=placeholder_uuid(1)))
     (step,) = [s for s in checklist(Setup(plan)) if s.id == "circleci.org-id"]
     assert "still the placeholder securepipe init wrote" in step.values[0].value
+
+
+def test_every_placeholder_of_a_new_project_the_checklist_shows_is_flagged() -> None:
+    """What `securepipe validate` counts as placeholders, the checklist flags wherever it asks for the id
+    (GitLab's ids included: its plan keeps them as the strings its claims carry)."""
+    values = YAML(typ="safe", pure=True).load(project_files("acme", "0.1.0")["stacks/declaration.yaml"])
+    steps = checklist(Setup(build_plan(parse_declaration(values))))
+    shown = {v.name for s in steps for v in s.values}
+    flagged = {v.name for s in steps for v in s.values if "still the placeholder securepipe init wrote" in v.value}
+    assert flagged == set(placeholder_fields(values)) & shown
+    assert {f for f in flagged if ".gitlab_ci." in f} >= {"repositories[shop].ci.gitlab_ci.project_id",
+                                                           "developers[lin].ci.gitlab_ci.user_id"}
 
 
 def test_markdown_is_a_task_list_with_every_step_once_and_json_the_same_steps(example_steps: list[Step]) -> None:
