@@ -23,7 +23,7 @@ from ..changes import NARROWING, NEUTRAL, WIDENING, AccessChange
 from ..declaration.loader import planned_from, read_values
 from ..declaration.sources.environment import DECLARATION_VARIABLE
 from ..diff import NO_ACCESS, Access, access_changes, access_of, widens
-from ..errors import DeclarationNotFound
+from ..errors import DeclarationNotFound, InvalidDeclaration
 from ..snapshot import check_ref, extract, repository_root
 from ..views import Request, Views, open_views
 from ._common import (
@@ -86,7 +86,11 @@ def _files(path: Path) -> Access:
     """One declaration file alone: no stack config, no ``SECUREPIPE_`` overrides."""
     read = read_values(path, None, environ={})
     say(f"read declaration {path} (alone: no stack config, no SECUREPIPE_ overrides)")
-    return access_of(planned_from(read)[1])
+    try:
+        return access_of(planned_from(read)[1])
+    except InvalidDeclaration:
+        say(f"{path} is not a declaration the toolkit accepts:")
+        raise
 
 
 def _committed_environment() -> dict[str, str]:

@@ -155,6 +155,15 @@ def test_diff_exits_1_when_access_widens_and_0_when_it_narrows(example_values_mo
     assert same.exit_code == 0 and "no change to access" in same.stdout
 
 
+def test_diff_names_the_file_it_refuses(example_values_module, securepipe, tmp_path: Path) -> None:
+    old = _write(tmp_path / "old.yaml", example_values_module)
+    new = _write(tmp_path / "new.yaml", {"version": 2})
+    refused = securepipe("diff", str(old), str(new), cwd=tmp_path)
+    assert refused.exit_code != 0 and refused.exit_code != 1
+    assert f"{new} is not a declaration the toolkit accepts" in refused.stderr
+    assert f"{old} is not" not in refused.stderr
+
+
 def test_diff_writes_a_pull_request_comment_and_json(example_values_module, securepipe, tmp_path: Path) -> None:
     old = _write(tmp_path / "old.yaml", example_values_module)
     new = _write(tmp_path / "new.yaml", _changed(example_values_module, WIDENINGS["another admin group"][0]))
