@@ -507,3 +507,15 @@ def test_without_production_admins_may_come_from_anywhere_with_a_warning(example
     plan = build_plan(parse_declaration(example))
     assert any(w.field == "admins.ip_allowlist" and "any address" in w.message for w in plan.warnings)
     assert all(env.admin_role.token_bound_cidrs == () for env in plan.environments)
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "---\n"])
+def test_an_empty_declaration_file_says_so(tmp_path, text: str) -> None:
+    from secure_pipelines.declaration.sources.yaml_file import read_yaml_mapping
+
+    path = tmp_path / "declaration.yaml"
+    path.write_text(text)
+    with pytest.raises(InvalidDeclaration) as refused:
+        read_yaml_mapping(path)
+    (problem,) = refused.value.problems
+    assert problem.field == str(path) and "is empty" in problem.message and "securepipe init" in problem.message

@@ -35,7 +35,8 @@ def parse_yaml_mapping(text: str, source: str) -> dict[str, Any]:
 
 def _mapping(loaded: Any, source: str) -> dict[str, Any]:
     if loaded is None:
-        return {}
+        raise InvalidDeclaration([Problem(source, None, "is empty (or only comments); start from the commented "
+                                                        "declaration `securepipe init` writes")])
     if not isinstance(loaded, dict):
         raise InvalidDeclaration([Problem(source, type(loaded).__name__, "must be a mapping of settings")])
     return loaded
