@@ -54,6 +54,14 @@ def test_help_speaks_to_users_without_the_toolkits_jargon() -> None:
     assert [text for text in texts if JARGON.search(text)] == []
 
 
+@pytest.mark.parametrize("command", ["", *COMMANDS])
+def test_help_shows_a_flag_as_a_flag(securepipe, tmp_path: Path, command: str) -> None:
+    """A flag takes no value: help that showed `--all <bool>` would send users to type `--all true`."""
+    shown = securepipe(*([command] if command else []), "--help", cwd=tmp_path)
+    assert shown.exit_code == 0 and "--help" in shown.stdout
+    assert "<bool>" not in shown.stdout and "BOOLEAN" not in shown.stdout
+
+
 @pytest.mark.parametrize("text", ["the front door reads it", "each stack's view", "the plan's extras"])
 def test_the_jargon_scan_catches_each_form(text: str) -> None:
     assert JARGON.search(text)
