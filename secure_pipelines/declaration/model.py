@@ -67,7 +67,7 @@ def _branch_name(value: str) -> str:
 
 
 def _job_name(value: str) -> str:
-    if not JOB_NAME.match(value):
+    if not JOB_NAME.fullmatch(value):
         raise ValueError(f"{value!r} cannot name a CI job; use letters, digits, '-' or '_', starting with a letter "
                          "(it is the job name and its make target)")
     return value

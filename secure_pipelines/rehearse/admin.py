@@ -12,6 +12,7 @@ mount is removed afterwards.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import time
 from collections.abc import Sequence
@@ -80,12 +81,18 @@ def rehearse_admin(rehearsal: Rehearsal, server: OpenBaoServer, plan: Plan, env_
         root.call("delete", f"sys/auth/{stand_in.mount}")
 
 
+def _as_vault_shows(cidr: str) -> str:
+    """Vault reads a single address back without its prefix length (``/32`` in IPv4, ``/128`` in IPv6 only)."""
+    network = ipaddress.ip_network(cidr)
+    return str(network.network_address) if network.prefixlen == network.max_prefixlen else cidr
+
+
 def _read_back(admin: AdminRole, role: dict[str, Any], env_name: str) -> list[Outcome]:
     """The role as Vault holds it binds this environment's group and the admins' networks."""
     bound = role.get("bound_claims") or {}
     group_bound = (bound.get(admin.groups_claim) or []) == [admin.admin_group]
     cidrs = sorted(role.get("token_bound_cidrs") or [])
-    expected = sorted(c.removesuffix("/32").removesuffix("/128") for c in admin.token_bound_cidrs)
+    expected = sorted(_as_vault_shows(c) for c in admin.token_bound_cidrs)
     return [
         Outcome("verification", f"admin role {admin.role_name} binds {admin.groups_claim} to {admin.admin_group} "
                 "alone (read back from Vault)", env_name, None, None, None, "admitted", f"bound_claims={bound}", "",

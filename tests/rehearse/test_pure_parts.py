@@ -131,3 +131,21 @@ def test_a_phase_counts_the_cpu_its_meter_reads_and_none_where_the_server_is_not
 def test_an_unknown_phase_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown rehearsal phase 'warmup'"):
         PhaseTimes().record("warmup", 1.0)
+
+
+def test_an_admin_role_read_back_with_single_addresses_and_an_ipv6_slash_32_matches_its_declaration(
+    example_plan,
+) -> None:
+    """Vault shows a single address without its prefix length; an IPv6 /32 is a network and keeps it."""
+    from dataclasses import replace
+
+    from secure_pipelines.rehearse.admin import _read_back
+
+    admin = example_plan.environment("production").admin_role
+    declared = replace(admin, token_bound_cidrs=("203.0.113.64/28", "2001:db8::/32", "198.51.100.7/32",
+                                                  "2001:db8:1::7/128"))
+    read = {"bound_claims": {admin.groups_claim: [admin.admin_group]},
+            "token_bound_cidrs": ["2001:db8::/32", "198.51.100.7", "2001:db8:1::7", "203.0.113.64/28"]}
+    assert [o.verdict for o in _read_back(declared, read, "production")] == ["ok", "ok"]
+    wider = dict(read, token_bound_cidrs=["2001:db8::", "198.51.100.7", "2001:db8:1::7", "203.0.113.64/28"])
+    assert [o.verdict for o in _read_back(declared, wider, "production")] == ["ok", "escape"]
