@@ -168,7 +168,7 @@ def plain_program(plan: Plan, stack: str) -> None:
             github.OrganizationRuleset(
                 ruleset.resource_name, name=ruleset.name, target="branch", enforcement="active",
                 conditions=github.OrganizationRulesetConditionsArgs(
-                    ref_name=github.OrganizationRulesetConditionsRefNameArgs(includes=["~DEFAULT_BRANCH"],
+                    ref_name=github.OrganizationRulesetConditionsRefNameArgs(includes=list(ruleset.branches),
                                                                              excludes=[]),
                     repository_ids=list(ruleset.repository_ids)),
                 rules=_ruleset_rules(ruleset),

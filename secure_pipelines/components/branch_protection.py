@@ -122,7 +122,7 @@ class DefaultBranchProtection(Component):
             enforcement="active",
             conditions=github.OrganizationRulesetConditionsArgs(
                 ref_name=github.OrganizationRulesetConditionsRefNameArgs(
-                    includes=["~DEFAULT_BRANCH"], excludes=[],
+                    includes=list(ruleset.branches), excludes=[],
                 ),
                 repository_ids=list(ruleset.repository_ids),
             ),

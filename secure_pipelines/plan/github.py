@@ -52,6 +52,10 @@ def _branch_protection(declaration: Declaration, repo: Repository) -> BranchProt
     )
 
 
+DEFAULT_BRANCH_REF = "~DEFAULT_BRANCH"
+"""A ruleset's name for each repository's default branch on GitHub."""
+
+
 def organization_ruleset(declaration: Declaration) -> OrganizationRuleset | None:
     github = declaration.organization.github
     repos = github_repositories(declaration)
@@ -60,6 +64,7 @@ def organization_ruleset(declaration: Declaration) -> OrganizationRuleset | None
     return OrganizationRuleset(
         name=f"{declaration.organization.name}-default-branch",
         repository_ids=tuple(_github_id(r) for r in repos),
+        branches=(DEFAULT_BRANCH_REF, *sorted({f"refs/heads/{r.default_branch}" for r in repos})),
         # One ruleset for all: the strictest declared setting applies to every repository.
         required_approvals=max(r.required_approvals for r in repos),
         require_code_owner_reviews=any(r.code_owner_review for r in repos),

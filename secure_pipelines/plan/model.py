@@ -290,6 +290,10 @@ class OrganizationRuleset:
 
     name: str
     repository_ids: tuple[int, ...]
+    branches: tuple[str, ...]
+    """The refs it protects: GitHub's default branch of each repository, and each declared default branch by
+    name, which the Vault roles bind (so a declaration that names another branch than GitHub's default
+    does not leave the branch the roles trust unprotected)."""
     required_approvals: int
     require_code_owner_reviews: bool
     required_status_checks: tuple[str, ...]

@@ -22,6 +22,17 @@ def _ruleset_declaration(example, bypass=()):
     return example
 
 
+def test_the_ruleset_also_protects_each_declared_default_branch_by_name(example, declaration_file):
+    """The roles bind the declared default branch: were it not GitHub's default, ~DEFAULT_BRANCH alone would
+    leave the branch they trust open to unreviewed pushes."""
+    values = _ruleset_declaration(example)
+    next(r for r in values["repositories"] if r["name"] == "api")["default_branch"] = "deploy"
+    resources = capture_stack("production", declaration_file(values))
+    (ruleset,) = by_name(resources, RULESET).values()
+    assert ruleset.inputs["conditions"]["refName"]["includes"] == [
+        "~DEFAULT_BRANCH", "refs/heads/deploy", "refs/heads/main"]
+
+
 def test_an_organisation_ruleset_replaces_every_per_repository_protection(example, declaration_file):
     resources = capture_stack("production", declaration_file(_ruleset_declaration(example)))
     counts = Counter(r.type_token for r in resources)
@@ -36,7 +47,7 @@ def test_the_ruleset_protects_every_repositorys_default_branch_with_the_strictes
     inputs = ruleset.inputs
     assert (inputs["name"], inputs["target"], inputs["enforcement"]) == ("acme-default-branch", "branch", "active")
     assert inputs["conditions"] == {
-        "refName": {"includes": ["~DEFAULT_BRANCH"], "excludes": []},
+        "refName": {"includes": ["~DEFAULT_BRANCH", "refs/heads/main"], "excludes": []},
         "repositoryIds": [700000001, 700000002, 700000009],
     }
     rules = inputs["rules"]
