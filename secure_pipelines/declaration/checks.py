@@ -327,8 +327,19 @@ def _policy_references(d: Declaration) -> Iterator[Problem]:
 
 def _resources_stack(d: Declaration) -> Iterator[Problem]:
     stack = d.organization.resources_stack
-    if stack and stack not in {e.name for e in d.environments}:
+    names = {e.name: e for e in d.environments}
+    if stack and stack not in names:
         yield Problem("organization.resources_stack", stack, "is not a declared environment")
+        return
+    ladder = list(Tier)
+    highest = max((e.tier for e in d.environments), key=ladder.index, default=None)
+    chosen = names.get(d.resources_stack)
+    if stack and chosen is not None and highest is not None and chosen.tier is not highest:
+        top = [e.name for e in d.environments if e.tier is highest]
+        yield Problem("organization.resources_stack", stack,
+                      f"is a {chosen.tier} environment, but the resources stack's deployer writes every stack's "
+                      f"deployer policy, so whoever may apply it may grant itself {', '.join(top)}'s secrets; name "
+                      f"a {highest} environment ({', '.join(top)})")
 
 
 def _infrastructure(d: Declaration) -> Iterator[Problem]:

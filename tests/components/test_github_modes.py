@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from functools import partial
 
@@ -125,10 +126,16 @@ def test_environments_github_does_not_offer_are_skipped_with_a_warning(example, 
 
 
 def test_a_different_resources_stack_moves_every_organisation_resource_there(example, declaration_file):
-    example["organization"]["resources_stack"] = "staging"
+    """Another production environment may own them (a lower tier may not: the declaration refuses it)."""
+    production = next(e for e in example["environments"] if e["name"] == "production")
+    eu = copy.deepcopy(production) | {"name": "production-eu"}
+    eu["ci"]["circleci"]["runner_resource_class"] = "acme/prod-eu-deployers"
+    example["environments"].append(eu)
+    example["admins"]["groups"]["production-eu"] = example["admins"]["groups"]["production"]
+    example["organization"]["resources_stack"] = "production-eu"
     path = declaration_file(example)
-    staging = {r.type_token for r in capture_stack("staging", path)}
-    production = {r.type_token for r in capture_stack("production", path)}
-    assert BRANCH_PROTECTION in staging and BRANCH_PROTECTION not in production
-    assert "secure-pipelines:index:Organization" in staging
-    assert "secure-pipelines:index:Organization" not in production
+    owner = {r.type_token for r in capture_stack("production-eu", path)}
+    original = {r.type_token for r in capture_stack("production", path)}
+    assert BRANCH_PROTECTION in owner and BRANCH_PROTECTION not in original
+    assert "secure-pipelines:index:Organization" in owner
+    assert "secure-pipelines:index:Organization" not in original
