@@ -38,6 +38,7 @@ from .model import (
 )
 from .role_safety import (
     long_ttl_warning,
+    loopback_problems,
     open_allowlist_problems,
     open_allowlist_warning,
     ttl_problems,
@@ -419,6 +420,8 @@ def _admins(d: Declaration) -> Iterator[Problem]:
     wide = None if single or not admins.ip_allowlist else breadth(admins.ip_allowlist)
     if wide is not None:
         yield Problem("admins.ip_allowlist", list(admins.ip_allowlist), f"{wide}, and {fix}")
+    elif not single:
+        yield from loopback_problems("admins.ip_allowlist", admins.ip_allowlist, fix)
 
 
 def warnings(d: Declaration) -> list[Problem]:

@@ -14,7 +14,7 @@ import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 
 from ..errors import Problem
-from .allowlists import breadth
+from .allowlists import breadth, loopback
 from .model import TIER_LIMITS, Tier
 
 GLOB = "*"
@@ -44,6 +44,16 @@ def open_allowlist_problems(field: str, cidrs: Sequence[str], tier: Tier) -> Ite
     wide = None if single else breadth(cidrs)
     if wide is not None:
         yield Problem(field, list(cidrs), f"{wide}; {fix}")
+    elif not single:
+        yield from loopback_problems(field, cidrs, fix)
+
+
+def loopback_problems(field: str, cidrs: Sequence[str], fix: str) -> Iterator[Problem]:
+    """Each range admitting a loopback address: Vault sees one for every request a proxy on its own host
+    forwards without X-Forwarded-For, whoever sent it."""
+    for cidr in loopback(cidrs):
+        yield Problem(field, cidr, "admits loopback addresses, which Vault sees for every request a proxy on its "
+                                   f"own host forwards without X-Forwarded-For, whoever sent it; {fix}")
 
 
 def open_allowlist_warning(field: str, cidrs: Sequence[str], tier: Tier) -> Problem | None:

@@ -193,6 +193,20 @@ CASES = [
          _set(lambda d: d["infrastructure"], "ip_allowlist", ["::ffff:0:0/96"]),
          "infrastructure.ip_allowlist", "admits every IPv4 address"),
     Case("empty allowlist", _set(PROD, "ip_allowlist", []), "environments[production].ip_allowlist", "at least 1"),
+    Case("production allowlist with loopback", _set(PROD, "ip_allowlist", ["203.0.113.16/28", "127.0.0.0/8"]),
+         "environments[production].ip_allowlist", "admits loopback addresses"),
+    Case("staging allowlist with IPv6 loopback", _set(STAGING, "ip_allowlist", ["198.51.100.0/24", "::1/128"]),
+         "environments[staging].ip_allowlist", "admits loopback addresses"),
+    Case("admins' allowlist with loopback", _set(lambda d: d["admins"], "ip_allowlist", ["127.0.0.1/32"]),
+         "admins.ip_allowlist", "admits loopback addresses"),
+    Case("production allowlist of every IPv4 host behind NAT64", _set(PROD, "ip_allowlist", ["64:ff9b::/96"]),
+         "environments[production].ip_allowlist", "admits every IPv4 address"),
+    Case("production allowlist of Teredo", _set(PROD, "ip_allowlist", ["2001::/32"]),
+         "environments[production].ip_allowlist", "admits every IPv4 address"),
+    Case("production allowlist of 6to4", _set(PROD, "ip_allowlist", ["2002::/16"]),
+         "environments[production].ip_allowlist", "admits every IPv4 address"),
+    Case("staging allowlist of reserved IPv6", _set(STAGING, "ip_allowlist", ["4000::/2"]),
+         "environments[staging].ip_allowlist", "public IPv6 addresses, more than a /32"),
     Case("organisation-wide resources in the dev stack", _set(lambda d: d["organization"], "resources_stack", "dev"),
          "organization.resources_stack", "is a development environment, but the resources stack's deployer"),
     Case("organisation-wide resources in the staging stack",
@@ -465,7 +479,8 @@ def test_circleci_deploys_without_a_runner_inside_the_allowlist_are_a_warning(ex
 
 def test_private_ranges_and_a_public_range_of_a_provider_are_a_closed_allowlist(example: dict[str, Any]) -> None:
     env(example, "production")["ip_allowlist"] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
-                                                  "1.0.0.0/8", "2a00::/32"]
+                                                  "1.0.0.0/8", "2a00::/32", "fc00::/7", "64:ff9b::cb00:7100/120",
+                                                  "2002:c633:6400::/40"]
     parse_declaration(example)
 
 
