@@ -18,6 +18,8 @@ from .allowlists import breadth, loopback
 from .model import TIER_LIMITS, Tier
 
 GLOB = "*"
+LONGEST_TTL = 12 * 3600
+"""The longest token TTL any override accepts, in seconds: longer than any CI job runs."""
 LONG_TTL_OVERRIDE = "overrides.long_token_ttl"
 """Where a longer TTL is accepted, with its reason (an environment's or a role component's field)."""
 
@@ -91,6 +93,11 @@ def ttl_problems(
     if token_ttl > token_max_ttl:
         yield Problem(_field(where, "token_ttl"), token_ttl, f"is longer than token_max_ttl ({token_max_ttl})")
     if long_ttl_reason:
+        for name, value in (("token_ttl", token_ttl), ("token_max_ttl", token_max_ttl)):
+            if value > LONGEST_TTL:
+                yield Problem(_field(where, name), value,
+                              f"exceeds {LONGEST_TTL} seconds (12 hours), the most {LONG_TTL_OVERRIDE} accepts: a CI "
+                              "token that outlives any job is a standing credential; shorten it")
         return
     limit = max_token_ttl(tier)
     for name, value in (("token_ttl", token_ttl), ("token_max_ttl", token_max_ttl)):

@@ -60,6 +60,11 @@ ALL_BUT_ONE = sorted(str(n) for n in ipaddress.ip_network("0.0.0.0/0").address_e
 """Every IPv4 address but one, in 32 ranges: as open as 0.0.0.0/0."""
 
 PROD = lambda d: env(d, "production")  # noqa: E731
+
+
+def _ten_year_token(d: dict[str, Any]) -> None:
+    env(d, "production").update(token_ttl=315360000, token_max_ttl=315360000,
+                                overrides={"long_token_ttl": "batch jobs run for a long time"})
 STAGING = lambda d: env(d, "staging")  # noqa: E731
 DEV = lambda d: env(d, "dev")  # noqa: E731
 QA = lambda d: env(d, "qa")  # noqa: E731
@@ -278,6 +283,8 @@ CASES = [
          "environments[staging].secrets.prefix", "is where staging records the digests it deployed"),
     Case("ttl above max ttl", _set(STAGING, "token_ttl", 1200),
          "environments[staging].token_ttl", "longer than token_max_ttl"),
+    Case("ten-year token with an override", _ten_year_token,
+         "environments[production].token_max_ttl", "exceeds 43200 seconds (12 hours), the most"),
     Case("override without a reason", _set(PROD, "overrides", {"long_token_ttl": "ok"}),
          "environments[production].overrides.long_token_ttl", "at least 10"),
     Case("deploys to an unknown repository", _set(STAGING, "repositories", ["webapp", "billing"]),
