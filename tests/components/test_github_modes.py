@@ -130,6 +130,7 @@ def test_a_different_resources_stack_moves_every_organisation_resource_there(exa
     production = next(e for e in example["environments"] if e["name"] == "production")
     eu = copy.deepcopy(production) | {"name": "production-eu"}
     eu["ci"]["circleci"]["runner_resource_class"] = "acme/prod-eu-deployers"
+    eu["ci"]["gitlab_ci"]["runner_tags"] = ["acme-production-eu-deployers"]
     example["environments"].append(eu)
     example["admins"]["groups"]["production-eu"] = example["admins"]["groups"]["production"]
     example["organization"]["resources_stack"] = "production-eu"

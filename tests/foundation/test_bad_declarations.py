@@ -62,6 +62,12 @@ ALL_BUT_ONE = sorted(str(n) for n in ipaddress.ip_network("0.0.0.0/0").address_e
 PROD = lambda d: env(d, "production")  # noqa: E731
 
 
+def _environment_named_infrastructure(d: dict[str, Any]) -> None:
+    renamed = {**env(d, "qa"), "name": "infrastructure"}
+    d["environments"] = [renamed if e["name"] == "qa" else e for e in d["environments"]]
+    d["admins"]["groups"]["infrastructure"] = d["admins"]["groups"].pop("qa")
+
+
 def _ten_year_token(d: dict[str, Any]) -> None:
     env(d, "production").update(token_ttl=315360000, token_max_ttl=315360000,
                                 overrides={"long_token_ttl": "batch jobs run for a long time"})
@@ -198,6 +204,16 @@ CASES = [
          _set(lambda d: d["infrastructure"], "ip_allowlist", ["::ffff:0:0/96"]),
          "infrastructure.ip_allowlist", "admits every IPv4 address"),
     Case("empty allowlist", _set(PROD, "ip_allowlist", []), "environments[production].ip_allowlist", "at least 1"),
+    Case("an environment named after the infrastructure runners", _environment_named_infrastructure,
+         "environments[infrastructure].name", "labels the infrastructure pipeline's runners"),
+    Case("a public infrastructure repository", _set(lambda d: repo(d, "infrastructure"), "visibility", "public"),
+         "repositories[infrastructure].visibility", "Make it private or internal"),
+    Case("qa deploys on production's GitLab runners",
+         _set(lambda d: env(d, "qa")["ci"]["gitlab_ci"], "runner_tags", ["acme-production-deployers"]),
+         "environments[qa].ci.gitlab_ci.runner_tags", "a runner tagged for production carries these tags too"),
+    Case("GitLab deploys on the infrastructure runners",
+         _set(lambda d: env(d, "staging")["ci"]["gitlab_ci"], "runner_tags", ["infrastructure"]),
+         "environments[staging].ci.gitlab_ci.runner_tags", "'infrastructure' is the tag of the infrastructure"),
     Case("production allowlist with loopback", _set(PROD, "ip_allowlist", ["203.0.113.16/28", "127.0.0.0/8"]),
          "environments[production].ip_allowlist", "admits loopback addresses"),
     Case("staging allowlist with IPv6 loopback", _set(STAGING, "ip_allowlist", ["198.51.100.0/24", "::1/128"]),

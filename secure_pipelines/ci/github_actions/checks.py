@@ -9,6 +9,7 @@ from ...declaration.model import Declaration, Repository, Visibility
 from ...errors import Problem
 from . import sections
 from .identity import github_default_audience
+from .infrastructure import RUNNER_LABEL
 from .workflow import on_self_hosted_runners
 
 REFUSED_EVENTS = {
@@ -34,7 +35,7 @@ def builds_on_github_actions(repo: Repository) -> bool:
 def problems(d: Declaration) -> list[Problem]:
     if not any(builds_on_github_actions(r) for r in d.repositories):
         return []
-    return [*_audience(d), *_deploy_events(d), *_public_self_hosted(d)]
+    return [*_audience(d), *_deploy_events(d), *_public_self_hosted(d), *_infrastructure_runners(d)]
 
 
 def _audience(d: Declaration) -> Iterator[Problem]:
@@ -68,6 +69,26 @@ def _deploy_events(d: Declaration) -> Iterator[Problem]:
         else:
             yield Problem(where, event, "is not an event whose ref is the pushed branch; deploy on push (and "
                                         "workflow_dispatch, with an override)")
+
+
+def _infrastructure_runners(d: Declaration) -> Iterator[Problem]:
+    """The infrastructure pipeline's runners (they hold every deployer role) run nothing else, and none of a
+    public repository's."""
+    infrastructure = d.infrastructure
+    if infrastructure is None:
+        return
+    for env in d.environments:
+        if env.name == RUNNER_LABEL and any(builds_on_github_actions(r) for r in d.repositories
+                                            if r.name in env.repositories):
+            yield Problem(f"environments[{env.name}].name", env.name,
+                          f"GitHub deploy jobs run on runners labelled [self-hosted, <environment>], and "
+                          f"'{RUNNER_LABEL}' labels the infrastructure pipeline's runners, which hold every deployer "
+                          "role; name the environment otherwise")
+    repo = next((r for r in d.repositories if r.name == infrastructure.repository), None)
+    if repo is not None and builds_on_github_actions(repo) and repo.visibility is Visibility.PUBLIC:
+        yield Problem(f"repositories[{repo.name}].visibility", str(repo.visibility),
+                      f"the infrastructure repository applies every stack on self-hosted runners with the deployer "
+                      f"roles. {PUBLIC_SELF_HOSTED}. Make it private or internal")
 
 
 def _public_self_hosted(d: Declaration) -> Iterator[Problem]:

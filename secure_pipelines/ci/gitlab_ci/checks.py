@@ -12,6 +12,7 @@ from ...declaration.model import REVIEWED_TIERS, Declaration, Environment, Repos
 from ...declaration.role_safety import is_open_allowlist
 from ...errors import Problem
 from . import sections
+from .infrastructure import RUNNER_TAG as INFRASTRUCTURE_TAG
 from .render import PIPELINE_IMAGES
 
 
@@ -74,6 +75,18 @@ def _protected_environments(d: Declaration) -> Iterator[Problem]:
 
 
 def _runners(d: Declaration) -> Iterator[Problem]:
+    tagged = {env.name: set(sections.environment(env).runner_tags) for env in d.environments}
+    for env in d.environments:
+        where = f"environments[{env.name}].ci.gitlab_ci.runner_tags"
+        tags = tagged[env.name]
+        if INFRASTRUCTURE_TAG in tags:
+            yield Problem(where, sorted(tags), f"'{INFRASTRUCTURE_TAG}' is the tag of the infrastructure pipeline's "
+                          "runners, which hold every deployer role; give this environment's runners their own tags")
+        wider = sorted(other for other, theirs in tagged.items() if other != env.name and tags and tags <= theirs)
+        if wider:
+            yield Problem(where, sorted(tags), f"a runner tagged for {', '.join(wider)} carries these tags too, so "
+                          f"{env.name}'s deploy jobs may run there (what one deploy leaves on a runner the next job "
+                          "there can read); give each environment a tag of its own")
     for env in d.environments:
         if builders(d, env) and closed_allowlist(env) and not sections.environment(env).runner_tags:
             yield Problem(f"environments[{env.name}].ci.gitlab_ci.runner_tags", None,
