@@ -462,8 +462,13 @@ def _environment_warnings(d: Declaration, env: Environment) -> Iterator[Problem]
                     open_allowlist_warning(f"{where}.ip_allowlist", env.ip_allowlist, env.tier)):
         if warning is not None:
             yield warning
-    held = any(system.holds_for_approval(d, env) for system in registry.in_use(d))
-    if env.tier is Tier.PRODUCTION and not held and not env.reviewers.any:
-        yield Problem(where, env.name, "no approval hold and no reviewers: every merge to the default branch deploys")
+    if env.tier is Tier.PRODUCTION and not env.reviewers.any:
+        # Per repository: a hold one CI system puts in front of its deploys does not stop another system's.
+        unheld = [name for name in env.repositories
+                  if (repo := _find(d.repositories, name)) is not None
+                  and not any(system.holds_for_approval(d, env) for system in registry.of_repository(repo))]
+        if unheld:
+            yield Problem(where, env.name, f"no approval hold and no reviewers for {', '.join(unheld)}: every merge to "
+                                           "their default branch deploys")
     if not env.repositories:
         yield Problem(f"{where}.repositories", [], "no repository deploys here")

@@ -565,3 +565,16 @@ def test_an_empty_declaration_file_says_so(tmp_path, text: str) -> None:
         read_yaml_mapping(path)
     (problem,) = refused.value.problems
     assert problem.field == str(path) and "is empty" in problem.message and "securepipe init" in problem.message
+
+
+def test_a_circleci_approval_hold_does_not_count_for_repositories_on_other_ci_systems(example: dict[str, Any]) -> None:
+    from secure_pipelines import build_plan
+
+    production = env(example, "production")
+    production.pop("reviewers", None)
+    assert production["ci"]["circleci"]["approval_hold"] is True
+    plan = build_plan(parse_declaration(example))
+    (warning,) = [w for w in plan.warnings if "no approval hold and no reviewers" in w.message]
+    on_circleci = {r["name"] for r in example["repositories"] if "circleci" in r.get("ci", {})}
+    named = warning.message.split(" for ", 1)[1].split(":", 1)[0].split(", ")
+    assert named and not set(named) & on_circleci and set(named) <= set(production["repositories"])
