@@ -578,3 +578,12 @@ def test_a_circleci_approval_hold_does_not_count_for_repositories_on_other_ci_sy
     on_circleci = {r["name"] for r in example["repositories"] if "circleci" in r.get("ci", {})}
     named = warning.message.split(" for ", 1)[1].split(":", 1)[0].split(", ")
     assert named and not set(named) & on_circleci and set(named) <= set(production["repositories"])
+
+
+def test_a_code_freeze_only_the_rendered_file_enforces_is_a_warning(example: dict[str, Any]) -> None:
+    from secure_pipelines import build_plan
+
+    example["pipeline_policy"]["code_freeze"] = ["webapp", "api", "shop"]
+    plan = build_plan(parse_declaration(example))
+    frozen = {w.value for w in plan.warnings if w.field == "pipeline_policy.code_freeze"}
+    assert frozen == {"api", "shop"}  # webapp builds on CircleCI, whose config policy refuses its deploys
