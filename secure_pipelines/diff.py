@@ -30,6 +30,7 @@ from .plan.model import (
     AdminAuthMount,
     AdminRole,
     CIRole,
+    Deployment,
     GitHubEnvironment,
     JwtMount,
     PipelinePolicyPlan,
@@ -70,6 +71,8 @@ class Access:
     protections: Mapping[str, Protection] = field(default_factory=dict)
     github_environments: Mapping[str, GitHubEnvironment] = field(default_factory=dict)
     pipeline_policy: PipelinePolicyPlan | None = None
+    deployments: Mapping[str, Deployment] = field(default_factory=dict)
+    """Each repository's deployments by ``<repository> -> <environment> (<CI system>)``."""
     organization: Plan | None = None
     """The resources stack's plan (each CI system compares its own settings in it)."""
 
@@ -100,6 +103,7 @@ def access_of(organization: Plan, environments: Mapping[str, Plan] | None = None
         protections=_protections(organization),
         github_environments={f"{g.repository}/{g.environment}": g for env in envs for g in env.github_environments},
         pipeline_policy=organization.pipeline_policy,
+        deployments={f"{d.repository} -> {d.environment} ({d.ci})": d for env in envs for d in env.deployments},
         organization=organization,
     )
 
@@ -135,7 +139,7 @@ def access_changes(old: Access, new: Access) -> list[AccessChange]:
     """Every difference in access from ``old`` to ``new``: widening first, then narrowing, then neutral."""
     changes = [
         *_roles(old, new), *_admins(old, new), *_mounts(old, new), *_protection(old, new),
-        *_environments(old, new), *_pipeline_policy(old, new), *_ci_policies(old, new),
+        *_environments(old, new), *_pipeline_policy(old, new), *_ci_policies(old, new), *_runners(old, new),
     ]
     return sorted(changes, key=lambda c: _ORDER[c.kind])
 
@@ -226,6 +230,13 @@ def _admins(old: Access, new: Access) -> Iterator[AccessChange]:
                                f"secrets (instead of {before.admin_group})")
         yield from compare_sets(subject, "bound_audiences", before.bound_audiences, after.bound_audiences,
                                 more_is=WIDENING, what="admin.audiences")
+        if before.groups_claim != after.groups_claim:
+            yield AccessChange("admin.groups-claim", WIDENING, subject, "groups_claim", before.groups_claim,
+                               after.groups_claim, f"{subject}: membership of {after.admin_group} is now read from the "
+                               f"{after.groups_claim!r} claim (was {before.groups_claim!r}): check the identity "
+                               "provider lets no user set it")
+        yield from compare_sets(subject, "allowed_redirect_uris", before.allowed_redirect_uris,
+                                after.allowed_redirect_uris, more_is=WIDENING, what="admin.redirect-uris")
         yield from compare_sets(subject, "writes", old_paths, new_paths, more_is=WIDENING, what="admin-grant")
         # No admin networks declared: admin tokens are used from anywhere.
         yield from compare_networks(subject, "token_bound_cidrs", before.token_bound_cidrs or ANYWHERE,
@@ -293,6 +304,24 @@ def _protection(old: Access, new: Access) -> Iterator[AccessChange]:
                                 more_is=NARROWING, what="protection.status-checks")
         yield from compare_sets(subject, "bypass teams", before.bypass_teams, after.bypass_teams, more_is=WIDENING,
                                 what="protection.bypass-teams")
+
+
+def _runners(old: Access, new: Access) -> Iterator[AccessChange]:
+    """A deploy moved off its own self-hosted runners: other jobs on the new machines share what it leaves."""
+    _, _, kept = _keyed(old.deployments, new.deployments)
+    for key in kept:
+        was, now = old.deployments[key].runner, new.deployments[key].runner
+        if was == now:
+            continue
+        subject = f"deploys of {key}"
+        shown_now = now or "the CI system's own machines"
+        if was is None:
+            yield AccessChange("deploy.runner", NARROWING, subject, "runner", "-", now or "-",
+                               f"{subject}: now on their own self-hosted runners ({now})")
+        else:
+            yield AccessChange("deploy.runner", WIDENING, subject, "runner", was, now or "-",
+                               f"{subject}: now run on {shown_now} instead of {was}: check no other environment's "
+                               "jobs run there")
 
 
 def _environments(old: Access, new: Access) -> Iterator[AccessChange]:

@@ -197,6 +197,11 @@ def _promotions(d: Declaration) -> Iterator[Problem]:
             yield Problem(where, env.promote_from,
                           f"is a {source.tier} environment, above this {env.tier} one; promote upwards only "
                           f"(development < test < staging < production)")
+        elif source.tier is Tier.DEVELOPMENT and env.tier in PROTECTED_TIERS:
+            yield Problem(where, env.promote_from,
+                          f"is a development environment: any branch deploys there, so any feature branch could "
+                          f"record a digest and {env.name}'s gate would prove nothing; promote from a test or "
+                          "staging environment")
         missing = [r for r in env.repositories if r not in source.repositories]
         if missing:
             yield Problem(where, env.promote_from,

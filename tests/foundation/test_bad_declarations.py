@@ -204,6 +204,8 @@ CASES = [
          _set(lambda d: d["infrastructure"], "ip_allowlist", ["::ffff:0:0/96"]),
          "infrastructure.ip_allowlist", "admits every IPv4 address"),
     Case("empty allowlist", _set(PROD, "ip_allowlist", []), "environments[production].ip_allowlist", "at least 1"),
+    Case("production promoting what dev recorded", _set(PROD, "promote_from", "dev"),
+         "environments[production].promote_from", "any feature branch could record a digest"),
     Case("an environment named after the infrastructure runners", _environment_named_infrastructure,
          "environments[infrastructure].name", "labels the infrastructure pipeline's runners"),
     Case("a public infrastructure repository", _set(lambda d: repo(d, "infrastructure"), "visibility", "public"),

@@ -42,6 +42,13 @@ def _new_repository(values: dict[str, Any]) -> None:
     _env(values, "production")["repositories"].append("billing")
 
 
+def _add_redirect(values: dict[str, Any]) -> None:
+    """Where admin logins may be sent back to: the ones the toolkit sets, and one more."""
+    admin = build_plan(parse_declaration(values)).environment("production").admin_role
+    values["admins"]["auth"]["allowed_redirect_uris"] = [*admin.allowed_redirect_uris,
+                                                         "https://evil.example/oidc/callback"]
+
+
 def _ruleset_bypass(values: dict[str, Any]) -> None:
     values["organization"]["github"]["protection"] = "organization-ruleset"
     values["organization"]["github"]["ruleset_bypass_team_ids"] = [4200009]
@@ -76,6 +83,20 @@ WIDENINGS: dict[str, tuple[Mutation, str]] = {
         lambda v: _env(v, "production")["shared_secrets"][0]["repositories"].append("api"), "grant.added"),
     "the infrastructure runners' networks widened": (
         lambda v: v["infrastructure"].update(ip_allowlist=["203.0.113.0/24"]), "role.cidrs.widened"),
+    "production's approval hold dropped": (
+        lambda v: _env(v, "production")["ci"]["circleci"].update(approval_hold=False),
+        "circleci.approval-hold-removed"),
+    "production's context released by another group": (
+        lambda v: _env(v, "production")["ci"]["circleci"]["context"].update(security_group="all-members"),
+        "circleci.security-group"),
+    "production's GitLab deploys on other runners": (
+        lambda v: _env(v, "production")["ci"]["gitlab_ci"].update(runner_tags=["docker"]), "deploy.runner"),
+    "production's CircleCI deploys on another runner class": (
+        lambda v: _env(v, "production")["ci"]["circleci"].update(runner_resource_class="acme/general"),
+        "circleci.runner-class"),
+    "admin membership read from another claim": (
+        lambda v: v["admins"]["auth"].update(groups_claim="name"), "admin.groups-claim"),
+    "an admin login redirect added": (_add_redirect, "admin.redirect-uris.added"),
 }
 
 
@@ -107,9 +128,12 @@ def test_a_change_that_widens_access_is_widening(name: str, example_values_modul
     assert expected in {c.id for c in changes if c.kind == WIDENING}, [(c.id, c.kind) for c in changes]
 
 
-SYMMETRIC = {"another admin group", "production no longer held to what staging recorded"}
-"""Changes that widen both ways: other people get access whichever way the group changes; holding production
-to staging's records gives staging's deploys a new write (the records) while it narrows what production ships."""
+SYMMETRIC = {"another admin group", "production no longer held to what staging recorded",
+             "production's context released by another group", "admin membership read from another claim",
+             "production's GitLab deploys on other runners", "production's CircleCI deploys on another runner class"}
+"""Changes that widen both ways: other people get access whichever way the group (or claim) changes, and other
+jobs share the machines whichever way a deploy moves; holding production to staging's records gives staging's
+deploys a new write (the records) while it narrows what production ships."""
 
 
 @pytest.mark.parametrize("name", sorted(set(WIDENINGS) - SYMMETRIC))

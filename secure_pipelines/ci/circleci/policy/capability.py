@@ -9,7 +9,7 @@ from ....plan.model import Plan
 from ....render.templating import RenderSource
 from ..plan import circleci_plan
 from .bundle import POLICY_DIR, circleci_policies
-from .review import policy_changes
+from .review import gate_changes, policy_changes
 from .tests_file import circleci_policy_tests
 from .verdicts import failing_policy_tests, policy_refusals
 
@@ -30,5 +30,6 @@ class CircleCIConfigPolicy:
         return failing_policy_tests(plan)
 
     def changes(self, old: Plan | None, new: Plan | None) -> list[AccessChange]:
-        return list(policy_changes(circleci_plan(old).config_policy if old else None,
-                                   circleci_plan(new).config_policy if new else None))
+        before, after = (circleci_plan(old) if old else None), (circleci_plan(new) if new else None)
+        return [*policy_changes(before.config_policy if before else None, after.config_policy if after else None),
+                *gate_changes(before, after)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ....changes import NARROWING, WIDENING, AccessChange, compare_sets
+from ..plan import CircleCIPlan
 from .model import ConfigPolicyPlan, RuleMode
 
 SUBJECT = "CircleCI config policy"
@@ -37,3 +38,34 @@ def policy_changes(old: ConfigPolicyPlan | None, new: ConfigPolicyPlan | None) -
                             more_is=NARROWING, what="config-policy.banned-orb-versions")
     yield from compare_sets(SUBJECT, "production runner classes", old.production_resource_classes,
                             new.production_resource_classes, more_is=WIDENING, what="config-policy.production-runners")
+
+
+def gate_changes(old: CircleCIPlan | None, new: CircleCIPlan | None) -> Iterator[AccessChange]:
+    """Per environment kept: the approval hold, the context's security group and the runner class, each a
+    gate in front of the deploy jobs (dropping or changing one lets others through)."""
+    if old is None or new is None:
+        return
+    before = {e.environment: e for e in old.environments}
+    for now in new.environments:
+        was = before.get(now.environment)
+        if was is None:
+            continue
+        subject = f"CircleCI deploys to {now.environment}"
+        if was.approval_hold and not now.approval_hold:
+            yield AccessChange("circleci.approval-hold-removed", WIDENING, subject, "approval_hold", "true", "false",
+                               f"{subject}: no approval job holds them any more")
+        elif now.approval_hold and not was.approval_hold:
+            yield AccessChange("circleci.approval-hold-added", NARROWING, subject, "approval_hold", "false", "true",
+                               f"{subject}: an approval job now holds them")
+        group_was = was.context.security_group if was.context else None
+        group_now = now.context.security_group if now.context else None
+        if group_was != group_now:
+            yield AccessChange("circleci.security-group", NARROWING if group_was is None else WIDENING, subject,
+                               "security_group", group_was or "-", group_now or "-",
+                               f"{subject}: " + (f"members of {group_now} now release them"
+                                                 if group_now else "no security group restricts their context"))
+        if was.runner_resource_class != now.runner_resource_class and was.runner_resource_class:
+            yield AccessChange("circleci.runner-class", WIDENING, subject, "runner_resource_class",
+                               was.runner_resource_class, now.runner_resource_class or "-",
+                               f"{subject}: they run on {now.runner_resource_class or 'CircleCI cloud machines'} "
+                               f"instead of {was.runner_resource_class}, whose jobs share those machines")
