@@ -14,7 +14,7 @@ from ..declaration.github import (
     protection_enforceable,
     reviewers_enforceable,
 )
-from ..declaration.model import Declaration, Environment, ProtectionMode, Repository, Tier
+from ..declaration.model import PROTECTED_TIERS, Declaration, Environment, ProtectionMode, Repository
 from .model import BranchProtection, GitHubEnvironment, OrganizationRuleset
 
 
@@ -90,7 +90,7 @@ def github_environment(declaration: Declaration, env: Environment, repo: Reposit
         reviewers_enforceable=reviewers_enforceable(plan, repo.visibility),
         available=environments_available(plan, repo.visibility),
         prevent_self_review=True,
-        can_admins_bypass=env.tier is not Tier.PRODUCTION,
+        can_admins_bypass=env.tier not in PROTECTED_TIERS,  # declared reviewers bind admins too where it matters
         deployment_branches=None if "*" in branches else branches,
     )
 

@@ -278,8 +278,9 @@ def test_github_environments_follow_the_plan(captured, example_plan: Plan, stack
         assert (inputs["repository"], inputs["environment"]) == (plan.repository, plan.environment)
         skipped = bool(plan.reviewer_users or plan.reviewer_teams) and not plan.reviewers_enforceable
         assert inputs.get("preventSelfReview") is (None if skipped else True)
-        # Admins may bypass only below production, and never where the infrastructure pipeline applies a stack.
-        assert inputs["canAdminsBypass"] is (stack != "production" and plan.repository != "infrastructure")
+        # Admins may bypass only below staging, and never where the infrastructure pipeline applies a stack.
+        assert inputs["canAdminsBypass"] is (stack not in ("staging", "production")
+                                             and plan.repository != "infrastructure")
         if plan.deployment_branches is None:
             assert "deploymentBranchPolicy" not in inputs
         else:
