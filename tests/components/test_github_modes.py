@@ -131,6 +131,7 @@ def test_a_different_resources_stack_moves_every_organisation_resource_there(exa
     eu = copy.deepcopy(production) | {"name": "production-eu"}
     eu["ci"]["circleci"]["runner_resource_class"] = "acme/prod-eu-deployers"
     eu["ci"]["gitlab_ci"]["runner_tags"] = ["acme-production-eu-deployers"]
+    eu["ci"]["circleci"]["context"].update(name="acme-production-eu", id="2e5ebd90-7b3c-4a4d-8f8e-9c0d1e2f3099")
     example["environments"].append(eu)
     example["admins"]["groups"]["production-eu"] = example["admins"]["groups"]["production"]
     example["organization"]["resources_stack"] = "production-eu"

@@ -68,6 +68,13 @@ def _environment_named_infrastructure(d: dict[str, Any]) -> None:
     d["admins"]["groups"]["infrastructure"] = d["admins"]["groups"].pop("qa")
 
 
+def _same_context(field: str) -> Mutation:
+    def mutate(d: dict[str, Any]) -> None:
+        env(d, "production")["ci"]["circleci"]["context"][field] = env(d, "dev")["ci"]["circleci"]["context"][field]
+
+    return mutate
+
+
 def _ten_year_token(d: dict[str, Any]) -> None:
     env(d, "production").update(token_ttl=315360000, token_max_ttl=315360000,
                                 overrides={"long_token_ttl": "batch jobs run for a long time"})
@@ -204,6 +211,10 @@ CASES = [
          _set(lambda d: d["infrastructure"], "ip_allowlist", ["::ffff:0:0/96"]),
          "infrastructure.ip_allowlist", "admits every IPv4 address"),
     Case("empty allowlist", _set(PROD, "ip_allowlist", []), "environments[production].ip_allowlist", "at least 1"),
+    Case("production using dev's CircleCI context id", _same_context("id"),
+         "environments[production].ci.circleci.context.id", "is also dev's context id"),
+    Case("production using dev's CircleCI context name", _same_context("name"),
+         "environments[production].ci.circleci.context.name", "is also dev's context name"),
     Case("production promoting what dev recorded", _set(PROD, "promote_from", "dev"),
          "environments[production].promote_from", "any feature branch could record a digest"),
     Case("an environment named after the infrastructure runners", _environment_named_infrastructure,

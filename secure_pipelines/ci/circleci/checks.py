@@ -33,12 +33,22 @@ def _duplicate_projects(d: Declaration) -> Iterator[Problem]:
 
 
 def _contexts(d: Declaration) -> Iterator[Problem]:
+    owners: dict[tuple[str, str], str] = {}
     for env in d.environments:
         users = _users(d, env)
-        if users and sections.environment(env).context is None:
+        context = sections.environment(env).context
+        if users and context is None:
             yield Problem(f"environments[{env.name}].ci.circleci.context", None,
                           f"{', '.join(users)} deploy(s) to {env.name} from CircleCI; declare that environment's "
                           "context name and id (Organization Settings > Contexts)")
+        if context is None:
+            continue
+        for field, value in (("id", str(context.id).lower()), ("name", context.name)):
+            owner = owners.setdefault((field, value), env.name)
+            if owner != env.name:
+                yield Problem(f"environments[{env.name}].ci.circleci.context.{field}", value,
+                              f"is also {owner}'s context {field}: the roles bind each environment to its own context, "
+                              "so a job of one would log in to the other; give each environment its own context")
 
 
 def _security_groups(d: Declaration) -> Iterator[Problem]:
