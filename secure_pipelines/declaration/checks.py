@@ -8,13 +8,11 @@ system adds its own (asked through ``ci.registry``).
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from ..ci import registry
 from ..errors import Problem
-from .allowlists import breadth
 from .github import (
     environments_available,
     github_plan,
@@ -37,8 +35,8 @@ from .model import (
     Tier,
 )
 from .role_safety import (
+    closed_allowlist_problems,
     long_ttl_warning,
-    loopback_problems,
     open_allowlist_problems,
     open_allowlist_warning,
     ttl_problems,
@@ -418,15 +416,9 @@ def _admins(d: Declaration) -> Iterator[Problem]:
                       "egress ranges (admin tokens are bound to them)")
     if not production:
         return
-    fix = f"admins here write {', '.join(production)}'s secrets; list your office or VPN egress ranges"
-    single = [cidr for cidr in admins.ip_allowlist if ipaddress.ip_network(cidr).prefixlen == 0]
-    for cidr in single:
-        yield Problem("admins.ip_allowlist", cidr, f"admits every address, and {fix}")
-    wide = None if single or not admins.ip_allowlist else breadth(admins.ip_allowlist)
-    if wide is not None:
-        yield Problem("admins.ip_allowlist", list(admins.ip_allowlist), f"{wide}, and {fix}")
-    elif not single:
-        yield from loopback_problems("admins.ip_allowlist", admins.ip_allowlist, fix)
+    yield from closed_allowlist_problems(
+        "admins.ip_allowlist", admins.ip_allowlist,
+        f", and admins here write {', '.join(production)}'s secrets; list your office or VPN egress ranges")
 
 
 def warnings(d: Declaration) -> list[Problem]:

@@ -37,25 +37,27 @@ def is_open_allowlist(cidrs: Sequence[str]) -> bool:
 def open_allowlist_problems(field: str, cidrs: Sequence[str], tier: Tier) -> Iterator[Problem]:
     """An allowlist that admits (nearly) anyone (``0.0.0.0/0``, ``::/0``, or ranges that add up to it) where
     the tier refuses one."""
-    if TIER_LIMITS[tier].open_allowlist != "refused":
-        return
-    fix = f"a {tier} allowlist must list your runners' egress ranges"
+    if TIER_LIMITS[tier].open_allowlist == "refused":
+        fix = f"; a {tier} allowlist must list your runners' egress ranges"
+        yield from closed_allowlist_problems(field, cidrs, fix)
+
+
+def closed_allowlist_problems(field: str, cidrs: Sequence[str], fix: str) -> Iterator[Problem]:
+    """Why an allowlist that must be closed is not: one range admits every address, its ranges together admit
+    (nearly) anyone, or a range admits loopback, which Vault sees for every request a proxy on its own host
+    forwards without X-Forwarded-For. ``fix`` ends each message (with its own separator)."""
     single = [cidr for cidr in cidrs if _is_open(cidr)]
     for cidr in single:
-        yield Problem(field, cidr, f"admits every address; {fix}")
-    wide = None if single else breadth(cidrs)
+        yield Problem(field, cidr, f"admits every address{fix}")
+    if single or not cidrs:
+        return
+    wide = breadth(cidrs)
     if wide is not None:
-        yield Problem(field, list(cidrs), f"{wide}; {fix}")
-    elif not single:
-        yield from loopback_problems(field, cidrs, fix)
-
-
-def loopback_problems(field: str, cidrs: Sequence[str], fix: str) -> Iterator[Problem]:
-    """Each range admitting a loopback address: Vault sees one for every request a proxy on its own host
-    forwards without X-Forwarded-For, whoever sent it."""
+        yield Problem(field, list(cidrs), f"{wide}{fix}")
+        return
     for cidr in loopback(cidrs):
         yield Problem(field, cidr, "admits loopback addresses, which Vault sees for every request a proxy on its "
-                                   f"own host forwards without X-Forwarded-For, whoever sent it; {fix}")
+                                   f"own host forwards without X-Forwarded-For, whoever sent it{fix}")
 
 
 def open_allowlist_warning(field: str, cidrs: Sequence[str], tier: Tier) -> Problem | None:
