@@ -49,7 +49,8 @@ _NOT_PUBLIC_IPV6 = tuple(IPv6(n) for n in (
 ))
 """IPv6 ranges no client on the internet comes from as itself (unspecified, loopback, discard, documentation,
 unique local, link-local, multicast), and those counted as the IPv4 hosts they embed; disjoint."""
-LOOPBACK = (IPv4("127.0.0.0/8"), IPv6("::1/128"))
+LOOPBACK_IPV4 = IPv4("127.0.0.0/8")
+LOOPBACK_IPV6 = IPv6("::1/128")
 
 
 def _overlap(a: IPv4 | IPv6, b: IPv4 | IPv6) -> int:
@@ -97,15 +98,13 @@ def public_addresses(cidrs: Iterable[str]) -> tuple[int, int]:
 
 
 def loopback(cidrs: Iterable[str]) -> list[str]:
-    """The allowlist's ranges that admit a loopback address (IPv4-mapped ones included)."""
-    return [cidr for cidr in cidrs
-            if any(ipaddress.ip_network(cidr, strict=False).overlaps(lo) for lo in LOOPBACK)  # type: ignore[arg-type]
-            or any(v4.overlaps(LOOPBACK[0]) for v4 in _ipv4_behind_any(cidr))]
-
-
-def _ipv4_behind_any(cidr: str) -> list[IPv4]:
-    network = ipaddress.ip_network(cidr, strict=False)
-    return list(_ipv4_behind(network)) if isinstance(network, IPv6) else []
+    """The allowlist's ranges that admit a loopback address (as IPv4 or IPv6, or embedded in IPv6)."""
+    found = []
+    for cidr in cidrs:
+        ipv4, ipv6 = by_family([cidr])
+        if any(n.overlaps(LOOPBACK_IPV4) for n in ipv4) or any(n.overlaps(LOOPBACK_IPV6) for n in ipv6):
+            found.append(cidr)
+    return found
 
 
 def breadth(cidrs: Sequence[str]) -> str | None:
