@@ -91,7 +91,10 @@ def _ipv4_behind(network: IPv6) -> Iterator[IPv4]:
 
 def public_addresses(cidrs: Iterable[str]) -> tuple[int, int]:
     """How many public IPv4 and IPv6 addresses the allowlist admits, all its ranges together."""
-    ipv4, ipv6 = by_family(cidrs)
+    return _public(*by_family(cidrs))
+
+
+def _public(ipv4: list[IPv4], ipv6: list[IPv6]) -> tuple[int, int]:
     public4 = sum(n.num_addresses - sum(_overlap(n, s) for s in _NOT_PUBLIC_IPV4) for n in ipv4)
     public6 = sum(n.num_addresses - sum(_overlap(n, s) for s in _NOT_PUBLIC_IPV6) for n in ipv6)
     return public4, public6
@@ -115,7 +118,7 @@ def breadth(cidrs: Sequence[str]) -> str | None:
     admit = "admits" if len(cidrs) == 1 else "together admit"
     if every:
         return f"{admit} every {' and every '.join(every)} address"
-    public4, public6 = public_addresses(cidrs)
+    public4, public6 = _public(ipv4, ipv6)
     if public4 > PUBLIC_IPV4_LIMIT:
         return f"{admit} {public4:,} public IPv4 addresses, more than a /8 (16,777,216)"
     if public6 > PUBLIC_IPV6_LIMIT:

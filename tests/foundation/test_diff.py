@@ -93,7 +93,7 @@ WIDENINGS: dict[str, tuple[Mutation, str]] = {
         lambda v: _env(v, "production")["ci"]["gitlab_ci"].update(runner_tags=["docker"]), "deploy.runner"),
     "production's CircleCI deploys on another runner class": (
         lambda v: _env(v, "production")["ci"]["circleci"].update(runner_resource_class="acme/general"),
-        "circleci.runner-class"),
+        "deploy.runner"),
     "admin membership read from another claim": (
         lambda v: v["admins"]["auth"].update(groups_claim="name"), "admin.groups-claim"),
     "an admin login redirect added": (_add_redirect, "admin.redirect-uris.added"),

@@ -41,8 +41,8 @@ def policy_changes(old: ConfigPolicyPlan | None, new: ConfigPolicyPlan | None) -
 
 
 def gate_changes(old: CircleCIPlan | None, new: CircleCIPlan | None) -> Iterator[AccessChange]:
-    """Per environment kept: the approval hold, the context's security group and the runner class, each a
-    gate in front of the deploy jobs (dropping or changing one lets others through)."""
+    """Per environment kept: the approval hold and the context's security group, each a gate in front of the
+    deploy jobs (dropping or changing one lets others through; a moved runner is the core diff's)."""
     if old is None or new is None:
         return
     before = {e.environment: e for e in old.environments}
@@ -64,8 +64,3 @@ def gate_changes(old: CircleCIPlan | None, new: CircleCIPlan | None) -> Iterator
                                "security_group", group_was or "-", group_now or "-",
                                f"{subject}: " + (f"members of {group_now} now release them"
                                                  if group_now else "no security group restricts their context"))
-        if was.runner_resource_class != now.runner_resource_class and was.runner_resource_class:
-            yield AccessChange("circleci.runner-class", WIDENING, subject, "runner_resource_class",
-                               was.runner_resource_class, now.runner_resource_class or "-",
-                               f"{subject}: they run on {now.runner_resource_class or 'CircleCI cloud machines'} "
-                               f"instead of {was.runner_resource_class}, whose jobs share those machines")
