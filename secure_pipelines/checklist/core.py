@@ -263,12 +263,13 @@ def verify_chain(setup: Setup) -> Iterator[Step]:
         verify="it exits 0; each repository's committed pipeline file equals its rendered one",
     )
     for environment in _environments(setup):
-        if environment.deployments:
+        live = [d for d in environment.deployments if not d.frozen]  # a code freeze's deploys are refused
+        if live:
             yield Step(
                 f"verify.first-deploy.{environment.name}", Phase.VERIFY, Scope("environment", environment.name),
                 f"Watch the first deploy to {environment.name} log in to Vault and read its secrets",
                 values=tuple(hint(d.repository, f"{d.ci}: deploy via {d.deploy_via or '-'}"
-                                  + (f" on {d.runner}" if d.runner else "")) for d in environment.deployments),
+                                  + (f" on {d.runner}" if d.runner else "")) for d in live),
                 where="each CI system's pipeline page",
                 verify=f"the deploy job to {environment.name} succeeds; a job of another branch, another "
                        "repository or another runner is refused by Vault",

@@ -427,7 +427,6 @@ def warnings(d: Declaration) -> list[Problem]:
         dataclasses.replace(warning, environment=env.name)
         for env in d.environments for warning in _environment_warnings(d, env)
     ]
-    found.extend(_freeze_warnings(d))
     for repo in github_repositories(d):  # the protection below is GitHub's; other hosts warn for themselves
         where = f"repositories[{repo.name}]"
         if repo.overrides.unenforced_github_protection:
@@ -452,18 +451,6 @@ def warnings(d: Declaration) -> list[Problem]:
     for system in registry.systems():
         found.extend(system.warnings(d))
     return found
-
-
-def _freeze_warnings(d: Declaration) -> Iterator[Problem]:
-    """A code freeze only a config policy enforces: elsewhere Vault still admits the frozen production deploys."""
-    for name in d.pipeline_policy.code_freeze:
-        repo = _find(d.repositories, name)
-        unenforced = [] if repo is None else [s.name for s in registry.of_repository(repo) if s.config_policy is None]
-        if unenforced:
-            yield Problem("pipeline_policy.code_freeze", name,
-                          f"on {', '.join(unenforced)} the freeze is only the rendered pipeline (no config policy "
-                          "refuses it): Vault still admits this repository's production deploys, so a reviewed "
-                          "merge that puts the deploy job back ships; hold its deploys (reviewers) meanwhile")
 
 
 def _environment_warnings(d: Declaration, env: Environment) -> Iterator[Problem]:

@@ -89,7 +89,8 @@ def _environment_plan(declaration: Declaration, env: Environment) -> Environment
         ip_allowlist=env.ip_allowlist,
         secret_store=vault.secret_store(env, paths),
         policies=tuple(policies),
-        roles=tuple(role for deployment in deployments for role in deployment.roles),
+        # A repository under a code freeze has no production role: Vault itself refuses its deploys.
+        roles=tuple(role for deployment in deployments if not deployment.frozen for role in deployment.roles),
         admin_role=vault.admin_role(declaration.admins, env, admin_policy),
         github_environments=tuple(
             github.github_environment(declaration, env, repo) for repo in repos

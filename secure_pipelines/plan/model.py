@@ -368,13 +368,14 @@ class Deployment:
     """The CI system's name."""
     branches: tuple[str, ...]
     roles: tuple[CIRole, ...]
-    """One role, or one per developer in a per-developer environment."""
+    """One role, or one per developer in a per-developer environment. A frozen deployment's role is what it
+    would log in with: it is in no ``EnvironmentPlan.roles`` and never written to Vault."""
     deploy_via: str | None
     """The name of what the deploy job runs in (a context, a deployment environment), if anything."""
     runner: str | None
     """The self-hosted runner (class) the deploy job runs on (``None``: the CI system's own machines)."""
     frozen: bool
-    """The repository is under a code freeze and this is a production deploy."""
+    """The repository is under a code freeze and this is a production deploy: its role is not in Vault."""
     developer_lookup: DeveloperLookup | None = None
     """Per developer: how the deploy job finds its role and secrets from its own token."""
 

@@ -53,11 +53,14 @@ def legitimate_refs(deployment: Deployment, default_branch: str) -> tuple[str, .
     return tuple(f"refs/heads/{b}" for b in deployment.branches)
 
 
-def deployments_of(plan: Plan, environments: tuple[str, ...]) -> list[tuple[Deployment, CIRole]]:
+def deployments_of(plan: Plan, environments: tuple[str, ...], *, frozen: bool = False
+                   ) -> list[tuple[Deployment, CIRole]]:
+    """Each deployment of ``environments`` with each of its roles: those Vault has, or (``frozen``) the frozen
+    production deployments', which Vault must not have."""
     return [
         (deployment, role)
         for env in plan.environments if env.name in environments
-        for deployment in env.deployments
+        for deployment in env.deployments if deployment.frozen == frozen
         for role in deployment.roles
     ]
 

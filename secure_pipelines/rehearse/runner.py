@@ -97,6 +97,11 @@ class Subject:
         return [(declaration, plan, deployment, role) for name, declaration, plan in self.environments
                 for deployment, role in deployments_of(plan, (name,))]
 
+    def frozen(self) -> list[tuple[Declaration, Plan, Deployment, CIRole]]:
+        """The production deployments a code freeze stops, each with the role it would log in with."""
+        return [(declaration, plan, deployment, role) for name, declaration, plan in self.environments
+                for deployment, role in deployments_of(plan, (name,), frozen=True)]
+
     def infrastructure(self) -> list[tuple[Declaration, Plan, Deployment, CIRole]]:
         """The infrastructure pipeline's role per stack, rehearsed when the resources stack (which writes
         them) is; with the declaration and plan of that stack."""
@@ -184,16 +189,21 @@ def rehearse(
 
             infrastructure = subject.infrastructure()
 
+            frozen = subject.frozen()
+
             def one_role(each: tuple[Declaration, Plan, Deployment, CIRole]) -> Rehearsal:
                 declaration, plan, deployment, role = each
                 scratch = Rehearsal(environments, server.api_addr, rehearsal.embedded)
+                if any(each is stopped for stopped in frozen):
+                    _rehearse_frozen(scratch, server, declaration, deployment, role, keys)
+                    return scratch
                 _rehearse_role(scratch, server, declaration, plan, deployment, role, keys, index, markers,
                                Promotions(records, recorded), Capabilities(shared, screen, asked_paths),
                                deployer=any(each is mine for mine in infrastructure))
                 return scratch
 
             # Roles are independent; a few threads keep the server busy while Python mints tokens.
-            deployments = subject.deployments() + infrastructure
+            deployments = subject.deployments() + infrastructure + frozen
             # The deployer tokens' capability checks are all server work: asked beside the flows (Python work).
             early = ThreadPoolExecutor(max_workers=1)
             screen = CapabilityScreen(root, workers=CAPABILITY_WORKERS)
@@ -286,6 +296,21 @@ def _rehearse_role(
     fired = [_fire_attack(server, declaration, plan, attack, key, now)
              for attack in _attacks_on(declaration, plan, deployment, role, logins, deployer=deployer)]
     rehearsal.outcomes.extend(row if isinstance(row, Outcome) else row() for row in fired)
+
+
+FROZEN_LAYER = "Vault: no production role while pipeline_policy.code_freeze names the repository"
+
+
+def _rehearse_frozen(rehearsal: Rehearsal, server: OpenBaoServer, declaration: Declaration, deployment: Deployment,
+                     role: CIRole, keys: dict[str, IssuerKey]) -> None:
+    """A deploy the code freeze stops: its job, exactly as it would be were the repository not frozen, is
+    refused by Vault (the role is not there), whatever its pipeline file or config policy says."""
+    key = keys[role.issuer]
+    now = int(time.time())
+    for legit in _logins_of(declaration, deployment, role, deployer=False):
+        answer = login(server.forwarded_addr, legit.firing, token_for(declaration, legit.firing, key, now))
+        rehearsal.outcomes.append(_row("attack", f"{legit.description}: log in under the code freeze", role,
+                                       "refused", answer, layer=FROZEN_LAYER))
 
 
 def _logins_of(declaration: Declaration, deployment: Deployment, role: CIRole, *, deployer: bool

@@ -593,10 +593,18 @@ def test_a_circleci_approval_hold_does_not_count_for_repositories_on_other_ci_sy
     assert named and not set(named) & on_circleci and set(named) <= set(production["repositories"])
 
 
-def test_a_code_freeze_only_the_rendered_file_enforces_is_a_warning(example: dict[str, Any]) -> None:
+def test_a_code_freeze_leaves_the_frozen_production_roles_out_of_vault_on_every_ci_system(
+    example: dict[str, Any],
+) -> None:
     from secure_pipelines import build_plan
 
     example["pipeline_policy"]["code_freeze"] = ["webapp", "api", "shop"]
     plan = build_plan(parse_declaration(example))
-    frozen = {w.value for w in plan.warnings if w.field == "pipeline_policy.code_freeze"}
-    assert frozen == {"api", "shop"}  # webapp builds on CircleCI, whose config policy refuses its deploys
+    production = plan.environment("production")
+    assert not {r.repository for r in production.roles} & {"webapp", "api", "shop"}
+    assert {d.repository for d in production.deployments if d.frozen} == {"webapp", "api", "shop"}
+    assert all(d.roles for d in production.deployments)  # what the frozen deploy would log in with, for the proofs
+    staging = plan.environment("staging")
+    assert {r.repository for r in staging.roles} >= {"webapp", "api", "shop"} & {d.repository for d in
+                                                                                 staging.deployments}
+    assert not [w for w in plan.warnings if w.field == "pipeline_policy.code_freeze"]

@@ -381,3 +381,26 @@ def test_the_infrastructure_roles_admit_their_job_and_refuse_every_attack(
     example_rehearsal: tuple[Plan, Rehearsal],
 ) -> None:
     assert_rehearsed(*example_rehearsal)
+
+
+def test_vault_refuses_every_production_deploy_of_a_frozen_repository_on_every_ci_system(
+    tmp_path, rehearse_example, example_project
+) -> None:
+    values = YAML(typ="safe", pure=True).load((example_project / "stacks" / "declaration.yaml").read_text())
+    frozen = ["webapp", "api", "shop"]  # CircleCI, GitHub Actions, GitLab CI
+    values["pipeline_policy"]["code_freeze"] = frozen
+    path = tmp_path / "declaration.yaml"
+    with path.open("w") as handle:
+        YAML(typ="safe", pure=True).dump(values, handle)
+    plan, rehearsal = rehearse_example("production", path, cwd=tmp_path)
+    production = plan.environment("production")
+    assert not {r.repository for r in production.roles} & set(frozen)
+    stopped = [d for d in production.deployments if d.frozen]
+    assert {d.ci for d in stopped} == {"circleci", "github-actions", "gitlab-ci"}
+    for deployment in stopped:
+        rows = _rows(rehearsal, f"{deployment.repository} -> production", "log in under the code freeze")
+        assert rows and all(o.verdict == "ok" and o.expected == "refused" for o in rows), rows
+        assert all("code_freeze" in o.layer for o in rows)
+        logins = _rows(rehearsal, f"{deployment.repository} -> production", ": log in")
+        assert logins == rows  # no legitimate production login is left for a frozen repository
+    assert rehearsal.passed and rehearsal.escapes == []
