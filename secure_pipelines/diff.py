@@ -26,6 +26,7 @@ from .changes import (
     shown,
 )
 from .ci import registry
+from .declaration.model import Visibility
 from .plan.model import (
     AdminAuthMount,
     AdminRole,
@@ -140,6 +141,7 @@ def access_changes(old: Access, new: Access) -> list[AccessChange]:
     changes = [
         *_roles(old, new), *_admins(old, new), *_mounts(old, new), *_protection(old, new),
         *_environments(old, new), *_pipeline_policy(old, new), *_ci_policies(old, new), *_runners(old, new),
+        *_visibility(old, new),
     ]
     return sorted(changes, key=lambda c: _ORDER[c.kind])
 
@@ -322,6 +324,27 @@ def _runners(old: Access, new: Access) -> Iterator[AccessChange]:
             yield AccessChange("deploy.runner", WIDENING, subject, "runner", was, now or "-",
                                f"{subject}: now run on {shown_now} instead of {was}: check no other environment's "
                                "jobs run there")
+
+
+_READERS = {Visibility.PRIVATE: 0, Visibility.INTERNAL: 1, Visibility.PUBLIC: 2}
+"""How many may read a repository's code: its collaborators, every member of the enterprise, anyone."""
+
+
+def _visibility(old: Access, new: Access) -> Iterator[AccessChange]:
+    """A repository made readable by more people: they may read its pipeline and, public, fork it and open pull
+    requests whose jobs run on its runners."""
+    before = {r.name: r.visibility for r in old.organization.repositories} if old.organization else {}
+    after = {r.name: r.visibility for r in new.organization.repositories} if new.organization else {}
+    for name in sorted(before.keys() & after.keys()):
+        was, now = before[name], after[name]
+        if was == now:
+            continue
+        wider = _READERS[now] > _READERS[was]
+        yield AccessChange("repository.visibility", WIDENING if wider else NARROWING, f"repository {name}",
+                           "visibility", str(was), str(now),
+                           f"repository {name}: now {now} instead of {was}"
+                           + (": check its runners and deployment gates for jobs of people outside the team"
+                              if now is Visibility.PUBLIC else ""))
 
 
 def _environments(old: Access, new: Access) -> Iterator[AccessChange]:

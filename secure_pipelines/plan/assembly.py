@@ -119,4 +119,5 @@ def _repository_plan(declaration: Declaration, name: str) -> RepositoryPlan:
         ci=tuple(system.name for system in registry.of_repository(repo)),
         environments=tuple(e.name for e in declaration.environments if repo.name in e.repositories),
         required_status_checks=repo.required_status_checks,
+        visibility=repo.visibility,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..declaration.model import Tier
+from ..declaration.model import Tier, Visibility
 from ..errors import Problem
 
 TokenType = Literal["service", "batch"]
@@ -404,6 +404,8 @@ class RepositoryPlan:
     """The names of the CI systems it builds on."""
     environments: tuple[str, ...]
     required_status_checks: tuple[str, ...]
+    visibility: Visibility
+    """Who may read its code (and, public, fork it and open pull requests)."""
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,10 @@ def _add_redirect(values: dict[str, Any]) -> None:
                                                          "https://evil.example/oidc/callback"]
 
 
+def _made_public(values: dict[str, Any]) -> None:
+    _repo(values, "webapp").update(visibility="public")
+
+
 def _ruleset_bypass(values: dict[str, Any]) -> None:
     values["organization"]["github"]["protection"] = "organization-ruleset"
     values["organization"]["github"]["ruleset_bypass_team_ids"] = [4200009]
@@ -97,6 +101,7 @@ WIDENINGS: dict[str, tuple[Mutation, str]] = {
     "admin membership read from another claim": (
         lambda v: v["admins"]["auth"].update(groups_claim="name"), "admin.groups-claim"),
     "an admin login redirect added": (_add_redirect, "admin.redirect-uris.added"),
+    "a repository made public": (_made_public, "repository.visibility"),
 }
 
 
