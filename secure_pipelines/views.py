@@ -326,6 +326,9 @@ def sources_line(sources: Sequence[StackSources], project: PulumiProject | None,
     count = f"{len(variables)} {ENV_PREFIX} override{'' if len(variables) == 1 else 's'}"
     if variables:
         count += f" ({', '.join(variables)})"
+    ignored = sorted({name for s in sources for name in s.values.ignored})
+    if ignored:
+        count += f"; ignored, not spelled {ENV_PREFIX}...: {', '.join(ignored)}"
     return f"read {declarations}; {config}; {count}"
 
 

@@ -31,7 +31,7 @@ from ..plan.model import Plan
 from . import checks
 from .model import Declaration, Sections
 from .sources import EnvironmentSource, Override, PulumiConfigSource, YamlFileSource
-from .sources.environment import ENV_PREFIX
+from .sources.environment import ENV_PREFIX, near_misses
 from .sources.yaml_file import parse_yaml_mapping
 
 __all__ = ["ENV_PREFIX", "DeclarationValues", "declaration_from", "load_declaration", "load_declaration_text",
@@ -62,6 +62,8 @@ class DeclarationValues:
     """The ``SECUREPIPE_`` variables that set a field."""
     problems: tuple[Problem, ...] = ()
     """Mistakes of the sources themselves (a variable that sets nothing, malformed JSON)."""
+    ignored: tuple[str, ...] = ()
+    """Variables that look like overrides but miss the ``SECUREPIPE_`` prefix, so set nothing."""
 
 
 def read_values(
@@ -82,7 +84,8 @@ def read_values(
     left_out = {override.path[0] for override, _ in crossing}
     applied = tuple(o for o in environment.overrides if o.path[0] not in left_out)
     env_values = {key: value for key, value in environment().items() if key not in left_out}
-    return DeclarationValues(Path(path), _merged(below, env_values), applied, tuple(problems))
+    ignored = near_misses(os.environ if environ is None else environ)
+    return DeclarationValues(Path(path), _merged(below, env_values), applied, tuple(problems), ignored)
 
 
 def load_declaration(

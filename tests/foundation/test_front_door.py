@@ -97,6 +97,15 @@ def test_the_number_of_overrides_is_said_with_their_names(user_project, securepi
     assert "; 1 SECUREPIPE_ override (SECUREPIPE_ADMINS__GROUPS__PRODUCTION)" in ran.stderr.splitlines()[0]
 
 
+def test_a_variable_that_misses_the_prefix_is_named_as_ignored(user_project, securepipe) -> None:
+    ran = securepipe("validate", cwd=user_project.root,
+                     env={"SECUREPIPES_ADMINS__GROUPS__PRODUCTION": "vault-owners", "SECURE_PIPE_X": "1"})
+    assert ran.exit_code == 0, ran.output
+    first = ran.stderr.splitlines()[0]
+    assert first.endswith("; 0 SECUREPIPE_ overrides; ignored, not spelled SECUREPIPE_...: SECUREPIPES_ADMINS__"
+                          "GROUPS__PRODUCTION, SECURE_PIPE_X"), first
+
+
 def _override_staging(user_project, change: Callable[[dict[str, Any]], None]) -> None:
     """Set the staging stack's ``secure-pipelines:declaration`` object to the declaration's
     environments, changed by ``change``."""

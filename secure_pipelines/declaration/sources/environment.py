@@ -27,6 +27,14 @@ REHEARSAL_TOKEN_VARIABLE = f"{ENV_PREFIX}REHEARSAL_VAULT_TOKEN"
 NOT_FIELDS = frozenset({DECLARATION_VARIABLE, REHEARSAL_TOKEN_VARIABLE})
 
 
+def near_misses(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """Variables that look meant as overrides but miss the exact prefix (``SECUREPIPES_...``,
+    ``SECURE_PIPE_...``): read as nothing, so a reader must be told. Pure."""
+    squeezed = ENV_PREFIX.replace("_", "")
+    return tuple(sorted(name for name in environ if name.replace("_", "").upper().startswith(squeezed)
+                        and not name.upper().startswith(ENV_PREFIX)))
+
+
 @dataclass(frozen=True)
 class Override:
     """One environment variable that sets a declaration field."""
