@@ -7,17 +7,19 @@ status 2, Ctrl-C a message and exit status 130, never a traceback.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import IO, Annotated, NoReturn, cast
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import InvalidDeclaration, SecurePipelinesError
 from ..views import Request, Views, open_views
@@ -46,8 +48,32 @@ def for_reading(target: Console) -> Console:
     if target.is_terminal:
         return target
     columns = os.environ.get("COLUMNS", "")
-    return Console(file=target.file, width=int(columns) if columns.isdigit() and int(columns) > 0 else PIPED_WIDTH,
+    return Console(file=cast(IO[str], _TrimmedLines(target.file)),
+                   width=int(columns) if columns.isdigit() and int(columns) > 0 else PIPED_WIDTH,
                    highlight=False, soft_wrap=False)
+
+
+class _TrimmedLines(io.TextIOBase):
+    """Writes to ``file`` each line without the trailing spaces rich leaves where it wraps a paragraph."""
+
+    def __init__(self, file: IO[str]):
+        self._file = file
+        self._pending = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        *complete, self._pending = (self._pending + text).split("\n")
+        if complete:
+            self._file.write("".join(line.rstrip(" ") + "\n" for line in complete))
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:  # a line printed without its end (``end=""``) is shown as it is
+            self._file.write(self._pending)
+            self._pending = ""
+        self._file.flush()
 
 
 @contextmanager
@@ -130,5 +156,17 @@ def print_rows(target: Console, title: str, columns: Sequence[str], rows: Sequen
             if cell not in ("", "-"):
                 block.add_row(f"{escape(column)}:", cell)
         shown.print("")
-        shown.print(f"[bold]{row[0]}[/]")
-        shown.print(Padding(block, (0, 0, 0, 2)))
+        print_trimmed(shown, Text.from_markup(f"[bold]{row[0]}[/]"))
+        print_trimmed(shown, Padding(block, (0, 0, 0, 2)))
+
+
+def print_trimmed(target: Console, renderable: RenderableType) -> None:
+    """``renderable`` without the spaces a grid pads its lines with to the widest cell (copied text, diffs
+    of saved output and screen readers all trip over them)."""
+    for line in target.render_lines(renderable, pad=False):
+        text = Text()
+        for segment in line:
+            if not segment.control:
+                text.append(segment.text, segment.style)
+        text.rstrip()
+        target.print(text, soft_wrap=True)

@@ -112,10 +112,12 @@ def test_a_wide_terminal_gets_a_table_and_a_narrow_one_a_stacked_layout_within_i
 
 def test_piped_output_honours_columns(securepipe, user_project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "80")
-    ran = securepipe("explain", "-s", "staging", cwd=user_project.root)
+    ran = securepipe("explain", "-s", "production", cwd=user_project.root)
     assert ran.exit_code == 0, ran.output
     assert "  access:" in ran.stdout
     assert max(len(line.rstrip()) for line in ran.stdout.splitlines()) <= 80
+    padded = [line for line in ran.stdout.splitlines() if line.endswith(" ")]
+    assert not padded, padded[:3]  # neither the grid's padding nor a wrapped line's last space
 
 
 def _outcome(flow: str, verdict: str) -> Outcome:
