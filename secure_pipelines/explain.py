@@ -33,6 +33,9 @@ class Reader:
     developer: str | None
     cidrs: tuple[str, ...]
     policy: str
+    developer_jobs: str | None = None
+    """Per developer: which jobs the role admits as the developer's (what the CI system's token says of who runs
+    a job), where it is not plainly the developer's pushes."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ def _reader(plan: Plan, env: EnvironmentPlan, deployment: Deployment, role: CIRo
         developer=role.developer,
         cidrs=role.token_bound_cidrs,
         policy=", ".join(role.token_policies),
+        developer_jobs=role.developer_jobs,
     )
 
 
@@ -179,7 +183,8 @@ def as_mermaid(matrix: Sequence[PathAccess]) -> str:
             restriction = f"<br/>{reader.context_restriction}" if reader.context_restriction else ""
             via_label = reader.deploys_via + restriction
             via = node(_node("via", reader.ci, reader.deploys_via), via_label, ("{{", "}}"))
-            who = f"<br/>developer {reader.developer}" if reader.developer else ""
+            jobs = f" ({reader.developer_jobs})" if reader.developer_jobs else ""
+            who = f"<br/>developer {reader.developer}{jobs}" if reader.developer else ""
             role = node(_node("role", reader.role), f"role {reader.role}{who}<br/>from {', '.join(reader.cidrs)}")
             policy = node(_node("policy", reader.policy), f"policy {reader.policy}", ("[/", "/]"))
             edge(branch, pipeline)

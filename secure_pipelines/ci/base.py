@@ -40,6 +40,9 @@ class Binding:
     user_id: str | None = None
     """Per developer: the developer's immutable user id on the CI system, as the job's token carries it
     (it names the role, so a job finds its role from its own token)."""
+    developer_jobs: str | None = None
+    """For people, per developer: which jobs the role admits as the developer's, where the CI system's token
+    names who runs a job rather than who wrote its code (e.g. ``runs of lin's pushes``)."""
 
 
 def refs_for_people(branches: tuple[str, ...]) -> str:

@@ -52,8 +52,11 @@ def rows(matrix: list[PathAccess]) -> list[list[str]]:
         for reader in access.readers:
             via = reader.deploys_via + (f" ({reader.context_restriction})" if reader.context_restriction else "")
             can = "read, create (no overwrite)" if reader.role in recorders else "read"
+            developer = reader.developer or "-"
+            if reader.developer_jobs:
+                developer += f" ({reader.developer_jobs})"
             found.append([*map(escape, (access.path, can, reader.role, reader.repository, reader.ci, reader.refs,
-                                        via, reader.developer or "-", ", ".join(reader.cidrs), reader.policy))])
+                                        via, developer, ", ".join(reader.cidrs), reader.policy))])
         for writer in access.writers:
             found.append([*map(escape, (access.path, "write (no read)", writer.role, "-", "-", "-",
                                         f"group {writer.group}", "-",

@@ -183,6 +183,8 @@ class CIRole:
     user id): they give its old Pulumi resource names, aliases."""
     user_id: str | None = None
     """Per developer: the developer's immutable user id on the CI system, which names the role."""
+    developer_jobs: str | None = None
+    """For people, per developer: which jobs log in as the developer (``Binding.developer_jobs``)."""
     records: PromotionRecords | None = None
     """Where its deploys record the digest they deployed (another environment promotes from this one)."""
     promoted_from: PromotionRecords | None = None

@@ -182,6 +182,7 @@ def ci_role(
         deploy_via=binding.deploy_via,
         previous_role_names=previous,
         user_id=binding.user_id,
+        developer_jobs=binding.developer_jobs,
         records=records,
         promoted_from=promoted_from,
     )

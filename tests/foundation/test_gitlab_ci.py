@@ -124,6 +124,29 @@ def test_declared_deploy_sources_are_what_the_role_admits_with_a_warning(example
                for w in warnings(declaration))
 
 
+def test_a_per_developer_environment_warns_that_gitlab_names_who_runs_a_job_not_who_pushed_it(
+    example: dict[str, Any],
+) -> None:
+    (warning,) = [w for w in warnings(parse_declaration(example)) if w.field == "environments[dev].per_developer"]
+    assert (warning.value, warning.environment) == (True, "dev")
+    assert "(shop)" in warning.message and "user_id is the user executing the job" in warning.message
+    assert "retries a job of another developer's pipeline, or plays its manual job" in warning.message
+    assert "Retry or play dev deploy jobs of your own pipelines only" in warning.message
+
+
+def test_a_per_developer_environment_without_a_gitlab_project_has_nothing_to_warn_about(
+    example: dict[str, Any],
+) -> None:
+    environment(example, "dev")["repositories"] = ["webapp", "api"]
+    assert not [w for w in warnings(parse_declaration(example)) if w.field == "environments[dev].per_developer"]
+
+
+def test_explain_says_which_jobs_a_gitlab_developer_role_admits(plan: Plan) -> None:
+    assert role(plan, "dev", "sam").developer_jobs == (
+        "jobs sam runs: sam's pushes, and any job sam retries or plays, whoever pushed it")
+    assert role(plan, "production").developer_jobs is None
+
+
 def test_on_free_with_the_named_override_the_role_does_not_require_a_protected_environment(
     example: dict[str, Any],
 ) -> None:
@@ -259,6 +282,12 @@ CASES = [
          "environments[dev].ci.gitlab_ci.deploy_sources[0]", "not a GitLab pipeline source"),
     Case("no deploy source", _set_env("dev", "deploy_sources", []),
          "environments[dev].ci.gitlab_ci.deploy_sources", "at least one of push, web, schedule"),
+    Case("a per-developer environment deploys pipelines run by hand",
+         _set_env("dev", "deploy_sources", ["push", "web"]),
+         "environments[dev].ci.gitlab_ci.deploy_sources", "for a web pipeline is whoever presses Run pipeline"),
+    Case("a per-developer environment deploys schedules",
+         _set_env("dev", "deploy_sources", ["push", "schedule"]),
+         "environments[dev].ci.gitlab_ci.deploy_sources", "for a schedule pipeline is the schedule's owner"),
     Case("production on Free without the override", _free_plan,
          "environments[production].ci.gitlab_ci.overrides.unprotected_environment", "cannot protect"),
     Case("the Free override on Premium", _override_on_premium,

@@ -82,7 +82,14 @@ def test_protected_github_roles_pin_the_deploy_workflow_its_events_and_self_host
 
 def test_dev_github_roles_on_an_open_allowlist_leave_runner_and_workflow_unbound(plan: Plan) -> None:
     claims = role(plan, "github-actions", "api", "dev", "lin").claims
-    assert not {"event_name", "workflow_ref", "job_workflow_ref", "runner_environment"} & set(claims)
+    assert not {"workflow_ref", "job_workflow_ref", "runner_environment"} & set(claims)
+
+
+def test_a_per_developer_github_role_admits_its_developers_pushes_only(plan: Plan) -> None:
+    """actor_id is whoever started the run: on any other event (a review, a dispatch...) that is not who wrote
+    the code that runs."""
+    claims = role(plan, "github-actions", "api", "dev", "lin").claims
+    assert claims["actor_id"] == ("5550001",) and claims["event_name"] == ("push",)
 
 
 def test_no_role_binds_a_name_without_an_immutable_id(plan: Plan) -> None:
@@ -330,7 +337,8 @@ def test_organisation_warnings_belong_to_the_resources_stack(example: dict[str, 
     approvals = "repositories[api].required_approvals"
     assert [w.field for w in plan.warnings_for("production") if w.field == approvals] == [approvals]
     assert not [w for w in plan.warnings_for("staging") if w.field == approvals]
-    assert [w.field for w in plan.warnings_for("dev")] == ["environments[dev].ip_allowlist"]
+    assert [w.field for w in plan.warnings_for("dev")] == ["environments[dev].ip_allowlist",
+                                                           "environments[dev].per_developer"]
 
 
 def test_test_qa_and_demo_are_three_environments_of_one_tier_each_with_its_own_vault_objects(

@@ -151,6 +151,17 @@ def test_explain_shows_each_contexts_expression_and_security_group() -> None:
                             '(pipeline.config_source starts-with "api"); security group production-approvers'}
 
 
+def test_explain_says_which_jobs_each_dev_role_admits_as_its_developers() -> None:
+    result = runner.invoke(app, ["explain", "--stack", "dev", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    gitlab = "jobs sam runs: sam's pushes, and any job sam retries or plays, whoever pushed it"
+    jobs = {(r["ci"], r["developer"]): r["developer_jobs"] for a in json.loads(result.stdout) for r in a["readers"]}
+    assert jobs[("github-actions", "sam")] == "runs started by sam's pushes"
+    assert jobs[("gitlab-ci", "sam")] == gitlab
+    table = runner.invoke(app, ["explain", "--stack", "dev"], env={"COLUMNS": "400"})
+    assert f"sam ({gitlab})" in table.stdout
+
+
 def test_explain_mermaid_draws_branch_to_path(example_plan: Plan) -> None:
     result = runner.invoke(app, ["explain", "--stack", "production", "--format", "mermaid"])
     assert result.exit_code == 0, result.output

@@ -123,6 +123,12 @@ def test_every_role_faces_the_whole_attack_matrix(example_rehearsal: tuple[Plan,
                 expected.append("environment not protected")
         if role.developer is not None:
             expected.append("another developer's dev environment")
+            if role.ci == "github-actions":
+                expected += [f"{event} event (" for event in ("pull_request", "pull_request_review",
+                                                              "pull_request_target", "workflow_dispatch",
+                                                              "issue_comment", "workflow_run", "check_run")]
+            if role.ci == "gitlab-ci":
+                expected.append("retries, or plays (manual), the deploy job of")
         if outside_addresses(role.token_bound_cidrs):
             expected += ["login from outside the allowlist", "replayed from"]
         for needle in expected:
@@ -140,8 +146,32 @@ def test_gitlab_accepts_risks_only_where_a_development_role_is_open_to_any_branc
     assert accepted == {("dev", name) for name in (
         "main unprotected (ref_protected false)", "another CI config file of the project (.gitlab/deploy.yml)",
         "CI config kept in another project (ci_config_ref_uri null)",
-        "GitLab-hosted runner (runner_environment gitlab-hosted)")}
+        "GitLab-hosted runner (runner_environment gitlab-hosted)",
+        "lin retries, or plays (manual), the deploy job of sam's pipeline on refs/heads/sam/feature, so sam's code "
+        "runs as lin",
+        "sam retries, or plays (manual), the deploy job of lin's pipeline on refs/heads/lin/feature, so lin's code "
+        "runs as sam")}
     assert all(o.verdict in ("ok", "not-applicable") for o in gitlab if o.environment != "dev")
+
+
+def test_github_developer_roles_refuse_every_run_but_their_developers_push_and_gitlab_says_what_it_cannot(
+    example_rehearsal: tuple[Plan, Rehearsal],
+) -> None:
+    plan, rehearsal = example_rehearsal
+    for role in [r for r in plan.environment("dev").roles if r.developer is not None]:
+        events = [o for o in _rows(rehearsal, _label(role), " event (") if o.kind == "attack"]
+        reruns = [o for o in _rows(rehearsal, _label(role), "retries, or plays") if o.kind == "attack"]
+        pushes = [o for o in _rows(rehearsal, _label(role), "log in") if o.kind == "legitimate"]
+        assert pushes and {o.verdict for o in pushes} == {"ok"}, role.role_name
+        if role.ci == "github-actions":
+            assert len(events) == 9 and {(o.verdict, o.layer) for o in events} == {
+                ("ok", "Vault: bound_claims event_name")}
+        if role.ci == "gitlab-ci":
+            (rerun,) = reruns
+            assert rerun.verdict == "accepted-risk"
+            assert "environments[dev].per_developer" in rerun.proof and "user_id" in rerun.proof
+        else:
+            assert reruns == []
 
 
 def test_an_attack_vault_admits_by_design_names_the_layer_and_its_check(

@@ -76,17 +76,23 @@ DEV = {
     "the parent's project ids)": {"pipeline_source"},
     "protected tag named main": {"ref_type"},
     "trigger pipeline on main": {"pipeline_source"},
+    "web pipeline on main": {"pipeline_source"},
+    "schedule pipeline on main": {"pipeline_source"},
     "environment action verify (skips deployment approvals)": {"environment_action"},
     "ID token requested with the instance URL as audience": {AUDIENCE},
     "another developer's dev environment (sam as lin)": {"user_id"},
     "fork's origin": {"project_id", "namespace_id"},
 }
-"""Attacks on ``dev.shop.lin``: a development role binds less, and still refuses these."""
+"""Attacks on ``dev.shop.lin``: a development role binds less, and still refuses these (a pipeline run by hand
+or by a schedule names its starter in user_id, on any branch: per developer, only a push deploys)."""
 
+RUN_BY_LIN = ("lin retries, or plays (manual), the deploy job of sam's pipeline on refs/heads/sam/feature, so sam's "
+              "code runs as lin")
 ACCEPTED_IN_DEV = {"main unprotected (ref_protected false)",
                    "another CI config file of the project (.gitlab/deploy.yml)",
                    "CI config kept in another project (ci_config_ref_uri null)",
-                   "GitLab-hosted runner (runner_environment gitlab-hosted)"}
+                   "GitLab-hosted runner (runner_environment gitlab-hosted)",
+                   RUN_BY_LIN}
 
 
 def gitlab_role(plan: Plan, environment: str, developer: str | None = None) -> tuple[Deployment, CIRole]:
@@ -180,7 +186,8 @@ def test_only_a_development_role_open_to_any_branch_and_address_accepts_attacks_
 ) -> None:
     deployment, role = gitlab_role(example_plan, "dev", "lin")
     legitimate = legitimate_job(example_declaration, deployment, role, "refs/heads/main")
-    target = AttackTarget(example_plan, example_declaration, deployment, role, legitimate, (), ())
+    sam = (example_declaration.developer("sam"),)
+    target = AttackTarget(example_plan, example_declaration, deployment, role, legitimate, (), sam)
     accepted = {a.name for a in attacks(target) if a.accepted_when_unbound}
     assert accepted == ACCEPTED_IN_DEV
     production_deployment, production = gitlab_role(example_plan, "production")
@@ -206,3 +213,22 @@ def test_a_fork_merge_request_looks_like_main_of_the_parent_but_for_the_bindings
     assert same == {"ref", "ref_type", "ref_path", "ci_config_ref_uri", "environment", "environment_protected",
                     "environment_action", "job_project_id"}
     assert fork["project_id"] != legitimate["project_id"] and fork["ref_protected"] == "false"
+
+
+def test_a_job_lin_retries_or_plays_in_sams_pipeline_carries_lins_user_claims_so_no_binding_refuses_it(
+    example_declaration: Declaration, example_plan: Plan, issuer_keys: dict[str, IssuerKey], login_to: Login,
+) -> None:
+    """What per-developer roles cannot close on GitLab, as a token: user_id names who executes the job, and the
+    retried (or played) job of sam's pipeline differs from lin's own push in nothing any role could bind."""
+    deployment, role = gitlab_role(example_plan, "dev", "lin")
+    jobs = attack_jobs(example_declaration, example_plan, deployment, role)
+    key = issuer_keys[role.issuer]
+    _, own = token(example_declaration, key, jobs["__legitimate__"].but(ref="refs/heads/lin/feature"))
+    retried, claims = token(example_declaration, key, jobs[RUN_BY_LIN])
+    lin = example_declaration.developer("lin").ci["gitlab_ci"].user_id
+    assert (claims["user_id"], claims["user_login"]) == (str(lin), "lin")
+    assert {c for c in claims if claims[c] != own[c]} <= {"sub", "ref", "ref_path", "sha", "pipeline_id", "job_id",
+                                                          "jti", "ci_config_ref_uri", "ci_config_sha"}
+    assert claims["pipeline_source"] == "push" and claims["ref"] == "sam/feature"
+    assert broken_bindings(role, claims) == set()
+    assert login_to(role, set(), retried).ok, "Vault admits it: the rehearsal must call it an accepted risk"

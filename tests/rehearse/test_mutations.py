@@ -147,6 +147,20 @@ def test_a_github_role_that_forgets_the_event_is_an_escape(
             for event in ("pull_request_target", "workflow_dispatch", "issue_comment")} <= flows, flows
 
 
+def test_a_github_developer_role_that_forgets_the_event_lets_another_developers_code_in_as_its_developer(
+    example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
+) -> None:
+    (role,) = [r for r in example_plan.environment("dev").roles if r.ci == "github-actions" and r.developer == "sam"]
+    mutate = _role_claims_without(role.role_name, "event_name")
+    rehearsal = _rehearse_mutated(example_declaration, example_plan, example_resources, mutate, ("dev",))
+    flows = {o.flow for o in rehearsal.escapes}
+    assert ("api -> dev as sam: pull_request_review event (sam reviews lin's pull request): lin's pull request runs "
+            "with sam as the actor (refs/pull/7/merge)") in flows, flows
+    assert all(o.flow.startswith("api -> dev as sam: ") and "the plan binds event_name" in o.proof
+               for o in rehearsal.escapes)
+    assert not rehearsal.refused_legitimate
+
+
 def test_a_github_role_that_forgets_the_runner_is_an_escape(
     example_declaration: Declaration, example_plan: Plan, example_resources: list[VaultResource],
 ) -> None:

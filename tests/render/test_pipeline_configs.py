@@ -353,6 +353,10 @@ def test_workflow_dispatch_deploys_only_with_an_override_and_then_everywhere_it_
     assert workflow["jobs"]["deploy-production"]["if"] == f"{event_test} && (github.ref == 'refs/heads/main')"
     (production,) = [r for r in plan.environment("production").roles if r.ci == "github-actions"]
     assert production.claims["event_name"] == ("push", "workflow_dispatch")
+    # Per developer a dispatch is not the developer's push: whoever dispatches picks the branch, another's too.
+    assert workflow["jobs"]["deploy-dev"]["if"] == "github.event_name == 'push'"
+    developers = [r for r in plan.environment("dev").roles if r.ci == "github-actions"]
+    assert developers and {r.claims["event_name"] for r in developers} == {("push",)}
     write_output(files, tmp_path, lambda _path: True, "stacks/declaration.yaml")
     linted = run(tool("actionlint"), "-config-file", ".github/actionlint.yaml", ".github/workflows/deploy.yml",
                  cwd=tmp_path / "repositories" / "api")

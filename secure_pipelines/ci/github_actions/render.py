@@ -10,7 +10,7 @@ from ...render.deploy_shell import JobToken, deploy_script
 from ...render.pipelines import DeployJob, Pipeline, pipeline
 from ...render.templating import RenderSource, Templates
 from .actions import PINNED_ACTIONS
-from .workflow import NAME, github_actions_plan
+from .workflow import NAME, github_actions_plan, job_events
 
 ACTIONLINT_PATH = ".github/actionlint.yaml"
 HOSTED_RUNNER = "ubuntu-24.04"
@@ -56,12 +56,27 @@ def runs_on(job: DeployJob) -> tuple[str, ...]:
     return (HOSTED_RUNNER,) if job.admits_any_address else ("self-hosted", job.environment)
 
 
+def event_test(events: tuple[str, ...]) -> str:
+    """The ``if:`` expression true on ``events`` only."""
+    tests = [f"github.event_name == '{event}'" for event in events]
+    return tests[0] if len(tests) == 1 else "(" + " || ".join(tests) + ")"
+
+
 def github_workflow(plan: Plan, repository: str, source: RenderSource) -> str:
-    """The deploy workflow of ``repository``: it deploys on the plan's deploy events only."""
-    return TEMPLATES.render("deploy.yml.j2", header=source.header(), pipeline=github_actions_pipeline(plan, repository),
+    """The deploy workflow of ``repository``: each deploy job runs on the events its role admits (the plan's
+    deploy events; a push alone per developer), and the image is built on any of them."""
+    settings = github_actions_plan(plan)
+    workflow = github_actions_pipeline(plan, repository)
+
+    def events_of(job: DeployJob) -> tuple[str, ...]:
+        return job_events(settings.deploy_events, job.per_developer)
+
+    build_events = tuple(dict.fromkeys(e for job in workflow.deploy_jobs for e in events_of(job))) \
+        or settings.deploy_events
+    return TEMPLATES.render("deploy.yml.j2", header=source.header(), pipeline=workflow,
                             actions=PINNED_ACTIONS, gh=github_expression, runs_on=runs_on, deploy_step=deploy_step,
-                            deploy_events=github_actions_plan(plan).deploy_events,
-                            workflow_path=github_actions_plan(plan).workflow_path)
+                            deploy_events=settings.deploy_events, event_test=event_test, events_of=events_of,
+                            build_events=build_events, workflow_path=settings.workflow_path)
 
 
 def github_actionlint_config(plan: Plan, repository: str, source: RenderSource) -> str:

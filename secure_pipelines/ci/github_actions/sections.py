@@ -25,8 +25,9 @@ class GitHubActionsOrganization(Strict):
     """The audience deploy jobs request and Vault binds; defaults to ``vault.<organization.name>``.
     Never GitHub's default (``https://github.com/<owner>``), which every token gets unasked."""
     deploy_events: tuple[str, ...] = Field(default=DEFAULT_DEPLOY_EVENTS, min_length=1)
-    """The events staging and production deploys run on (``event_name``, bound in Vault): events whose
-    ``ref`` is the branch that was pushed; ``workflow_dispatch`` only with an override."""
+    """The events test, staging and production deploys run on (``event_name``, bound in Vault): events whose
+    ``ref`` is the branch that was pushed; ``workflow_dispatch`` only with an override. Per-developer roles
+    admit a push only, whatever this says (``workflow.DEVELOPER_DEPLOY_EVENTS``)."""
     overrides: GitHubActionsOverrides = GitHubActionsOverrides()
 
 

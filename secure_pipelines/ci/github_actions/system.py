@@ -1,7 +1,7 @@
 """GitHub Actions as a :class:`~secure_pipelines.ci.base.CISystem`: one issuer for every repository,
 roles bound to the immutable repository and owner ids, the deployment environment and the ref; for
-staging and production also to the deploy workflow, its events and (where the allowlist is closed)
-self-hosted runners."""
+test, staging and production also to the deploy workflow, its events and (where the allowlist is closed)
+self-hosted runners; per developer, to the developer (``actor_id``) and a push."""
 
 from __future__ import annotations
 
@@ -10,15 +10,14 @@ from ...errors import Problem
 from ...plan.model import BoundClaim, Plan
 from ...render.templating import RenderSource
 from ..base import AttackTarget, Binding, DeploySettings, JobAttack, SectionModels
-from . import checks, sections
-from .claims import AUDIENCE_TRAIT, CALLED_WORKFLOW_TRAIT, EVENT_TRAIT, RUNNER_TRAIT, WORKFLOW_FILE_TRAIT
-from .identity import ISSUER, GitHubActionsIdentity, audience, github_default_audience
+from . import attacks, checks, sections
+from .identity import ISSUER, GitHubActionsIdentity, audience
 from .infrastructure import GitHubInfrastructure
 from .render import ACTIONLINT_PATH, github_actionlint_config, github_workflow
 from .scaffold import GitHubActionsScaffold
 from .setup import GitHubActionsSetupSteps
 from .workflow import (
-    GITHUB_HOSTED,
+    DEVELOPER_DEPLOY_EVENTS,
     NAME,
     SELF_HOSTED,
     GitHubActionsPlan,
@@ -33,9 +32,6 @@ VERSION_1_MOVES = (
     ("repositories[].ci: [github-actions]", "repositories[].ci: {github_actions: {}}"),
     ("developers[].github_user_id", "developers[].ci.github_actions.user_id"),
 )
-UNTRUSTED_EVENTS = ("pull_request_target", "workflow_dispatch", "issue_comment")
-"""Events that run on the default branch, in the deployment environment, without a reviewed push."""
-THIRD_PARTY_WORKFLOW = "attacker-org/ci-tools/.github/workflows/deploy.yml@refs/heads/main"
 
 
 class GitHubActionsSystem:
@@ -107,13 +103,16 @@ class GitHubActionsSystem:
         user = sections.developer(developer) if developer is not None else None
         if developer is not None:
             assert user is not None, "checked by validation"
+            # actor_id is whoever started the run; only a push's starter put the code there (DEVELOPER_DEPLOY_EVENTS).
             claims.append(BoundClaim("actor_id", (str(user.user_id),)))
+            claims.append(BoundClaim("event_name", DEVELOPER_DEPLOY_EVENTS))
         return Binding(
             claims=tuple(claims),
             claims_match="string",
             ref_binding="any branch" if any_branch else ", ".join(refs),
             deploy_via=f"environment {environment.name}",
             user_id=str(user.user_id) if user is not None else None,
+            developer_jobs=f"runs started by {developer.name}'s pushes" if developer is not None else None,
         )
 
     def deploy_settings(self, declaration: Declaration, repository: Repository, environment: Environment
@@ -133,22 +132,4 @@ class GitHubActionsSystem:
         }
 
     def attacks(self, target: AttackTarget) -> list[JobAttack]:
-        """GitHub's default audience; for staging and production, the events, workflows and runners a
-        job on the default branch in the right environment could still come from."""
-        legitimate = target.legitimate
-        found = [JobAttack("GitHub's default audience (a token nobody asked an audience for)",
-                           legitimate.with_trait(AUDIENCE_TRAIT, github_default_audience(target.declaration)))]
-        if target.role.tier not in REVIEWED_TIERS:
-            return found
-        for event in UNTRUSTED_EVENTS:
-            if event not in deploy_events(target.declaration):
-                found.append(JobAttack(f"{event} event on {legitimate.ref} in environment {target.role.environment}",
-                                       legitimate.with_trait(EVENT_TRAIT, event)))
-        found.append(JobAttack("another workflow file of the repository (.github/workflows/other.yml)",
-                               legitimate.with_trait(WORKFLOW_FILE_TRAIT, "other.yml")))
-        found.append(JobAttack(f"a third-party reusable workflow ({THIRD_PARTY_WORKFLOW})",
-                               legitimate.with_trait(CALLED_WORKFLOW_TRAIT, THIRD_PARTY_WORKFLOW)))
-        environment = target.declaration.environment(target.role.environment)
-        if on_self_hosted_runners(environment):
-            found.append(JobAttack("a GitHub-hosted runner", legitimate.with_trait(RUNNER_TRAIT, GITHUB_HOSTED)))
-        return found
+        return attacks.attacks(target)

@@ -2,8 +2,9 @@
 
 One place for what the role bindings, the rendered workflow and the rehearsal must agree on: the
 workflow file's path (bound as ``workflow_ref`` / ``job_workflow_ref``), the deploy events (bound as
-``event_name``) and whether an environment's deploys run on self-hosted runners (bound as
-``runner_environment``). The plan keeps them (``GitHubActionsPlan``); the render reads them there.
+``event_name``: the declared ones for test, staging and production, a push alone per developer) and
+whether an environment's deploys run on self-hosted runners (bound as ``runner_environment``). The
+plan keeps them (``GitHubActionsPlan``); the render reads them there.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ DEPLOY_WORKFLOW_PATH = ".github/workflows/deploy.yml"
 """The deploy workflow's file in each repository: the render writes it, roles bind it."""
 SELF_HOSTED = "self-hosted"
 GITHUB_HOSTED = "github-hosted"
+DEVELOPER_DEPLOY_EVENTS = ("push",)
+"""The events a per-developer role admits, whatever ``deploy_events`` says. The role binds ``actor_id``, the
+account that started the run, and only a push's starter is who put the code there: a review, a comment, a label,
+a dispatch or a check started by one developer runs code another wrote (a pull request's, a dispatched branch's).
+A re-run keeps the first run's actor."""
 
 
 def workflow_ref(repository: str, ref: str, path: str = DEPLOY_WORKFLOW_PATH) -> str:
@@ -38,6 +44,11 @@ def deploy_events(declaration: Declaration) -> tuple[str, ...]:
     return sections.organization(declaration).deploy_events
 
 
+def job_events(deploy_events: tuple[str, ...], per_developer: bool) -> tuple[str, ...]:
+    """The events a deploy job runs on, and its role binds: a push alone per developer."""
+    return DEVELOPER_DEPLOY_EVENTS if per_developer else deploy_events
+
+
 @dataclass(frozen=True)
 class GitHubActionsPlan:
     """GitHub Actions' part of the plan (kept in ``Plan.extras``)."""
@@ -45,7 +56,8 @@ class GitHubActionsPlan:
     workflow_path: str
     """The deploy workflow's path in each repository."""
     deploy_events: tuple[str, ...]
-    """The events the workflow deploys on (staging and production roles bind ``event_name`` to them)."""
+    """The events the workflow deploys on (test, staging and production roles bind ``event_name`` to them;
+    per-developer roles, ``DEVELOPER_DEPLOY_EVENTS``)."""
     developers: tuple[tuple[str, int], ...] = ()
     """``(developer, GitHub user id)`` of every developer the declaration gives a GitHub identity."""
 

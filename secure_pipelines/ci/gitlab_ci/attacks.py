@@ -2,7 +2,8 @@
 
 Each is judged by the role's bound claims. Where a role does not bind the claim an attack changes
 (a development role deploys from any branch, from any runner where the allowlist is open), the
-attack is still fired and shown as an accepted risk with the design's reason.
+attack is still fired and shown as an accepted risk with the design's reason; so is the one walk no
+claim can tell apart: a developer retrying, or playing, a job of someone else's pipeline.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .claims import (
     FORK_MERGE_REQUEST_TRAIT,
     GITLAB_HOSTED,
     INSTANCE_URL_AUDIENCE,
+    JOB_USER_TRAIT,
     PIPELINE_SOURCE_TRAIT,
     REF_PROTECTED_TRAIT,
     RUNNER_TRAIT,
@@ -40,6 +42,9 @@ UNPROTECTED_RISK = ("a development environment deploys from unprotected branches
 ANY_BRANCH_RISK = ("any branch may deploy to this environment, running that branch's own CI config, so the config "
                    "cannot be pinned; the role binds the project, the environment and (per developer) the developer")
 OPEN_ALLOWLIST_RISK = "the environment's allowlist admits every address, so any runner may deploy there"
+RUN_BY_ANOTHER_RISK = ("GitLab's ID token names the user executing the job (user_id), whoever pushed its pipeline, and "
+                       "no claim tells a job {actor} retries or plays from one {actor} pushed; validate warns about it "
+                       "(environments[{environment}].per_developer)")
 FREE_PLAN_RISK = ("GitLab Free cannot protect environments; the declaration's "
                   "overrides.unprotected_environment gives the reason this is accepted")
 
@@ -94,6 +99,19 @@ def attacks(target: AttackTarget) -> list[JobAttack]:
     for action in NON_DEPLOYING_ACTIONS:
         found.append(JobAttack(f"environment action {action} (skips deployment approvals)",
                                legitimate.with_trait(ENVIRONMENT_ACTION_TRAIT, action)))
+    if target.role.developer is not None:
+        found.append(run_by_another(target))
     return found
 
 
+def run_by_another(target: AttackTarget) -> JobAttack:
+    """The role's developer retries a deploy job of another developer's pipeline, or plays it when it is manual:
+    the other's code runs with the role's own user claims. Vault cannot refuse it; the row says so."""
+    actor = str(target.role.developer)
+    author = target.intruders[0] if target.intruders else None
+    name = author.name if author else "another developer"
+    branch = f"refs/heads/{author.name if author else 'colleague'}/feature"
+    job = target.legitimate.but(developer=author, ref=branch).with_trait(JOB_USER_TRAIT, actor)
+    return JobAttack(f"{actor} retries, or plays (manual), the deploy job of {name}'s pipeline on {branch}, so "
+                     f"{name}'s code runs as {actor}", job,
+                     accepted_when_unbound=RUN_BY_ANOTHER_RISK.format(actor=actor, environment=target.role.environment))

@@ -12,14 +12,19 @@ from ...declaration.model import REVIEWED_TIERS, Declaration, Environment, Repos
 from ...declaration.role_safety import is_open_allowlist
 from ...errors import Problem
 from . import sections
+from .claims import PUSH
 from .infrastructure import RUNNER_TAG as INFRASTRUCTURE_TAG
 from .render import PIPELINE_IMAGES
+
+MANUAL_SOURCE_USERS = {"web": "whoever presses Run pipeline", "schedule": "the schedule's owner"}
+"""Who GitLab names in ``user_id`` for a pipeline source a person does not push."""
 
 
 def problems(d: Declaration) -> list[Problem]:
     if not any(sections.builds_on_gitlab(r) for r in d.repositories) or sections.KEY not in d.ci:
         return []  # the core names a missing ci.gitlab_ci section; nothing else can be checked
-    return [*_duplicate_projects(d), *_audience(d), *_protected_environments(d), *_runners(d), *_images(d)]
+    return [*_duplicate_projects(d), *_audience(d), *_protected_environments(d), *_runners(d), *_images(d),
+            *_per_developer_sources(d)]
 
 
 def builders(d: Declaration, env: Environment) -> list[Repository]:
@@ -95,6 +100,22 @@ def _runners(d: Declaration) -> Iterator[Problem]:
                           f"self-hosted); list those runners' tags, e.g. [{d.organization.name}-{env.name}-deployers]")
 
 
+def _per_developer_sources(d: Declaration) -> Iterator[Problem]:
+    """A per-developer role admits the user GitLab names in ``user_id``: for a pipeline a person starts by hand or
+    a schedule, that is who starts it (or owns the schedule), on a branch anyone may have pushed."""
+    for env in d.environments:
+        if not env.per_developer or not builders(d, env):
+            continue
+        for source in sections.environment(env).deploy_sources:
+            if source != PUSH:
+                starter = MANUAL_SOURCE_USERS.get(source, "who starts it")
+                yield Problem(f"environments[{env.name}].ci.gitlab_ci.deploy_sources", source,
+                              f"in a per-developer environment the role admits the developer GitLab names in "
+                              f"user_id, which for a {source} pipeline is {starter}, on a branch another developer "
+                              "may have pushed: their code would deploy with that developer's dev secrets; deploy "
+                              "per developer on push only (remove it)")
+
+
 def _images(d: Declaration) -> Iterator[Problem]:
     approved = d.pipeline_policy.approved_registries
     for purpose, image in PIPELINE_IMAGES:
@@ -139,4 +160,19 @@ def warnings(d: Declaration) -> list[Problem]:
             found.append(Problem(f"{where}.overrides.unprotected_environment",
                                  section.overrides.unprotected_environment,
                                  "its roles do not require a protected environment", environment=env.name))
+        if env.per_developer:
+            found.append(_run_by_another_warning(d, env))
     return found
+
+
+def _run_by_another_warning(d: Declaration, env: Environment) -> Problem:
+    """What per-developer roles cannot refuse on GitLab: the ID token names who runs a job, not who pushed it."""
+    projects = ", ".join(r.name for r in builders(d, env))
+    return Problem(
+        f"environments[{env.name}].per_developer", True,
+        f"on GitLab CI ({projects}) the ID token's user_id is the user executing the job, not who pushed its pipeline: "
+        "when a developer retries a job of another developer's pipeline, or plays its manual job, the other's code "
+        "runs with the first developer's dev role and reads their dev secrets, and no claim lets Vault tell. Retry or "
+        "play dev deploy jobs of your own pipelines only, and keep in these projects' dev secrets only what every "
+        "developer of the project may read (or set per_developer: false and share one dev environment)",
+        environment=env.name)

@@ -36,6 +36,7 @@ from .claims import (
     FORK_MERGE_REQUEST_TRAIT,
     GITLAB_HOSTED,
     INSTANCE_URL_AUDIENCE,
+    JOB_USER_TRAIT,
     MERGE_REQUEST_EVENT,
     NAMESPACE_ID,
     PIPELINE_SOURCE,
@@ -125,8 +126,13 @@ class GitLabCIIdentity:
         # protected branch may be protected too. GitLab never marks a fork's merge request protected.
         protected = ref in protected_branches(declaration, job.repository) and source != MERGE_REQUEST_EVENT
         protected = bool(job.trait(REF_PROTECTED_TRAIT, protected)) and not fork_merge_request
-        developer = sections.developer(job.developer) if job.developer else None
+        # The user claims name who runs the job: who pushed, unless someone retried or played it.
+        executing = declaration.developer(str(job.trait(JOB_USER_TRAIT))) if job.trait(JOB_USER_TRAIT) \
+            else job.developer
+        developer = sections.developer(executing) if executing else None
         user_id = str(developer.user_id) if developer else str(fake_numeric_id("gitlab-user", "merger"))
+        user_login = executing.name if executing else "merger"
+        retried_by = (user_login,) if job.trait(JOB_USER_TRAIT) else ()  # a new job of the same pipeline
         config = job.trait(CI_CONFIG_TRAIT, "")
         config_file = ANOTHER_CONFIG_PATH if config == ANOTHER_CONFIG_FILE else section.ci_config_path
         # The config of a fork's merge request run in the parent is named by the parent's path.
@@ -154,12 +160,12 @@ class GitLabCIIdentity:
             "job_namespace_id": runs_in[1],
             "job_namespace_path": runs_in[2].rpartition("/")[0],
             USER_ID: user_id,
-            "user_login": job.developer.name if job.developer else "merger",
-            "user_email": f"{job.developer.name if job.developer else 'merger'}@example.com",
+            "user_login": user_login,
+            "user_email": f"{user_login}@example.com",
             "user_access_level": "developer",
             "pipeline_id": pipeline_id,
             PIPELINE_SOURCE: source,
-            "job_id": str(fake_numeric_id("gitlab-job", pipeline_id, job.environment)),
+            "job_id": str(fake_numeric_id("gitlab-job", pipeline_id, job.environment, *retried_by)),
             REF: ref,
             REF_TYPE: ref_type,
             "ref_path": ref_path,

@@ -1,7 +1,8 @@
 """GitLab CI as a :class:`~secure_pipelines.ci.base.CISystem`: one JWT mount for the instance, roles
 bound to the project's immutable ids, the protected default branch, the pipeline source, the
 protected environment and its action, the pinned CI config and, where the allowlist is closed, a
-self-hosted runner."""
+self-hosted runner; per developer, the user executing the job (``user_id``), which is also whoever retries
+or plays it: no claim names who pushed the pipeline, so validate warns."""
 
 from __future__ import annotations
 
@@ -39,6 +40,11 @@ from .sections import config_ref_uri
 from .setup import GitLabCISetupSteps
 
 VCS_HOST = "gitlab"
+
+
+def _jobs_run_by(developer: str) -> str:
+    """For people: the jobs a per-developer role admits as ``developer``'s (``user_id`` is who executes a job)."""
+    return f"jobs {developer} runs: {developer}'s pushes, and any job {developer} retries or plays, whoever pushed it"
 
 
 class GitLabCISystem:
@@ -113,7 +119,8 @@ class GitLabCISystem:
         if developer is not None:
             claims.append(BoundClaim(USER_ID, (sections.user_id(developer),)))
         return Binding(tuple(claims), "string", refs_for_people(branches), f"environment {environment.name}",
-                       user_id=sections.user_id(developer) if developer is not None else None)
+                       user_id=sections.user_id(developer) if developer is not None else None,
+                       developer_jobs=_jobs_run_by(developer.name) if developer is not None else None)
 
     def deploy_settings(self, declaration: Declaration, repository: Repository, environment: Environment
                         ) -> DeploySettings:
