@@ -608,3 +608,20 @@ def test_a_code_freeze_leaves_the_frozen_production_roles_out_of_vault_on_every_
     assert {r.repository for r in staging.roles} >= {"webapp", "api", "shop"} & {d.repository for d in
                                                                                  staging.deployments}
     assert not [w for w in plan.warnings if w.field == "pipeline_policy.code_freeze"]
+
+
+def test_a_per_developer_environment_warns_that_circleci_names_who_caused_a_job_not_who_pushed_it(
+    example: dict[str, Any],
+) -> None:
+    from secure_pipelines import build_plan
+
+    found = [w for w in build_plan(parse_declaration(example)).warnings
+             if w.field == "environments[dev].per_developer" and "CircleCI" in w.message]
+    (warning,) = found
+    assert (warning.value, warning.environment) == (True, "dev") and "(webapp)" in warning.message
+    assert "sub names the user that caused the job to run" in warning.message
+    dev = next(e for e in example["environments"] if e["name"] == "dev")
+    dev["per_developer"] = False
+    del dev["developers"]
+    assert not [w for w in build_plan(parse_declaration(example)).warnings
+                if w.field == "environments[dev].per_developer" and "CircleCI" in w.message]

@@ -338,7 +338,8 @@ def test_organisation_warnings_belong_to_the_resources_stack(example: dict[str, 
     assert [w.field for w in plan.warnings_for("production") if w.field == approvals] == [approvals]
     assert not [w for w in plan.warnings_for("staging") if w.field == approvals]
     assert [w.field for w in plan.warnings_for("dev")] == ["environments[dev].ip_allowlist",
-                                                           "environments[dev].per_developer"]
+                                                           "environments[dev].per_developer",  # CircleCI's
+                                                           "environments[dev].per_developer"]  # GitLab's
 
 
 def test_test_qa_and_demo_are_three_environments_of_one_tier_each_with_its_own_vault_objects(

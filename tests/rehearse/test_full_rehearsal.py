@@ -434,3 +434,15 @@ def test_vault_refuses_every_production_deploy_of_a_frozen_repository_on_every_c
         logins = _rows(rehearsal, f"{deployment.repository} -> production", ": log in")
         assert logins == rows  # no legitimate production login is left for a frozen repository
     assert rehearsal.passed and rehearsal.escapes == []
+
+
+def test_a_circleci_developer_rerunning_anothers_workflow_is_an_accepted_risk_vault_admits(
+    example_rehearsal: tuple[Plan, Rehearsal],
+) -> None:
+    plan, rehearsal = example_rehearsal
+    roles = [r for r in plan.environment("dev").roles if r.ci == "circleci"]
+    assert roles and all(r.developer for r in roles)
+    for role in roles:
+        (row,) = _rows(rehearsal, _label(role), f"{role.developer} reruns")
+        assert row.verdict == "accepted-risk" and row.got.startswith("admitted")
+        assert "environments[dev].per_developer" in row.proof

@@ -140,6 +140,8 @@ def warnings(d: Declaration) -> list[Problem]:
                                  f"{SHARED_IP_RANGES}; prefer a runner_resource_class with egress addresses of your "
                                  "own",
                                  environment=env.name))
+        if env.per_developer and _users(d, env):
+            found.append(_caused_by_another_warning(d, env))
         reason = section.overrides.no_security_group
         if reason and _users(d, env):
             found.append(Problem(f"environments[{env.name}].ci.circleci.overrides.no_security_group", reason,
@@ -162,3 +164,17 @@ def warnings(d: Declaration) -> list[Problem]:
             found.append(Problem(f"ci.circleci.config_policy.rules.{rule}", "soft",
                                  "soft-failing rules warn but do not block a pipeline"))
     return found
+
+
+def _caused_by_another_warning(d: Declaration, env: Environment) -> Problem:
+    """What per-developer roles cannot refuse on CircleCI: ``sub`` names the user who caused a job to run (a
+    push, a rerun, a pipeline triggered from the app or the API), and no claim says which of these it was."""
+    return Problem(
+        f"environments[{env.name}].per_developer", True,
+        f"on CircleCI ({', '.join(_users(d, env))}) the token's sub names the user that caused the job to run, not "
+        "who pushed its branch: when a developer reruns another developer's workflow, or triggers a pipeline on "
+        "their branch, the other's code runs with the first developer's dev role and reads their dev secrets, and "
+        "no claim lets Vault tell. Rerun or trigger dev deploys on your own branches only, and keep in these "
+        "projects' dev secrets only what every developer of the project may read (or set per_developer: false and "
+        "share one dev environment)",
+        environment=env.name)

@@ -126,6 +126,9 @@ class CircleCISystem:
             ref_binding="any branch" if any_branch else ", ".join(f"refs/heads/{b}" for b in branches),
             deploy_via=f"context {context.name}",
             user_id=str(user.user_id) if user is not None else None,
+            developer_jobs=(f"jobs {developer.name} causes to run: {developer.name}'s pushes, and any pipeline "
+                            f"{developer.name} triggers or reruns, whoever pushed its branch")
+            if developer is not None else None,
         )
 
     def deploy_settings(self, declaration: Declaration, repository: Repository, environment: Environment
@@ -173,4 +176,23 @@ class CircleCISystem:
         for intruder in target.intruders:
             found.append(JobAttack(f"another developer's SSH rerun ({intruder.name} as {target.role.developer})",
                                    legitimate.but(developer=intruder).with_trait(claims.SSH_RERUN_TRAIT, True)))
+        if target.role.developer is not None:
+            found.append(_caused_by_another(target))
         return found
+
+
+CAUSED_BY_ANOTHER_RISK = ("CircleCI's token names the user that caused the job to run (sub), whoever pushed its "
+                          "branch, and no claim tells a pipeline {actor} reruns or triggers from one {actor} pushed; "
+                          "validate warns about it (environments[{environment}].per_developer)")
+
+
+def _caused_by_another(target: AttackTarget) -> JobAttack:
+    """The role's developer reruns another developer's workflow, or triggers a pipeline on their branch: the
+    other's code runs with the role's own user in ``sub``. Vault cannot refuse it; the row says so."""
+    actor = str(target.role.developer)
+    author = target.intruders[0].name if target.intruders else "another developer"
+    branch = f"refs/heads/{target.intruders[0].name if target.intruders else 'colleague'}/feature"
+    return JobAttack(f"{actor} reruns {author}'s workflow, or triggers a pipeline, on {branch}, so {author}'s code "
+                     f"runs as {actor}", target.legitimate.but(ref=branch),
+                     accepted_when_unbound=CAUSED_BY_ANOTHER_RISK.format(actor=actor,
+                                                                         environment=target.role.environment))
