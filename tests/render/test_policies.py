@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -72,6 +74,17 @@ def test_each_policy_file_is_package_org_with_policy_name_first(policies: dict[s
         assert code[2].startswith('policy_name["'), file_name
         names.add(code[2])
     assert len(names) == len(policies)
+
+
+def test_no_two_policy_files_define_the_same_name(policies: dict[str, str]) -> None:
+    """One package holds every file, so a helper defined in two files is one function whose clauses OR
+    together: a stricter copy would silently take the looser one's answers."""
+    defined: dict[str, set[str]] = {}
+    for file_name, text in policies.items():
+        for name in re.findall(r"^([a-z_][a-z0-9_]*)(?:\(| :=| contains |\[| if )", text, re.MULTILINE):
+            defined.setdefault(name, set()).add(file_name)
+    shared = {name: files for name, files in defined.items() if len(files) > 1 and name != "policy_name"}
+    assert shared == {}
 
 
 def test_each_rule_has_its_own_file_named_after_it(example_plan: Plan, policies: dict[str, str]) -> None:
@@ -259,6 +272,38 @@ def test_every_tampered_config_hard_fails_with_its_sentence(tampered: PolicyCase
      "production, and project 00000000-0000-4000-8000-000000000000 is not one of them"),
     ("floating_orb_may_resolve_to_banned_version", "banned_orb_versions",
      "orbs.floating: circleci/node@5 may resolve to the banned orb version circleci/node@5.0.0"),
+    ("approve_production_filtered_to_another_branch", "no_held_deploy_without_approval",
+     'workflow "deliver", job "deploy-production": deploys with context acme-production, which is held for '
+     "approval, but approval job approve-production is not sure to run on branch main, where this job runs; give "
+     "approve-production, and each job between them, this job's filters or none, with no matrix or serial-group"),
+    ("approve_production_ignores_the_default_branch", "no_held_deploy_without_approval",
+     "approval job approve-production is not sure to run on branch main"),
+    ("approve_production_ignored_by_an_unreadable_pattern", "no_held_deploy_without_approval",
+     "approval job approve-production is not sure to run on branch main"),
+    ("approve_production_filtered_to_tags", "no_held_deploy_without_approval",
+     "approval job approve-production is not sure to run on branch main"),
+    ("approve_production_in_a_matrix", "no_held_deploy_without_approval",
+     "approval job approve-production is not sure to run on branch main"),
+    ("approve_production_filtered_to_another_branch", "security_jobs_before_deploy",
+     'job "deploy-production": deploys with context acme-production, but security job security-scan is not sure '
+     "to run on branch main, where this job runs"),
+    ("approve_production_may_fail", "no_held_deploy_without_approval",
+     'job "deploy-production": deploys with context acme-production, which is held for approval, without requiring '
+     "an approval job (type: approval) first"),
+    ("approve_production_may_be_canceled", "no_held_deploy_without_approval", "(type: approval)"),
+    ("security_job_ignores_the_default_branch", "security_jobs_before_deploy",
+     'workflow "deliver", job "deploy-qa": deploys with context acme-qa, but security job security-scan is not sure '
+     "to run on branches main, release/qa, where this job runs; give security-scan, and each job between them, "
+     "this job's filters or none, with no matrix or serial-group"),
+    ("security_job_filtered_to_feature_branches", "security_jobs_before_deploy",
+     'job "deploy-dev": deploys with context acme-dev, but security job security-scan is not sure to run '
+     "everywhere this job runs"),
+    ("build_job_skipped_on_the_default_branch", "security_jobs_before_deploy",
+     'job "deploy-staging": deploys with context acme-staging, but security job security-scan is not sure to run '
+     "on branch main"),
+    ("security_job_overridden_by_an_orb_job", "security_jobs_before_deploy",
+     'job "deploy-production": deploys with context acme-production without requiring security job security-scan '
+     "to succeed first"),
 ])
 def test_the_attacks_named_in_the_issue_are_refused_with_a_sentence_naming_job_and_fix(
     policies: dict[str, str], name: str, rule: str, sentence: str
@@ -267,6 +312,90 @@ def test_the_attacks_named_in_the_issue_are_refused_with_a_sentence_naming_job_a
     decision = evaluate_policies(policies, tampered.config, tampered.meta)
     assert decision.status is DecisionStatus.HARD_FAIL
     assert any(sentence in reason for reason in decision.reasons(rule)), decision.reasons(rule)
+
+
+# --- a gate counts where it surely runs ------------------------------------------------------------
+
+
+def approval_filtered(filters: object, **params: object) -> dict[str, Any]:
+    """The rendered config with production, its approval job filtered by ``filters`` (``None``: none)."""
+    config = copy.deepcopy(case(EXAMPLE, "approve_production_filtered_to_another_branch").config)
+    approval = next(item["approve-production"] for item in config["workflows"]["deliver"]["jobs"]
+                    if isinstance(item, dict) and "approve-production" in item)
+    approval.pop("filters")
+    if filters is not None:
+        approval["filters"] = filters
+    approval.update(params)
+    return config
+
+
+@pytest.mark.parametrize(("filters", "runs_on_main"), [
+    (None, True),
+    ({"branches": {"only": "main"}}, True),
+    ({"branches": {"only": ["release", "main"]}}, True),
+    ({"branches": {"only": "/ma.n/"}}, True),
+    ({"branches": {"only": "/(?:main|master)(?:-.+)?/"}}, True),
+    ({"branches": {"ignore": "/release\\/.+/"}}, True),
+    ({"branches": {"only": "main"}, "tags": {"only": "/^v.*/"}}, True),
+    ({"branches": {"only": "/((((main))))/"}}, True),
+    ({"branches": {"only": "/(((((main)))))/"}}, False),
+    ({"branches": {"only": "never-matching"}}, False),
+    ({"branches": {"only": "/main.+/"}}, False),
+    ({"branches": {"ignore": "main"}}, False),
+    ({"branches": {"ignore": ["release", "/m.*/"]}}, False),
+    ({"branches": {"only": "main", "ignore": "main"}}, False),
+    ({"branches": {"ignore": "Main "}}, False),
+    ({"branches": {"only": "/[m]ain/"}}, False),
+    ({"branches": {"only": "/ma{1}in/"}}, False),
+    ({"branches": {"ignore": "/(?!x)main/"}}, False),
+    ({"branches": {"ignore": "/ma*+in/"}}, False),
+    ({"branches": {"ignore": "/(?i)MAIN/"}}, False),
+    ({"branches": {"only": "/m(ain/"}}, False),
+    ({"branches": {"ignore": "<< pipeline.parameters.skip >>"}}, False),
+    ({"branches": {"only": None}}, False),
+    ({"branches": {"ignore": 7}}, False),
+    ({"branches": {}}, False),
+    ({"tags": {"only": "/.*/"}}, False),
+    ({"branches": {"only": "main"}, "when": "always"}, False),
+    ("not pipeline.parameters.skip-approval", False),
+])
+def test_an_approval_counts_only_where_its_filters_surely_admit_the_deploys_branch(
+    policies: dict[str, str], filters: object, runs_on_main: bool
+) -> None:
+    """Names match exactly, /patterns/ whole branches in the subset Java and RE2 read alike; anything the policy
+    cannot decide (classes, braces, look-arounds, flags, parameters, tags alone, expressions) leaves it out."""
+    decision = evaluate_policies(policies, approval_filtered(filters), case(EXAMPLE, "honest_on_default_branch").meta)
+    assert (decision.reasons("no_held_deploy_without_approval") == ()) is runs_on_main, decision.violations
+
+
+@pytest.mark.parametrize("params", [{"matrix": {"parameters": {"region": ["eu"]}}}, {"serial-group": "deploys"}],
+                         ids=["matrix", "serial_group"])
+def test_an_approval_that_may_be_skipped_whatever_its_filters_does_not_count(
+    policies: dict[str, str], params: dict[str, Any]
+) -> None:
+    decision = evaluate_policies(policies, approval_filtered(None, **params),
+                                 case(EXAMPLE, "honest_on_default_branch").meta)
+    assert decision.reasons("no_held_deploy_without_approval")
+
+
+def test_a_gate_filtered_exactly_like_its_deploy_counts_whatever_the_filter(policies: dict[str, str]) -> None:
+    """The same filters run in the same pipelines, even where the policy cannot read them."""
+    expression = "pipeline.parameters.release-train"
+    config = approval_filtered(expression)
+    next(item["deploy-production"] for item in config["workflows"]["deliver"]["jobs"]
+         if isinstance(item, dict) and "deploy-production" in item)["filters"] = expression
+    decision = evaluate_policies(policies, config, case(EXAMPLE, "honest_on_default_branch").meta)
+    assert decision.reasons("no_held_deploy_without_approval") == ()
+    assert decision.reasons("prod_context_only_on_default_branch")
+
+
+def test_a_workflow_condition_holds_gate_and_deploy_alike(policies: dict[str, str]) -> None:
+    """`when`, `unless` and triggers belong to the workflow, which runs the gate and the deploy together or not
+    at all: they change nothing here."""
+    config = approval_filtered({"branches": {"only": "main"}})
+    config["workflows"]["deliver"]["when"] = "pipeline.parameters.release-train"
+    decision = evaluate_policies(policies, config, case(EXAMPLE, "honest_on_default_branch").meta)
+    assert decision.status is DecisionStatus.PASS, decision.violations
 
 
 def test_a_deploy_that_needs_no_approval_is_not_asked_for_one(plan_variant: PlanVariant) -> None:

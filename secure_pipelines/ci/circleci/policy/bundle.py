@@ -1,7 +1,8 @@
 """The config policy bundle (OPA Rego, CircleCI's dialect), rendered from the plan's data.
 
 The templates hold the logic and only fill sets from the plan (``secure_pipelines_plan.rego``); one
-file per rule, named after it, plus shared helpers.
+file per rule, named after it, plus shared helpers (``secure_pipelines_helpers``, and ``secure_pipelines_gates``:
+whether a required job surely runs wherever a deploy does).
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ def circleci_policies(plan: Plan, source: RenderSource) -> dict[str, str]:
             "secure_pipelines_plan.rego.j2", header=source.header(), policy=policy,
         ),
         "secure_pipelines_helpers.rego": TEMPLATES.render("secure_pipelines_helpers.rego.j2", header=source.header()),
+        "secure_pipelines_gates.rego": TEMPLATES.render("secure_pipelines_gates.rego.j2", header=source.header()),
     }
     for rule in POLICY_LOGIC:
         files[f"{rule}.rego"] = TEMPLATES.render(f"{rule}.rego.j2", header=source.header())

@@ -9,6 +9,7 @@ cases become the rendered ``<rule>_test.yaml`` files (``tests_file``) that ``cir
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ from ..render import approval_job_name, circleci_config, circleci_pipeline
 from .decision import Decision, Violation, decide
 from .model import PolicyProject, ReservedRunnerClass
 from .sentences import (
+    approval_gate_reason,
     approval_reason,
     banned_orb_reason,
     code_freeze_reason,
@@ -37,6 +39,7 @@ from .sentences import (
     runner_class_reason,
     runner_not_a_deploy_reason,
     runner_project_reason,
+    security_gate_reason,
     security_job_reason,
     ssh_rerun_reason,
     unapproved_orb_reason,
@@ -167,6 +170,21 @@ class _Project:
             for job in self.production_jobs()
         )
 
+    def gates_left_behind(self, job: DeployJob, branches: tuple[str, ...] | None) -> tuple[Violation, ...]:
+        """What the gate rules say when ``job``, held for approval, may run where its approval job (filtered to
+        ``job``'s own branches) does not: ``branches`` the job's filters name (``None``: none). The rendered
+        held deploy requires its approval alone, so the security jobs it reaches through it fall with it."""
+        if job.deploy_via not in self.policy.approval_contexts:
+            return ()
+        context = str(job.deploy_via)
+        return (
+            Violation("no_held_deploy_without_approval", approval_gate_reason(
+                self.workflow, job.name, context, approval_job_name(job.environment), branches)),
+            *(Violation("security_jobs_before_deploy", security_gate_reason(
+                self.workflow, job.name, context, security_job, branches))
+              for security_job in self.policy.required_security_jobs),
+        )
+
     def case(self, name: str, summary: str, config: Config, meta: dict, violations: tuple[Violation, ...],
              *rules: str) -> PolicyCase:
         return PolicyCase(
@@ -185,7 +203,8 @@ def _project_cases(plan: Plan, project: PolicyProject) -> Iterator[PolicyCase]:
     # Cases that tamper with a production job start from the config with production in it.
     full = _Project(plan, project, include_frozen=True)
     for build in (_honest, _production_context, _orbs, _security_jobs, _reserved_contexts, _ssh_rerun,
-                  _runner_class, _images, _code_freeze, _approval, _floating_orbs, _reserved_runners):
+                  _runner_class, _images, _code_freeze, _approval, _floating_orbs, _reserved_runners,
+                  _approval_left_out, _security_job_left_out):
         yield from build(honest, full)
 
 
@@ -206,7 +225,10 @@ def _production_context(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
         context = str(job.deploy_via)
         branch = p.project.default_branch
         sentence = Violation(rule, prod_context_reason(p.workflow, job.name, context, branch))
-        opened = (sentence, *p.runner_opened(job), *p.freeze_violations())
+
+        def opened(branches: tuple[str, ...] | None, job: DeployJob = job,
+                   sentence: Violation = sentence) -> tuple[Violation, ...]:
+            return (sentence, *p.runner_opened(job), *p.freeze_violations(), *p.gates_left_behind(job, branches))
 
         def tampered(change: Callable[[dict[str, Any]], None], name: str = job.name) -> Config:
             config = p.copy()
@@ -216,19 +238,19 @@ def _production_context(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
         yield p.case("production_context_on_feature_branch",
                      f"{job.name} is filtered to a feature branch and the pipeline runs there.",
                      tampered(lambda i: i.update(filters={"branches": {"only": FEATURE_BRANCH}})),
-                     p.meta(FEATURE_BRANCH), opened, rule)
+                     p.meta(FEATURE_BRANCH), opened((FEATURE_BRANCH,)), rule)
         yield p.case("production_branch_filter_removed", f"{job.name} lost its branch filter.",
-                     tampered(lambda i: i.pop("filters")), p.meta(), opened, rule)
+                     tampered(lambda i: i.pop("filters")), p.meta(), opened(None), rule)
         yield p.case("production_branch_added", f"{job.name} also runs on another branch.",
                      tampered(lambda i, b=branch: i.update(filters={"branches": {"only": [b, "release-candidate"]}})),
-                     p.meta(), opened, rule)
+                     p.meta(), opened((branch, "release-candidate")), rule)
         yield p.case("production_branch_pattern", f"{job.name} is filtered by a pattern that admits look-alikes.",
                      tampered(lambda i, b=branch: i.update(filters={"branches": {"only": f"/{b}.*/"}})),
-                     p.meta(), opened, rule)
+                     p.meta(), opened(None), rule)
         yield p.case("production_tag_filter_added", f"{job.name} also runs for tags, which have no branch.",
                      tampered(lambda i, b=branch: i.update(
                          filters={"branches": {"only": [b]}, "tags": {"only": "/^v.*/"}})),
-                     p.meta(), opened, rule)
+                     p.meta(), opened(None), rule)
         yield p.case("production_context_parameterised", f"{job.name} names its context through a parameter.",
                      tampered(lambda i: i.update(context=PARAMETERISED_CONTEXT)), p.meta(),
                      (Violation(rule, parameterised_context_reason(p.workflow, job.name, PARAMETERISED_CONTEXT)),
@@ -465,6 +487,103 @@ def _approval(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
                                           "steps": [{"run": {"name": "Approve", "command": "true"}}]}
         yield p.case(f"{approval}_impersonated", f"A job that approves itself runs under the name {approval}.",
                      impersonated, p.meta(), violations, rule)
+
+
+def _approval_left_out(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
+    """The approval job stays required but is kept out of the pipelines the deploy runs in: by its filters
+    (a name or pattern that misses the deploy's branch, an `ignore`, tags alone, an expression, a pattern
+    the policy cannot read), a matrix, or a requirement that a failed or canceled approval satisfies."""
+    rule = "no_held_deploy_without_approval"
+    branch = p.project.default_branch
+    # A declared branch name is plain characters, so its escaped form is a pattern the policy reads.
+    pattern = re.escape(branch)
+    for job in [j for j in p.jobs() if j.deploy_via in p.policy.approval_contexts][:1]:
+        approval = approval_job_name(job.environment)
+        left_out = (*p.gates_left_behind(job, job.branches), *p.freeze_violations())
+
+        def tampered(change: Callable[[dict[str, Any]], None], name: str = approval) -> Config:
+            config = p.copy()
+            change(p.invocation(config, name))
+            return config
+
+        filters: dict[str, tuple[str, object]] = {
+            "filtered_to_another_branch": ("is filtered to branch never-matching, which nobody pushes",
+                                           {"branches": {"only": ["never-matching"]}}),
+            "ignores_the_default_branch": (f"ignores {branch}", {"branches": {"ignore": [branch]}}),
+            "filtered_by_a_pattern_that_misses": (f"is filtered by a pattern that misses {branch}",
+                                                  {"branches": {"only": f"/{pattern}.+/"}}),
+            "ignored_by_an_unreadable_pattern": ("ignores a look-ahead pattern, which the policy cannot read",
+                                                 {"branches": {"ignore": f"/(?!x){pattern}/"}}),
+            "filtered_to_tags": ("runs for tags alone", {"branches": {"ignore": "/.*/"}, "tags": {"only": "/^v.*/"}}),
+            "filtered_by_an_expression": ("is filtered by an expression", "not pipeline.parameters.skip-approval"),
+        }
+        for name, (what, value) in filters.items():
+            yield p.case(f"{approval}_{name}", f"{approval} {what}, so {job.name} may run without it.",
+                         tampered(lambda i, v=value: i.update(filters=v)), p.meta(), left_out, rule)
+        yield p.case(f"{approval}_in_a_matrix", f"{approval} is a matrix, which may expand to no job.",
+                     tampered(lambda i: i.update(matrix={"parameters": {"region": ["eu"]}})), p.meta(), left_out, rule)
+
+        unrequired = (Violation(rule, approval_reason(p.workflow, job.name, str(job.deploy_via))),
+                      *(Violation("security_jobs_before_deploy", security_job_reason(
+                          p.workflow, job.name, str(job.deploy_via), security_job))
+                        for security_job in p.policy.required_security_jobs),
+                      *p.freeze_violations())
+        for status, statuses, what in (("may_fail", ["success", "failed"], "whether it is approved or fails"),
+                                       ("may_be_canceled", "canceled", "when a person cancels it")):
+            yield p.case(f"{approval}_{status}", f"{job.name} requires {approval} {what}.",
+                         tampered(lambda i, s=statuses, a=approval: i.update(requires=[{a: s}]), job.name), p.meta(),
+                         unrequired, rule, "security_jobs_before_deploy")
+
+        if p.project.frozen:
+            continue
+        yield p.case(f"{approval}_filtered_by_a_matching_pattern",
+                     f"{approval} is filtered by a pattern that matches {branch} alone: it runs with {job.name}.",
+                     tampered(lambda i: i.update(filters={"branches": {"only": f"/{pattern}/"}})), p.meta(), (), rule)
+        yield p.case(f"{approval}_required_to_succeed_by_status", f"{job.name} requires {approval}: success.",
+                     tampered(lambda i, a=approval: i.update(requires=[{a: "success"}]), job.name), p.meta(), (), rule)
+
+
+def _security_job_left_out(p: _Project, _full: _Project) -> Iterator[PolicyCase]:
+    """The security job, or the job every deploy reaches it through, is filtered away from the deploys'
+    branches; or the security job's definition is swapped for an orb's job."""
+    rule = "security_jobs_before_deploy"
+    branch = p.project.default_branch
+    for security_job in p.pipeline.security_jobs[:1]:
+        left_out = tuple(
+            Violation(rule, security_gate_reason(p.workflow, job.name, str(job.deploy_via), security_job, job.branches))
+            for job in p.jobs() if job.deploy_via
+        )
+        yield p.case("security_job_ignores_the_default_branch", f"{security_job} ignores {branch}.",
+                     _invoked_as(p, security_job, {"filters": {"branches": {"ignore": [branch]}}}), p.meta(),
+                     left_out, rule)
+        yield p.case("security_job_filtered_to_feature_branches", f"{security_job} runs on feature branches alone.",
+                     _invoked_as(p, security_job, {"filters": {"branches": {"only": "/feature\\/.+/"}}}), p.meta(),
+                     left_out, rule)
+
+        config = p.copy()
+        p.invocation(config, p.pipeline.build_job)["filters"] = {"branches": {"ignore": [branch]}}
+        yield p.case("build_job_skipped_on_the_default_branch",
+                     f"{p.pipeline.build_job}, through which every deploy waits for {security_job}, ignores {branch}.",
+                     config, p.meta(), left_out, rule)
+
+        approved = p.policy.approved_orbs[0] if p.policy.approved_orbs else "circleci/node"
+        alias = approved.split("/")[1]
+        reference = f"{approved}@{_unbanned_major(approved, p.policy.banned_orb_versions)}.0.0"
+        config = _invoked_as(p, security_job, {"override-with": f"{alias}/test"})
+        config["orbs"] = {alias: reference}
+        yield p.case("security_job_overridden_by_an_orb_job",
+                     f"{security_job} runs an orb's job in its place (override-with).", config, p.meta(),
+                     (*(Violation(rule, security_job_reason(p.workflow, job.name, str(job.deploy_via), security_job))
+                        for job in p.jobs() if job.deploy_via),
+                      *_unapproved(alias, reference, p.policy.approved_orbs)), rule)
+
+
+def _invoked_as(p: _Project, job: str, params: dict[str, Any]) -> Config:
+    """The honest config with ``job``, listed by name alone, invoked with ``params``."""
+    config = p.copy()
+    workflow = config["workflows"][p.workflow]
+    workflow["jobs"] = [{job: dict(params)} if item == job else item for item in workflow["jobs"]]
+    return config
 
 
 def _reserved_runners(_p: _Project, p: _Project) -> Iterator[PolicyCase]:

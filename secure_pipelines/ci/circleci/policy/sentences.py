@@ -132,5 +132,33 @@ def approval_reason(workflow: str, job: str, context: str) -> str:
     )
 
 
+def approval_gate_reason(workflow: str, job: str, context: str, approval: str,
+                         branches: tuple[str, ...] | None) -> str:
+    """``job`` requires ``approval``, which may not run where ``job`` does (``branches``: the branches its
+    filters name, ``None`` when they name none)."""
+    return (
+        f'workflow "{workflow}", job "{job}": deploys with context {context}, which is held for approval, but '
+        f"approval job {approval} is not sure to run {_where(branches)}; give {approval}, and each job between "
+        "them, this job's filters or none, with no matrix or serial-group"
+    )
+
+
+def security_gate_reason(workflow: str, job: str, context: str, security_job: str,
+                         branches: tuple[str, ...] | None) -> str:
+    """``job`` requires ``security_job`` (through the jobs between them), which may not run where ``job`` does."""
+    return (
+        f'workflow "{workflow}", job "{job}": deploys with context {context}, but security job {security_job} is '
+        f"not sure to run {_where(branches)}; give {security_job}, and each job between them, this job's filters "
+        "or none, with no matrix or serial-group"
+    )
+
+
+def _where(branches: tuple[str, ...] | None) -> str:
+    if not branches:
+        return "everywhere this job runs"
+    names = sorted(set(branches))
+    return f"on branch{'es' if len(names) > 1 else ''} {', '.join(names)}, where this job runs"
+
+
 def _approved_orbs_text(approved: tuple[str, ...]) -> str:
     return ", ".join(sorted(approved)) if approved else "no orb (none is approved)"
