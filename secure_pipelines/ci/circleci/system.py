@@ -188,11 +188,11 @@ CAUSED_BY_ANOTHER_RISK = ("CircleCI's token names the user that caused the job t
 
 def _caused_by_another(target: AttackTarget) -> JobAttack:
     """The role's developer reruns another developer's workflow, or triggers a pipeline on their branch: the
-    other's code runs with the role's own user in ``sub``. Vault cannot refuse it; the row says so."""
+    other's code runs with a token no claim tells from the developer's own push (the same one is fired, so the
+    later layers are asked what they already decided). Vault cannot refuse it; the row says so."""
     actor = str(target.role.developer)
     author = target.intruders[0].name if target.intruders else "another developer"
-    branch = f"refs/heads/{target.intruders[0].name if target.intruders else 'colleague'}/feature"
-    return JobAttack(f"{actor} reruns {author}'s workflow, or triggers a pipeline, on {branch}, so {author}'s code "
-                     f"runs as {actor}", target.legitimate.but(ref=branch),
+    return JobAttack(f"{actor} reruns {author}'s workflow, or triggers a pipeline on {author}'s branch: {author}'s "
+                     f"code runs with the token {actor}'s own push gets", target.legitimate,
                      accepted_when_unbound=CAUSED_BY_ANOTHER_RISK.format(actor=actor,
                                                                          environment=target.role.environment))
