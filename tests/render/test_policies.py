@@ -59,7 +59,7 @@ def case(plan: Plan, name: str) -> PolicyCase:
 def test_every_rule_is_enabled_and_hard_by_default(example_plan: Plan, policies: dict[str, str]) -> None:
     decision = evaluate_policies(policies, {}, {})
     assert set(decision.enabled_rules) == set(circleci_plan(example_plan).config_policy.enabled_rules)
-    assert len(decision.enabled_rules) == 12
+    assert len(decision.enabled_rules) == 13
     plan_file = policies["secure_pipelines_plan.rego"]
     for rule in circleci_plan(example_plan).config_policy.hard_fail_rules:
         assert f'hard_fail contains "{rule}"' in plan_file
@@ -304,6 +304,40 @@ def test_every_tampered_config_hard_fails_with_its_sentence(tampered: PolicyCase
     ("security_job_overridden_by_an_orb_job", "security_jobs_before_deploy",
      'job "deploy-production": deploys with context acme-production without requiring security job security-scan '
      "to succeed first"),
+    ("production_deploy_in_a_job_group_on_a_feature_branch", "prod_context_only_on_default_branch",
+     'workflow "deliver", job "ship/deploy-production": uses production context acme-production but is not '
+     "filtered to branch main alone"),
+    ("production_deploy_in_a_job_group_on_a_feature_branch", "no_held_deploy_without_approval",
+     'job "ship/deploy-production": deploys with context acme-production, which is held for approval, but approval '
+     "job approve-production is not sure to run on branch feature/login-form, where this job runs"),
+    ("production_release_in_a_job_group_opened_to_another_branch", "prod_context_only_on_default_branch",
+     'job "release/deploy-production": uses production context acme-production but is not filtered to branch main'),
+    ("production_deploy_in_a_job_group_without_approval", "no_held_deploy_without_approval",
+     'job "ship/deploy-production": deploys with context acme-production, which is held for approval, without '
+     "requiring an approval job (type: approval) first"),
+    ("production_deploy_in_a_job_group_on_a_cloud_resource_class", "production_runner_class",
+     'job "release/deploy-production": deploys with production context acme-production on resource class large; '
+     "define job deploy-production in this config with resource_class acme/prod-deployers"),
+    ("staging_deploy_in_a_job_group_opened_to_every_branch", "no_ssh_rerun_with_protected_context",
+     'job "stage/deploy-staging": would run with protected context acme-staging in an SSH rerun on branch '
+     "feature/login-form"),
+    ("test_in_a_job_group_on_production_runner", "runner_classes_reserved_to_deploys",
+     'job "checks/test": asks for runner class acme/prod-deployers, which is reserved to the deploy jobs of '
+     "production"),
+    ("production_release_in_a_job_group_copied_by_another_project", "contexts_reserved_to_projects",
+     'job "release/deploy-production": context acme-production is reserved to other projects'),
+    ("security_job_in_a_job_group_ignores_the_default_branch", "security_jobs_before_deploy",
+     'job "deploy-production": deploys with context acme-production, but security job security-scan is not sure '
+     "to run on branch main"),
+    ("checks_job_group_invoked_in_a_serial_group", "security_jobs_before_deploy",
+     'job "deploy-staging": deploys with context acme-staging, but security job security-scan is not sure to run'),
+    ("approval_impersonated_by_a_job_group_name", "job_groups_as_documented",
+     'workflow "deliver", job "release/approve-production": names a job of job group release'),
+    ("job_group_nested", "job_groups_as_documented",
+     'job group "checks", job "hidden": invokes job group hidden, which CircleCI does not nest and this policy '
+     "cannot read; list the jobs of hidden in checks itself"),
+    ("job_group_invoked_with_a_context", "job_groups_as_documented",
+     'workflow "deliver", job "checks": invokes job group checks with context'),
 ])
 def test_the_attacks_named_in_the_issue_are_refused_with_a_sentence_naming_job_and_fix(
     policies: dict[str, str], name: str, rule: str, sentence: str
@@ -312,6 +346,128 @@ def test_the_attacks_named_in_the_issue_are_refused_with_a_sentence_naming_job_a
     decision = evaluate_policies(policies, tampered.config, tampered.meta)
     assert decision.status is DecisionStatus.HARD_FAIL
     assert any(sentence in reason for reason in decision.reasons(rule)), decision.reasons(rule)
+
+
+# --- job groups: a group's jobs are jobs of each workflow that invokes it -----------------------------
+
+
+def invocations(policies: dict[str, str], config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The jobs every rule reads in ``config``'s workflow ``w``, by name: what each invokes, and its parameters."""
+    org = evaluate_org(policies, config, {})
+    return {i["job"]: {"definition": i["definition"], **i["params"]} for i in org["job_invocations"]
+            if i["workflow"] == "w"}
+
+
+def test_a_job_groups_jobs_are_read_as_jobs_of_the_workflow_that_invokes_it(policies: dict[str, str]) -> None:
+    """CircleCI inlines a group's jobs between a group-start job, which takes the invocation's requires and
+    filters, and a group-end job, which requires the leaf jobs and which the jobs requiring the invocation wait
+    for; an invocation's `name:` prefixes the jobs' names."""
+    only_main = {"branches": {"only": "main"}}
+    config = {
+        "job-groups": {"release": {"jobs": [
+            "scan",
+            {"approve": {"type": "approval", "requires": ["scan"]}},
+            {"deploy": {"context": "c", "requires": [{"approve": "success"}, "build"], "filters": only_main}},
+            {"notify": {"requires": [{"approve": ["failed"]}]}},
+        ]}},
+        "workflows": {"w": {"jobs": [
+            "build",
+            {"release": {"name": "eu", "requires": ["build"], "filters": {"branches": {"ignore": "wip"}}}},
+            {"smoke": {"requires": ["eu"]}},
+        ]}},
+    }
+    assert invocations(policies, config) == {
+        "build": {"definition": "build"},
+        "eu/scan": {"definition": "scan", "requires": ["build"], "filters": {"branches": {"ignore": "wip"}}},
+        "eu/approve": {"definition": "approve", "type": "approval", "requires": [{"eu/scan": "success"}],
+                       "filters": {"branches": {"ignore": "wip"}}},
+        "eu/deploy": {"definition": "deploy", "context": "c", "requires": [{"eu/approve": "success"}],
+                      "filters": only_main},
+        "eu/notify": {"definition": "notify", "requires": [{"eu/approve": ["failed"]}],
+                      "filters": {"branches": {"ignore": "wip"}}},
+        "eu": {"definition": None, "requires": ["eu/deploy", "eu/notify"], "filters": {"branches": {"ignore": "wip"}}},
+        "smoke": {"definition": "smoke", "requires": ["eu"]},
+    }
+
+
+def test_a_group_invoked_by_its_name_alone_names_its_jobs_after_the_group(policies: dict[str, str]) -> None:
+    config = {"job-groups": {"checks": {"jobs": ["test"]}}, "workflows": {"w": {"jobs": ["checks"]}}}
+    assert invocations(policies, config) == {"checks/test": {"definition": "test", "requires": []},
+                                             "checks": {"definition": None, "requires": ["checks/test"]}}
+
+
+def checks_in_a_group(**invocation: object) -> dict[str, Any]:
+    """The rendered config with its test and security jobs in job group checks, invoked with ``invocation``."""
+    config = copy.deepcopy(case(EXAMPLE, "checks_in_a_job_group").config)
+    jobs = config["workflows"]["deliver"]["jobs"]
+    jobs[jobs.index("checks")] = {"checks": dict(invocation)}
+    return config
+
+
+@pytest.mark.parametrize(("invocation", "runs_on_main"), [
+    ({}, True),
+    ({"filters": {"branches": {"only": "/.*/"}}}, True),
+    ({"filters": {"branches": {"ignore": "main"}}}, False),
+    ({"filters": {"branches": {"only": FEATURE_BRANCH}}}, False),
+    ({"serial-group": "checks"}, False),
+])
+def test_a_security_job_in_a_group_counts_only_where_the_whole_group_surely_runs(
+    policies: dict[str, str], invocation: dict[str, Any], runs_on_main: bool
+) -> None:
+    """A deploy after the group waits for its group-end job, which an invocation's filters or serial group may
+    leave out of the pipeline; CircleCI drops a requirement that filters leave out."""
+    meta = case(EXAMPLE, "honest_on_default_branch").meta
+    decision = evaluate_policies(policies, checks_in_a_group(**invocation), meta)
+    reasons = [r for r in decision.reasons("security_jobs_before_deploy") if 'job "deploy-production"' in r]
+    assert (reasons == []) is runs_on_main, reasons
+
+
+@pytest.mark.parametrize("status", ["not_run", ["success", "not_run"], "terminal"])
+def test_a_group_required_in_a_status_other_than_success_does_not_gate(policies: dict[str, str],
+                                                                       status: object) -> None:
+    """The group-end job is `not_run` when a job of the group fails (CircleCI's guide, job groups)."""
+    config = checks_in_a_group()
+    build = next(item["build-image"] for item in config["workflows"]["deliver"]["jobs"]
+                 if isinstance(item, dict) and "build-image" in item)
+    build["requires"] = [{"checks": status}]
+    decision = evaluate_policies(policies, config, case(EXAMPLE, "honest_on_default_branch").meta)
+    assert any("without requiring security job security-scan" in r
+               for r in decision.reasons("security_jobs_before_deploy")), decision.violations
+
+
+def test_a_group_invoked_twice_under_two_names_passes(policies: dict[str, str]) -> None:
+    config = checks_in_a_group(name="first")
+    jobs = config["workflows"]["deliver"]["jobs"]
+    jobs.insert(1, {"checks": {"name": "second"}})
+    next(item["build-image"] for item in jobs if isinstance(item, dict) and "build-image" in item)["requires"] = [
+        "first", "second"]
+    decision = evaluate_policies(policies, config, case(EXAMPLE, "honest_on_default_branch").meta)
+    assert decision.status is DecisionStatus.PASS, decision.violations
+
+
+def test_a_group_named_like_the_security_job_is_not_the_security_job(policies: dict[str, str]) -> None:
+    """The group-end job invokes no job definition: a group cannot stand in for the security job by its name."""
+    config = copy.deepcopy(case(EXAMPLE, "honest_on_default_branch").config)
+    del config["jobs"]["security-scan"]
+    config["job-groups"] = {"security-scan": {"jobs": ["test"]}}
+    config["workflows"]["deliver"]["jobs"] = [item for item in config["workflows"]["deliver"]["jobs"] if item != "test"]
+    decision = evaluate_policies(policies, config, case(EXAMPLE, "honest_on_default_branch").meta)
+    assert any('job "deploy-production"' in r and "without requiring security job security-scan" in r
+               for r in decision.reasons("security_jobs_before_deploy")), decision.violations
+
+
+@pytest.mark.parametrize(("key", "refused"), [
+    ("matrix", True), ("override-with", True), ("context", True), ("pre-steps", True), ("post-steps", True),
+    ("type", True), ("resource_class", True),
+    ("name", False), ("requires", False), ("filters", False), ("serial-group", False),
+])
+def test_a_group_invocation_takes_only_what_circleci_documents_for_one(policies: dict[str, str], key: str,
+                                                                        refused: bool) -> None:
+    values = {"name": "checks", "requires": [], "filters": {"branches": {"only": "/.*/"}}, "serial-group": "checks",
+              "type": "approval", "context": "acme-production", "resource_class": "acme/prod-deployers"}
+    decision = evaluate_policies(policies, checks_in_a_group(**{key: values.get(key, {"x": "y"})}),
+                                 case(EXAMPLE, "honest_on_default_branch").meta)
+    assert bool(decision.reasons("job_groups_as_documented")) is refused, decision.violations
 
 
 # --- a gate counts where it surely runs ------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The config policy bundle (OPA Rego, CircleCI's dialect), rendered from the plan's data.
 
 The templates hold the logic and only fill sets from the plan (``secure_pipelines_plan.rego``); one
-file per rule, named after it, plus shared helpers (``secure_pipelines_helpers``, and ``secure_pipelines_gates``:
-whether a required job surely runs wherever a deploy does).
+file per rule, named after it, plus shared helpers (``secure_pipelines_helpers``; ``secure_pipelines_gates``:
+whether a required job surely runs wherever a deploy does; ``secure_pipelines_job_groups``: a job group's jobs
+read as jobs of the workflows that invoke it).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ POLICY_LOGIC = (
     "no_held_deploy_without_approval",
     "no_floating_orb_versions",
     "runner_classes_reserved_to_deploys",
+    "job_groups_as_documented",
 )
 """One Rego file per rule, named after it (the rule names of ``ci.circleci.config_policy.rules``)."""
 
@@ -132,6 +134,8 @@ def circleci_policies(plan: Plan, source: RenderSource) -> dict[str, str]:
         ),
         "secure_pipelines_helpers.rego": TEMPLATES.render("secure_pipelines_helpers.rego.j2", header=source.header()),
         "secure_pipelines_gates.rego": TEMPLATES.render("secure_pipelines_gates.rego.j2", header=source.header()),
+        "secure_pipelines_job_groups.rego": TEMPLATES.render("secure_pipelines_job_groups.rego.j2",
+                                                             header=source.header()),
     }
     for rule in POLICY_LOGIC:
         files[f"{rule}.rego"] = TEMPLATES.render(f"{rule}.rego.j2", header=source.header())

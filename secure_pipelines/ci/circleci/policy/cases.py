@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,12 @@ from .sentences import (
     floating_orb_reason,
     image_reason,
     inline_orb_reason,
+    job_group_invocation_reason,
+    job_group_name_clash_reason,
+    job_group_named_like_a_job_reason,
+    job_groups_shape_reason,
     may_resolve_to_banned_orb_reason,
+    nested_job_group_reason,
     parameterised_context_reason,
     prod_context_reason,
     reserved_context_reason,
@@ -131,13 +136,14 @@ class _Project:
         """The reservation of a runner class, if the declaration reserves it."""
         return next((r for r in self.policy.reserved_runner_classes if r.resource_class == runner), None)
 
-    def runner_opened(self, job: DeployJob) -> tuple[Violation, ...]:
-        """What the runner reservation says when ``job``'s branch filter is widened."""
+    def runner_opened(self, job: DeployJob, name: str | None = None) -> tuple[Violation, ...]:
+        """What the runner reservation says when ``job`` (read as ``name``, if given) has its branch filter
+        widened."""
         reserved = self.reservation(job.runner)
         if reserved is None or reserved.branches is None:
             return ()
         return (Violation("runner_classes_reserved_to_deploys", runner_branch_reason(
-            self.workflow, job.name, reserved.resource_class, reserved.environment,
+            self.workflow, name or job.name, reserved.resource_class, reserved.environment,
             ", ".join(sorted(reserved.branches)))),)
 
     def runner_misused(self, job: str, runner: str | None) -> tuple[Violation, ...]:
@@ -160,28 +166,32 @@ class _Project:
                 return item[job]
         raise KeyError(job)
 
-    def freeze_violations(self) -> tuple[Violation, ...]:
-        """What a config with this pipeline's production jobs gets when the project is frozen."""
+    def freeze_violations(self, renamed: Mapping[str, str] | None = None) -> tuple[Violation, ...]:
+        """What a config with this pipeline's production jobs gets when the project is frozen (a job is read
+        under the name ``renamed`` gives it, if any: in a job group)."""
         if not self.project.frozen:
             return ()
         return tuple(
             Violation("code_freeze", code_freeze_reason(
-                self.workflow, job.name, self.project.repository, str(job.deploy_via), self.project.default_branch))
+                self.workflow, (renamed or {}).get(job.name, job.name), self.project.repository, str(job.deploy_via),
+                self.project.default_branch))
             for job in self.production_jobs()
         )
 
-    def gates_left_behind(self, job: DeployJob, branches: tuple[str, ...] | None) -> tuple[Violation, ...]:
-        """What the gate rules say when ``job``, held for approval, may run where its approval job (filtered to
-        ``job``'s own branches) does not: ``branches`` the job's filters name (``None``: none). The rendered
-        held deploy requires its approval alone, so the security jobs it reaches through it fall with it."""
+    def gates_left_behind(self, job: DeployJob, branches: tuple[str, ...] | None,
+                          name: str | None = None) -> tuple[Violation, ...]:
+        """What the gate rules say when ``job`` (read as ``name``, if given), held for approval, may run where
+        its approval job (filtered to ``job``'s own branches) does not: ``branches`` the job's filters name
+        (``None``: none). The rendered held deploy requires its approval alone, so the security jobs it reaches
+        through it fall with it."""
         if job.deploy_via not in self.policy.approval_contexts:
             return ()
         context = str(job.deploy_via)
         return (
             Violation("no_held_deploy_without_approval", approval_gate_reason(
-                self.workflow, job.name, context, approval_job_name(job.environment), branches)),
+                self.workflow, name or job.name, context, approval_job_name(job.environment), branches)),
             *(Violation("security_jobs_before_deploy", security_gate_reason(
-                self.workflow, job.name, context, security_job, branches))
+                self.workflow, name or job.name, context, security_job, branches))
               for security_job in self.policy.required_security_jobs),
         )
 
@@ -204,7 +214,7 @@ def _project_cases(plan: Plan, project: PolicyProject) -> Iterator[PolicyCase]:
     full = _Project(plan, project, include_frozen=True)
     for build in (_honest, _production_context, _orbs, _security_jobs, _reserved_contexts, _ssh_rerun,
                   _runner_class, _images, _code_freeze, _approval, _floating_orbs, _reserved_runners,
-                  _approval_left_out, _security_job_left_out):
+                  _approval_left_out, _security_job_left_out, _job_groups):
         yield from build(honest, full)
 
 
@@ -648,3 +658,267 @@ def _reserved_runners(_p: _Project, p: _Project) -> Iterator[PolicyCase]:
             yield p.case(f"{reserved.environment}_runner_opened_to_another_branch",
                          f"{job.name} also runs from branch hotfix on {runner}.", config, p.meta(),
                          (*p.runner_opened(job), *extra, *p.freeze_violations()), rule)
+
+
+def _in_a_job_group(p: _Project, config: Config, group: str, jobs: tuple[str, ...], **invocation: Any) -> Config:
+    """``config`` with the workflow's ``jobs`` moved into job group ``group``, invoked where the first of them
+    was with the keys of ``invocation``, the way a developer would: the jobs' requirements on jobs outside the
+    group move to the invocation, and the workflow's requirements on them become requirements on the invocation."""
+    config = copy.deepcopy(config)
+    workflow = config["workflows"][p.workflow]
+    called = invocation.get("name", group)
+
+    def key(item: str | dict[str, Any]) -> str:
+        return item if isinstance(item, str) else next(iter(item))
+
+    members: list[str | dict[str, Any]] = []
+    outside: list[str] = []
+    for item in workflow["jobs"]:
+        if key(item) not in jobs:
+            continue
+        if isinstance(item, str):
+            members.append(item)
+            continue
+        params = dict(item[key(item)])
+        requires = params.pop("requires", [])
+        outside += [r for r in requires if r not in jobs and r not in outside]
+        if [r for r in requires if r in jobs]:
+            params["requires"] = [r for r in requires if r in jobs]
+        members.append({key(item): params} if params else key(item))
+    params = {**({"requires": outside} if outside else {}), **invocation}
+    first = next(i for i, item in enumerate(workflow["jobs"]) if key(item) in jobs)
+    kept = [item for i, item in enumerate(workflow["jobs"]) if key(item) not in jobs or i == first]
+    workflow["jobs"] = [({group: params} if params else group) if key(item) in jobs else item for item in kept]
+    for item in workflow["jobs"]:
+        if isinstance(item, dict) and key(item) != group and "requires" in item[key(item)]:
+            requires = item[key(item)]["requires"]
+            rewired = [called if r in jobs else r for r in requires]
+            item[key(item)]["requires"] = [r for i, r in enumerate(rewired) if r not in rewired[:i]]
+    config["job-groups"] = {**config.get("job-groups", {}), group: {"jobs": members}}
+    return config
+
+
+def _job_groups(p: _Project, full: _Project) -> Iterator[PolicyCase]:
+    """Jobs in a job group (a top-level `job-groups` entry that a workflow invokes like a job) are read as jobs
+    of the workflow named "<invocation>/<job>": every rule applies to them. The checks and the production release
+    in groups pass; a deploy in a group opened to a feature branch, without its approval, on a cloud class, in an
+    SSH rerun, in another project or under a code freeze, a job in a group on a deploy runner, and a security job
+    a group leaves out of the deploys' pipelines fail as they would outside one."""
+    checks_rule = "job_groups_as_documented"
+    checks = (p.pipeline.test_job, *p.pipeline.security_jobs)
+    grouped = _in_a_job_group(p, p.copy(), "checks", checks)
+    yield p.case("checks_in_a_job_group", "The test and security jobs run in a job group the build requires.",
+                 grouped, p.meta(), (), checks_rule, "security_jobs_before_deploy")
+    yield p.case("checks_in_a_job_group_on_feature_branch",
+                 "The test and security jobs run in a job group, on a feature branch.",
+                 grouped, p.meta(FEATURE_BRANCH), (), checks_rule, "security_jobs_before_deploy")
+
+    for security_job in p.pipeline.security_jobs[:1]:
+        branch = p.project.default_branch
+        left_out = tuple(
+            Violation("security_jobs_before_deploy", security_gate_reason(
+                p.workflow, job.name, str(job.deploy_via), security_job, job.branches))
+            for job in p.jobs() if job.deploy_via
+        )
+        config = copy.deepcopy(grouped)
+        config["job-groups"]["checks"]["jobs"] = [
+            {item: {"filters": {"branches": {"ignore": [branch]}}}} if item == security_job else item
+            for item in config["job-groups"]["checks"]["jobs"]]
+        yield p.case("security_job_in_a_job_group_ignores_the_default_branch",
+                     f"{security_job}, in the job group checks, ignores {branch}, so the group-end job the build "
+                     "waits for may run without it.", config, p.meta(), left_out, "security_jobs_before_deploy")
+        yield p.case("checks_job_group_invoked_in_a_serial_group",
+                     "The job group checks is invoked in a serial group, which may skip it in an older pipeline.",
+                     _in_a_job_group(p, p.copy(), "checks", checks, **{"serial-group": "checks"}), p.meta(),
+                     left_out, "security_jobs_before_deploy")
+
+    for job in p.jobs(Tier.STAGING)[:1]:
+        if job.deploy_via not in set(p.policy.staging_contexts):
+            continue
+        name = f"stage/{job.name}"
+        config = p.copy()
+        p.invocation(config, job.name).pop("filters", None)
+        config = _in_a_job_group(p, config, "stage", (job.name,), filters={"branches": {"only": "/.*/"}})
+        yield p.case("staging_deploy_in_a_job_group_opened_to_every_branch",
+                     f"{job.name} runs in a job group whose invocation admits every branch, rerun with SSH on a "
+                     "feature branch.", config, p.meta(FEATURE_BRANCH, ssh_rerun=True),
+                     (Violation("no_ssh_rerun_with_protected_context", ssh_rerun_reason(
+                         p.workflow, name, str(job.deploy_via), FEATURE_BRANCH)), *p.runner_opened(job, name)),
+                     "no_ssh_rerun_with_protected_context", "runner_classes_reserved_to_deploys")
+
+    reservations = p.policy.reserved_runner_classes
+    for reserved in reservations[-1:]:
+        config = copy.deepcopy(grouped)
+        config["jobs"][p.pipeline.test_job] = {"machine": True, "resource_class": reserved.resource_class,
+                                               "steps": ["checkout", {"run": "make test"}]}
+        yield p.case(f"test_in_a_job_group_on_{reserved.environment}_runner",
+                     f"{p.pipeline.test_job}, in the job group checks, runs on {reserved.resource_class}.", config,
+                     p.meta(), p.runner_misused(f"checks/{p.pipeline.test_job}", reserved.resource_class),
+                     "runner_classes_reserved_to_deploys")
+
+        config = copy.deepcopy(grouped)
+        config["parameters"] = {"size": {"type": "string", "default": reserved.resource_class}}
+        config["jobs"][p.pipeline.test_job]["resource_class"] = "<< pipeline.parameters.size >>"
+        compiled = copy.deepcopy(config)
+        compiled.pop("parameters")
+        compiled["jobs"][p.pipeline.test_job]["resource_class"] = reserved.resource_class
+        config["_compiled_"] = {"version": 2, "jobs": compiled["jobs"], "workflows": compiled["workflows"],
+                                "job-groups": compiled["job-groups"]}
+        yield p.case(f"test_in_a_job_group_on_{reserved.environment}_runner_through_a_parameter",
+                     f"{p.pipeline.test_job}, in the job group checks, names its resource class through a pipeline "
+                     f"parameter whose default is {reserved.resource_class} (CircleCI's compiled config resolves it, "
+                     "its job groups unexpanded).", config, p.meta(),
+                     p.runner_misused(f"checks/{p.pipeline.test_job}", reserved.resource_class),
+                     "runner_classes_reserved_to_deploys")
+
+    yield from _production_in_a_job_group(full)
+    yield from _job_groups_not_as_documented(p, grouped)
+
+
+def _production_in_a_job_group(p: _Project) -> Iterator[PolicyCase]:
+    """The production deploy (with its approval job) in a job group: honest when the invocation is filtered to
+    the default branch; refused when the group opens it to another branch, skips its approval, moves it to a cloud
+    class, is copied by another project, or lends it an approval through a job named like the workflow's."""
+    for job in p.production_jobs()[:1]:
+        context = str(job.deploy_via)
+        branch = p.project.default_branch
+        held = job.deploy_via in p.policy.approval_contexts
+        approval = approval_job_name(job.environment)
+        released = (approval, job.name) if held else (job.name,)
+        name = f"release/{job.name}"
+        renamed = {job.name: name}
+
+        # The release (approval and deploy) in a group whose invocation carries the branch filter.
+        config = p.copy()
+        filters = p.invocation(config, job.name)["filters"]
+        for member in released:
+            p.invocation(config, member).pop("filters")
+        release = _in_a_job_group(p, config, "release", released, filters=filters)
+        if not p.project.frozen:
+            yield p.case("production_release_in_a_job_group",
+                         f"{' and '.join(released)} run in a job group invoked on {branch} alone.", release,
+                         p.meta(), (), "prod_context_only_on_default_branch", "no_held_deploy_without_approval",
+                         "production_runner_class", "runner_classes_reserved_to_deploys")
+        else:
+            yield p.case("production_release_in_a_job_group_during_code_freeze",
+                         f"{job.name} is put back, in a job group, while the repository is under a code freeze.",
+                         release, p.meta(), p.freeze_violations(renamed), "code_freeze")
+
+        opened = copy.deepcopy(release)
+        opened["workflows"][p.workflow]["jobs"] = [
+            {"release": {**item["release"], "filters": {"branches": {"only": [branch, "hotfix"]}}}}
+            if isinstance(item, dict) and "release" in item else item
+            for item in opened["workflows"][p.workflow]["jobs"]]
+        yield p.case("production_release_in_a_job_group_opened_to_another_branch",
+                     f"The job group holding {job.name} is also invoked on branch hotfix.", opened, p.meta(),
+                     (Violation("prod_context_only_on_default_branch", prod_context_reason(
+                         p.workflow, name, context, branch)), *p.runner_opened(job, name),
+                      *p.freeze_violations(renamed)), "prod_context_only_on_default_branch")
+
+        config = p.copy()
+        p.invocation(config, job.name)["filters"] = {"branches": {"only": FEATURE_BRANCH}}
+        ship = _in_a_job_group(p, config, "ship", (job.name,))
+        yield p.case("production_deploy_in_a_job_group_on_a_feature_branch",
+                     f"{job.name}, alone in a job group, is filtered to a feature branch and the pipeline runs there.",
+                     ship, p.meta(FEATURE_BRANCH),
+                     (Violation("prod_context_only_on_default_branch", prod_context_reason(
+                         p.workflow, f"ship/{job.name}", context, branch)),
+                      *p.runner_opened(job, f"ship/{job.name}"),
+                      *p.freeze_violations({job.name: f"ship/{job.name}"}),
+                      *p.gates_left_behind(job, (FEATURE_BRANCH,), f"ship/{job.name}")),
+                     "prod_context_only_on_default_branch", "no_held_deploy_without_approval",
+                     "security_jobs_before_deploy")
+
+        if held:
+            config = p.copy()
+            p.invocation(config, job.name)["requires"] = list(p.invocation(config, approval)["requires"])
+            yield p.case("production_deploy_in_a_job_group_without_approval",
+                         f"{job.name}, alone in a job group, requires what {approval} requires, not {approval}.",
+                         _in_a_job_group(p, config, "ship", (job.name,)), p.meta(),
+                         (Violation("no_held_deploy_without_approval", approval_reason(
+                             p.workflow, f"ship/{job.name}", context)),
+                          *p.freeze_violations({job.name: f"ship/{job.name}"})),
+                         "no_held_deploy_without_approval")
+
+        allowed = ", ".join(sorted(p.policy.production_resource_classes))
+        if allowed:
+            config = copy.deepcopy(release)
+            config["jobs"][job.name]["resource_class"] = "large"
+            yield p.case("production_deploy_in_a_job_group_on_a_cloud_resource_class",
+                         f"{job.name}, in a job group, moves to a cloud resource class.", config, p.meta(),
+                         (Violation("production_runner_class", runner_class_reason(
+                             p.workflow, name, context, "large", allowed, job.name)),
+                          *p.freeze_violations(renamed)),
+                         "production_runner_class")
+
+        declared = set(p.policy.production_contexts + p.policy.staging_contexts + p.policy.test_contexts
+                       + p.policy.development_contexts)
+        yield p.case("production_release_in_a_job_group_copied_by_another_project",
+                     "Another project copies this config, its job group included.", release,
+                     p.meta(project_id=FOREIGN_PROJECT_ID),
+                     (*(Violation("contexts_reserved_to_projects", reserved_context_reason(
+                         p.workflow, renamed.get(other.name, other.name), str(other.deploy_via), FOREIGN_PROJECT_ID))
+                        for other in p.jobs() if other.deploy_via in declared),
+                      *(Violation("runner_classes_reserved_to_deploys", runner_project_reason(
+                          p.workflow, renamed.get(other.name, other.name), reserved.resource_class,
+                          reserved.environment, FOREIGN_PROJECT_ID))
+                        for other in p.jobs() if (reserved := p.reservation(other.runner)) is not None)),
+                     "contexts_reserved_to_projects")
+
+        if held:
+            # A job of the group named like the workflow's approval job, read under the same name, would lend the
+            # deploy the approval it never waits for.
+            config = copy.deepcopy(release)
+            config["jobs"][approval] = {"executor": "cloud", "steps": [{"run": {"name": "Approve", "command": "true"}}]}
+            config["job-groups"]["release"]["jobs"] = [
+                approval if isinstance(item, dict) and approval in item else item
+                for item in config["job-groups"]["release"]["jobs"]]
+            invocation = next(item["release"] for item in config["workflows"][p.workflow]["jobs"]
+                              if isinstance(item, dict) and "release" in item)
+            config["workflows"][p.workflow]["jobs"].append(
+                {approval: {"type": "approval", "name": f"release/{approval}", "requires": invocation["requires"],
+                            "filters": invocation["filters"]}})
+            yield p.case("approval_impersonated_by_a_job_group_name",
+                         f"A job of the job group release that approves itself runs under the name {approval}, and "
+                         f"the workflow's approval job is named release/{approval}.", config, p.meta(),
+                         (Violation("job_groups_as_documented", job_group_name_clash_reason(
+                             p.workflow, f"release/{approval}", "release")), *p.freeze_violations(renamed)),
+                         "job_groups_as_documented")
+
+
+def _job_groups_not_as_documented(p: _Project, grouped: Config) -> Iterator[PolicyCase]:
+    """Job groups in forms the policy cannot read as CircleCI expands them are refused."""
+    rule = "job_groups_as_documented"
+    production = p.production_jobs()[:1] or p.jobs()[:1]
+    for job in production:
+        config = copy.deepcopy(grouped)
+        config["job-groups"]["hidden"] = {"jobs": [{job.name: {"context": str(job.deploy_via)}}]}
+        config["job-groups"]["checks"]["jobs"].append("hidden")
+        yield p.case("job_group_nested", f"The job group checks invokes a job group that holds {job.name}.",
+                     config, p.meta(), (Violation(rule, nested_job_group_reason("checks", "hidden", "hidden")),),
+                     rule)
+
+    def invoked(**params: Any) -> Config:
+        config = copy.deepcopy(grouped)
+        config["workflows"][p.workflow]["jobs"] = [
+            {"checks": params} if item == "checks" else item for item in config["workflows"][p.workflow]["jobs"]]
+        return config
+
+    contexts = p.policy.production_contexts or p.policy.staging_contexts or ("a-context",)
+    yield p.case("job_group_invoked_with_a_context", "The job group checks is invoked with a context.",
+                 invoked(context=contexts[0]), p.meta(),
+                 (Violation(rule, job_group_invocation_reason(p.workflow, "checks", "checks", ("context",))),), rule)
+
+    config = copy.deepcopy(grouped)
+    config["jobs"]["checks"] = {"executor": "cloud", "steps": [{"run": "true"}]}
+    yield p.case("job_group_named_like_a_job", "A job is defined under the name of the job group checks.",
+                 config, p.meta(), (Violation(rule, job_group_named_like_a_job_reason("checks")),), rule)
+
+    config = copy.deepcopy(grouped)
+    config["job-groups"] = [config["job-groups"]]
+    yield p.case("job_groups_not_a_map", "job-groups is a list, which CircleCI does not read.", config, p.meta(),
+                 (Violation(rule, job_groups_shape_reason()),
+                  *(Violation("security_jobs_before_deploy", security_job_reason(
+                      p.workflow, job.name, str(job.deploy_via), security_job))
+                    for security_job in p.pipeline.security_jobs[:1] for job in p.jobs() if job.deploy_via)),
+                 rule)

@@ -31,6 +31,7 @@ class ConfigPolicyRules(Strict):
     no_held_deploy_without_approval: RuleMode = RuleMode.HARD
     no_floating_orb_versions: RuleMode = RuleMode.HARD
     runner_classes_reserved_to_deploys: RuleMode = RuleMode.HARD
+    job_groups_as_documented: RuleMode = RuleMode.HARD
 
 
 class ConfigPolicySettings(Strict):

@@ -80,10 +80,12 @@ def reserved_context_reason(workflow: str, job: str, context: str, project_id: s
     )
 
 
-def runner_class_reason(workflow: str, job: str, context: str, resource_class: str, allowed: str) -> str:
+def runner_class_reason(workflow: str, job: str, context: str, resource_class: str, allowed: str,
+                        definition: str | None = None) -> str:
+    """``definition``: the job ``job`` invokes, when its name differs (a job of a job group)."""
     return (
         f'workflow "{workflow}", job "{job}": deploys with production context {context} on resource class '
-        f"{resource_class}; define job {job} in this config with resource_class {allowed}"
+        f"{resource_class}; define job {definition or job} in this config with resource_class {allowed}"
     )
 
 
@@ -150,6 +152,44 @@ def security_gate_reason(workflow: str, job: str, context: str, security_job: st
         f'workflow "{workflow}", job "{job}": deploys with context {context}, but security job {security_job} is '
         f"not sure to run {_where(branches)}; give {security_job}, and each job between them, this job's filters "
         "or none, with no matrix or serial-group"
+    )
+
+
+def job_groups_shape_reason() -> str:
+    return (
+        "job-groups: is not a map of job groups, each with a list of jobs under jobs, which this policy cannot "
+        "read; write each group as its name with its jobs listed under jobs"
+    )
+
+
+def job_group_named_like_a_job_reason(group: str) -> str:
+    return (
+        f'job group "{group}": is also the name of a job, which CircleCI refuses and this policy cannot read; '
+        "rename the group or the job"
+    )
+
+
+def nested_job_group_reason(group: str, job: str, nested: str) -> str:
+    return (
+        f'job group "{group}", job "{job}": invokes job group {nested}, which CircleCI does not nest and this policy '
+        f"cannot read; list the jobs of {nested} in {group} itself"
+    )
+
+
+def job_group_invocation_reason(workflow: str, name: str, group: str, keys: tuple[str, ...]) -> str:
+    """The invocation ``name`` of ``group`` sets ``keys`` besides name, requires, filters and serial-group."""
+    return (
+        f'workflow "{workflow}", job "{name}": invokes job group {group} with {", ".join(sorted(keys))}, which this '
+        "policy cannot read on a job group (CircleCI documents name, requires, filters and serial-group there); "
+        "move them to the group's jobs or remove them"
+    )
+
+
+def job_group_name_clash_reason(workflow: str, job: str, group: str) -> str:
+    return (
+        f'workflow "{workflow}", job "{job}": names a job of job group {group} (read as "<invocation>/<job>", the '
+        "group-end job as the invocation) and another job of the workflow, which this policy cannot tell apart; "
+        "give the group's invocation a name: that no other job of the workflow has or starts with"
     )
 
 
