@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from regopy import Interpreter, RegoError
+from regopy import Bundle, Interpreter, RegoError
 
 from ....errors import SecurePipelinesError
 from ....progress import progress
@@ -60,16 +60,41 @@ _REMEMBERED: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
 _REMEMBERED_LOCK = threading.Lock()
 
 
+def _compiled(policy_texts: Mapping[str, str], meta: Mapping[str, Any]) -> Bundle:
+    """The bundle compiled with ``meta`` as its data, built once for the configs that share both (the policy
+    tests' cases of one project and branch): compiling is about a quarter of an evaluation."""
+    key = hashlib.sha256(json.dumps([policy_texts, _plain(meta)], sort_keys=True).encode()).digest()
+    with _REMEMBERED_LOCK:
+        bundle = _COMPILED.get(key)
+        if bundle is not None:
+            _COMPILED.move_to_end(key)
+            return bundle
+    builder = Interpreter()
+    for name in sorted(policy_texts):
+        builder.add_module(name, policy_texts[name])
+    builder.add_data({"meta": _plain(meta)})
+    bundle = builder.build("data.org")
+    with _REMEMBERED_LOCK:
+        _COMPILED[key] = bundle
+        while len(_COMPILED) > _COMPILE:
+            _COMPILED.popitem(last=False)
+    return bundle
+
+
+_COMPILE = 16
+_COMPILED: OrderedDict[bytes, Bundle] = OrderedDict()
+
+
 def _evaluate_org(
     policy_texts: Mapping[str, str], config: Mapping[str, Any], meta: Mapping[str, Any]
 ) -> dict[str, Any]:
-    interpreter = Interpreter()
     try:
-        for name in sorted(policy_texts):
-            interpreter.add_module(name, policy_texts[name])
-        interpreter.add_data({"meta": _plain(meta)})
+        bundle = _compiled(policy_texts, meta)
+        if not bundle.ok():
+            raise PolicyError("the policy bundle does not compile")
+        interpreter = Interpreter()
         interpreter.set_input(_plain(config))
-        output = interpreter.query("data.org")
+        output = interpreter.query_bundle(bundle)
     except RegoError as error:
         raise PolicyError(f"the policy bundle does not compile: {error}") from None
     except json.JSONDecodeError:
