@@ -6,11 +6,7 @@
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,60 +35,29 @@ def evaluate_policies(
 def evaluate_org(
     policy_texts: Mapping[str, str], config: Mapping[str, Any], meta: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The raw ``data.org`` document, for debugging a rule. An evaluation is pure and costs ~0.1 s of rego-cpp,
-    so the last few are remembered: ``render --check``, the policy tests and their cases ask the same ones."""
-    key = hashlib.sha256(json.dumps([policy_texts, _plain(config), _plain(meta)], sort_keys=True).encode()).digest()
-    with _REMEMBERED_LOCK:
-        remembered = _REMEMBERED.get(key)
-        if remembered is not None:
-            _REMEMBERED.move_to_end(key)
-            return copy.deepcopy(remembered)
-    org = _evaluate_org(policy_texts, config, meta)
-    with _REMEMBERED_LOCK:
-        _REMEMBERED[key] = copy.deepcopy(org)
-        while len(_REMEMBERED) > _REMEMBER:
-            _REMEMBERED.popitem(last=False)
-    return org
+    """The raw ``data.org`` document, for debugging a rule."""
+    return _query(compile_bundle(policy_texts, meta), config)
 
 
-_REMEMBER = 256
-_REMEMBERED: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
-_REMEMBERED_LOCK = threading.Lock()
-
-
-def _compiled(policy_texts: Mapping[str, str], meta: Mapping[str, Any]) -> Bundle:
-    """The bundle compiled with ``meta`` as its data, built once for the configs that share both (the policy
-    tests' cases of one project and branch): compiling is about a quarter of an evaluation."""
-    key = hashlib.sha256(json.dumps([policy_texts, _plain(meta)], sort_keys=True).encode()).digest()
-    with _REMEMBERED_LOCK:
-        bundle = _COMPILED.get(key)
-        if bundle is not None:
-            _COMPILED.move_to_end(key)
-            return bundle
+def compile_bundle(policy_texts: Mapping[str, str], meta: Mapping[str, Any]) -> Bundle:
+    """The bundle compiled with ``meta`` as its data: configs that share both are evaluated against one (compiling
+    is about a quarter of an evaluation)."""
     builder = Interpreter()
-    for name in sorted(policy_texts):
-        builder.add_module(name, policy_texts[name])
-    builder.add_data({"meta": _plain(meta)})
-    bundle = builder.build("data.org")
-    with _REMEMBERED_LOCK:
-        _COMPILED[key] = bundle
-        while len(_COMPILED) > _COMPILE:
-            _COMPILED.popitem(last=False)
+    try:
+        for name in sorted(policy_texts):
+            builder.add_module(name, policy_texts[name])
+        builder.add_data({"meta": _plain(meta)})
+        bundle = builder.build("data.org")
+    except RegoError as error:
+        raise PolicyError(f"the policy bundle does not compile: {error}") from None
+    if not bundle.ok():
+        raise PolicyError("the policy bundle does not compile")
     return bundle
 
 
-_COMPILE = 16
-_COMPILED: OrderedDict[bytes, Bundle] = OrderedDict()
-
-
-def _evaluate_org(
-    policy_texts: Mapping[str, str], config: Mapping[str, Any], meta: Mapping[str, Any]
-) -> dict[str, Any]:
+def _query(bundle: Bundle, config: Mapping[str, Any]) -> dict[str, Any]:
+    interpreter = Interpreter()
     try:
-        bundle = _compiled(policy_texts, meta)
-        if not bundle.ok():
-            raise PolicyError("the policy bundle does not compile")
-        interpreter = Interpreter()
         interpreter.set_input(_plain(config))
         output = interpreter.query_bundle(bundle)
     except RegoError as error:
@@ -141,6 +106,8 @@ def run_policy_tests(
     seen: set[str] = set()
     decided: dict[str, dict[str, Any]] = {}
     """The bundle's decision by (input, meta): test files share configs (each rule's file repeats the honest one)."""
+    compiled: dict[str, Bundle] = {}
+    """The bundle compiled with each test's metadata: many tests share a project and branch."""
     report = progress()
     report.phase("running the rendered config policy tests", total=len(test_texts))
     for file_name in sorted(test_texts):
@@ -153,14 +120,14 @@ def run_policy_tests(
             if name in seen:
                 raise PolicyError(f"{file_name}: test name conflict: {name}")
             seen.add(name)
-            results.extend(_run_test(policy_texts, file_name, str(name), tests[name], {}, decided))
+            results.extend(_run_test(policy_texts, file_name, str(name), tests[name], {}, decided, compiled))
         report.advance()
     return tuple(results)
 
 
 def _run_test(
     policy_texts: Mapping[str, str], file_name: str, name: str, test: Mapping[str, Any], parent: Mapping[str, Any],
-    decided: dict[str, dict[str, Any]],
+    decided: dict[str, dict[str, Any]], compiled: dict[str, Bundle],
 ) -> Iterator[PolicyTestResult]:
     context = {
         key: _merge(parent.get(key), test.get(key)) if test.get(key) is not None else parent.get(key)
@@ -168,15 +135,20 @@ def _run_test(
     }
     expected = context["decision"]
     if expected is not None:
-        key = json.dumps([context["input"] or {}, context["meta"] or {}], sort_keys=True, default=str)
+        meta = context["meta"] or {}
+        key = json.dumps([context["input"] or {}, meta], sort_keys=True, default=str)
         if key not in decided:
-            decided[key] = evaluate_policies(policy_texts, context["input"] or {}, context["meta"] or {}).as_circleci()
+            with_meta = json.dumps(meta, sort_keys=True, default=str)
+            if with_meta not in compiled:
+                compiled[with_meta] = compile_bundle(policy_texts, meta)
+            org = _query(compiled[with_meta], context["input"] or {})
+            decided[key] = decide(org.get("enable_rule"), org.get("hard_fail"), org).as_circleci()
         actual = decided[key]
         expected_plain = _plain(expected)
         yield PolicyTestResult(file_name, name, expected_plain == actual, expected_plain, actual)
     for case_name in sorted(test.get("cases") or {}):
         yield from _run_test(policy_texts, file_name, f"{name}/{case_name}", test["cases"][case_name], context,
-                             decided)
+                             decided, compiled)
 
 
 def _merge(base: Any, override: Any) -> Any:
