@@ -12,7 +12,7 @@ import pytest
 from secure_pipelines.declaration import Declaration
 from secure_pipelines.declaration.loader import load_declaration
 from secure_pipelines.plan.assembly import build_plan
-from secure_pipelines.plan.model import Plan
+from secure_pipelines.plan.model import CIRole, Plan
 from secure_pipelines.rehearse import Rehearsal, VaultTarget, rehearse_views
 from secure_pipelines.rehearse.apply import VaultResource
 from secure_pipelines.rehearse.keys import IssuerKey, generate_issuer_keys
@@ -105,3 +105,27 @@ def counting_root(openbao_root: VaultSession) -> CountingSession:
     root = CountingSession(openbao_root.addr, openbao_root.token)
     root.asked = []
     return root
+
+
+RoleLogin = Callable[[CIRole, set[str], str], Answer]
+"""Write a plan's role (less the bindings named) into a fresh mount, and log in to it with a token."""
+RoleBody = Callable[[CIRole, set[str]], dict[str, Any]]
+
+
+@pytest.fixture
+def login_on(openbao_root: VaultSession, fresh_jwt_mount: Callable[[str], str], example_plan: Plan
+             ) -> Callable[[str, RoleBody], RoleLogin]:
+    """A :data:`RoleLogin` on a fresh mount trusting ``ci``'s issuer, writing roles as ``body`` says."""
+
+    def on(ci: str, body: RoleBody) -> RoleLogin:
+        mount = fresh_jwt_mount(example_plan.mount(ci).issuer)
+
+        def login(role: CIRole, without: set[str], token: str) -> Answer:
+            name = f"{role.role_name}-{len(without)}"
+            written = openbao_root.write(f"auth/{mount}/role/{name}", body(role, without))
+            assert written.ok, written.reason
+            return VaultSession(openbao_root.addr).write(f"auth/{mount}/login", {"role": name, "jwt": token})
+
+        return login
+
+    return on

@@ -20,8 +20,8 @@ from secure_pipelines.rehearse.attacks import login_attacks
 from secure_pipelines.rehearse.flows import ANY_BRANCH_SAMPLE, legitimate_job
 from secure_pipelines.rehearse.keys import IssuerKey
 from secure_pipelines.rehearse.tokens import mint
-from secure_pipelines.rehearse.vault_client import Answer, VaultSession
 
+from .conftest import RoleBody, RoleLogin
 from .test_gitlab_ci import broken_bindings, role_body
 
 
@@ -42,21 +42,13 @@ def token(declaration: Declaration, key: IssuerKey, job: Job) -> tuple[str, dict
     return mint(key, claims), claims
 
 
-Login = Callable[[CIRole, set[str], str], Answer]
+Login = RoleLogin
 
 
 @pytest.fixture
-def login_to(openbao_root: VaultSession, fresh_jwt_mount: Callable[[str], str], example_plan: Plan) -> Login:
+def login_to(login_on: Callable[[str, RoleBody], RoleLogin]) -> Login:
     """Write ``role`` (less the bindings named) into a fresh mount of GitHub's issuer, and log in with ``token``."""
-    mount = fresh_jwt_mount(example_plan.mount("github-actions").issuer)
-
-    def login(role: CIRole, without: set[str], token: str) -> Answer:
-        name = f"{role.role_name}-{len(without)}"
-        written = openbao_root.write(f"auth/{mount}/role/{name}", role_body(role, without))
-        assert written.ok, written.reason
-        return VaultSession(openbao_root.addr).write(f"auth/{mount}/login", {"role": name, "jwt": token})
-
-    return login
+    return login_on("github-actions", role_body)
 
 
 def test_a_developer_role_binds_its_developer_and_a_push_only(example_declaration: Declaration,

@@ -21,7 +21,8 @@ from secure_pipelines.rehearse.attacks import login_attacks, violated_binding
 from secure_pipelines.rehearse.flows import legitimate_job
 from secure_pipelines.rehearse.keys import IssuerKey
 from secure_pipelines.rehearse.tokens import mint
-from secure_pipelines.rehearse.vault_client import Answer, VaultSession
+
+from .conftest import RoleBody, RoleLogin
 
 AUDIENCE = "bound_audiences"
 """Not a bound claim: the role's audience list."""
@@ -129,21 +130,13 @@ def role_body(role: CIRole, without: set[str] = frozenset()) -> dict[str, Any]: 
     }
 
 
-Login = Callable[[CIRole, set[str], str], Answer]
+Login = RoleLogin
 
 
 @pytest.fixture
-def login_to(openbao_root: VaultSession, fresh_jwt_mount: Callable[[str], str], example_plan: Plan) -> Login:
+def login_to(login_on: Callable[[str, RoleBody], RoleLogin]) -> Login:
     """Write ``role`` (less the bindings named) into a fresh mount of its issuer, and log in with ``token``."""
-    mount = fresh_jwt_mount(example_plan.mount("gitlab-ci").issuer)
-
-    def login(role: CIRole, without: set[str], token: str) -> Answer:
-        name = f"{role.role_name}-{len(without)}"
-        written = openbao_root.write(f"auth/{mount}/role/{name}", role_body(role, without))
-        assert written.ok, written.reason
-        return VaultSession(openbao_root.addr).write(f"auth/{mount}/login", {"role": name, "jwt": token})
-
-    return login
+    return login_on("gitlab-ci", role_body)
 
 
 def token(declaration: Declaration, key: IssuerKey, job: Job) -> tuple[str, dict[str, Any]]:
