@@ -107,8 +107,7 @@ def access_matrix(plan: Plan, environments: Sequence[str] | None = None) -> list
         for path in env.secret_store.paths:
             readers = tuple(
                 _reader(plan, env, deployment, role)
-                for deployment in env.deployments if not deployment.frozen
-                for role in deployment.roles if _reads(role, path)
+                for deployment in env.live_deployments for role in deployment.roles if _reads(role, path)
             )
             matrix.append(PathAccess(env.name, path.data_path, readers, writers))
         matrix.extend(_promotion_access(plan, env))
@@ -121,7 +120,7 @@ def _promotion_access(plan: Plan, env: EnvironmentPlan) -> list[PathAccess]:
     found: list[PathAccess] = []
     for creates, pick in ((True, _own_records), (False, _source_records)):
         by_records: dict[PromotionRecords, list[Reader]] = {}
-        for deployment in (d for d in env.deployments if not d.frozen):
+        for deployment in env.live_deployments:
             for role in deployment.roles:
                 if (records := pick(role)) is not None:
                     by_records.setdefault(records, []).append(_reader(plan, env, deployment, role))

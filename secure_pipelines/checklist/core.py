@@ -263,7 +263,7 @@ def verify_chain(setup: Setup) -> Iterator[Step]:
         verify="it exits 0; each repository's committed pipeline file equals its rendered one",
     )
     for environment in _environments(setup):
-        live = [d for d in environment.deployments if not d.frozen]  # a code freeze's deploys are refused
+        live = environment.live_deployments  # a code freeze's deploys are refused
         if live:
             yield Step(
                 f"verify.first-deploy.{environment.name}", Phase.VERIFY, Scope("environment", environment.name),

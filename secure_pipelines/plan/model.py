@@ -395,6 +395,11 @@ class EnvironmentPlan:
     github_environments: tuple[GitHubEnvironment, ...]
     deployments: tuple[Deployment, ...]
 
+    @property
+    def live_deployments(self) -> tuple[Deployment, ...]:
+        """The deployments whose roles Vault has: all but those a code freeze stops."""
+        return tuple(d for d in self.deployments if not d.frozen)
+
 
 @dataclass(frozen=True)
 class RepositoryPlan:
