@@ -28,7 +28,10 @@ def evaluate_policies(
 ) -> Decision:
     """Evaluate the Rego bundle ``policy_texts`` (file name -> text) against ``config`` (as written)
     and the pipeline metadata ``meta`` (``project_id``, ``vcs.branch``, ``ssh_rerun``)."""
-    org = evaluate_org(policy_texts, config, meta)
+    return _decision(evaluate_org(policy_texts, config, meta))
+
+
+def _decision(org: Mapping[str, Any]) -> Decision:
     return decide(org.get("enable_rule"), org.get("hard_fail"), org)
 
 
@@ -142,7 +145,7 @@ def _run_test(
             if with_meta not in compiled:
                 compiled[with_meta] = compile_bundle(policy_texts, meta)
             org = _query(compiled[with_meta], context["input"] or {})
-            decided[key] = decide(org.get("enable_rule"), org.get("hard_fail"), org).as_circleci()
+            decided[key] = _decision(org).as_circleci()
         actual = decided[key]
         expected_plain = _plain(expected)
         yield PolicyTestResult(file_name, name, expected_plain == actual, expected_plain, actual)
